@@ -1,0 +1,3 @@
+export { createProgram, runCli } from './program';
+export { createProgress } from './progress';
+export type { ProgressReporter, ProgressOptions } from './progress';

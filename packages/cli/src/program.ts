@@ -1,0 +1,58 @@
+import { Command, CommanderError } from 'commander';
+import { PrefError } from '@pref/io';
+import { registerDemoCommands } from './commands/demo';
+import { registerGoldCommands } from './commands/gold';
+import { registerIoCommands } from './commands/io';
+import { registerLogprobsCommands } from './commands/logprobs';
+import { registerMarginsCommands } from './commands/margins';
+import { registerPairsCommands } from './commands/pairs';
+import { registerPipelineCommands } from './commands/pipeline';
+import { registerPrivacyCommands } from './commands/privacy';
+import { registerScoreCommands } from './commands/score';
+import { registerSelectCommands } from './commands/select';
+import { registerSynthCommands } from './commands/synth';
+import { registerTrainRmCommands } from './commands/train-rm';
+
+/** Builds the `pref` program with every command registered. */
+export function createProgram(): Command {
+  const program = new Command('pref')
+    .description('Turn raw preference data into scored, private, selected, DPO-ready datasets.')
+    .version('0.1.0')
+    .showHelpAfterError()
+    .exitOverride();
+  registerIoCommands(program);
+  registerScoreCommands(program);
+  registerGoldCommands(program);
+  registerMarginsCommands(program);
+  registerPrivacyCommands(program);
+  registerLogprobsCommands(program);
+  registerSelectCommands(program);
+  registerPairsCommands(program);
+  registerSynthCommands(program);
+  registerTrainRmCommands(program);
+  registerPipelineCommands(program);
+  registerDemoCommands(program);
+  return program;
+}
+
+/**
+ * Runs the CLI and resolves to the process exit code. PrefErrors print their message (which names
+ * file, line and field) without a stack; anything else is a bug and prints its stack.
+ */
+export async function runCli(argv: readonly string[]): Promise<number> {
+  const program = createProgram();
+  try {
+    await program.parseAsync([...argv]);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode;
+    }
+    if (PrefError.isInstance(error)) {
+      process.stderr.write(`pref: ${error.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`pref: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    return 2;
+  }
+}

@@ -1,0 +1,7 @@
+export {
+  PrefError,
+  InvalidRecordError,
+  InvalidArgumentError,
+  AbortedError,
+} from './errors';
+export type { PrefErrorCode, PrefErrorOptions, InvalidRecordLocation } from './errors';
