@@ -1,3 +1,4 @@
+export type { ChatMessage, PairConversation, PairMetadata, PreferencePair, DataRecord } from './types';
 export {
   PrefError,
   InvalidRecordError,
