@@ -1,0 +1,71 @@
+/**
+ * Packs every publishable package the way `pnpm publish` would, installs the tarballs into a fresh
+ * project outside the workspace, and imports each package with both `import` and `require`.
+ * Catches what unit tests cannot: files missing from `files`, wrong `exports` paths, workspace-only
+ * dependencies, CJS/ESM builds that do not load. Needs the packages built (`pnpm test` builds first).
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = join(import.meta.dirname, '..', '..');
+const packageDirs = readdirSync(join(root, 'packages')).filter((name) =>
+  existsSync(join(root, 'packages', name, 'package.json')),
+);
+const packageNames = packageDirs.map(
+  (dir) => (JSON.parse(readFileSync(join(root, 'packages', dir, 'package.json'), 'utf8')) as { name: string }).name,
+);
+const built = packageDirs.every((dir) => existsSync(join(root, 'packages', dir, 'dist', 'index.js')));
+
+describe.skipIf(!built)('published packages', () => {
+  let project = '';
+
+  beforeAll(() => {
+    project = mkdtempSync(join(tmpdir(), 'pref-e2e-'));
+    const tarballs: Record<string, string> = {};
+    for (const [index, dir] of packageDirs.entries()) {
+      const output = execFileSync('pnpm', ['pack', '--pack-destination', project], {
+        cwd: join(root, 'packages', dir),
+        encoding: 'utf8',
+        env: { ...process.env, npm_config_ignore_scripts: 'true' },
+      });
+      const tarball = output.trim().split('\n').pop()!.trim();
+      tarballs[packageNames[index]!] = `file:${tarball}`;
+    }
+    writeFileSync(
+      join(project, 'package.json'),
+      JSON.stringify({ name: 'pref-e2e', private: true, dependencies: tarballs, overrides: tarballs }, null, 2),
+    );
+    // Install scripts off: onnxruntime-node's would try to download CUDA binaries.
+    execFileSync('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline'], {
+      cwd: project,
+      stdio: 'pipe',
+    });
+  }, 600_000);
+
+  afterAll(() => {
+    if (project) rmSync(project, { recursive: true, force: true });
+  });
+
+  it.each(packageNames)('%s loads with import and require, with the same exports', (name) => {
+    const script = `
+      const viaRequire = Object.keys(require(${JSON.stringify(name)})).sort();
+      import(${JSON.stringify(name)}).then((module) => {
+        const viaImport = Object.keys(module).filter((key) => key !== 'default' && key !== 'module.exports').sort();
+        console.log(JSON.stringify({ viaRequire, viaImport }));
+      });`;
+    const output = execFileSync('node', ['-e', script], { cwd: project, encoding: 'utf8' });
+    const { viaRequire, viaImport } = JSON.parse(output) as { viaRequire: string[]; viaImport: string[] };
+    expect(viaImport).toEqual(viaRequire);
+  });
+
+  it('installs the pref binary, which runs', () => {
+    const output = execFileSync(join(project, 'node_modules', '.bin', 'pref'), ['--help'], {
+      cwd: project,
+      encoding: 'utf8',
+    });
+    expect(output).toContain('Usage: pref');
+  });
+});
