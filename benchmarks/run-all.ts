@@ -1,0 +1,23 @@
+/**
+ * Runs every benchmark in this folder, one after another (they share 2 cores; running them together
+ * would measure contention). Each benchmark prints its own table and rewrites its README figures.
+ * Pass a benchmark name to run only that one: `pnpm bench -- io`.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const here = import.meta.dirname;
+const only = process.argv.slice(2).filter((arg) => !arg.startsWith('-'));
+const names = readdirSync(here, { withFileTypes: true })
+  .filter((entry) => entry.isDirectory() && existsSync(join(here, entry.name, 'bench.ts')))
+  .map((entry) => entry.name)
+  .filter((name) => only.length === 0 || only.includes(name));
+
+let failed = 0;
+for (const name of names) {
+  process.stdout.write(`\n=== benchmarks/${name} ===\n`);
+  const result = spawnSync(process.execPath, ['--import', 'tsx', join(here, name, 'bench.ts')], { stdio: 'inherit' });
+  if (result.status !== 0) failed += 1;
+}
+process.exitCode = failed === 0 ? 0 : 1;
