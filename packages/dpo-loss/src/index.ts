@@ -1,1 +1,9 @@
-export {};
+export { dpoLoss, DPO_LOSS_TYPES } from './dpo-loss';
+export type { DpoLossBatch, DpoLossOptions, DpoLossResult, DpoLossType, DpoMetrics, LengthArray } from './dpo-loss';
+export { InvalidBatchValueError } from './errors';
+export type { InvalidBatchValueLocation } from './errors';
+export { log1mexp, logSigmoid, sigmoid, softplus } from './stable-math';
+export { ktoLoss } from './kto-loss';
+export type { KtoLossBatch, KtoLossOptions, KtoLossResult } from './kto-loss';
+export { bradleyTerryLoss } from './bradley-terry-loss';
+export type { BradleyTerryBatch, BradleyTerryOptions, BradleyTerryResult } from './bradley-terry-loss';

@@ -1,0 +1,823 @@
+import { InvalidArgumentError } from '@pref/io';
+import { InvalidBatchValueError } from './errors';
+import { log1mexp, logSigmoid, sigmoid, softplus } from './stable-math';
+
+/** Every loss type {@link dpoLoss} computes, named as in TRL's `DPOConfig.loss_type` (plus `simpo`, `orpo`). */
+export const DPO_LOSS_TYPES = [
+  'sigmoid',
+  'hinge',
+  'ipo',
+  'exo_pair',
+  'nca_pair',
+  'robust',
+  'bco_pair',
+  'sppo_hard',
+  'aot',
+  'aot_unpaired',
+  'apo_zero',
+  'apo_down',
+  'discopop',
+  'sigmoid_norm',
+  'sft',
+  'simpo',
+  'orpo',
+] as const;
+
+/**
+ * A loss {@link dpoLoss} computes. Below, for example i: β = `beta`, ε = label smoothing (per example
+ * when `batch.labelSmoothing` is given), π_c, π_r = policy log-probs of chosen / rejected,
+ * ρ_c = π_c − ref_c, ρ_r = π_r − ref_r (the log-ratios to the reference), Δ = ρ_c − ρ_r,
+ * z = βΔ, σ the logistic function and ℓ_c, ℓ_r the completion lengths (clamped to ≥ 1, as TRL does).
+ *
+ * - `sigmoid` — DPO, and cDPO when ε > 0: −(1−ε)·log σ(z) − ε·log σ(−z).
+ *   Rafailov et al. 2023, "Direct Preference Optimization" (arXiv 2305.18290), eq. 7; cDPO: Mitchell
+ *   2023, "A note on DPO with noisy preferences"; TRL `loss_type="sigmoid"` with `label_smoothing`.
+ * - `hinge` — SLiC / RSO: max(0, 1 − z). Zhao et al. 2023 (arXiv 2305.10425), Liu et al. 2023
+ *   (arXiv 2309.06657); TRL `"hinge"`.
+ * - `ipo` — (Δ − 1/(2β))². Azar et al. 2023, "A General Theoretical Paradigm…" (arXiv 2310.12036),
+ *   eq. 17 with τ = β; TRL `"ipo"` (on summed log-probs, as TRL after v0.12).
+ * - `exo_pair` — EXO: σ(z)·(log σ(z) − log(1−ε)) + σ(−z)·(log σ(−z) − log ε), ε = 0 replaced by 1e-3.
+ *   Ji et al. 2024, "Towards Efficient Exact Optimization…" (arXiv 2402.00856), eq. 16; TRL `"exo_pair"`.
+ * - `nca_pair` — −log σ(βρ_c) − ½·log σ(−βρ_c) − ½·log σ(−βρ_r). Chen et al. 2024, "Noise Contrastive
+ *   Alignment" (arXiv 2402.05369); TRL `"nca_pair"`.
+ * - `robust` — rDPO, unbiased under labels flipped with probability ε < ½:
+ *   (−(1−ε)·log σ(z) + ε·log σ(−z)) / (1 − 2ε). Chowdhury et al. 2024, "Provably Robust DPO"
+ *   (arXiv 2403.00409), eq. 8; TRL `"robust"`. Give ε per example in `batch.labelSmoothing`.
+ * - `bco_pair` — −log σ(βρ_c − δ) − log σ(−(βρ_r − δ)), δ = mean of all 2n rewards βρ (no gradient
+ *   through δ) or `bcoRewardShift`. Jung et al. 2024, "Binary Classifier Optimization" (arXiv
+ *   2404.04656); TRL `"bco_pair"` keeps δ as a running mean across steps: pass it as `bcoRewardShift`.
+ * - `sppo_hard` — (ρ_c − 1/(2β))² + (ρ_r + 1/(2β))². Wu et al. 2024, "Self-Play Preference
+ *   Optimization" (arXiv 2405.00675), eq. 4.7 with hard probabilities; TRL `"sppo_hard"`.
+ * - `aot` — AOT on pairs: sort u_i = π_c − π_r and v_i = ref_c − ref_r separately, d_k = u_(k) − v_(k),
+ *   loss_k = −(1−ε)·log σ(βd_k) − ε·log σ(−βd_k). Melnyk et al. 2024, "Distributional Preference
+ *   Alignment of LLMs via Optimal Transport" (arXiv 2406.05882); TRL `"aot"`. `losses[k]` belongs to
+ *   sorted position k, not to example k; only the scalar `labelSmoothing` option applies.
+ * - `aot_unpaired` — as `aot` with d_k = ρ_c,(k) − ρ_r,(k) (each side sorted alone). TRL `"aot_unpaired"`
+ *   (`"aot_pair"` before TRL 0.20).
+ * - `apo_zero` — 1 − σ(βρ_c) + σ(βρ_r). D'Oosterlinck et al. 2024, "Anchored Preference Optimization"
+ *   (arXiv 2408.06266), eq. 7; TRL `"apo_zero"`.
+ * - `apo_down` — σ(βρ_c) + 1 − σ(z). Same paper, eq. 8; TRL `"apo_down"`.
+ * - `discopop` — log-ratio modulated loss, m = σ(z/τ): (1 − m)·log(1 + e^(−z)) + m·e^(−z), τ =
+ *   `discopopTau`. Chris Lu et al. 2024, "Discovering Preference Optimization Algorithms with and for
+ *   LLMs" (arXiv 2406.08414), eq. 5; TRL `"discopop"`.
+ * - `sigmoid_norm` — length-normalised DPO: −log σ(β·(ρ_c/ℓ_c − ρ_r/ℓ_r)); needs lengths. TRL
+ *   `"sigmoid_norm"`.
+ * - `sft` — −π_c/ℓ_c (NLL per token of the chosen completion; ℓ = 1 without lengths). TRL `"sft"`
+ *   (which averages over all tokens of the batch instead of per example); combine with `sigmoid` for
+ *   RPO (Pang et al. 2024, arXiv 2404.19733).
+ * - `simpo` — reference-free, on average log-probs a_c = π_c/ℓ_c, a_r = π_r/ℓ_r (the inputs as given
+ *   when no lengths are passed) and the target margin γ = `simpoGamma`: with s = β(a_c − a_r) − γ,
+ *   −(1−ε)·log σ(s) − ε·log σ(−s). Meng et al. 2024, "SimPO" (arXiv 2405.14734), eq. 6; TRL
+ *   `CPOTrainer` `loss_type="simpo"` (logits = a_c − a_r − γ/β, scaled by β).
+ * - `orpo` — reference-free, on average log-probs: −a_c − β·log σ(log odds(a_c) − log odds(a_r)),
+ *   log odds(a) = a − log(1 − e^a); β is ORPO's λ. Hong et al. 2024, "ORPO" (arXiv 2403.07691), eq. 6;
+ *   TRL `ORPOTrainer.odds_ratio_loss` (whose NLL term averages over the batch's tokens, not per example).
+ */
+export type DpoLossType = (typeof DPO_LOSS_TYPES)[number];
+
+/** Per-example completion lengths in tokens (any numeric typed array). */
+export type LengthArray = Float64Array | Float32Array | Int32Array | Uint32Array | Uint16Array;
+
+/** One batch of summed per-sequence log-probs, one entry per preference pair. */
+export interface DpoLossBatch {
+  /** log π_θ(chosen | prompt), summed over the completion's tokens. */
+  policyChosenLogps: Float64Array;
+  /** log π_θ(rejected | prompt), summed over the completion's tokens. */
+  policyRejectedLogps: Float64Array;
+  /** log π_ref(chosen | prompt). Leave out both reference arrays for reference-free DPO (ref = 0). */
+  referenceChosenLogps?: Float64Array;
+  /** log π_ref(rejected | prompt). */
+  referenceRejectedLogps?: Float64Array;
+  /** Tokens in each chosen completion; needed by `sigmoid_norm`, used by `simpo`, `orpo`, `sft`. */
+  chosenLengths?: LengthArray;
+  /** Tokens in each rejected completion. */
+  rejectedLengths?: LengthArray;
+  /**
+   * Per-example label smoothing ε, overriding the `labelSmoothing` option for `sigmoid` (cDPO),
+   * `robust` (the flip probability, e.g. 1 − pKeep from @pref/privacy; must be < 0.5), `exo_pair` and
+   * `simpo`.
+   */
+  labelSmoothing?: Float64Array;
+}
+
+export interface DpoLossOptions {
+  /** One loss type, or several combined as Σ_k weight_k · loss_k (TRL's list `loss_type`). Default: 'sigmoid'. */
+  lossType?: DpoLossType | readonly DpoLossType[];
+  /** One weight per loss type (TRL `loss_weights`). Default: 1 for each. */
+  lossWeights?: readonly number[];
+  /** β, the inverse temperature / KL strength (λ for `orpo`). Default: 0.1. */
+  beta?: number;
+  /** Label smoothing / flip probability ε used when the batch has no per-example values. Default: 0. */
+  labelSmoothing?: number;
+  /** τ of `discopop`, in (0, 1]. Default: 0.05 (TRL `discopop_tau`). */
+  discopopTau?: number;
+  /** γ of `simpo`, the target reward margin (TRL `simpo_gamma`). Default: 0.5. */
+  simpoGamma?: number;
+  /** δ of `bco_pair` (TRL's running mean of rewards). Default: the mean of this batch's 2n rewards. */
+  bcoRewardShift?: number;
+  /** How per-example losses are reduced into `loss` and the gradients. Default: 'mean'. */
+  reduction?: 'mean' | 'sum';
+}
+
+/** The figures TRL's `DPOTrainer` logs for a batch (means over the batch). */
+export interface DpoMetrics {
+  'rewards/chosen': number;
+  'rewards/rejected': number;
+  /** Share of examples whose chosen reward is strictly above the rejected reward. */
+  'rewards/accuracies': number;
+  'rewards/margins': number;
+  'logps/chosen': number;
+  'logps/rejected': number;
+}
+
+export interface DpoLossResult {
+  /** The reduced loss: mean (or sum) of `losses`. */
+  loss: number;
+  /** Per-example loss, Σ_k weight_k · loss_k (for `aot*`, indexed by sorted position). */
+  losses: Float64Array;
+  /** Implicit rewards β·(π_c − ref_c) (β·a_c when the first loss type is `simpo` or `orpo`). */
+  chosenRewards: Float64Array;
+  /** Implicit rewards β·(π_r − ref_r) (β·a_r for `simpo` / `orpo`). */
+  rejectedRewards: Float64Array;
+  /** ∂loss/∂ of each policy log-prob input (of the reduced `loss`, so 1/n-scaled for 'mean'). */
+  gradients: { policyChosenLogps: Float64Array; policyRejectedLogps: Float64Array };
+  /** TRL's logged metrics. */
+  metrics: DpoMetrics;
+  /** The reduced loss of each loss type on its own, before weighting. */
+  lossByType: Partial<Record<DpoLossType, number>>;
+  /** Mean of all 2n rewards β·ρ (the batch value TRL's `bco_pair` feeds its running mean). */
+  rewardMean: number;
+}
+
+interface KernelContext {
+  n: number;
+  beta: number;
+  policyChosen: Float64Array;
+  policyRejected: Float64Array;
+  refChosen: Float64Array | undefined;
+  refRejected: Float64Array | undefined;
+  chosenLogratio: Float64Array;
+  rejectedLogratio: Float64Array;
+  chosenLength: Float64Array | undefined;
+  rejectedLength: Float64Array | undefined;
+  smoothing: Float64Array | undefined;
+  smoothingScalar: number;
+  discopopTau: number;
+  simpoGamma: number;
+  bcoShift: number;
+}
+
+/**
+ * Adds weight·loss_i into `losses` and weight·∂loss_i/∂π_c,i, weight·∂loss_i/∂π_r,i into the gradient
+ * arrays; returns Σ_i loss_i (unweighted) for `lossByType`.
+ */
+type Kernel = (
+  ctx: KernelContext,
+  weight: number,
+  losses: Float64Array,
+  gradChosen: Float64Array,
+  gradRejected: Float64Array,
+) => number;
+
+const LOSS_TYPE_SET: ReadonlySet<string> = new Set(DPO_LOSS_TYPES);
+
+/**
+ * Computes a DPO-family loss, its gradient with respect to the policy log-probs and the metrics TRL
+ * logs, for a batch of summed sequence log-probs held in typed arrays.
+ *
+ * The formula and source of each loss type are in {@link DpoLossType}; they follow TRL's
+ * `DPOTrainer.dpo_loss` (and `CPOTrainer` / `ORPOTrainer` for `simpo` / `orpo`). Every primitive is
+ * computed in a numerically stable form, so losses and gradients are finite for |βΔ| up to 1e6 and
+ * beyond; no output is NaN for finite inputs.
+ *
+ * @example
+ * const { loss, gradients, metrics } = dpoLoss(
+ *   { policyChosenLogps, policyRejectedLogps, referenceChosenLogps, referenceRejectedLogps },
+ *   { lossType: 'robust', beta: 0.1, labelSmoothing: 0.2 },
+ * );
+ * @throws InvalidArgumentError for bad options or mismatched array lengths.
+ * @throws InvalidBatchValueError naming field and index for a non-finite or out-of-range value.
+ */
+export function dpoLoss(batch: DpoLossBatch, options: DpoLossOptions = {}): DpoLossResult {
+  const {
+    lossType = 'sigmoid',
+    lossWeights,
+    beta = 0.1,
+    labelSmoothing = 0,
+    discopopTau = 0.05,
+    simpoGamma = 0.5,
+    bcoRewardShift,
+    reduction = 'mean',
+  } = options;
+  const types: readonly DpoLossType[] = typeof lossType === 'string' ? [lossType] : lossType;
+  validateOptions(types, lossWeights, beta, labelSmoothing, discopopTau, simpoGamma, bcoRewardShift, reduction);
+
+  const n = batch.policyChosenLogps.length;
+  const ctx = prepareContext(batch, types, n, beta, labelSmoothing, discopopTau, simpoGamma);
+
+  const losses = new Float64Array(n);
+  const gradChosen = new Float64Array(n);
+  const gradRejected = new Float64Array(n);
+  const chosenRewards = new Float64Array(n);
+  const rejectedRewards = new Float64Array(n);
+
+  const rewardsFromAverages = types[0] === 'simpo' || types[0] === 'orpo';
+  let rewardSum = 0;
+  for (let i = 0; i < n; i++) {
+    if (rewardsFromAverages) {
+      chosenRewards[i] = (beta * ctx.policyChosen[i]!) / (ctx.chosenLength ? ctx.chosenLength[i]! : 1);
+      rejectedRewards[i] = (beta * ctx.policyRejected[i]!) / (ctx.rejectedLength ? ctx.rejectedLength[i]! : 1);
+    } else {
+      chosenRewards[i] = beta * ctx.chosenLogratio[i]!;
+      rejectedRewards[i] = beta * ctx.rejectedLogratio[i]!;
+    }
+    rewardSum += beta * ctx.chosenLogratio[i]! + beta * ctx.rejectedLogratio[i]!;
+  }
+  const rewardMean = rewardSum / (2 * n);
+  ctx.bcoShift = bcoRewardShift ?? rewardMean;
+
+  const scale = reduction === 'mean' ? 1 / n : 1;
+  const lossByType: Partial<Record<DpoLossType, number>> = {};
+  types.forEach((type, k) => {
+    const weight = lossWeights?.[k] ?? 1;
+    const total = KERNELS[type](ctx, weight, losses, gradChosen, gradRejected);
+    lossByType[type] = (lossByType[type] ?? 0) + total * scale;
+  });
+
+  let lossSum = 0;
+  for (let i = 0; i < n; i++) {
+    lossSum += losses[i]!;
+    gradChosen[i] = gradChosen[i]! * scale;
+    gradRejected[i] = gradRejected[i]! * scale;
+  }
+
+  return {
+    loss: lossSum * scale,
+    losses,
+    chosenRewards,
+    rejectedRewards,
+    gradients: { policyChosenLogps: gradChosen, policyRejectedLogps: gradRejected },
+    metrics: computeMetrics(chosenRewards, rejectedRewards, ctx.policyChosen, ctx.policyRejected),
+    lossByType,
+    rewardMean,
+  };
+}
+
+function computeMetrics(
+  chosenRewards: Float64Array,
+  rejectedRewards: Float64Array,
+  policyChosen: Float64Array,
+  policyRejected: Float64Array,
+): DpoMetrics {
+  const n = chosenRewards.length;
+  let chosen = 0;
+  let rejected = 0;
+  let correct = 0;
+  let margin = 0;
+  let logpChosen = 0;
+  let logpRejected = 0;
+  for (let i = 0; i < n; i++) {
+    const c = chosenRewards[i]!;
+    const r = rejectedRewards[i]!;
+    chosen += c;
+    rejected += r;
+    if (c > r) correct += 1;
+    margin += c - r;
+    logpChosen += policyChosen[i]!;
+    logpRejected += policyRejected[i]!;
+  }
+  return {
+    'rewards/chosen': chosen / n,
+    'rewards/rejected': rejected / n,
+    'rewards/accuracies': correct / n,
+    'rewards/margins': margin / n,
+    'logps/chosen': logpChosen / n,
+    'logps/rejected': logpRejected / n,
+  };
+}
+
+function validateOptions(
+  types: readonly DpoLossType[],
+  lossWeights: readonly number[] | undefined,
+  beta: number,
+  labelSmoothing: number,
+  discopopTau: number,
+  simpoGamma: number,
+  bcoRewardShift: number | undefined,
+  reduction: string,
+): void {
+  if (types.length === 0) {
+    throw new InvalidArgumentError({ argument: 'lossType', message: 'give at least one loss type' });
+  }
+  for (const type of types) {
+    if (!LOSS_TYPE_SET.has(type)) {
+      throw new InvalidArgumentError({
+        argument: 'lossType',
+        message: `unknown loss type "${String(type)}"; expected one of ${DPO_LOSS_TYPES.join(', ')}`,
+      });
+    }
+  }
+  if (lossWeights !== undefined) {
+    if (lossWeights.length !== types.length) {
+      throw new InvalidArgumentError({
+        argument: 'lossWeights',
+        message: `has ${lossWeights.length} weights for ${types.length} loss types`,
+      });
+    }
+    lossWeights.forEach((w, k) => {
+      if (!Number.isFinite(w)) {
+        throw new InvalidArgumentError({ argument: `lossWeights[${k}]`, message: `expected a finite number, found ${w}` });
+      }
+    });
+  }
+  if (!(Number.isFinite(beta) && beta > 0)) {
+    throw new InvalidArgumentError({ argument: 'beta', message: `expected a finite number > 0, found ${beta}` });
+  }
+  for (const type of types) {
+    const range = SMOOTHING_RANGE[type];
+    if (range !== undefined && !range.accepts(labelSmoothing)) {
+      throw new InvalidArgumentError({
+        argument: 'labelSmoothing',
+        message: `expected ${range.expected} for loss type "${type}", found ${labelSmoothing}`,
+      });
+    }
+  }
+  if (!Number.isFinite(labelSmoothing)) {
+    throw new InvalidArgumentError({ argument: 'labelSmoothing', message: `expected a finite number, found ${labelSmoothing}` });
+  }
+  if (!(Number.isFinite(discopopTau) && discopopTau > 0 && discopopTau <= 1)) {
+    // Above 1 the exponential branch e^(−z)·σ(z/τ) grows without bound as z → −∞ and overflows.
+    throw new InvalidArgumentError({ argument: 'discopopTau', message: `expected a number in (0, 1], found ${discopopTau}` });
+  }
+  if (!Number.isFinite(simpoGamma)) {
+    throw new InvalidArgumentError({ argument: 'simpoGamma', message: `expected a finite number, found ${simpoGamma}` });
+  }
+  if (bcoRewardShift !== undefined && !Number.isFinite(bcoRewardShift)) {
+    throw new InvalidArgumentError({ argument: 'bcoRewardShift', message: `expected a finite number, found ${bcoRewardShift}` });
+  }
+  if (reduction !== 'mean' && reduction !== 'sum') {
+    throw new InvalidArgumentError({ argument: 'reduction', message: `expected "mean" or "sum", found ${String(reduction)}` });
+  }
+}
+
+interface SmoothingRange {
+  expected: string;
+  accepts(value: number): boolean;
+}
+
+const UNIT_INTERVAL: SmoothingRange = { expected: 'a number in [0, 1]', accepts: (v) => v >= 0 && v <= 1 };
+const SMOOTHING_RANGE: Partial<Record<DpoLossType, SmoothingRange>> = {
+  sigmoid: UNIT_INTERVAL,
+  simpo: UNIT_INTERVAL,
+  aot: UNIT_INTERVAL,
+  aot_unpaired: UNIT_INTERVAL,
+  robust: { expected: 'a flip probability in [0, 0.5)', accepts: (v) => v >= 0 && v < 0.5 },
+  exo_pair: { expected: 'a number in [0, 1)', accepts: (v) => v >= 0 && v < 1 },
+};
+const PER_EXAMPLE_SMOOTHING: ReadonlySet<DpoLossType> = new Set(['sigmoid', 'robust', 'exo_pair', 'simpo']);
+
+function checkFinite(field: string, values: Float64Array): void {
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i]!)) {
+      throw new InvalidBatchValueError({ field, index: i, value: values[i]!, expected: 'a finite number' });
+    }
+  }
+}
+
+function checkLength(field: string, values: { length: number } | undefined, n: number): void {
+  if (values !== undefined && values.length !== n) {
+    throw new InvalidArgumentError({
+      argument: `batch.${field}`,
+      message: `has ${values.length} entries but policyChosenLogps has ${n}`,
+    });
+  }
+}
+
+function clampedLengths(field: string, values: LengthArray | undefined): Float64Array | undefined {
+  if (values === undefined) return undefined;
+  const out = new Float64Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (!(Number.isFinite(v) && v >= 0)) {
+      throw new InvalidBatchValueError({ field, index: i, value: v, expected: 'a token count ≥ 0' });
+    }
+    // TRL clamps lengths to ≥ 1 so an empty completion does not divide by zero.
+    out[i] = v < 1 ? 1 : v;
+  }
+  return out;
+}
+
+function prepareContext(
+  batch: DpoLossBatch,
+  types: readonly DpoLossType[],
+  n: number,
+  beta: number,
+  labelSmoothing: number,
+  discopopTau: number,
+  simpoGamma: number,
+): KernelContext {
+  if (n === 0) {
+    throw new InvalidArgumentError({ argument: 'batch.policyChosenLogps', message: 'the batch is empty' });
+  }
+  const { policyChosenLogps, policyRejectedLogps, referenceChosenLogps, referenceRejectedLogps } = batch;
+  checkLength('policyRejectedLogps', policyRejectedLogps, n);
+  checkLength('referenceChosenLogps', referenceChosenLogps, n);
+  checkLength('referenceRejectedLogps', referenceRejectedLogps, n);
+  checkLength('chosenLengths', batch.chosenLengths, n);
+  checkLength('rejectedLengths', batch.rejectedLengths, n);
+  checkLength('labelSmoothing', batch.labelSmoothing, n);
+  if ((referenceChosenLogps === undefined) !== (referenceRejectedLogps === undefined)) {
+    throw new InvalidArgumentError({
+      argument: 'batch',
+      message: 'give both referenceChosenLogps and referenceRejectedLogps, or neither (reference-free)',
+    });
+  }
+  if ((batch.chosenLengths === undefined) !== (batch.rejectedLengths === undefined)) {
+    throw new InvalidArgumentError({ argument: 'batch', message: 'give both chosenLengths and rejectedLengths, or neither' });
+  }
+  if (types.includes('sigmoid_norm') && batch.chosenLengths === undefined) {
+    throw new InvalidArgumentError({ argument: 'batch.chosenLengths', message: 'loss type "sigmoid_norm" needs completion lengths' });
+  }
+  checkFinite('policyChosenLogps', policyChosenLogps);
+  checkFinite('policyRejectedLogps', policyRejectedLogps);
+  if (referenceChosenLogps !== undefined) checkFinite('referenceChosenLogps', referenceChosenLogps);
+  if (referenceRejectedLogps !== undefined) checkFinite('referenceRejectedLogps', referenceRejectedLogps);
+  const chosenLength = clampedLengths('chosenLengths', batch.chosenLengths);
+  const rejectedLength = clampedLengths('rejectedLengths', batch.rejectedLengths);
+
+  const smoothing = batch.labelSmoothing;
+  if (smoothing !== undefined) {
+    for (const type of types) {
+      if (type === 'aot' || type === 'aot_unpaired') {
+        throw new InvalidArgumentError({
+          argument: 'batch.labelSmoothing',
+          message: `loss type "${type}" sorts the batch, so it takes only the scalar labelSmoothing option`,
+        });
+      }
+      const range = SMOOTHING_RANGE[type];
+      if (range === undefined || !PER_EXAMPLE_SMOOTHING.has(type)) continue;
+      for (let i = 0; i < n; i++) {
+        const v = smoothing[i]!;
+        if (!range.accepts(v)) {
+          throw new InvalidBatchValueError({ field: 'labelSmoothing', index: i, value: v, expected: `${range.expected} for "${type}"` });
+        }
+      }
+    }
+  }
+  if (types.includes('orpo')) {
+    for (let i = 0; i < n; i++) {
+      if (policyChosenLogps[i]! > 0) {
+        throw new InvalidBatchValueError({ field: 'policyChosenLogps', index: i, value: policyChosenLogps[i]!, expected: 'a log-probability ≤ 0 for "orpo"' });
+      }
+      if (policyRejectedLogps[i]! > 0) {
+        throw new InvalidBatchValueError({ field: 'policyRejectedLogps', index: i, value: policyRejectedLogps[i]!, expected: 'a log-probability ≤ 0 for "orpo"' });
+      }
+    }
+  }
+
+  const chosenLogratio = new Float64Array(n);
+  const rejectedLogratio = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    chosenLogratio[i] = policyChosenLogps[i]! - (referenceChosenLogps ? referenceChosenLogps[i]! : 0);
+    rejectedLogratio[i] = policyRejectedLogps[i]! - (referenceRejectedLogps ? referenceRejectedLogps[i]! : 0);
+  }
+  return {
+    n,
+    beta,
+    policyChosen: policyChosenLogps,
+    policyRejected: policyRejectedLogps,
+    refChosen: referenceChosenLogps,
+    refRejected: referenceRejectedLogps,
+    chosenLogratio,
+    rejectedLogratio,
+    chosenLength,
+    rejectedLength,
+    smoothing,
+    smoothingScalar: labelSmoothing,
+    discopopTau,
+    simpoGamma,
+    bcoShift: 0,
+  };
+}
+
+/** −(1−ε)·log σ(z) − ε·log σ(−z) and its derivative in z (sigmoid, cDPO, aot, simpo). */
+function smoothedSigmoid(z: number, eps: number, out: Float64Array): void {
+  out[0] = -(1 - eps) * logSigmoid(z) - eps * logSigmoid(-z);
+  out[1] = -(1 - eps) * sigmoid(-z) + eps * sigmoid(z);
+}
+
+/** σ(x)·σ(−x), the derivative of σ, without underflowing to 0·∞. */
+function sigmoidSlope(x: number): number {
+  return Math.exp(logSigmoid(x) + logSigmoid(-x));
+}
+
+const scratch = new Float64Array(2);
+
+const KERNELS: Record<DpoLossType, Kernel> = {
+  sigmoid(ctx, w, losses, gc, gr) {
+    const { n, beta, chosenLogratio, rejectedLogratio, smoothing, smoothingScalar } = ctx;
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      const eps = smoothing ? smoothing[i]! : smoothingScalar;
+      const z = beta * (chosenLogratio[i]! - rejectedLogratio[i]!);
+      const loss = -(1 - eps) * logSigmoid(z) - eps * logSigmoid(-z);
+      const dz = -(1 - eps) * sigmoid(-z) + eps * sigmoid(z);
+      total += loss;
+      losses[i] = losses[i]! + w * loss;
+      gc[i] = gc[i]! + w * beta * dz;
+      gr[i] = gr[i]! - w * beta * dz;
+    }
+    return total;
+  },
+
+  robust(ctx, w, losses, gc, gr) {
+    const { n, beta, chosenLogratio, rejectedLogratio, smoothing, smoothingScalar } = ctx;
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      const eps = smoothing ? smoothing[i]! : smoothingScalar;
+      const norm = 1 / (1 - 2 * eps);
+      const z = beta * (chosenLogratio[i]! - rejectedLogratio[i]!);
+      const loss = (-(1 - eps) * logSigmoid(z) + eps * logSigmoid(-z)) * norm;
+      const dz = (-(1 - eps) * sigmoid(-z) - eps * sigmoid(z)) * norm;
+      total += loss;
+      losses[i] = losses[i]! + w * loss;
+      gc[i] = gc[i]! + w * beta * dz;
+      gr[i] = gr[i]! - w * beta * dz;
+    }
+    return total;
+  },
+
+  hinge(ctx, w, losses, gc, gr) {
+    const { n, beta, chosenLogratio, rejectedLogratio } = ctx;
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      const z = beta * (chosenLogratio[i]! - rejectedLogratio[i]!);
+      const loss = z < 1 ? 1 - z : 0;
+      // The subgradient at the kink is 0, as torch.relu's.
+      const dz = z < 1 ? -1 : 0;
+      total += loss;
+      losses[i] = losses[i]! + w * loss;
+      gc[i] = gc[i]! + w * beta * dz;
+      gr[i] = gr[i]! - w * beta * dz;
+    }
+    return total;
+  },
+
+  ipo(ctx, w, losses, gc, gr) {
+    const { n, beta, chosenLogratio, rejectedLogratio } = ctx;
+    const target = 1 / (2 * beta);
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      const gap = chosenLogratio[i]! - rejectedLogratio[i]! - target;
+      const loss = gap * gap;
+      total += loss;
+      losses[i] = losses[i]! + w * loss;
+      gc[i] = gc[i]! + w * 2 * gap;
+      gr[i] = gr[i]! - w * 2 * gap;
+    }
+    return total;
+  },
+
+  exo_pair(ctx, w, losses, gc, gr) {
+    const { n, beta, chosenLogratio, rejectedLogratio, smoothing, smoothingScalar } = ctx;
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      const raw = smoothing ? smoothing[i]! : smoothingScalar;
+      // TRL replaces ε = 0 by 1e-3: the reverse KL to a one-hot label distribution is infinite.
+      const eps = raw === 0 ? 1e-3 : raw;
+      const logEps = Math.log(eps);
+      const log1mEps = Math.log1p(-eps);
+      const z = beta * (chosenLogratio[i]! - rejectedLogratio[i]!);
+      const lsPos = logSigmoid(z);
+      const lsNeg = logSigmoid(-z);
+      const loss = Math.exp(lsPos) * (lsPos - log1mEps) + Math.exp(lsNeg) * (lsNeg - logEps);
+      // d/dz = σ(z)σ(−z)·(log σ(z) − log σ(−z) + log ε − log(1−ε)) and log σ(z) − log σ(−z) = z.
+      const dz = Math.exp(lsPos + lsNeg) * (z + logEps - log1mEps);
+      total += loss;
+      losses[i] = losses[i]! + w * loss;
+      gc[i] = gc[i]! + w * beta * dz;
+      gr[i] = gr[i]! - w * beta * dz;
+    }
+    return total;
+  },
+
+  nca_pair(ctx, w, losses, gc, gr) {
+    const { n, beta, chosenLogratio, rejectedLogratio } = ctx;
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      const rc = beta * chosenLogratio[i]!;
+      const rr = beta * rejectedLogratio[i]!;
+      const loss = -logSigmoid(rc) - 0.5 * logSigmoid(-rc) - 0.5 * logSigmoid(-rr);
+      total += loss;
+      losses[i] = losses[i]! + w * loss;
+      gc[i] = gc[i]! + w * beta * (-sigmoid(-rc) + 0.5 * sigmoid(rc));
+      gr[i] = gr[i]! + w * beta * 0.5 * sigmoid(rr);
+    }
+    return total;
+  },
+
+  bco_pair(ctx, w, losses, gc, gr) {
+    const { n, beta, chosenLogratio, rejectedLogratio, bcoShift } = ctx;
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      const c = beta * chosenLogratio[i]! - bcoShift;
+      const r = beta * rejectedLogratio[i]! - bcoShift;
+      const loss = -logSigmoid(c) - logSigmoid(-r);
+      total += loss;
+      losses[i] = losses[i]! + w * loss;
+      gc[i] = gc[i]! - w * beta * sigmoid(-c);
+      gr[i] = gr[i]! + w * beta * sigmoid(r);
+    }
+    return total;
+  },
+
+  sppo_hard(ctx, w, losses, gc, gr) {
+    const { n, beta, chosenLogratio, rejectedLogratio } = ctx;
+    const half = 0.5 / beta;
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      const a = chosenLogratio[i]! - half;
+      const b = rejectedLogratio[i]! + half;
+      const loss = a * a + b * b;
+      total += loss;
+      losses[i] = losses[i]! + w * loss;
+      gc[i] = gc[i]! + w * 2 * a;
+      gr[i] = gr[i]! + w * 2 * b;
+    }
+    return total;
+  },
+
+  aot(ctx, w, losses, gc, gr) {
+    const { n, beta, policyChosen, policyRejected, refChosen, refRejected, smoothingScalar } = ctx;
+    const policyMargin = new Float64Array(n);
+    const referenceMargin = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      policyMargin[i] = policyChosen[i]! - policyRejected[i]!;
+      referenceMargin[i] = refChosen && refRejected ? refChosen[i]! - refRejected[i]! : 0;
+    }
+    const order = sortedOrder(policyMargin);
+    referenceMargin.sort();
+    let total = 0;
+    for (let k = 0; k < n; k++) {
+      const i = order[k]!;
+      smoothedSigmoid(beta * (policyMargin[i]! - referenceMargin[k]!), smoothingScalar, scratch);
+      total += scratch[0]!;
+      losses[k] = losses[k]! + w * scratch[0]!;
+      gc[i] = gc[i]! + w * beta * scratch[1]!;
+      gr[i] = gr[i]! - w * beta * scratch[1]!;
+    }
+    return total;
+  },
+
+  aot_unpaired(ctx, w, losses, gc, gr) {
+    const { n, beta, chosenLogratio, rejectedLogratio, smoothingScalar } = ctx;
+    const chosenOrder = sortedOrder(chosenLogratio);
+    const rejectedOrder = sortedOrder(rejectedLogratio);
+    let total = 0;
+    for (let k = 0; k < n; k++) {
+      const ic = chosenOrder[k]!;
+      const ir = rejectedOrder[k]!;
+      smoothedSigmoid(beta * (chosenLogratio[ic]! - rejectedLogratio[ir]!), smoothingScalar, scratch);
+      total += scratch[0]!;
+      losses[k] = losses[k]! + w * scratch[0]!;
+      gc[ic] = gc[ic]! + w * beta * scratch[1]!;
+      gr[ir] = gr[ir]! - w * beta * scratch[1]!;
+    }
+    return total;
+  },
+
+  apo_zero(ctx, w, losses, gc, gr) {
+    const { n, beta, chosenLogratio, rejectedLogratio } = ctx;
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      const zc = beta * chosenLogratio[i]!;
+      const zr = beta * rejectedLogratio[i]!;
+      const loss = 1 - sigmoid(zc) + sigmoid(zr);
+      total += loss;
+      losses[i] = losses[i]! + w * loss;
+      gc[i] = gc[i]! - w * beta * sigmoidSlope(zc);
+      gr[i] = gr[i]! + w * beta * sigmoidSlope(zr);
+    }
+    return total;
+  },
+
+  apo_down(ctx, w, losses, gc, gr) {
+    const { n, beta, chosenLogratio, rejectedLogratio } = ctx;
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      const zc = beta * chosenLogratio[i]!;
+      const z = beta * (chosenLogratio[i]! - rejectedLogratio[i]!);
+      const loss = sigmoid(zc) + 1 - sigmoid(z);
+      const slope = sigmoidSlope(z);
+      total += loss;
+      losses[i] = losses[i]! + w * loss;
+      gc[i] = gc[i]! + w * beta * (sigmoidSlope(zc) - slope);
+      gr[i] = gr[i]! + w * beta * slope;
+    }
+    return total;
+  },
+
+  discopop(ctx, w, losses, gc, gr) {
+    const { n, beta, chosenLogratio, rejectedLogratio, discopopTau: tau } = ctx;
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      const z = beta * (chosenLogratio[i]! - rejectedLogratio[i]!);
+      const logMix = logSigmoid(z / tau); // log m
+      const logKeep = logSigmoid(-z / tau); // log (1 − m)
+      const logistic = softplus(-z); // −log σ(z)
+      // e^(−z)·m formed in log space: e^(−z) alone overflows for z < −709 while m underflows.
+      const exponential = Math.exp(-z + logMix);
+      const keep = Math.exp(logKeep);
+      const mixSlope = Math.exp(logMix + logKeep) / tau; // dm/dz
+      const loss = logistic * keep + exponential;
+      const dz = -sigmoid(-z) * keep - logistic * mixSlope - exponential + exponential * keep / tau;
+      total += loss;
+      losses[i] = losses[i]! + w * loss;
+      gc[i] = gc[i]! + w * beta * dz;
+      gr[i] = gr[i]! - w * beta * dz;
+    }
+    return total;
+  },
+
+  sigmoid_norm(ctx, w, losses, gc, gr) {
+    const { n, beta, chosenLogratio, rejectedLogratio } = ctx;
+    const chosenLength = ctx.chosenLength!;
+    const rejectedLength = ctx.rejectedLength!;
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      const z = beta * (chosenLogratio[i]! / chosenLength[i]! - rejectedLogratio[i]! / rejectedLength[i]!);
+      const loss = -logSigmoid(z);
+      const dz = -sigmoid(-z);
+      total += loss;
+      losses[i] = losses[i]! + w * loss;
+      gc[i] = gc[i]! + (w * beta * dz) / chosenLength[i]!;
+      gr[i] = gr[i]! - (w * beta * dz) / rejectedLength[i]!;
+    }
+    return total;
+  },
+
+  sft(ctx, w, losses, gc) {
+    const { n, policyChosen, chosenLength } = ctx;
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      const length = chosenLength ? chosenLength[i]! : 1;
+      const loss = -policyChosen[i]! / length;
+      total += loss;
+      losses[i] = losses[i]! + w * loss;
+      gc[i] = gc[i]! - w / length;
+    }
+    return total;
+  },
+
+  simpo(ctx, w, losses, gc, gr) {
+    const { n, beta, policyChosen, policyRejected, chosenLength, rejectedLength, smoothing, smoothingScalar, simpoGamma } = ctx;
+    const gammaOverBeta = simpoGamma / beta;
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      const eps = smoothing ? smoothing[i]! : smoothingScalar;
+      const lc = chosenLength ? chosenLength[i]! : 1;
+      const lr = rejectedLength ? rejectedLength[i]! : 1;
+      const z = beta * (policyChosen[i]! / lc - policyRejected[i]! / lr - gammaOverBeta);
+      smoothedSigmoid(z, eps, scratch);
+      total += scratch[0]!;
+      losses[i] = losses[i]! + w * scratch[0]!;
+      gc[i] = gc[i]! + (w * beta * scratch[1]!) / lc;
+      gr[i] = gr[i]! - (w * beta * scratch[1]!) / lr;
+    }
+    return total;
+  },
+
+  orpo(ctx, w, losses, gc, gr) {
+    const { n, beta, policyChosen, policyRejected, chosenLength, rejectedLength } = ctx;
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      const lc = chosenLength ? chosenLength[i]! : 1;
+      const lr = rejectedLength ? rejectedLength[i]! : 1;
+      // An average log-prob of exactly 0 (probability 1) has infinite odds; keep it just below 0.
+      const ac = Math.min(policyChosen[i]! / lc, -ORPO_LOGP_CEILING);
+      const ar = Math.min(policyRejected[i]! / lr, -ORPO_LOGP_CEILING);
+      const logOdds = ac - ar - (log1mexp(ac) - log1mexp(ar));
+      const loss = -ac - beta * logSigmoid(logOdds);
+      // d logodds / da = 1 / (1 − e^a) = −1 / expm1(a).
+      const pull = beta * sigmoid(-logOdds);
+      const dac = -1 - pull / -Math.expm1(ac);
+      const dar = pull / -Math.expm1(ar);
+      total += loss;
+      losses[i] = losses[i]! + w * loss;
+      gc[i] = gc[i]! + (w * dac) / lc;
+      gr[i] = gr[i]! + (w * dar) / lr;
+    }
+    return total;
+  },
+};
+
+/** Smallest distance below 0 an average log-prob is held at by `orpo` (keeps 1/(1 − e^a) finite). */
+const ORPO_LOGP_CEILING = 1e-300;
+
+/** Indices that sort `values` ascending; ties keep index order, so the result is deterministic. */
+function sortedOrder(values: Float64Array): Uint32Array {
+  const order = new Uint32Array(values.length);
+  for (let i = 0; i < order.length; i++) order[i] = i;
+  order.sort((a, b) => values[a]! - values[b]! || a - b);
+  return order;
+}
