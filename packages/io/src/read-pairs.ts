@@ -1,0 +1,171 @@
+import { createAtomicWriteStream, type AtomicWriteStream } from './atomic-write';
+import type { ReadProgress } from './byte-source';
+import { InvalidRecordError, PrefError } from './errors';
+import type { DataFormat } from './format';
+import { hash53 } from './hash';
+import { stringifyRecord } from './json-text';
+import { readRowResults, type OnInvalid } from './read-records';
+import { applyMapping, assertSchema, detectSchema, recordToPair, SCHEMA_NAMES, type FieldMapping, type SchemaName } from './schema';
+import type { PreferencePair } from './types';
+
+export interface ReadPairsOptions {
+  /** Input schema, or 'auto' to detect it from the first row (later rows must match it). Default: 'auto'. */
+  schema?: SchemaName | 'auto';
+  /** Source column for each canonical field, applied before detection. */
+  mapping?: FieldMapping;
+  /** Invalid rows: throw the InvalidRecordError (default), skip them, or call back and continue. Default: 'error'. */
+  onInvalid?: OnInvalid;
+  /** Path of a JSONL file that receives every rejected row with its error (written atomically at the end). */
+  rejects?: string;
+  /** Reject a row whose id was already seen (reported with the first line). Default: true. */
+  rejectDuplicateIds?: boolean;
+  /** Input format. Default: from path and content. */
+  format?: DataFormat;
+  signal?: AbortSignal;
+  onProgress?: (progress: ReadProgress & { yielded: number; rejected: number }) => void;
+}
+
+/** Counts of one read; `read === yielded + rejected` once the stream is finished. */
+export interface ReadStats {
+  /** Rows found in the input (blank JSONL lines are not rows). */
+  read: number;
+  /** Pairs handed to the consumer. */
+  yielded: number;
+  /** Rows rejected (skipped, passed to the callback, or written to rejects). */
+  rejected: number;
+  /** Of the rejected rows, how many repeated an earlier id. */
+  duplicateIds: number;
+  /** The schema used (detected or given); undefined until the first valid row. */
+  schema?: SchemaName;
+  /** True once the input has been read to its end. */
+  done: boolean;
+}
+
+/** The stream readPairs returns: iterate it once; `stats` is live and final after the loop ends. */
+export interface PairStream extends AsyncIterable<PreferencePair> {
+  readonly stats: ReadStats;
+}
+
+/** One entry of a rejects file (JSONL). */
+export interface RejectEntry {
+  file: string;
+  line: number;
+  field?: string;
+  expected: string;
+  found?: string;
+  message: string;
+  /** The row as parsed, when it was valid JSON / a valid row. */
+  record?: unknown;
+  /** The raw text, when the row could not be parsed. */
+  raw?: string;
+}
+
+/**
+ * Streams PreferencePairs from any supported file. Invalid rows raise InvalidRecordError naming
+ * file, line, field and what was expected, unless `onInvalid` is 'skip' or a callback; either way
+ * they are counted in `stats.rejected` and written to `rejects` when given. Nothing is dropped
+ * silently: `stats.read === stats.yielded + stats.rejected`.
+ *
+ * @example
+ * const pairs = readPairs('data.jsonl', { onInvalid: 'skip', rejects: 'rejects.jsonl' });
+ * for await (const pair of pairs) use(pair);
+ * console.log(pairs.stats); // { read, yielded, rejected, duplicateIds, schema, done: true }
+ */
+export function readPairs(path: string, options: ReadPairsOptions = {}): PairStream {
+  const stats: ReadStats = { read: 0, yielded: 0, rejected: 0, duplicateIds: 0, done: false };
+  const { schema: schemaOption = 'auto', mapping, onInvalid = 'error', rejects, rejectDuplicateIds = true, format, signal, onProgress } = options;
+  if (schemaOption !== 'auto') assertSchema(schemaOption);
+  let started = false;
+  async function* generate(): AsyncGenerator<PreferencePair> {
+    if (started) throw new PrefError({ code: 'INVALID_ARGUMENT', message: `${path}: a readPairs stream can be iterated only once; call readPairs again` });
+    started = true;
+    let schema: SchemaName | undefined = schemaOption === 'auto' ? undefined : schemaOption;
+    stats.schema = schema;
+    const seenIds = rejectDuplicateIds ? new Map<number, number>() : undefined;
+    let rejectsOut: AtomicWriteStream | undefined;
+    let rejectsBuffer = '';
+    const reject = async (error: InvalidRecordError, record: unknown, raw: string | undefined) => {
+      stats.rejected += 1;
+      if (onInvalid === 'error') throw error;
+      if (typeof onInvalid === 'function') onInvalid(error);
+      if (rejects !== undefined) {
+        rejectsOut ??= await createAtomicWriteStream(rejects);
+        const entry: RejectEntry = { file: error.file, line: error.line, field: error.field, expected: error.expected, found: error.found, message: error.message, record, raw };
+        rejectsBuffer += `${stringifyRecord(entry)}\n`;
+        if (rejectsBuffer.length > 1 << 16) {
+          await rejectsOut.write(rejectsBuffer);
+          rejectsBuffer = '';
+        }
+      }
+    };
+    let committed = false;
+    try {
+      const rows = readRowResults(path, { format, signal, onProgress: onProgress ? (p) => onProgress({ ...p, yielded: stats.yielded, rejected: stats.rejected }) : undefined });
+      for await (const row of rows) {
+        stats.read += 1;
+        if (row.error) {
+          await reject(row.error, undefined, row.raw);
+          continue;
+        }
+        const where = { file: row.file, line: row.line };
+        let pair: PreferencePair;
+        try {
+          const record = applyMapping(row.record, mapping);
+          if (schema === undefined) {
+            const detected = detectSchema(record);
+            if (detected === undefined) {
+              throw new InvalidRecordError({ ...where, expected: `a row of a known schema (${SCHEMA_NAMES.join(', ')}) or a field mapping`, found: `columns ${JSON.stringify(Object.keys(record).slice(0, 12))}` });
+            }
+            if (detected === 'text-label') {
+              throw new PrefError({ code: 'SCHEMA_DETECTION', message: `${path}: rows are {text, label} (one response each), not preference pairs; read them with readRecords or pass a mapping` });
+            }
+            schema = detected;
+            stats.schema = schema;
+          } else if (schemaOption === 'auto') {
+            const detected = detectSchema(record);
+            if (detected !== undefined && detected !== schema) {
+              throw new InvalidRecordError({ ...where, expected: `a row of the schema detected from the first row (${schema})`, found: detected ? `a ${detected} row` : `columns ${JSON.stringify(Object.keys(record).slice(0, 12))}` });
+            }
+          }
+          pair = recordToPair(record, schema, where, mapping);
+          if (seenIds && pair.id !== undefined) {
+            const key = hash53(pair.id);
+            const firstLine = seenIds.get(key);
+            if (firstLine !== undefined) {
+              stats.duplicateIds += 1;
+              throw new InvalidRecordError({ ...where, field: 'id', expected: 'a unique id', found: `${JSON.stringify(pair.id)}, already used at line ${firstLine}` });
+            }
+            seenIds.set(key, row.line);
+          }
+        } catch (error) {
+          if (!InvalidRecordError.isInstance(error)) throw error;
+          await reject(error, row.record, undefined);
+          continue;
+        }
+        stats.yielded += 1;
+        yield pair;
+      }
+      stats.done = true;
+      if (rejects !== undefined) {
+        rejectsOut ??= await createAtomicWriteStream(rejects);
+        if (rejectsBuffer) await rejectsOut.write(rejectsBuffer);
+        await rejectsOut.commit();
+        committed = true;
+      }
+    } finally {
+      if (rejectsOut && !committed) await rejectsOut.abort();
+    }
+  }
+  return {
+    stats,
+    [Symbol.asyncIterator]: () => generate()[Symbol.asyncIterator](),
+  };
+}
+
+/** Reads every pair into memory; convenient for tests and small files. */
+export async function collectPairs(path: string, options: ReadPairsOptions = {}): Promise<{ pairs: PreferencePair[]; stats: ReadStats }> {
+  const stream = readPairs(path, options);
+  const pairs: PreferencePair[] = [];
+  for await (const pair of stream) pairs.push(pair);
+  return { pairs, stats: stream.stats };
+}

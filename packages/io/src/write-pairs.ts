@@ -1,0 +1,32 @@
+import type { DataRecord, PreferencePair } from './types';
+import { writeRecords, type WriteRecordsOptions, type WriteResult } from './write-records';
+
+export interface WritePairsOptions extends WriteRecordsOptions {
+  /** Keep the `conversation` message lists. Default: true. */
+  includeConversation?: boolean;
+}
+
+const CANONICAL = ['id', 'prompt', 'chosen', 'rejected', 'system', 'metadata', 'conversation'] as const;
+
+/** The row written for a pair: canonical fields first (id, prompt, chosen, rejected, system, metadata, conversation), then every extra column as it was. */
+export function pairToRecord(pair: PreferencePair, { includeConversation = true }: { includeConversation?: boolean } = {}): DataRecord {
+  const row: DataRecord = {};
+  for (const key of CANONICAL) {
+    if (key === 'conversation' && !includeConversation) continue;
+    if (pair[key] !== undefined) row[key] = pair[key];
+  }
+  for (const key of Object.keys(pair)) if (!(CANONICAL as readonly string[]).includes(key) && pair[key] !== undefined) row[key] = pair[key];
+  return row;
+}
+
+/**
+ * Writes pairs like writeRecords (format from the extension, atomic, `-` = stdout), each as
+ * pairToRecord(pair): canonical fields plus every extra column, so readPairs gives the same pairs back.
+ */
+export async function writePairs(path: string, pairs: AsyncIterable<PreferencePair> | Iterable<PreferencePair>, options: WritePairsOptions = {}): Promise<WriteResult> {
+  const { includeConversation = true } = options;
+  async function* rows(): AsyncGenerator<DataRecord> {
+    for await (const pair of pairs) yield pairToRecord(pair, { includeConversation });
+  }
+  return writeRecords(path, rows(), options);
+}

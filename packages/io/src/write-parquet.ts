@@ -1,0 +1,7 @@
+import { PrefError } from './errors';
+import type { DataRecord } from './types';
+import type { WriteResult } from './write-records';
+
+export async function writeParquetRecords(path: string, _records: AsyncIterable<DataRecord> | Iterable<DataRecord>, _options: object = {}): Promise<WriteResult> {
+  throw new PrefError({ code: 'UNSUPPORTED_FORMAT', message: `${path}: parquet writing is not implemented yet` });
+}

@@ -1,0 +1,96 @@
+import { createGzip } from 'node:zlib';
+import { createAtomicWriteStream, type AtomicWriteStream } from './atomic-write';
+import { throwIfAborted } from './byte-source';
+import { assertFormat, detectFormat, type DataFormat } from './format';
+import { stringifyRecord } from './json-text';
+import { writeHfDataset } from './write-hf';
+import { writeParquetRecords } from './write-parquet';
+import type { DataRecord } from './types';
+import { PrefError } from './errors';
+
+export interface WriteRecordsOptions {
+  /** Output format. Default: from the extension (`.jsonl`, `.jsonl.gz`, `.json`, `.parquet`; no extension = HF folder). `-` = JSONL on stdout. */
+  format?: DataFormat;
+  signal?: AbortSignal;
+  /** Called every few thousand rows with the count written so far. */
+  onProgress?: (progress: { written: number }) => void;
+  /** Rows per Parquet row group / Arrow record batch. Default: 10000. */
+  rowGroupSize?: number;
+  /** HF folders: the split name written in state.json / dataset_info.json. Default: 'train'. */
+  split?: string;
+}
+
+export interface WriteResult {
+  written: number;
+}
+
+const FLUSH_BYTES = 1 << 20;
+
+async function writeJsonLike(
+  out: AtomicWriteStream,
+  records: AsyncIterable<DataRecord> | Iterable<DataRecord>,
+  { array, gzip, signal, onProgress }: { array: boolean; gzip: boolean; signal?: AbortSignal; onProgress?: (p: { written: number }) => void },
+): Promise<number> {
+  const gz = gzip ? createGzip() : undefined;
+  const gzDone = gz
+    ? (async () => {
+        for await (const chunk of gz as AsyncIterable<Buffer>) await out.write(chunk);
+      })()
+    : undefined;
+  const emit = async (text: string) => {
+    if (!gz) return out.write(text);
+    if (!gz.write(text)) await new Promise<void>((resolve) => gz.once('drain', resolve));
+  };
+  let written = 0;
+  let buffer = array ? '[' : '';
+  try {
+    for await (const record of records) {
+      if (written % 1024 === 0) throwIfAborted(signal);
+      const text = stringifyRecord(record);
+      buffer += array ? `${written === 0 ? '\n' : ',\n'}${text}` : `${text}\n`;
+      written += 1;
+      if (buffer.length >= FLUSH_BYTES) {
+        await emit(buffer);
+        buffer = '';
+      }
+      if (onProgress && written % 4096 === 0) onProgress({ written });
+    }
+    if (array) buffer += written === 0 ? ']\n' : '\n]\n';
+    if (buffer) await emit(buffer);
+  } finally {
+    if (gz) {
+      gz.end();
+      await gzDone;
+    }
+  }
+  onProgress?.({ written });
+  return written;
+}
+
+/**
+ * Writes rows to `path` in the format of its extension, atomically (temp file in the same folder,
+ * renamed when complete; on error or abort the temp file is removed and `path` is untouched).
+ * `-` writes JSONL to stdout. Records are streamed: memory is bounded by one row group for Parquet/HF
+ * and by ~1 MB of text for JSON formats.
+ */
+export async function writeRecords(
+  path: string,
+  records: AsyncIterable<DataRecord> | Iterable<DataRecord>,
+  options: WriteRecordsOptions = {},
+): Promise<WriteResult> {
+  const { signal, onProgress } = options;
+  const format = options.format === undefined ? (path === '-' ? 'jsonl' : detectFormat(path, { forWriting: true })) : assertFormat(options.format);
+  throwIfAborted(signal);
+  if (format === 'parquet') return writeParquetRecords(path, records, options);
+  if (format === 'hf') return writeHfDataset(path, records, options);
+  if (format === 'csv') throw new PrefError({ code: 'UNSUPPORTED_FORMAT', message: `${path}: CSV is read-only; write .jsonl, .json, .parquet or a folder` });
+  const out = await createAtomicWriteStream(path);
+  try {
+    const written = await writeJsonLike(out, records, { array: format === 'json', gzip: format === 'jsonl.gz', signal, onProgress });
+    await out.commit();
+    return { written };
+  } catch (error) {
+    await out.abort();
+    throw error;
+  }
+}
