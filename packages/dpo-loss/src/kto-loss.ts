@@ -41,13 +41,18 @@ export interface KtoLossResult {
   kl: number;
   /** ∂loss/∂policyLogps (of the mean loss; no gradient flows through the KL estimate). */
   gradients: { policyLogps: Float64Array };
-  /** TRL's logged KTO figures (NaN when the batch has no example of that kind). */
+  /**
+   * TRL's logged KTO figures. A mean over an empty group (no desirable or no undesirable example in the
+   * batch) is `undefined`, as TRL skips it, rather than NaN.
+   */
   metrics: {
-    'rewards/chosen': number;
-    'rewards/rejected': number;
-    'rewards/margins': number;
-    'logps/chosen': number;
-    'logps/rejected': number;
+    'rewards/chosen': number | undefined;
+    'rewards/rejected': number | undefined;
+    'rewards/margins': number | undefined;
+    'logps/chosen': number | undefined;
+    'logps/rejected': number | undefined;
+    'count/chosen': number;
+    'count/rejected': number;
     kl: number;
   };
 }
@@ -150,8 +155,8 @@ export function ktoLoss(batch: KtoLossBatch, options: KtoLossOptions = {}): KtoL
     lossSum += loss;
   }
   const rejectedCount = n - chosenCount;
-  const meanChosen = chosenCount > 0 ? chosenReward / chosenCount : Number.NaN;
-  const meanRejected = rejectedCount > 0 ? rejectedReward / rejectedCount : Number.NaN;
+  const meanChosen = chosenCount > 0 ? chosenReward / chosenCount : undefined;
+  const meanRejected = rejectedCount > 0 ? rejectedReward / rejectedCount : undefined;
   return {
     loss: lossSum / n,
     losses,
@@ -161,9 +166,11 @@ export function ktoLoss(batch: KtoLossBatch, options: KtoLossOptions = {}): KtoL
     metrics: {
       'rewards/chosen': meanChosen,
       'rewards/rejected': meanRejected,
-      'rewards/margins': meanChosen - meanRejected,
-      'logps/chosen': chosenCount > 0 ? chosenLogp / chosenCount : Number.NaN,
-      'logps/rejected': rejectedCount > 0 ? rejectedLogp / rejectedCount : Number.NaN,
+      'rewards/margins': meanChosen !== undefined && meanRejected !== undefined ? meanChosen - meanRejected : undefined,
+      'logps/chosen': chosenCount > 0 ? chosenLogp / chosenCount : undefined,
+      'logps/rejected': rejectedCount > 0 ? rejectedLogp / rejectedCount : undefined,
+      'count/chosen': chosenCount,
+      'count/rejected': rejectedCount,
       kl,
     },
   };

@@ -25,10 +25,24 @@ interface DpoCase {
   };
 }
 
+interface KtoCase {
+  name: string;
+  options: Record<string, number>;
+  batch: Record<string, number[]>;
+  expected: { losses: number[]; loss: number; kl: number; gradPolicy: number[]; rewards: number[] };
+}
+
+interface BradleyTerryCase {
+  name: string;
+  options: Record<string, number>;
+  batch: Record<string, number[]>;
+  expected: { losses: number[]; loss: number; gradChosen: number[]; gradRejected: number[]; accuracy: number };
+}
+
 const reference = JSON.parse(readFileSync(new URL('../fixtures/reference.json', import.meta.url), 'utf8')) as {
   dpo: DpoCase[];
-  kto: { name: string; options: Record<string, number>; batch: Record<string, number[]>; expected: Record<string, number[] & number> }[];
-  bradleyTerry: { name: string; options: Record<string, number>; batch: Record<string, number[]>; expected: Record<string, number[] & number> }[];
+  kto: KtoCase[];
+  bradleyTerry: BradleyTerryCase[];
 };
 
 const RTOL = 1e-9;
