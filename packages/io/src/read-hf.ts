@@ -1,7 +1,105 @@
+import { createReadStream } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { RecordBatchReader, Vector, type RecordBatch } from 'apache-arrow';
+import { ioError, throwIfAborted } from './byte-source';
 import { PrefError } from './errors';
+import { normalizeValue } from './read-parquet';
 import type { RowReaderOptions, RowResult } from './rows';
 
-// eslint-disable-next-line require-yield
-export async function* readHfRows(path: string, _options: RowReaderOptions = {}): AsyncGenerator<RowResult> {
-  throw new PrefError({ code: 'UNSUPPORTED_FORMAT', message: `${path}: hf reading is not implemented yet` });
+/** Converts an Arrow cell (Vector, StructRow, bigint, …) to plain JSON-like JS. */
+export function arrowToPlain(value: unknown): unknown {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'bigint') return normalizeValue(value);
+  if (value instanceof Vector) return Array.from(value as Iterable<unknown>, arrowToPlain);
+  if (value instanceof Uint8Array || value instanceof Date) return value;
+  if (typeof value === 'object') {
+    const source = typeof (value as { toJSON?: unknown }).toJSON === 'function' ? (value as { toJSON(): Record<string, unknown> }).toJSON() : (value as Record<string, unknown>);
+    const out: Record<string, unknown> = {};
+    for (const [key, entry] of Object.entries(source)) out[key] = arrowToPlain(entry);
+    return out;
+  }
+  return value;
+}
+
+function* batchRows(batch: RecordBatch): Generator<Record<string, unknown>> {
+  const fields = batch.schema.fields.map((field) => field.name);
+  const columns = fields.map((_, index) => batch.getChildAt(index));
+  for (let row = 0; row < batch.numRows; row++) {
+    const record: Record<string, unknown> = {};
+    for (let c = 0; c < fields.length; c++) record[fields[c]!] = arrowToPlain(columns[c]?.get(row));
+    yield record;
+  }
+}
+
+async function readJson(path: string): Promise<unknown> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8'));
+  } catch (error) {
+    throw ioError(path, error);
+  }
+}
+
+/** The Arrow files of a `save_to_disk` folder, in order (all splits of a DatasetDict). */
+export async function hfDataFiles(path: string): Promise<string[]> {
+  let info;
+  try {
+    info = await stat(path);
+  } catch (error) {
+    throw ioError(path, error);
+  }
+  if (info.isFile()) return [path];
+  const has = async (name: string) => stat(join(path, name)).then(() => true, () => false);
+  if (await has('dataset_dict.json')) {
+    const dict = (await readJson(join(path, 'dataset_dict.json'))) as { splits?: unknown };
+    if (!Array.isArray(dict.splits)) throw new PrefError({ code: 'UNSUPPORTED_FORMAT', message: `${path}/dataset_dict.json: expected {"splits": [...]}` });
+    const files: string[] = [];
+    for (const split of dict.splits as string[]) files.push(...(await hfDataFiles(join(path, split))));
+    return files;
+  }
+  if (await has('state.json')) {
+    const state = (await readJson(join(path, 'state.json'))) as { _data_files?: { filename?: string }[] };
+    if (!Array.isArray(state._data_files)) throw new PrefError({ code: 'UNSUPPORTED_FORMAT', message: `${path}/state.json: expected "_data_files": [{"filename": …}]` });
+    return state._data_files.map((entry) => join(path, String(entry.filename)));
+  }
+  throw new PrefError({ code: 'UNSUPPORTED_FORMAT', message: `${path}: a folder without state.json or dataset_dict.json is not a Hugging Face save_to_disk dataset` });
+}
+
+/**
+ * Reads a Hugging Face `save_to_disk` folder (Dataset or DatasetDict) or a single `.arrow` file,
+ * batch by batch. The Arrow IPC stream format (what `datasets` writes) and the file format are both
+ * accepted. Rows are numbered within each Arrow file, and errors name that file.
+ */
+export async function* readHfRows(path: string, { signal, onBytes }: RowReaderOptions = {}): AsyncGenerator<RowResult> {
+  throwIfAborted(signal);
+  const files = await hfDataFiles(path);
+  let bytesBefore = 0;
+  for (const file of files) {
+    const stream = createReadStream(file, { highWaterMark: 1 << 20 });
+    let line = 0;
+    let fileBytes = 0;
+    const counted = async function* (): AsyncGenerator<Uint8Array> {
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        fileBytes += chunk.length;
+        onBytes?.(bytesBefore + fileBytes);
+        yield chunk;
+      }
+    };
+    try {
+      const reader = await RecordBatchReader.from(counted());
+      for await (const batch of reader) {
+        throwIfAborted(signal);
+        for (const record of batchRows(batch)) {
+          line += 1;
+          yield { record, file, line };
+        }
+      }
+    } catch (error) {
+      if (PrefError.isInstance(error)) throw error;
+      throw ioError(file, error instanceof Error ? new Error(`not a readable Arrow IPC file (${error.message})`) : error);
+    } finally {
+      stream.destroy();
+    }
+    bytesBefore += fileBytes;
+  }
 }

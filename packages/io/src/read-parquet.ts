@@ -1,7 +1,66 @@
-import { PrefError } from './errors';
+import { readFile } from 'node:fs/promises';
+import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, type AsyncBuffer } from 'hyparquet';
+import { ioError, throwIfAborted } from './byte-source';
 import type { RowReaderOptions, RowResult } from './rows';
 
-// eslint-disable-next-line require-yield
-export async function* readParquetRows(path: string, _options: RowReaderOptions = {}): AsyncGenerator<RowResult> {
-  throw new PrefError({ code: 'UNSUPPORTED_FORMAT', message: `${path}: parquet reading is not implemented yet` });
+/** Plain JSON-like values: 64-bit integers become numbers when exact, otherwise stay bigint. */
+export function normalizeValue(value: unknown): unknown {
+  if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value;
+  if (Array.isArray(value)) return value.map(normalizeValue);
+  if (value !== null && typeof value === 'object' && !(value instanceof Uint8Array) && !(value instanceof Date)) {
+    const out: Record<string, unknown> = {};
+    for (const [key, entry] of Object.entries(value)) out[key] = normalizeValue(entry);
+    return out;
+  }
+  return value;
+}
+
+async function stdinBuffer(): Promise<AsyncBuffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  const all = Buffer.concat(chunks);
+  const buffer = all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength) as ArrayBuffer;
+  return { byteLength: buffer.byteLength, slice: (start, end) => buffer.slice(start, end) };
+}
+
+/**
+ * Reads a Parquet file one row group at a time (memory bounded by the largest row group). Nested
+ * LIST/STRUCT columns become arrays/objects; INT64 values become numbers when exact.
+ */
+export async function* readParquetRows(path: string, { signal, onBytes }: RowReaderOptions = {}): AsyncGenerator<RowResult> {
+  throwIfAborted(signal);
+  let file: AsyncBuffer;
+  let metadata: Awaited<ReturnType<typeof parquetMetadataAsync>>;
+  try {
+    file = path === '-' ? await stdinBuffer() : await asyncBufferFromFile(path);
+    metadata = await parquetMetadataAsync(file);
+  } catch (error) {
+    throw ioError(path, error instanceof Error ? new Error(`not a readable Parquet file (${error.message})`) : error);
+  }
+  let rowStart = 0;
+  let bytes = 0;
+  for (const group of metadata.row_groups) {
+    throwIfAborted(signal);
+    const count = Number(group.num_rows);
+    let rows: Record<string, unknown>[];
+    try {
+      rows = (await parquetReadObjects({ file, metadata, rowStart, rowEnd: rowStart + count, utf8: true })) as Record<string, unknown>[];
+    } catch (error) {
+      throw ioError(path, error);
+    }
+    bytes += Number(group.total_compressed_size ?? group.total_byte_size);
+    onBytes?.(Math.min(bytes, file.byteLength));
+    for (let i = 0; i < rows.length; i++) {
+      yield { record: normalizeValue(rows[i]) as Record<string, unknown>, file: path, line: rowStart + i + 1 };
+    }
+    rowStart += count;
+  }
+}
+
+export async function readWholeFile(path: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (error) {
+    throw ioError(path, error);
+  }
 }

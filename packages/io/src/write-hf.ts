@@ -1,7 +1,214 @@
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import {
+  Binary,
+  Bool,
+  DataType,
+  Field,
+  Float64,
+  Int64,
+  List,
+  Null,
+  RecordBatchStreamWriter,
+  Schema,
+  Struct,
+  Table,
+  Utf8,
+  vectorFromArray,
+} from 'apache-arrow';
+import { tempPathFor } from './atomic-write';
+import { ioError, throwIfAborted } from './byte-source';
 import { PrefError } from './errors';
+import { fitsType, inferColumns, type ColumnType } from './infer-columns';
 import type { DataRecord } from './types';
 import type { WriteResult } from './write-records';
 
-export async function writeHfDataset(path: string, _records: AsyncIterable<DataRecord> | Iterable<DataRecord>, _options: object = {}): Promise<WriteResult> {
-  throw new PrefError({ code: 'UNSUPPORTED_FORMAT', message: `${path}: HF save_to_disk writing is not implemented yet` });
+function arrowType(type: ColumnType): DataType {
+  switch (type.kind) {
+    case 'null':
+      return new Null();
+    case 'string':
+    case 'json':
+      return new Utf8();
+    case 'bool':
+      return new Bool();
+    case 'int64':
+      return new Int64();
+    case 'double':
+      return new Float64();
+    case 'binary':
+      return new Binary();
+    case 'list':
+      return new List(new Field('item', arrowType(type.element), true));
+    case 'struct':
+      return new Struct([...type.fields].map(([name, fieldType]) => new Field(name, arrowType(fieldType), true)));
+  }
+}
+
+/** The `datasets` feature description of a column (dataset_info.json). */
+function hfFeature(type: ColumnType): unknown {
+  switch (type.kind) {
+    case 'null':
+      return { dtype: 'null', _type: 'Value' };
+    case 'string':
+    case 'json':
+      return { dtype: 'string', _type: 'Value' };
+    case 'bool':
+      return { dtype: 'bool', _type: 'Value' };
+    case 'int64':
+      return { dtype: 'int64', _type: 'Value' };
+    case 'double':
+      return { dtype: 'float64', _type: 'Value' };
+    case 'binary':
+      return { dtype: 'binary', _type: 'Value' };
+    case 'list':
+      // The python-list form: list<struct> in every datasets version (Sequence of a dict is not).
+      return [hfFeature(type.element)];
+    case 'struct':
+      return Object.fromEntries([...type.fields].map(([name, fieldType]) => [name, hfFeature(fieldType)]));
+  }
+}
+
+function toArrowValue(value: unknown, type: ColumnType): unknown {
+  if (value === null || value === undefined) return null;
+  switch (type.kind) {
+    case 'int64':
+      return typeof value === 'bigint' ? value : BigInt(value as number);
+    case 'json':
+      return JSON.stringify(value);
+    case 'list':
+      return (value as unknown[]).map((item) => toArrowValue(item, type.element));
+    case 'struct': {
+      const out: Record<string, unknown> = {};
+      for (const [field, fieldType] of type.fields) out[field] = toArrowValue((value as Record<string, unknown>)[field], fieldType);
+      return out;
+    }
+    default:
+      return value;
+  }
+}
+
+export interface WriteHfOptions {
+  rowGroupSize?: number;
+  split?: string;
+  signal?: AbortSignal;
+  onProgress?: (p: { written: number }) => void;
+}
+
+/** Writes one Dataset folder's files into `folder` (which must exist). Returns the row count. */
+async function writeDatasetFiles(folder: string, records: AsyncIterable<DataRecord> | Iterable<DataRecord>, { rowGroupSize = 10_000, split = 'train', signal, onProgress }: WriteHfOptions): Promise<number> {
+  const dataFile = 'data-00000-of-00001.arrow';
+  const out = createWriteStream(join(folder, dataFile));
+  const hash = createHash('sha256');
+  const writer = new RecordBatchStreamWriter();
+  const piping = (async () => {
+    for await (const chunk of writer) {
+      hash.update(chunk);
+      if (!out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
+    }
+    await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
+  })();
+  let columns: Map<string, ColumnType> | undefined;
+  let schema: Schema | undefined;
+  let written = 0;
+  let batch: DataRecord[] = [];
+  const flush = () => {
+    if (batch.length === 0) return;
+    if (!columns) {
+      columns = inferColumns(batch);
+      schema = new Schema([...columns].map(([name, type]) => new Field(name, arrowType(type), true)));
+    }
+    const cols = columns;
+    batch.forEach((row, index) => {
+      for (const [key, value] of Object.entries(row)) {
+        if (value === undefined) continue;
+        const type = cols.get(key);
+        if (!type || !fitsType(value, type)) {
+          throw new PrefError({ code: 'UNSUPPORTED_FORMAT', message: `${folder}: row ${written - batch.length + index + 1}: column "${key}" ${type ? `does not fit the ${type.kind} type inferred from the first rows` : 'first appears after the Arrow schema was fixed by the first batch'}; write JSONL or pass a larger rowGroupSize` });
+        }
+      }
+    });
+    const vectors = Object.fromEntries([...cols].map(([name, type]) => [name, vectorFromArray(batch.map((row) => toArrowValue(row[name], type)), arrowType(type))]));
+    const table = new Table(vectors);
+    for (const recordBatch of table.batches) writer.write(recordBatch);
+    batch = [];
+  };
+  try {
+    for await (const record of records) {
+      if (written % 1024 === 0) throwIfAborted(signal);
+      batch.push(record);
+      written += 1;
+      if (batch.length >= rowGroupSize) {
+        flush();
+        onProgress?.({ written });
+      }
+    }
+    flush();
+    if (!schema) {
+      columns = new Map();
+      schema = new Schema([]);
+      writer.reset(undefined, schema);
+    }
+  } finally {
+    writer.finish();
+    await piping;
+  }
+  const fingerprint = hash.digest('hex').slice(0, 16);
+  const features = Object.fromEntries([...columns!].map(([name, type]) => [name, hfFeature(type)]));
+  await writeFile(join(folder, 'dataset_info.json'), `${JSON.stringify({ citation: '', description: '', features, homepage: '', license: '' }, null, 2)}\n`);
+  const state = {
+    _data_files: [{ filename: dataFile }],
+    _fingerprint: fingerprint,
+    _format_columns: null,
+    _format_kwargs: {},
+    _format_type: null,
+    _output_all_columns: false,
+    _split: split,
+  };
+  await writeFile(join(folder, 'state.json'), `${JSON.stringify(state, null, 2)}\n`);
+  onProgress?.({ written });
+  return written;
+}
+
+async function atomicFolder(path: string, fill: (temp: string) => Promise<number>): Promise<WriteResult> {
+  if (path === '-') throw new PrefError({ code: 'UNSUPPORTED_FORMAT', message: 'a save_to_disk folder cannot be written to stdout; give a folder path' });
+  await mkdir(dirname(path), { recursive: true });
+  const temp = tempPathFor(path);
+  await mkdir(temp);
+  try {
+    const written = await fill(temp);
+    // Replace an existing folder: move it aside, put the new one in place, then delete the old.
+    const old = join(dirname(path), `.${basename(path)}.old-${process.pid}`);
+    const existed = await rename(path, old).then(() => true, () => false);
+    await rename(temp, path);
+    if (existed) await rm(old, { recursive: true, force: true });
+    return { written };
+  } catch (error) {
+    await rm(temp, { recursive: true, force: true });
+    throw PrefError.isInstance(error) ? error : ioError(path, error);
+  }
+}
+
+/**
+ * Writes rows as a Hugging Face `save_to_disk` Dataset folder: `data-00000-of-00001.arrow` (Arrow IPC
+ * stream), `dataset_info.json` (features) and `state.json`, loadable with `datasets.load_from_disk`.
+ * Built in a temp folder and renamed into place.
+ */
+export function writeHfDataset(path: string, records: AsyncIterable<DataRecord> | Iterable<DataRecord>, options: WriteHfOptions = {}): Promise<WriteResult> {
+  return atomicFolder(path, (temp) => writeDatasetFiles(temp, records, options));
+}
+
+/** Writes a DatasetDict folder: `dataset_dict.json` plus one Dataset folder per split. */
+export function writeHfDatasetDict(path: string, splits: Record<string, AsyncIterable<DataRecord> | Iterable<DataRecord>>, options: Omit<WriteHfOptions, 'split'> = {}): Promise<WriteResult> {
+  return atomicFolder(path, async (temp) => {
+    let written = 0;
+    for (const [split, records] of Object.entries(splits)) {
+      await mkdir(join(temp, split));
+      written += await writeDatasetFiles(join(temp, split), records, { ...options, split });
+    }
+    await writeFile(join(temp, 'dataset_dict.json'), `${JSON.stringify({ splits: Object.keys(splits) })}\n`);
+    return written;
+  });
 }

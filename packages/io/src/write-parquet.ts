@@ -1,7 +1,123 @@
+import { rename, rm, mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { ParquetWriter, fileWriter } from 'hyparquet-writer';
+import type { SchemaElement } from 'hyparquet';
+import { tempPathFor } from './atomic-write';
+import { ioError, throwIfAborted } from './byte-source';
 import { PrefError } from './errors';
+import { fitsType, inferColumns, type ColumnType } from './infer-columns';
 import type { DataRecord } from './types';
 import type { WriteResult } from './write-records';
 
-export async function writeParquetRecords(path: string, _records: AsyncIterable<DataRecord> | Iterable<DataRecord>, _options: object = {}): Promise<WriteResult> {
-  throw new PrefError({ code: 'UNSUPPORTED_FORMAT', message: `${path}: parquet writing is not implemented yet` });
+type Repetition = 'REQUIRED' | 'OPTIONAL';
+
+/** Parquet schema elements (flat preorder) for one column of the inferred type. */
+export function parquetElements(name: string, type: ColumnType, repetition_type: Repetition = 'OPTIONAL'): SchemaElement[] {
+  switch (type.kind) {
+    case 'null':
+    case 'string':
+      return [{ name, type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type }];
+    case 'bool':
+      return [{ name, type: 'BOOLEAN', repetition_type }];
+    case 'int64':
+      return [{ name, type: 'INT64', repetition_type }];
+    case 'double':
+      return [{ name, type: 'DOUBLE', repetition_type }];
+    case 'binary':
+      return [{ name, type: 'BYTE_ARRAY', repetition_type }];
+    case 'json':
+      return [{ name, type: 'BYTE_ARRAY', converted_type: 'JSON', repetition_type }];
+    case 'list':
+      return [
+        { name, repetition_type, converted_type: 'LIST', num_children: 1 },
+        { name: 'list', repetition_type: 'REPEATED', num_children: 1 },
+        ...parquetElements('element', type.element, 'OPTIONAL'),
+      ];
+    case 'struct':
+      return [{ name, repetition_type, num_children: type.fields.size }, ...[...type.fields].flatMap(([field, fieldType]) => parquetElements(field, fieldType, 'OPTIONAL'))];
+  }
+}
+
+/** Values as the writer wants them: JSON-typed cells pass through; int64 numbers become bigint. */
+function toParquetValue(value: unknown, type: ColumnType): unknown {
+  if (value === null || value === undefined) return null;
+  switch (type.kind) {
+    case 'int64':
+      return typeof value === 'bigint' ? value : BigInt(value as number);
+    case 'list':
+      return (value as unknown[]).map((item) => toParquetValue(item, type.element));
+    case 'struct': {
+      const out: Record<string, unknown> = {};
+      for (const [field, fieldType] of type.fields) out[field] = toParquetValue((value as Record<string, unknown>)[field], fieldType);
+      return out;
+    }
+    default:
+      return value;
+  }
+}
+
+/**
+ * Writes rows as Parquet (SNAPPY), one row group per `rowGroupSize` rows, streaming. The schema is
+ * inferred from the first row group: message lists become LIST<STRUCT<role, content, …>>, integers
+ * INT64, fractions DOUBLE, mixed cells a JSON column. A later row whose column or type does not fit
+ * that schema is an error (write JSONL instead, or make the first rows representative); it is
+ * never dropped or coerced silently. Written to a temp file and renamed.
+ */
+export async function writeParquetRecords(
+  path: string,
+  records: AsyncIterable<DataRecord> | Iterable<DataRecord>,
+  { rowGroupSize = 10_000, signal, onProgress }: { rowGroupSize?: number; signal?: AbortSignal; onProgress?: (p: { written: number }) => void } = {},
+): Promise<WriteResult> {
+  if (path === '-') throw new PrefError({ code: 'UNSUPPORTED_FORMAT', message: 'Parquet cannot be written to stdout; give a file path' });
+  await mkdir(dirname(path), { recursive: true });
+  const temp = tempPathFor(path);
+  let writer: ParquetWriter | undefined;
+  let columns: Map<string, ColumnType> | undefined;
+  let written = 0;
+  let batch: DataRecord[] = [];
+  const sink = fileWriter(temp);
+  const flush = async () => {
+    if (batch.length === 0) return;
+    if (!columns) {
+      columns = inferColumns(batch);
+      const schema: SchemaElement[] = [{ name: 'root', num_children: columns.size }, ...[...columns].flatMap(([name, type]) => parquetElements(name, type))];
+      writer = new ParquetWriter({ writer: sink, schema, createdBy: '@pref/io' });
+    }
+    const cols = columns;
+    batch.forEach((row, index) => {
+      for (const [key, value] of Object.entries(row)) {
+        const type = cols.get(key);
+        if (value === undefined) continue;
+        if (!type || !fitsType(value, type)) {
+          throw new PrefError({
+            code: 'UNSUPPORTED_FORMAT',
+            message: `${path}: row ${written - batch.length + index + 1}: column "${key}" ${type ? `does not fit the ${type.kind} type inferred from the first ${cols.size ? 'row group' : 'rows'}` : 'first appears after the Parquet schema was fixed by the first row group'}; write JSONL or pass a larger rowGroupSize`,
+          });
+        }
+      }
+    });
+    const columnData = [...cols].map(([name, type]) => ({ name, data: batch.map((row) => toParquetValue(row[name], type)) }));
+    await writer!.write({ columnData, rowGroupSize: batch.length });
+    batch = [];
+  };
+  try {
+    for await (const record of records) {
+      if (written % 1024 === 0) throwIfAborted(signal);
+      batch.push(record);
+      written += 1;
+      if (batch.length >= rowGroupSize) {
+        await flush();
+        onProgress?.({ written });
+      }
+    }
+    await flush();
+    if (!writer) writer = new ParquetWriter({ writer: sink, schema: [{ name: 'root', num_children: 0 }], createdBy: '@pref/io' });
+    await writer.finish();
+    await rename(temp, path);
+    onProgress?.({ written });
+    return { written };
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw PrefError.isInstance(error) ? error : ioError(path, error);
+  }
 }

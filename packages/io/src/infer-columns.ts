@@ -1,0 +1,97 @@
+/**
+ * Column type inference shared by the Parquet and Arrow writers: a small type lattice over JSON-like
+ * values. Integers are 64-bit, mixed int/float widen to double, objects become structs (union of
+ * keys, every field nullable), arrays become lists, and anything that cannot be unified (a string
+ * here, a number there) falls back to a JSON-text column so nothing is lost.
+ */
+export type ColumnType =
+  | { kind: 'null' }
+  | { kind: 'string' }
+  | { kind: 'bool' }
+  | { kind: 'int64' }
+  | { kind: 'double' }
+  | { kind: 'binary' }
+  | { kind: 'json' }
+  | { kind: 'list'; element: ColumnType }
+  | { kind: 'struct'; fields: Map<string, ColumnType> };
+
+const NULL: ColumnType = { kind: 'null' };
+const JSON_TYPE: ColumnType = { kind: 'json' };
+
+export function typeOfValue(value: unknown): ColumnType {
+  if (value === null || value === undefined) return NULL;
+  if (typeof value === 'string') return { kind: 'string' };
+  if (typeof value === 'boolean') return { kind: 'bool' };
+  if (typeof value === 'bigint') return { kind: 'int64' };
+  if (typeof value === 'number') return Number.isInteger(value) && Number.isSafeInteger(value) ? { kind: 'int64' } : { kind: 'double' };
+  if (value instanceof Uint8Array) return { kind: 'binary' };
+  if (Array.isArray(value)) {
+    let element: ColumnType = NULL;
+    for (const item of value) element = mergeTypes(element, typeOfValue(item));
+    return { kind: 'list', element };
+  }
+  if (typeof value === 'object') {
+    const fields = new Map<string, ColumnType>();
+    for (const [key, entry] of Object.entries(value as Record<string, unknown>)) fields.set(key, typeOfValue(entry));
+    if (fields.size === 0) return JSON_TYPE; // Parquet has no empty struct
+    return { kind: 'struct', fields };
+  }
+  return JSON_TYPE;
+}
+
+export function mergeTypes(a: ColumnType, b: ColumnType): ColumnType {
+  if (a.kind === 'null') return b;
+  if (b.kind === 'null') return a;
+  if (a.kind === 'json' || b.kind === 'json') return JSON_TYPE;
+  if (a.kind === b.kind) {
+    if (a.kind === 'list' && b.kind === 'list') {
+      return { kind: 'list', element: mergeTypes(a.element, b.element) };
+    }
+    if (a.kind === 'struct' && b.kind === 'struct') {
+      const fields = new Map(a.fields);
+      for (const [key, type] of b.fields) fields.set(key, fields.has(key) ? mergeTypes(fields.get(key)!, type) : type);
+      return { kind: 'struct', fields };
+    }
+    return a;
+  }
+  if ((a.kind === 'int64' && b.kind === 'double') || (a.kind === 'double' && b.kind === 'int64')) return { kind: 'double' };
+  return JSON_TYPE;
+}
+
+/** True when `value` can be stored in a column of `type` without changing it. */
+export function fitsType(value: unknown, type: ColumnType): boolean {
+  if (value === null || value === undefined) return true;
+  switch (type.kind) {
+    case 'null':
+      return false;
+    case 'string':
+      return typeof value === 'string';
+    case 'bool':
+      return typeof value === 'boolean';
+    case 'int64':
+      return typeof value === 'bigint' || (typeof value === 'number' && Number.isSafeInteger(value));
+    case 'double':
+      return typeof value === 'number';
+    case 'binary':
+      return value instanceof Uint8Array;
+    case 'json':
+      return true;
+    case 'list':
+      return Array.isArray(value) && value.every((item) => fitsType(item, type.element));
+    case 'struct':
+      return typeof value === 'object' && !Array.isArray(value) && !(value instanceof Uint8Array) && Object.entries(value as Record<string, unknown>).every(([key, entry]) => type.fields.has(key) && fitsType(entry, type.fields.get(key)!));
+  }
+}
+
+/** Columns (in first-seen order) and their types, inferred from a batch of rows. */
+export function inferColumns(rows: readonly Record<string, unknown>[]): Map<string, ColumnType> {
+  const columns = new Map<string, ColumnType>();
+  for (const row of rows) {
+    for (const [key, value] of Object.entries(row)) {
+      if (value === undefined) continue;
+      const type = typeOfValue(value);
+      columns.set(key, columns.has(key) ? mergeTypes(columns.get(key)!, type) : type);
+    }
+  }
+  return columns;
+}
