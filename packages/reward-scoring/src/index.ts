@@ -23,3 +23,13 @@ export type {
   CausalLMOptions,
   BuiltModel,
 } from './onnx-builder/index';
+// Causal-LM sequence log-probs and DPO implicit rewards (selection engineer)
+export { loadCausalLM, CausalLM, CAUSAL_LM_MODEL_FILES, implicitRewards, LOGPS_FIELDS, CausalLMError, logSoftmaxAt } from './causal-lm/index';
+export type {
+  LoadCausalLMOptions,
+  SequenceInput,
+  SequenceLogProb,
+  SequenceLogProbsOptions,
+  ImplicitRewardsOptions,
+  ImplicitRewardFields,
+} from './causal-lm/index';

@@ -1,0 +1,126 @@
+import { InvalidArgumentError, InvalidRecordError, type PreferencePair } from '@pref/io';
+import type { CausalLM, SequenceInput } from './load-causal-lm';
+
+/** Record columns holding precomputed summed log-probs (the names TRL's DPO trainer logs). */
+export const LOGPS_FIELDS = {
+  policyChosen: 'policy_chosen_logps',
+  policyRejected: 'policy_rejected_logps',
+  referenceChosen: 'reference_chosen_logps',
+  referenceRejected: 'reference_rejected_logps',
+} as const;
+
+/** Columns {@link implicitRewards} adds to each pair. */
+export interface ImplicitRewardFields {
+  policy_chosen_logps: number;
+  policy_rejected_logps: number;
+  reference_chosen_logps: number;
+  reference_rejected_logps: number;
+  /** β·(log π(chosen|x) − log π_ref(chosen|x)). */
+  reward_chosen: number;
+  /** β·(log π(rejected|x) − log π_ref(rejected|x)). */
+  reward_rejected: number;
+  /** reward_chosen − reward_rejected; negative when the policy ranks the pair the wrong way round. */
+  reward_gap: number;
+  /**
+   * Present (false) only when a log-prob was computed here and tokenize(prompt) was not a prefix of
+   * tokenize(prompt + response) for one of the sides: the prompt/response split is approximate.
+   */
+  logps_prompt_is_prefix?: false;
+}
+
+export interface ImplicitRewardsOptions {
+  /** The policy model; needed unless every pair carries policy_chosen_logps and policy_rejected_logps. */
+  policy?: CausalLM;
+  /** The reference model; needed unless every pair carries reference_chosen_logps and reference_rejected_logps. */
+  reference?: CausalLM;
+  /** DPO temperature β. Default: 0.1. */
+  beta?: number;
+  /** Score `pair.conversation.prompt` through the chat template when the pair has a conversation. Default: false. */
+  chatTemplate?: boolean;
+  /** Sequences per forward pass. Default: 8. */
+  batchSize?: number;
+  signal?: AbortSignal;
+  /** Called after each model batch. */
+  onProgress?: (progress: { model: 'policy' | 'reference'; done: number; total: number }) => void;
+  /** Where pair `index` came from, for error messages. Default: `<memory>`, line index + 1. */
+  locate?: (index: number) => { file: string; line: number };
+}
+
+type Side = 'chosen' | 'rejected';
+
+/**
+ * DPO implicit rewards of preference pairs (Rafailov et al. 2023, eq. 5 without the partition term):
+ * r(x, y) = β·(log π(y|x) − log π_ref(y|x)), with summed response log-probs, and the gap
+ * r(x, y_chosen) − r(x, y_rejected). Log-probs already in a record (policy_chosen_logps, …) are used
+ * as they are, so numbers from a trainer can be brought in; the others are computed with the models.
+ * Returns new records (inputs are not changed), in input order.
+ *
+ * @example
+ * const scored = await implicitRewards(pairs, { policy, reference, beta: 0.1 });
+ * scored[0].reward_gap;
+ */
+export async function implicitRewards<T extends PreferencePair>(
+  pairs: readonly T[],
+  { policy, reference, beta = 0.1, chatTemplate = false, batchSize = 8, signal, onProgress, locate = (i) => ({ file: '<memory>', line: i + 1 }) }: ImplicitRewardsOptions = {},
+): Promise<Array<T & ImplicitRewardFields>> {
+  if (!Number.isFinite(beta) || beta <= 0) throw new InvalidArgumentError({ argument: 'beta', message: `must be a positive number, got ${beta}` });
+  const values = {
+    policy_chosen_logps: new Float64Array(pairs.length),
+    policy_rejected_logps: new Float64Array(pairs.length),
+    reference_chosen_logps: new Float64Array(pairs.length),
+    reference_rejected_logps: new Float64Array(pairs.length),
+  };
+  const notPrefix = new Uint8Array(pairs.length);
+
+  for (const [role, model] of [['policy', policy], ['reference', reference]] as const) {
+    const todo: Array<{ index: number; side: Side; input: SequenceInput }> = [];
+    pairs.forEach((pair, index) => {
+      for (const side of ['chosen', 'rejected'] as const) {
+        const field = `${role}_${side}_logps` as const;
+        const given = pair[field];
+        if (typeof given === 'number' && Number.isFinite(given)) {
+          values[field][index] = given;
+          continue;
+        }
+        const { file, line } = locate(index);
+        if (given !== undefined) {
+          throw new InvalidRecordError({ file, line, field, expected: 'a finite number (summed log-probability) or no value', found: given === null ? 'null' : typeof given === 'number' ? String(given) : `a ${typeof given}` });
+        }
+        if (model === undefined) {
+          throw new InvalidRecordError({ file, line, field, expected: `a number, or a ${role} model to compute it`, found: 'nothing (missing)' });
+        }
+        const text = pair[side];
+        if (typeof text !== 'string') throw new InvalidRecordError({ file, line, field: side, expected: 'a string', found: typeof text });
+        const useChat = chatTemplate && pair.conversation !== undefined && pair.conversation.prompt.length > 0;
+        todo.push({ index, side, input: useChat ? { messages: pair.conversation!.prompt, response: text } : { prompt: pair.prompt, response: text } });
+      }
+    });
+    if (todo.length === 0) continue;
+    const scored = await model!.sequenceLogProbs(
+      todo.map((t) => t.input),
+      { batchSize, signal, onProgress: (p) => onProgress?.({ model: role, done: p.done, total: p.total }) },
+    );
+    todo.forEach((t, k) => {
+      const result = scored[k]!;
+      values[`${role}_${t.side}_logps`][t.index] = result.logProb;
+      if (!result.promptIsPrefix) notPrefix[t.index] = 1;
+    });
+  }
+
+  return pairs.map((pair, i) => {
+    const rewardChosen = beta * (values.policy_chosen_logps[i]! - values.reference_chosen_logps[i]!);
+    const rewardRejected = beta * (values.policy_rejected_logps[i]! - values.reference_rejected_logps[i]!);
+    const out = {
+      ...pair,
+      policy_chosen_logps: values.policy_chosen_logps[i]!,
+      policy_rejected_logps: values.policy_rejected_logps[i]!,
+      reference_chosen_logps: values.reference_chosen_logps[i]!,
+      reference_rejected_logps: values.reference_rejected_logps[i]!,
+      reward_chosen: rewardChosen,
+      reward_rejected: rewardRejected,
+      reward_gap: rewardChosen - rewardRejected,
+    } as T & ImplicitRewardFields;
+    if (notPrefix[i]) out.logps_prompt_is_prefix = false;
+    return out;
+  });
+}

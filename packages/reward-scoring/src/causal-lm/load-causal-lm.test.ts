@@ -1,0 +1,85 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CausalLMError, loadCausalLM, type CausalLM } from './index';
+
+// Reference values come from PyTorch (fixtures/tiny-gpt/make_fixture.py), tokenised by the
+// script's own Python BPE, scored one unpadded sequence at a time.
+const fixtureDir = fileURLToPath(new URL('../../fixtures/tiny-gpt/', import.meta.url));
+interface Case { prompt: string; response: string; prompt_ids: number[]; full_ids: number[]; prompt_is_prefix: boolean; token_count: number; sum_logp: number; mean_logp: number; token_logps: number[] }
+const reference = JSON.parse(readFileSync(`${fixtureDir}reference.json`, 'utf8')) as {
+  encodings: Record<string, number[]>;
+  cases: Case[];
+  chat_cases: Array<Case & { messages: Array<{ role: string; content: string }>; reply: string }>;
+};
+
+describe.each([
+  ['plain graph (input_ids, attention_mask, position_ids)', fixtureDir],
+  ['graph with past_key_values inputs', `${fixtureDir}with-past/`],
+])('loadCausalLM: %s', (_name, dir) => {
+  let lm: CausalLM;
+  beforeAll(async () => {
+    lm = await loadCausalLM(dir, { intraOpNumThreads: 1 });
+  });
+  afterAll(async () => lm.dispose());
+
+  it('detects the graph inputs', () => {
+    expect(lm.hasPositionIds).toBe(true);
+    expect(lm.hasPastInputs).toBe(dir.includes('with-past'));
+  });
+
+  it('tokenizes exactly like the Python byte-level BPE', () => {
+    for (const [text, ids] of Object.entries(reference.encodings)) expect(lm.encode(text), text).toEqual(ids);
+    for (const c of reference.cases) {
+      expect(lm.encode(c.prompt)).toEqual(c.prompt_ids);
+      expect(lm.encode(c.prompt + c.response)).toEqual(c.full_ids);
+    }
+  });
+
+  it('matches the PyTorch log-probs one sequence at a time (1e-4)', async () => {
+    for (const c of reference.cases) {
+      const result = await lm.sequenceLogProbs(c.prompt, c.response);
+      expect(result.tokenCount).toBe(c.token_count);
+      expect(result.logProb).toBeCloseTo(c.sum_logp, 4);
+      expect(Math.abs(result.logProb - c.sum_logp)).toBeLessThan(1e-4);
+      expect(Math.abs(result.meanLogProb - c.mean_logp)).toBeLessThan(1e-4);
+      expect(result.promptIsPrefix).toBe(c.prompt_is_prefix);
+    }
+  });
+
+  it.each([1, 3, 16])('gives the unpadded values in padded batches of %i', async (batchSize) => {
+    const progress: number[] = [];
+    const results = await lm.sequenceLogProbs(
+      reference.cases.map((c) => ({ prompt: c.prompt, response: c.response })),
+      { batchSize, onProgress: (p) => progress.push(p.done) },
+    );
+    results.forEach((r, i) => {
+      expect(Math.abs(r.logProb - reference.cases[i]!.sum_logp)).toBeLessThan(1e-4);
+      expect(r.tokenCount).toBe(reference.cases[i]!.token_count);
+    });
+    expect(progress.at(-1)).toBe(reference.cases.length);
+  });
+
+  it('renders the chat template for message prompts', async () => {
+    const c = reference.chat_cases[0]!;
+    expect(lm.applyChatTemplate(c.messages)).toBe(c.prompt);
+    const [result] = await lm.sequenceLogProbs([{ messages: c.messages, response: c.response }]);
+    expect(Math.abs(result!.logProb - c.sum_logp)).toBeLessThan(1e-4);
+  });
+});
+
+describe('loadCausalLM errors', () => {
+  it('names the folder when no model is there', async () => {
+    const error = await loadCausalLM('/nonexistent-folder').catch((e: unknown) => e);
+    expect(CausalLMError.isInstance(error)).toBe(true);
+    expect((error as Error).message).toMatch(/nonexistent-folder.*no ONNX model/);
+  });
+
+  it('aborts between batches', async () => {
+    const lm = await loadCausalLM(fixtureDir, { intraOpNumThreads: 1 });
+    const controller = new AbortController();
+    controller.abort();
+    await expect(lm.sequenceLogProbs([{ prompt: 'a', response: 'b' }], { signal: controller.signal })).rejects.toMatchObject({ code: 'ABORTED' });
+    await lm.dispose();
+  });
+});
