@@ -1,0 +1,47 @@
+import { InvalidRecordError, type DataRecord } from '@pref/io';
+
+/** Train-ready layouts: TRL (`prompt`, `chosen`, `rejected`) and OpenRLHF (same keys). */
+export type TrainFormat = 'trl' | 'openrlhf';
+
+export interface TrainReadyOptions {
+  /** Keep `id` (as a string). Default: false. */
+  includeId?: boolean;
+  /** Default: 'trl'. Both write `prompt`, `chosen`, `rejected` strings; OpenRLHF reads them with
+   * `--prompt_key prompt --chosen_key chosen --rejected_key rejected`. */
+  format?: TrainFormat;
+  /** For error messages. */
+  file?: string;
+  line?: number;
+}
+
+/** A train-ready record: nothing but the three texts (and id on request). */
+export interface TrainReadyRecord {
+  id?: string;
+  prompt: string;
+  chosen: string;
+  rejected: string;
+}
+
+/**
+ * Keeps only `prompt`, `chosen`, `rejected` (+ `id` when asked): no metadata, scores, margins, p_keep or
+ * flip flags, which could reveal the original label. Non-string fields are an InvalidRecordError naming
+ * file, line and field.
+ */
+export function toTrainReady(record: DataRecord, { includeId = false, file = '<memory>', line = 0 }: TrainReadyOptions = {}): TrainReadyRecord {
+  const text = (field: 'prompt' | 'chosen' | 'rejected'): string => {
+    const value = record[field];
+    if (typeof value !== 'string') {
+      throw new InvalidRecordError({ file, line, field, expected: 'a string', found: value === undefined ? 'nothing' : value === null ? 'null' : typeof value });
+    }
+    return value;
+  };
+  const out: TrainReadyRecord = { prompt: text('prompt'), chosen: text('chosen'), rejected: text('rejected') };
+  if (includeId) {
+    const id = record.id;
+    if (typeof id !== 'string' && !(typeof id === 'number' && Number.isFinite(id))) {
+      throw new InvalidRecordError({ file, line, field: 'id', expected: 'a string or number (--include-id)', found: id === undefined ? 'nothing' : typeof id });
+    }
+    return { id: String(id), ...out };
+  }
+  return out;
+}
