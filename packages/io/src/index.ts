@@ -7,6 +7,7 @@ export {
 } from './errors';
 export type { PrefErrorCode, PrefErrorOptions, InvalidRecordLocation } from './errors';
 
+// Formats and readers
 export { detectFormat, DATA_FORMATS } from './format';
 export type { DataFormat } from './format';
 export type { ReadProgress } from './byte-source';
@@ -19,9 +20,40 @@ export { detectSchema, recordToPair, applyMapping, conversationToText, SCHEMA_NA
 export type { SchemaName, FieldMapping } from './schema';
 export { flattenConversation, parseHhTranscript } from './flatten-conversation';
 export type { FlattenOptions, FlattenStyle } from './flatten-conversation';
+
+// Writers
 export { writeRecords } from './write-records';
 export type { WriteRecordsOptions, WriteResult } from './write-records';
 export { writePairs, pairToRecord } from './write-pairs';
 export type { WritePairsOptions } from './write-pairs';
+export { writeHfDataset, writeHfDatasetDict } from './write-hf';
+export type { WriteHfOptions } from './write-hf';
 export { atomicWriteFile, createAtomicWriteStream } from './atomic-write';
 export type { AtomicWriteStream } from './atomic-write';
+export { toTrlRecord, toOpenRlhfRecord, writeTrl, writeOpenRlhf, pairConversation } from './trainer-writers';
+export type { TrlOptions, OpenRlhfOptions } from './trainer-writers';
+
+// Dataset operations
+export { contentHash, pairKey, seededUnit } from './content-hash';
+export {
+  combineDatasets,
+  dedupePairs,
+  filterPairs,
+  assignSplit,
+  splitPairs,
+  dropRateSample,
+  head,
+  count,
+  lengthStats,
+  quantileSorted,
+} from './dataset-ops';
+export type {
+  PairSource,
+  CountedStream,
+  OperationStats,
+  DedupeOptions,
+  SplitOptions,
+  DropRateOptions,
+  LengthStats,
+  LengthSummary,
+} from './dataset-ops';

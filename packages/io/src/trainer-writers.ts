@@ -1,0 +1,91 @@
+import type { ChatMessage, DataRecord, PairConversation, PreferencePair } from './types';
+import { writeRecords, type WriteRecordsOptions, type WriteResult } from './write-records';
+import type { PairSource } from './dataset-ops';
+
+/** The conversation of a pair: its own, or one built from the text fields (system, user prompt, assistant answers). */
+export function pairConversation(pair: PreferencePair): PairConversation {
+  if (pair.conversation) return pair.conversation;
+  const prompt: ChatMessage[] = [];
+  if (pair.system !== undefined) prompt.push({ role: 'system', content: pair.system });
+  prompt.push({ role: 'user', content: pair.prompt });
+  return { prompt, chosen: [{ role: 'assistant', content: pair.chosen }], rejected: [{ role: 'assistant', content: pair.rejected }] };
+}
+
+export interface TrlOptions {
+  /**
+   * 'standard': `{prompt, chosen, rejected}` strings (TRL "standard" preference format; the system
+   * prompt, when present, is prepended to the prompt with a blank line). 'conversational':
+   * `{prompt: [messages], chosen: [assistant messages], rejected: […]}` (TRL "conversational" with
+   * explicit prompt, the chat template is applied by the trainer). Default: 'standard'.
+   */
+  style?: 'standard' | 'conversational';
+  /** Extra columns copied through (e.g. `['id', 'margin']`). Default: none. */
+  keep?: readonly string[];
+}
+
+/** One TRL DPOTrainer / RewardTrainer row for a pair. */
+export function toTrlRecord(pair: PreferencePair, { style = 'standard', keep = [] }: TrlOptions = {}): DataRecord {
+  const row: DataRecord = {};
+  if (style === 'conversational') {
+    const conversation = pairConversation(pair);
+    row.prompt = conversation.prompt;
+    row.chosen = conversation.chosen;
+    row.rejected = conversation.rejected;
+  } else {
+    row.prompt = pair.system !== undefined && !pair.conversation ? `${pair.system}\n\n${pair.prompt}` : pair.prompt;
+    row.chosen = pair.chosen;
+    row.rejected = pair.rejected;
+  }
+  for (const key of keep) if (pair[key] !== undefined) row[key] = pair[key];
+  return row;
+}
+
+export interface OpenRlhfOptions {
+  /** OpenRLHF `--prompt_key`. Default: 'prompt'. */
+  promptKey?: string;
+  /** OpenRLHF `--chosen_key`. Default: 'chosen'. */
+  chosenKey?: string;
+  /** OpenRLHF `--rejected_key`. Default: 'rejected'. */
+  rejectedKey?: string;
+  /**
+   * Write message lists for `--apply_chat_template`: the prompt key holds the prompt turns and the
+   * chosen/rejected keys the assistant turns (OpenRLHF renders prompt + response with the template).
+   * Default: false (plain strings, for `--input_template`).
+   */
+  messages?: boolean;
+  /** Column copied to OpenRLHF's `margin` key when present (e.g. 'margin_raw'). Default: none. */
+  marginFrom?: string;
+  keep?: readonly string[];
+}
+
+/** One OpenRLHF reward-model / DPO row for a pair. */
+export function toOpenRlhfRecord(pair: PreferencePair, { promptKey = 'prompt', chosenKey = 'chosen', rejectedKey = 'rejected', messages = false, marginFrom, keep = [] }: OpenRlhfOptions = {}): DataRecord {
+  const row: DataRecord = {};
+  if (messages) {
+    const conversation = pairConversation(pair);
+    row[promptKey] = conversation.prompt;
+    row[chosenKey] = conversation.chosen;
+    row[rejectedKey] = conversation.rejected;
+  } else {
+    row[promptKey] = pair.prompt;
+    row[chosenKey] = pair.chosen;
+    row[rejectedKey] = pair.rejected;
+  }
+  if (marginFrom !== undefined && typeof pair[marginFrom] === 'number') row.margin = pair[marginFrom];
+  for (const key of keep) if (pair[key] !== undefined) row[key] = pair[key];
+  return row;
+}
+
+async function* mapPairs(pairs: PairSource, map: (pair: PreferencePair) => DataRecord): AsyncGenerator<DataRecord> {
+  for await (const pair of pairs) yield map(pair);
+}
+
+/** Writes a TRL-ready file (any writeRecords format; JSONL or Parquet are what `datasets.load_dataset` reads). */
+export function writeTrl(path: string, pairs: PairSource, options: TrlOptions & WriteRecordsOptions = {}): Promise<WriteResult> {
+  return writeRecords(path, mapPairs(pairs, (pair) => toTrlRecord(pair, options)), options);
+}
+
+/** Writes an OpenRLHF-ready file with the configured keys. */
+export function writeOpenRlhf(path: string, pairs: PairSource, options: OpenRlhfOptions & WriteRecordsOptions = {}): Promise<WriteResult> {
+  return writeRecords(path, mapPairs(pairs, (pair) => toOpenRlhfRecord(pair, options)), options);
+}
