@@ -7,4 +7,6 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: 'node20',
+  // import.meta.url (used to resolve @huggingface/tokenizers for the tokenizer worker) in the CJS build.
+  shims: true,
 });

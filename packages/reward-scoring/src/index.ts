@@ -33,3 +33,18 @@ export type {
   ImplicitRewardsOptions,
   ImplicitRewardFields,
 } from './causal-lm/index';
+// Reward-model loading and scoring (scoring engineer)
+export { loadRewardModel, RewardModel } from './load-reward-model';
+export type { LoadRewardModelOptions, RewardModelDevice, ScoreOutput } from './load-reward-model';
+export { resolveModel, hubCacheDir } from './resolve-model';
+export type { ResolveModelOptions, ResolvedModel } from './resolve-model';
+export { SequenceEncoder, fillTemplate } from './sequence-encoder';
+export type { EncodedSequence, ChatTurn } from './sequence-encoder';
+export { truncatedPairLengths } from './truncation';
+export type { TruncationStrategy } from './truncation';
+export { planBatches } from './batching';
+export { TokenizePool } from './tokenize-pool';
+export type { TokenizePoolOptions } from './tokenize-pool';
+export { scorePairs, scorePairWindows } from './score-pairs';
+export type { ScorePairsOptions, ScoredPair, ScoredWindow, ScoreProgress, InputFormat } from './score-pairs';
+export { RewardModelError, DeviceUnavailableError, ScoreRowError } from './errors';

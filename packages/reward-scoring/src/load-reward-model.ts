@@ -1,0 +1,319 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { createRequire } from 'node:module';
+import * as ort from 'onnxruntime-node';
+import { DeviceUnavailableError, RewardModelError } from './errors';
+import { resolveModel, type ResolveModelOptions } from './resolve-model';
+import { SequenceEncoder, type EncodedSequence } from './sequence-encoder';
+import { TokenizePool } from './tokenize-pool';
+import { planBatches, toInt64 } from './batching';
+import { float16BitsToFloat32 } from './onnx-builder/graph-builder';
+
+/** Where the model runs. */
+export type RewardModelDevice = 'cpu' | 'cuda';
+
+/** Options of {@link loadRewardModel}. */
+export interface LoadRewardModelOptions extends ResolveModelOptions {
+  /** Execution provider. Default: `cpu`. */
+  device?: RewardModelDevice;
+  /** CUDA device id. Default: 0. */
+  deviceId?: number;
+  /** onnxruntime intra-op threads. Default: onnxruntime's choice (one per physical core). */
+  threads?: number;
+  /** Tokenizer worker threads; 0 tokenizes on the main thread. Default: 1. */
+  tokenizerWorkers?: number;
+}
+
+/** What the model reports for each scored sequence. */
+export type ScoreOutput =
+  | 'logit'
+  | { label: string | number; probability?: boolean }
+  | ((logits: Float32Array) => number);
+
+function readJson(path: string, what: string): Record<string, unknown> {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  } catch (error) {
+    throw new RewardModelError('MODEL_LOAD', `cannot read ${what} ${path}: ${(error as Error).message}`, error);
+  }
+}
+
+/** Where onnxruntime-node keeps its native binaries, to tell whether the CUDA provider was installed. */
+function cudaProviderInstalled(): boolean | undefined {
+  try {
+    const root = dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'));
+    const binDir = join(root, 'bin', 'napi-v6', process.platform, process.arch);
+    if (!existsSync(binDir)) return undefined;
+    const name = process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so';
+    return existsSync(join(binDir, name));
+  } catch {
+    return undefined;
+  }
+}
+
+const CUDA_HELP =
+  'onnxruntime-node includes the CUDA execution provider only when it is installed with ' +
+  'ONNXRUNTIME_NODE_INSTALL=cuda12 and its install script enabled, e.g. ' +
+  '`ONNXRUNTIME_NODE_INSTALL=cuda12 pnpm rebuild onnxruntime-node` (with onnxruntime-node in ' +
+  'pnpm.onlyBuiltDependencies; npm: `ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node`). ' +
+  'It also needs CUDA 12 and cuDNN 9 libraries on the library path.';
+
+/**
+ * A loaded ONNX reward (or classification) model with its tokenizer: one onnxruntime session,
+ * created once and reused for every batch.
+ */
+export class RewardModel {
+  /** The folder the files were read from (a Hub snapshot for Hub ids). */
+  readonly dir: string;
+  readonly modelPath: string;
+  readonly config: Record<string, unknown>;
+  readonly encoder: SequenceEncoder;
+  readonly inputNames: readonly string[];
+  readonly outputName: string;
+  readonly numLabels: number;
+  /** Label names by index (`config.id2label`). */
+  readonly labels: readonly string[];
+  /** Default maximum sequence length: tokenizer `model_max_length` capped by `max_position_embeddings`. */
+  readonly maxLength: number;
+  readonly device: RewardModelDevice;
+  /** Token id used for padding. */
+  readonly padId: number;
+  private readonly session: ort.InferenceSession;
+  private pool: TokenizePool | undefined;
+
+  /** @internal Use {@link loadRewardModel}. */
+  constructor(init: {
+    dir: string;
+    modelPath: string;
+    config: Record<string, unknown>;
+    encoder: SequenceEncoder;
+    session: ort.InferenceSession;
+    device: RewardModelDevice;
+    pool: TokenizePool | undefined;
+  }) {
+    this.dir = init.dir;
+    this.modelPath = init.modelPath;
+    this.config = init.config;
+    this.encoder = init.encoder;
+    this.session = init.session;
+    this.device = init.device;
+    this.pool = init.pool;
+    this.inputNames = [...init.session.inputNames];
+    const supported = new Set(['input_ids', 'attention_mask', 'token_type_ids', 'position_ids']);
+    const unknown = this.inputNames.filter((name) => !supported.has(name));
+    if (unknown.length > 0 || !this.inputNames.includes('input_ids')) {
+      throw new RewardModelError(
+        'MODEL_LOAD',
+        `${init.modelPath}: unsupported graph inputs [${this.inputNames.join(', ')}]; expected input_ids plus any of attention_mask, token_type_ids, position_ids`,
+      );
+    }
+    this.outputName = init.session.outputNames.includes('logits') ? 'logits' : init.session.outputNames[0]!;
+    const id2label = (init.config.id2label ?? {}) as Record<string, string>;
+    const numLabels =
+      typeof init.config.num_labels === 'number' ? init.config.num_labels : Math.max(Object.keys(id2label).length, 1);
+    this.numLabels = numLabels;
+    this.labels = Array.from({ length: numLabels }, (_, i) => id2label[String(i)] ?? `LABEL_${i}`);
+    const tokenizerMax = Number(init.encoder.tokenizerConfig.model_max_length);
+    const positionMax = Number(init.config.max_position_embeddings);
+    const limits = [tokenizerMax, positionMax].filter((v) => Number.isFinite(v) && v > 0 && v < 1e9);
+    this.maxLength = limits.length > 0 ? Math.min(...limits) : 512;
+    const padToken = init.encoder.tokenizerConfig.pad_token;
+    const padText = typeof padToken === 'object' && padToken !== null ? (padToken as { content: string }).content : padToken;
+    this.padId =
+      (typeof padText === 'string' ? init.encoder.tokenizer.token_to_id(padText) : undefined) ??
+      (typeof init.config.pad_token_id === 'number' ? init.config.pad_token_id : 0);
+  }
+
+  /** Token ids (no special tokens) of each text, in worker threads when the model has them. */
+  async tokenize(texts: readonly string[]): Promise<Int32Array[]> {
+    if (this.pool !== undefined) return this.pool.tokenize(texts);
+    return texts.map((text) => this.encoder.tokenize(text));
+  }
+
+  /** Index of a label given by name or index. */
+  labelIndex(label: string | number): number {
+    const index = typeof label === 'number' ? label : this.labels.indexOf(label);
+    if (!Number.isInteger(index) || index < 0 || index >= this.numLabels) {
+      throw new RewardModelError('INVALID_ARGUMENT', `unknown label ${JSON.stringify(label)}; the model has [${this.labels.join(', ')}]`);
+    }
+    return index;
+  }
+
+  /** Builds the reducer from raw logits to one number per sequence. */
+  reducer(output: ScoreOutput = 'logit'): (logits: Float32Array) => number {
+    if (typeof output === 'function') return output;
+    if (output === 'logit') {
+      if (this.numLabels !== 1) {
+        throw new RewardModelError(
+          'INVALID_ARGUMENT',
+          `output "logit" needs a single-logit model; this one has ${this.numLabels} labels [${this.labels.join(', ')}]: choose { label }`,
+        );
+      }
+      return (logits) => logits[0]!;
+    }
+    const index = this.labelIndex(output.label);
+    if (!output.probability) return (logits) => logits[index]!;
+    return (logits) => {
+      let max = -Infinity;
+      for (const value of logits) max = Math.max(max, value);
+      let sum = 0;
+      for (const value of logits) sum += Math.exp(value - max);
+      return Math.exp(logits[index]! - max) / sum;
+    };
+  }
+
+  /**
+   * Runs one padded batch and returns its logits, `numLabels` per row (row-major). Right padding
+   * with the pad token, `attention_mask` 1/0, `token_type_ids` and `position_ids` only when the graph
+   * takes them.
+   */
+  async runBatch(rows: readonly EncodedSequence[]): Promise<Float32Array> {
+    const longest = rows.reduce((max, row) => Math.max(max, row.ids.length), 1);
+    const size = rows.length * longest;
+    const ids = new Int32Array(size).fill(this.padId);
+    const mask = new Int32Array(size);
+    const types = new Int32Array(size);
+    const positions = new Int32Array(size);
+    rows.forEach((row, r) => {
+      const at = r * longest;
+      ids.set(row.ids, at);
+      types.set(row.typeIds, at);
+      mask.fill(1, at, at + row.ids.length);
+      for (let p = 0; p < row.ids.length; p++) positions[at + p] = p;
+    });
+    const dims = [rows.length, longest];
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const name of this.inputNames) {
+      const data = name === 'input_ids' ? ids : name === 'attention_mask' ? mask : name === 'token_type_ids' ? types : positions;
+      feeds[name] = new ort.Tensor('int64', toInt64(data), dims);
+    }
+    const result = await this.session.run(feeds);
+    const tensor = result[this.outputName]!;
+    const values =
+      tensor.type === 'float16' && tensor.data instanceof Uint16Array
+        ? float16BitsToFloat32(tensor.data)
+        : tensor.type === 'float32'
+          ? (tensor.data as Float32Array)
+          : Float32Array.from(tensor.data as ArrayLike<number>);
+    const perRow = values.length / rows.length;
+    if (perRow !== this.numLabels) {
+      throw new RewardModelError(
+        'MODEL_RUN',
+        `output "${this.outputName}" has ${perRow} values per row (dims [${tensor.dims.join(', ')}]) but config.json says num_labels = ${this.numLabels}`,
+      );
+    }
+    for (const array of Object.values(result)) array.dispose?.();
+    return values;
+  }
+
+  /**
+   * Scores sequences in length-sorted batches bounded by `batchTokens` padded tokens; results come
+   * back in input order. A batch that fails (e.g. out of memory) is split in half and retried.
+   */
+  async scoreSequences(
+    sequences: readonly EncodedSequence[],
+    options: { batchTokens?: number; output?: ScoreOutput; signal?: AbortSignal } = {},
+  ): Promise<Float64Array> {
+    const { batchTokens = 16384, output = 'logit', signal } = options;
+    const reduce = this.reducer(output);
+    const scores = new Float64Array(sequences.length);
+    const batches = planBatches(sequences.map((s) => s.ids.length), batchTokens);
+    const runIndices = async (indices: number[]): Promise<void> => {
+      signal?.throwIfAborted();
+      let logits: Float32Array;
+      try {
+        logits = await this.runBatch(indices.map((i) => sequences[i]!));
+      } catch (error) {
+        if (RewardModelError.isInstance(error) || indices.length === 1) {
+          if (RewardModelError.isInstance(error)) throw error;
+          throw new RewardModelError('MODEL_RUN', `onnxruntime failed on a sequence of ${sequences[indices[0]!]!.ids.length} tokens: ${(error as Error).message}`, error);
+        }
+        const half = Math.ceil(indices.length / 2);
+        await runIndices(indices.slice(0, half));
+        await runIndices(indices.slice(half));
+        return;
+      }
+      for (let r = 0; r < indices.length; r++) {
+        scores[indices[r]!] = reduce(logits.subarray(r * this.numLabels, (r + 1) * this.numLabels));
+      }
+    };
+    for (const batch of batches) await runIndices(batch);
+    return scores;
+  }
+
+  /** Releases the onnxruntime session and the tokenizer workers. */
+  async dispose(): Promise<void> {
+    await this.pool?.close();
+    this.pool = undefined;
+    await this.session.release();
+  }
+}
+
+/**
+ * Loads an ONNX reward model from a folder in the Hugging Face export layout (`model.onnx` or
+ * `onnx/model.onnx`, optional external `.onnx_data`, `tokenizer.json`, `tokenizer_config.json`,
+ * `config.json`) or from a Hub id (`org/name`) through the Hugging Face cache.
+ *
+ * @example
+ * const model = await loadRewardModel('OpenAssistant/reward-model-deberta-v3-large-v2', { threads: 4 });
+ * for await (const row of scorePairs(pairs, model)) console.log(row.margin_raw);
+ * await model.dispose();
+ */
+export async function loadRewardModel(dirOrHubId: string, options: LoadRewardModelOptions = {}): Promise<RewardModel> {
+  const { device = 'cpu', deviceId = 0, threads, tokenizerWorkers = 1 } = options;
+  const { dir, modelPath } = await resolveModel(dirOrHubId, options);
+  const config = existsSync(join(dir, 'config.json')) ? readJson(join(dir, 'config.json'), 'config') : {};
+  if (!existsSync(join(dir, 'tokenizer.json'))) {
+    throw new RewardModelError('MODEL_LOAD', `${dir} has no tokenizer.json (export the fast tokenizer with the model)`);
+  }
+  const tokenizerJson = readJson(join(dir, 'tokenizer.json'), 'tokenizer');
+  const tokenizerConfig = existsSync(join(dir, 'tokenizer_config.json'))
+    ? readJson(join(dir, 'tokenizer_config.json'), 'tokenizer config')
+    : {};
+  let encoder: SequenceEncoder;
+  try {
+    encoder = new SequenceEncoder(tokenizerJson, tokenizerConfig);
+  } catch (error) {
+    throw new RewardModelError('MODEL_LOAD', `cannot build the tokenizer of ${dir}: ${(error as Error).message}`, error);
+  }
+
+  if (device !== 'cpu' && device !== 'cuda') {
+    throw new RewardModelError('INVALID_ARGUMENT', `unknown device "${String(device)}": use cpu or cuda`);
+  }
+  if (device === 'cuda' && cudaProviderInstalled() === false) {
+    throw new DeviceUnavailableError(`device "cuda" requested but the CUDA execution provider is not installed. ${CUDA_HELP}`);
+  }
+  const sessionOptions: ort.InferenceSession.SessionOptions = {
+    executionProviders: device === 'cuda' ? [{ name: 'cuda', deviceId }] : ['cpu'],
+    graphOptimizationLevel: 'all',
+    interOpNumThreads: 1,
+    ...(threads !== undefined ? { intraOpNumThreads: threads } : {}),
+  };
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(modelPath, sessionOptions);
+  } catch (error) {
+    const message = (error as Error).message;
+    if (device === 'cuda') {
+      throw new DeviceUnavailableError(`cannot create a CUDA session: ${message}. ${CUDA_HELP}`, error);
+    }
+    throw new RewardModelError('MODEL_LOAD', `onnxruntime cannot load ${modelPath}: ${message}`, error);
+  }
+  let pool: TokenizePool | undefined;
+  if (tokenizerWorkers > 0) {
+    try {
+      pool = await TokenizePool.create({ tokenizerJson, tokenizerConfig, workers: tokenizerWorkers });
+    } catch {
+      // Worker threads unavailable (e.g. a bundler that cannot resolve the tokenizer package):
+      // tokenize on the main thread instead; results are identical, only slower.
+      pool = undefined;
+    }
+  }
+  try {
+    return new RewardModel({ dir, modelPath, config, encoder, session, device, pool });
+  } catch (error) {
+    await pool?.close();
+    await session.release();
+    throw error;
+  }
+}

@@ -1,0 +1,167 @@
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+
+/**
+ * The worker is an eval'd CommonJS script that requires @huggingface/tokenizers by absolute path,
+ * so it runs the same from the TypeScript sources (vitest, tsx) and from the built ESM or CJS dist:
+ * there is no separate worker file to locate next to the module.
+ */
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { Tokenizer } = require(workerData.tokenizersPath);
+const tokenizer = new Tokenizer(workerData.tokenizerJson, workerData.tokenizerConfig);
+parentPort.on('message', (message) => {
+  try {
+    const parts = [];
+    const lengths = new Int32Array(message.texts.length);
+    let total = 0;
+    for (let i = 0; i < message.texts.length; i++) {
+      const ids = tokenizer.encode(message.texts[i], { add_special_tokens: false }).ids;
+      parts.push(ids);
+      lengths[i] = ids.length;
+      total += ids.length;
+    }
+    const flat = new Int32Array(total);
+    let at = 0;
+    for (const ids of parts) { flat.set(ids, at); at += ids.length; }
+    parentPort.postMessage({ id: message.id, lengths, flat }, [lengths.buffer, flat.buffer]);
+  } catch (error) {
+    parentPort.postMessage({ id: message.id, error: String((error && error.stack) || error) });
+  }
+});
+parentPort.postMessage({ ready: true });
+`;
+
+interface Pending {
+  worker: Worker;
+  resolve: (value: Int32Array[]) => void;
+  reject: (error: Error) => void;
+}
+
+/** Options of {@link TokenizePool.create}. */
+export interface TokenizePoolOptions {
+  tokenizerJson: Record<string, unknown>;
+  tokenizerConfig: Record<string, unknown>;
+  /** Number of worker threads. Default: 1. */
+  workers?: number;
+}
+
+/**
+ * Worker threads that turn texts into token ids (no special tokens) with @huggingface/tokenizers,
+ * so tokenization of the next batch overlaps `session.run`, which blocks the main thread.
+ */
+export class TokenizePool {
+  private readonly workers: Worker[];
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 0;
+  private closed = false;
+
+  private constructor(workers: Worker[]) {
+    this.workers = workers;
+    for (const worker of workers) {
+      worker.on('message', (message: { id?: number; lengths?: Int32Array; flat?: Int32Array; error?: string }) => {
+        if (message.id === undefined) return;
+        const pending = this.pending.get(message.id);
+        if (pending === undefined) return;
+        this.pending.delete(message.id);
+        this.release(pending.worker);
+        if (message.error !== undefined) {
+          pending.reject(new Error(`tokenizer worker: ${message.error}`));
+          return;
+        }
+        const out: Int32Array[] = [];
+        let at = 0;
+        for (const length of message.lengths!) {
+          out.push(message.flat!.subarray(at, at + length));
+          at += length;
+        }
+        pending.resolve(out);
+      });
+      worker.on('error', (error) => this.failAll(error));
+      worker.unref();
+    }
+  }
+
+  /** Starts the workers and waits until each has loaded the tokenizer. */
+  static async create(options: TokenizePoolOptions): Promise<TokenizePool> {
+    const { tokenizerJson, tokenizerConfig, workers = 1 } = options;
+    const tokenizersPath = createRequire(import.meta.url).resolve('@huggingface/tokenizers');
+    const started = Array.from(
+      { length: Math.max(1, workers) },
+      () =>
+        new Worker(WORKER_SOURCE, {
+          eval: true,
+          workerData: { tokenizersPath, tokenizerJson, tokenizerConfig },
+        }),
+    );
+    try {
+      await Promise.all(
+        started.map(
+          (worker) =>
+            new Promise<void>((resolve, reject) => {
+              worker.once('message', () => resolve());
+              worker.once('error', reject);
+              worker.once('exit', (code) => reject(new Error(`tokenizer worker exited with code ${code}`)));
+            }),
+        ),
+      );
+    } catch (error) {
+      await Promise.all(started.map((worker) => worker.terminate()));
+      throw error;
+    }
+    return new TokenizePool(started);
+  }
+
+  get size(): number {
+    return this.workers.length;
+  }
+
+  private readonly busy = new Map<Worker, number>();
+
+  // An idle worker must not keep the process alive; a busy one must (the caller awaits it).
+  private acquire(worker: Worker): void {
+    const count = (this.busy.get(worker) ?? 0) + 1;
+    this.busy.set(worker, count);
+    if (count === 1) worker.ref();
+  }
+
+  private release(worker: Worker): void {
+    const count = (this.busy.get(worker) ?? 1) - 1;
+    this.busy.set(worker, count);
+    if (count === 0) worker.unref();
+  }
+
+  private failAll(error: Error): void {
+    for (const pending of this.pending.values()) pending.reject(error);
+    this.pending.clear();
+  }
+
+  /** Token ids of every text, in order, spread over the workers. */
+  async tokenize(texts: readonly string[]): Promise<Int32Array[]> {
+    if (this.closed) throw new Error('TokenizePool is closed');
+    if (texts.length === 0) return [];
+    const chunk = Math.ceil(texts.length / this.workers.length);
+    const jobs: Promise<Int32Array[]>[] = [];
+    for (let w = 0; w * chunk < texts.length; w++) {
+      const id = this.nextId++;
+      const slice = texts.slice(w * chunk, (w + 1) * chunk);
+      jobs.push(
+        new Promise<Int32Array[]>((resolve, reject) => {
+          const worker = this.workers[w]!;
+          this.pending.set(id, { worker, resolve, reject });
+          this.acquire(worker);
+          worker.postMessage({ id, texts: slice });
+        }),
+      );
+    }
+    return (await Promise.all(jobs)).flat();
+  }
+
+  /** Stops the workers. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.failAll(new Error('TokenizePool closed'));
+    await Promise.all(this.workers.map((worker) => worker.terminate()));
+  }
+}
