@@ -1,9 +1,11 @@
 import { InvalidArgumentError } from '@pref/io';
 import type { PairMetadata, PreferencePair } from '@pref/io';
 import {
+  CORRECTION_PHRASES,
   FILLER_SENTENCES,
   NEUTRAL_CLOSERS,
   NEUTRAL_OPENERS,
+  OVERCONFIDENT_PHRASES,
   RAMBLING_CONNECTORS,
   RAMBLING_DIGRESSIONS,
   STRUCTURE_INTROS,
@@ -109,15 +111,31 @@ function helpfulVague(random: Random, topic: Topic): [Side, Side] {
   ];
 }
 
-function accurateIncorrect(random: Random, topic: Topic): [Side, Side] {
+/** Joins a lead-in and a sentence, lower-casing the sentence when the lead-in runs on (`…that`, `…,`). */
+export function leadIn(lead: string, sentence: string): string {
+  const runsOn = /(,|that|:)$/.test(lead);
+  const body = runsOn ? sentence.charAt(0).toLowerCase() + sentence.slice(1) : sentence.charAt(0).toUpperCase() + sentence.slice(1);
+  return `${lead} ${body}`;
+}
+
+function accurateIncorrect(random: Random, topic: Topic): [Side, Side, string?] {
   const chosenDetails = randomInt(random, 0, 2);
   const rejectedDetails = randomInt(random, 0, 2);
   const pool = sample(random, topic.details, 4);
+  const quality: [number, number] = [2 + 0.25 * chosenDetails, 0.25 * rejectedDetails];
+  if (random() < 0.5) {
+    // Claim-check form: the user asks about the wrong statement; the accurate answer corrects it,
+    // the incorrect one confirms it with false confidence.
+    const chosen = sentenceJoin([`No. ${leadIn(pick(random, CORRECTION_PHRASES), topic.fact)}`, ...pool.slice(0, chosenDetails)]);
+    const rejected = sentenceJoin([leadIn(pick(random, OVERCONFIDENT_PHRASES), topic.wrong), ...pool.slice(2, 2 + rejectedDetails)]);
+    const claim = topic.wrong.charAt(0).toLowerCase() + topic.wrong.slice(1).replace(/\.$/, '');
+    return [{ text: chosen, quality: quality[0] }, { text: rejected, quality: quality[1] }, `Is it true that ${claim}?`];
+  }
   const chosen = sentenceJoin([topic.fact, ...pool.slice(0, chosenDetails)]);
   const rejected = sentenceJoin([topic.wrong, ...pool.slice(2, 2 + rejectedDetails)]);
   return [
-    { text: frame(random, chosen), quality: 2 + 0.25 * chosenDetails },
-    { text: frame(random, rejected), quality: 0.25 * rejectedDetails },
+    { text: frame(random, chosen), quality: quality[0] },
+    { text: frame(random, rejected), quality: quality[1] },
   ];
 }
 
@@ -147,7 +165,7 @@ function structuredRambling(random: Random, topic: Topic): [Side, Side] {
   ];
 }
 
-const GENERATORS: Record<SyntheticKind, (random: Random, topic: Topic) => [Side, Side]> = {
+const GENERATORS: Record<SyntheticKind, (random: Random, topic: Topic) => [Side, Side, string?]> = {
   'detailed-brief': detailedBrief,
   'helpful-vague': helpfulVague,
   'accurate-incorrect': accurateIncorrect,
@@ -169,12 +187,13 @@ export function generateSyntheticPair(
   const random = recordRandom(seed, `pairs/${kind}`, index);
   const pairKind: SyntheticKind = kind === 'mix' ? pick(random, SYNTHETIC_KINDS) : kind;
   const topic = pick(random, TOPICS);
-  const [better, worse] = GENERATORS[pairKind](random, topic);
+  const [better, worse, promptOverride] = GENERATORS[pairKind](random, topic);
+  const prefix = pick(random, PROMPT_PREFIXES);
   const margin = Math.round((better.quality - worse.quality) * 1e6) / 1e6;
   const flipped = random() < noiseRate;
   return {
     id: `synthetic-${pairKind}-${String(seed)}-${index}`,
-    prompt: `${pick(random, PROMPT_PREFIXES)}${topic.prompt}`,
+    prompt: promptOverride ?? `${prefix}${topic.prompt}`,
     chosen: flipped ? worse.text : better.text,
     rejected: flipped ? better.text : worse.text,
     metadata: { category: topic.category, quality: qualityTier(margin), source: 'synthetic', kind: pairKind, topic: topic.id },
