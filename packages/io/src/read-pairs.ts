@@ -6,7 +6,7 @@ import { hash53 } from './hash';
 import { stringifyRecord } from './json-text';
 import { readRowResults, type OnInvalid } from './read-records';
 import { applyMapping, assertSchema, detectSchema, recordToPair, SCHEMA_NAMES, type FieldMapping, type SchemaName } from './schema';
-import type { PreferencePair } from './types';
+import type { DataRecord, PreferencePair } from './types';
 
 export interface ReadPairsOptions {
   /** Input schema, or 'auto' to detect it from the first row (later rows must match it). Default: 'auto'. */
@@ -21,6 +21,8 @@ export interface ReadPairsOptions {
   rejectDuplicateIds?: boolean;
   /** Input format. Default: from path and content. */
   format?: DataFormat;
+  /** Called with every parsed raw row (before mapping and conversion), e.g. to collect column names. */
+  onRecord?: (record: DataRecord, location: { file: string; line: number }) => void;
   signal?: AbortSignal;
   onProgress?: (progress: ReadProgress & { yielded: number; rejected: number }) => void;
 }
@@ -73,7 +75,7 @@ export interface RejectEntry {
  */
 export function readPairs(path: string, options: ReadPairsOptions = {}): PairStream {
   const stats: ReadStats = { read: 0, yielded: 0, rejected: 0, duplicateIds: 0, done: false };
-  const { schema: schemaOption = 'auto', mapping, onInvalid = 'error', rejects, rejectDuplicateIds = true, format, signal, onProgress } = options;
+  const { schema: schemaOption = 'auto', mapping, onInvalid = 'error', rejects, rejectDuplicateIds = true, format, onRecord, signal, onProgress } = options;
   if (schemaOption !== 'auto') assertSchema(schemaOption);
   let started = false;
   async function* generate(): AsyncGenerator<PreferencePair> {
@@ -108,6 +110,7 @@ export function readPairs(path: string, options: ReadPairsOptions = {}): PairStr
           continue;
         }
         const where = { file: row.file, line: row.line };
+        onRecord?.(row.record, where);
         let pair: PreferencePair;
         try {
           const record = applyMapping(row.record, mapping);
