@@ -1,0 +1,87 @@
+import { InvalidRecordError } from '@pref/io';
+
+/** Where record `index` came from, for error messages. */
+export type Locate = (index: number) => { file: string; line: number };
+
+export const locateInMemory: Locate = (index) => ({ file: '<memory>', line: index + 1 });
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing (missing)';
+  if (value === null) return 'null';
+  if (typeof value === 'number') return String(value);
+  if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
+  return Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+}
+
+/** The value at a dotted path (`metadata.category`), or undefined. */
+export function valueAt(record: Record<string, unknown>, path: string): unknown {
+  if (path in record) return record[path];
+  let value: unknown = record;
+  for (const part of path.split('.')) {
+    if (typeof value !== 'object' || value === null) return undefined;
+    value = (value as Record<string, unknown>)[part];
+  }
+  return value;
+}
+
+/** A finite number at `path`, or an InvalidRecordError naming file, line and field. */
+export function numberAt(record: Record<string, unknown>, path: string, index: number, locate: Locate): number {
+  const value = valueAt(record, path);
+  if (typeof value === 'number' && Number.isFinite(value)) return value;
+  const { file, line } = locate(index);
+  throw new InvalidRecordError({ file, line, field: path, expected: 'a finite number', found: describe(value) });
+}
+
+/** A category label at `path` (string, number or boolean), or an InvalidRecordError. */
+export function labelAt(record: Record<string, unknown>, path: string, index: number, locate: Locate): string {
+  const value = valueAt(record, path);
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return String(value);
+  const { file, line } = locate(index);
+  throw new InvalidRecordError({ file, line, field: path, expected: 'a category (string, number or boolean)', found: describe(value) });
+}
+
+/**
+ * Reward-model margin of a pair: `margin_raw` when present, else `chosen_score − rejected_score`
+ * (the columns @pref/margins and @pref/reward-scoring write).
+ */
+export function marginAt(record: Record<string, unknown>, index: number, locate: Locate): number {
+  if (record.margin_raw !== undefined) return numberAt(record, 'margin_raw', index, locate);
+  return numberAt(record, 'chosen_score', index, locate) - numberAt(record, 'rejected_score', index, locate);
+}
+
+/** cyrb53 (public domain, bryc): a fast 53-bit string hash with a 32-bit seed. */
+function hash53(text: string, seed: number): number {
+  let h1 = 0xdeadbeef ^ seed;
+  let h2 = 0x41c6ce57 ^ seed;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ ch, 2654435761);
+    h2 = Math.imul(h2 ^ ch, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
+}
+
+/**
+ * A uniform number in [0, 1) determined by (seed, stream, key) only. Every seeded decision in this
+ * package is drawn this way, keyed by what the decision is about (a pair's identity, a prompt), so
+ * the same seed gives the same output whatever the record order, batch size or sharding.
+ */
+export function seededUniform(seed: number | string, stream: string, key: string): number {
+  const seedHash = hash53(`${typeof seed}:${String(seed)}`, 0x5eed) % 4294967296;
+  return hash53(`${stream}\u0000${key}`, seedHash | 0) / 9007199254740992;
+}
+
+/**
+ * What identifies a record for seeded decisions: its `id` when it has one, else its prompt, chosen
+ * and rejected texts (so identical pairs get identical draws), else its JSON text.
+ */
+export function recordIdentity(record: Record<string, unknown>): string {
+  const id = record.id;
+  if (typeof id === 'string' || typeof id === 'number') return `id:${String(id)}`;
+  if (typeof record.prompt === 'string' && typeof record.chosen === 'string' && typeof record.rejected === 'string') {
+    return `pair:${record.prompt}\u0001${record.chosen}\u0001${record.rejected}`;
+  }
+  return `json:${JSON.stringify(record)}`;
+}

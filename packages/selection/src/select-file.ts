@@ -1,0 +1,149 @@
+import { closeSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { AbortedError, readRecords, writeRecords, type DataFormat, type DataRecord } from '@pref/io';
+import { labelAt } from './record-values';
+import type { SelectionOrder } from './select-by-keys';
+import { selectFromKeys } from './select-records';
+import type { SelectionReport } from './selection-report';
+import { keyExtractor, type SelectionStrategy } from './strategy';
+
+export interface SelectFileOptions {
+  strategy: SelectionStrategy;
+  /** Share of records to keep: floor(n · ratio). */
+  ratio: number;
+  /** Keep each category's share of the budget (field may be dotted). */
+  stratify?: string;
+  /** `key`: ascending rank key, ties in input order (published gap order); `input`: input order. Default: 'key'. */
+  order?: SelectionOrder;
+  /** Input format. Default: detected from the path. */
+  format?: DataFormat;
+  /** Output format. Default: from the output extension. */
+  outputFormat?: DataFormat;
+  signal?: AbortSignal;
+  /** Called every few thousand records: pass 1 reads keys, pass 2 writes the kept records. */
+  onProgress?: (progress: { pass: 1 | 2; records: number; total?: number }) => void;
+}
+
+/** Growable Float64Array / Uint32Array so pass 1 holds exactly n numbers per column. */
+class NumberColumn<A extends Float64Array | Uint32Array> {
+  data: A;
+  length = 0;
+  constructor(private readonly make: (n: number) => A) {
+    this.data = make(1 << 16);
+  }
+  push(value: number): void {
+    if (this.length === this.data.length) {
+      const bigger = this.make(this.data.length * 2);
+      bigger.set(this.data);
+      this.data = bigger;
+    }
+    this.data[this.length++] = value;
+  }
+  trimmed(): A {
+    return this.data.subarray(0, this.length) as A;
+  }
+}
+
+const PROGRESS_EVERY = 8192;
+
+// BigInt values (int64 Parquet columns) survive the spill file unchanged.
+const spillReplacer = (_key: string, value: unknown) => (typeof value === 'bigint' ? { $prefBigInt: value.toString() } : value);
+const spillReviver = (_key: string, value: unknown) =>
+  typeof value === 'object' && value !== null && typeof (value as { $prefBigInt?: unknown }).$prefBigInt === 'string' && Object.keys(value).length === 1
+    ? BigInt((value as { $prefBigInt: string }).$prefBigInt)
+    : value;
+
+/**
+ * Selects floor(n · ratio) records of a file of any size and writes them (atomically) to `output`.
+ * Exact, with only numbers in memory: pass 1 reads the rank key (and category id) of every record
+ * into typed arrays (16 bytes a record, + 4 with stratify); the kept positions are chosen exactly as
+ * by {@link selectRecords}; pass 2 reads the file again and writes the kept records. For key order,
+ * pass 2 spills the kept records to a temporary file next to the output and a third sequential step
+ * writes them in rank order by offset, so the records themselves are never all in memory.
+ */
+export async function selectFile(input: string, output: string, options: SelectFileOptions): Promise<{ report: SelectionReport; written: number }> {
+  const { strategy, ratio, stratify, order = 'key', format, outputFormat, signal, onProgress } = options;
+  const extractor = keyExtractor(strategy);
+  const rankKeys = new NumberColumn((n) => new Float64Array(n));
+  const values = new NumberColumn((n) => new Float64Array(n));
+  const categoryIds = new NumberColumn((n) => new Uint32Array(n));
+  const categoryNames: string[] = [];
+  const categoryByName = new Map<string, number>();
+
+  let index = 0;
+  for await (const { record, file, line } of readRecords(input, { format, signal })) {
+    const locate = () => ({ file, line });
+    const [rank, value] = extractor.extract(record, index, locate);
+    rankKeys.push(rank);
+    values.push(value);
+    if (stratify !== undefined) {
+      const label = labelAt(record, stratify, index, locate);
+      let id = categoryByName.get(label);
+      if (id === undefined) categoryByName.set(label, (id = categoryNames.push(label) - 1));
+      categoryIds.push(id);
+    }
+    index++;
+    if (index % PROGRESS_EVERY === 0) onProgress?.({ pass: 1, records: index });
+  }
+  const total = index;
+  onProgress?.({ pass: 1, records: total, total });
+  const { indices, report } = selectFromKeys(extractor, rankKeys.trimmed(), values.trimmed(), {
+    ratio,
+    order,
+    ...(stratify !== undefined ? { categories: { ids: categoryIds.trimmed(), names: categoryNames, field: stratify } } : {}),
+  });
+  rankKeys.data = new Float64Array(0);
+  categoryIds.data = new Uint32Array(0);
+
+  // rank[i] = output position of record i + 1 (0 = not kept).
+  const rank = new Uint32Array(total);
+  indices.forEach((recordIndex, position) => (rank[recordIndex] = position + 1));
+
+  async function* keptInInputOrder(): AsyncGenerator<{ record: DataRecord; position: number }> {
+    let i = 0;
+    for await (const { record } of readRecords(input, { format, signal })) {
+      const position = rank[i++]!;
+      if (position !== 0) yield { record, position: position - 1 };
+      if (i % PROGRESS_EVERY === 0) onProgress?.({ pass: 2, records: i, total });
+    }
+    onProgress?.({ pass: 2, records: i, total });
+  }
+
+  if (order === 'input') {
+    const { written } = await writeRecords(output, (async function* () {
+      for await (const { record } of keptInInputOrder()) yield record;
+    })(), { format: outputFormat, signal });
+    return { report, written };
+  }
+
+  // Key order: spill kept records as JSON lines, remember each one's offset and length by output
+  // position, then stream them back in that order.
+  const spillPath = join(output === '-' ? '.' : dirname(output), `.pref-select-${process.pid}-${Date.now()}.spill`);
+  const offsets = new Float64Array(indices.length);
+  const lengths = new Uint32Array(indices.length);
+  const spill = openSync(spillPath, 'w+');
+  try {
+    let offset = 0;
+    for await (const { record, position } of keptInInputOrder()) {
+      const bytes = Buffer.from(JSON.stringify(record, spillReplacer), 'utf8');
+      writeSync(spill, bytes, 0, bytes.length, offset);
+      offsets[position] = offset;
+      lengths[position] = bytes.length;
+      offset += bytes.length;
+    }
+    const { written } = await writeRecords(output, (function* () {
+      let buffer = Buffer.alloc(1 << 16);
+      for (let position = 0; position < indices.length; position++) {
+        if (position % 4096 === 0 && signal?.aborted) throw new AbortedError({ cause: signal.reason });
+        const length = lengths[position]!;
+        if (length > buffer.length) buffer = Buffer.alloc(length);
+        readSync(spill, buffer, 0, length, offsets[position]!);
+        yield JSON.parse(buffer.toString('utf8', 0, length), spillReviver) as DataRecord;
+      }
+    })(), { format: outputFormat, signal });
+    return { report, written };
+  } finally {
+    closeSync(spill);
+    rmSync(spillPath, { force: true });
+  }
+}
