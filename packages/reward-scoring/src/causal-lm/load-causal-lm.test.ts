@@ -11,6 +11,7 @@ const reference = JSON.parse(readFileSync(`${fixtureDir}reference.json`, 'utf8')
   encodings: Record<string, number[]>;
   cases: Case[];
   chat_cases: Array<Case & { messages: Array<{ role: string; content: string }>; reply: string }>;
+  reference_model_cases: Case[];
 };
 
 describe.each([
@@ -65,6 +66,16 @@ describe.each([
     expect(lm.applyChatTemplate(c.messages)).toBe(c.prompt);
     const [result] = await lm.sequenceLogProbs([{ messages: c.messages, response: c.response }]);
     expect(Math.abs(result!.logProb - c.sum_logp)).toBeLessThan(1e-4);
+  });
+});
+
+describe('a second, smaller model (reference-model/, 1 layer, width 32)', () => {
+  it('matches its own PyTorch log-probs', async () => {
+    const lm = await loadCausalLM(`${fixtureDir}reference-model/`, { intraOpNumThreads: 1 });
+    expect(lm.hasPastInputs).toBe(false);
+    const results = await lm.sequenceLogProbs(reference.reference_model_cases.map((c) => ({ prompt: c.prompt, response: c.response })), { batchSize: 4 });
+    results.forEach((r, i) => expect(Math.abs(r.logProb - reference.reference_model_cases[i]!.sum_logp)).toBeLessThan(1e-4));
+    await lm.dispose();
   });
 });
 
