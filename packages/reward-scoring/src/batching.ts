@@ -1,10 +1,11 @@
 /**
  * Groups sequences into batches bounded by a padded-token budget: sequences are sorted by length
  * (longest first, ties by position, so the plan is deterministic) and a batch grows while
- * `rows × longest row <= batchTokens`. A sequence longer than the budget gets a batch of its own.
- * Returns the indices of each batch.
+ * `rows × longest row <= batchTokens` and each row is at least `(1 − maxPadding) ×` the batch's
+ * longest row, so padding stays under `maxPadding` of the tokens fed. A sequence longer than the
+ * budget gets a batch of its own. Returns the indices of each batch.
  */
-export function planBatches(lengths: ArrayLike<number>, batchTokens: number, maxRows = Infinity): number[][] {
+export function planBatches(lengths: ArrayLike<number>, batchTokens: number, maxPadding = 0.1, maxRows = Infinity): number[][] {
   const order = Array.from({ length: lengths.length }, (_, i) => i).sort(
     (a, b) => lengths[b]! - lengths[a]! || a - b,
   );
@@ -14,7 +15,10 @@ export function planBatches(lengths: ArrayLike<number>, batchTokens: number, max
   for (const index of order) {
     const length = Math.max(lengths[index]!, 1);
     const nextLongest = Math.max(longest, length);
-    if (current.length > 0 && ((current.length + 1) * nextLongest > batchTokens || current.length >= maxRows)) {
+    if (
+      current.length > 0 &&
+      ((current.length + 1) * nextLongest > batchTokens || current.length >= maxRows || length < (1 - maxPadding) * longest)
+    ) {
       batches.push(current);
       current = [];
       longest = 0;

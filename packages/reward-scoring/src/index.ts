@@ -48,3 +48,5 @@ export type { TokenizePoolOptions } from './tokenize-pool';
 export { scorePairs, scorePairWindows } from './score-pairs';
 export type { ScorePairsOptions, ScoredPair, ScoredWindow, ScoreProgress, InputFormat } from './score-pairs';
 export { RewardModelError, DeviceUnavailableError, ScoreRowError } from './errors';
+export { scorePairsToFile, checkpointPaths } from './score-pairs-to-file';
+export type { ScorePairsToFileOptions } from './score-pairs-to-file';

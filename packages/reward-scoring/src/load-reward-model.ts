@@ -212,12 +212,12 @@ export class RewardModel {
    */
   async scoreSequences(
     sequences: readonly EncodedSequence[],
-    options: { batchTokens?: number; output?: ScoreOutput; signal?: AbortSignal } = {},
+    options: { batchTokens?: number; maxPadding?: number; output?: ScoreOutput; signal?: AbortSignal } = {},
   ): Promise<Float64Array> {
-    const { batchTokens = 16384, output = 'logit', signal } = options;
+    const { batchTokens = 16384, maxPadding = 0.1, output = 'logit', signal } = options;
     const reduce = this.reducer(output);
     const scores = new Float64Array(sequences.length);
-    const batches = planBatches(sequences.map((s) => s.ids.length), batchTokens);
+    const batches = planBatches(sequences.map((s) => s.ids.length), batchTokens, maxPadding);
     const runIndices = async (indices: number[]): Promise<void> => {
       signal?.throwIfAborted();
       let logits: Float32Array;

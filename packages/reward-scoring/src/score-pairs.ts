@@ -40,7 +40,9 @@ export interface ScorePairsOptions {
   output?: ScoreOutput;
   /** Padded tokens per batch. Default: 16384. */
   batchTokens?: number;
-  /** Pairs read, tokenized and scored together; batches never cross a window, so results do not depend on where a run was resumed. Default: 256. */
+  /** Largest share of padding tokens in a batch (rows shorter than (1 − maxPadding) × the longest start a new batch). Default: 0.1. */
+  maxPadding?: number;
+  /** Pairs read, tokenized and scored together; batches never cross a window, so results do not depend on where a run was resumed. Default: 512. */
   windowSize?: number;
   /** Skip this many pairs at the start of the stream (resume). Must be a multiple of `windowSize`. Default: 0. */
   skip?: number;
@@ -171,7 +173,8 @@ export async function* scorePairWindows<T extends PreferencePair>(
     truncation = 'longest_first',
     output = 'logit',
     batchTokens = 16384,
-    windowSize = 256,
+    maxPadding = 0.1,
+    windowSize = 512,
     skip = 0,
     total,
     signal,
@@ -210,7 +213,7 @@ export async function* scorePairWindows<T extends PreferencePair>(
     const upcoming = await next();
     let scores: Float64Array;
     try {
-      scores = await model.scoreSequences(sequences, { batchTokens, output, signal });
+      scores = await model.scoreSequences(sequences, { batchTokens, maxPadding, output, signal });
     } catch (error) {
       if (signal?.aborted) throw new AbortedError();
       throw error;
@@ -225,7 +228,7 @@ export async function* scorePairWindows<T extends PreferencePair>(
       return { ...pair, chosen_score: chosen, rejected_score: rejected, margin_raw: chosen - rejected } as ScoredPair<T>;
     });
     for (const batch of sequences) progress.tokens += batch.ids.length;
-    progress.paddedTokens += paddedTokenCount(sequences, batchTokens);
+    progress.paddedTokens += paddedTokenCount(sequences, batchTokens, maxPadding);
     progress.pairsDone += records.length;
     const seconds = (performance.now() - started) / 1000;
     progress.pairsPerSecond = seconds > 0 ? progress.pairsDone / seconds : 0;
@@ -240,9 +243,9 @@ export async function* scorePairWindows<T extends PreferencePair>(
 }
 
 
-function paddedTokenCount(sequences: readonly EncodedSequence[], batchTokens: number): number {
+function paddedTokenCount(sequences: readonly EncodedSequence[], batchTokens: number, maxPadding: number): number {
   let padded = 0;
-  for (const batch of planBatches(sequences.map((s) => s.ids.length), batchTokens)) {
+  for (const batch of planBatches(sequences.map((s) => s.ids.length), batchTokens, maxPadding)) {
     padded += batch.length * Math.max(...batch.map((i) => sequences[i]!.ids.length));
   }
   return padded;

@@ -1,4 +1,166 @@
-import type { Command } from 'commander';
+import { createReadStream, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Option, type Command } from 'commander';
+import { InvalidArgumentError, readPairs, writeRecords, type SchemaName } from '@pref/io';
+import {
+  loadRewardModel,
+  scorePairs,
+  scorePairsToFile,
+  type InputFormat,
+  type ScoreOutput,
+  type ScoreProgress,
+  type TruncationStrategy,
+} from '@pref/reward-scoring';
+import { createProgress } from '../progress';
 
-/** Registers this group's subcommands on the program. Filled in by the issue that owns it. */
-export function registerScoreCommands(_program: Command): void {}
+interface ScoreFlags {
+  output: string;
+  model: string;
+  inputFormat: InputFormat;
+  template?: string;
+  system?: string;
+  maxLength?: string;
+  truncation: TruncationStrategy;
+  batchTokens: string;
+  device: 'cpu' | 'cuda';
+  deviceId: string;
+  threads?: string;
+  tokenizerWorkers: string;
+  label?: string;
+  probability?: boolean;
+  modelFile?: string;
+  revision?: string;
+  schema?: string;
+  resume?: boolean;
+  quiet?: boolean;
+  json?: boolean;
+}
+
+function positiveInt(value: string | undefined, flag: string, min = 1): number | undefined {
+  if (value === undefined) return undefined;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < min) {
+    throw new InvalidArgumentError({ argument: flag, message: `expected an integer >= ${min}, got "${value}"` });
+  }
+  return parsed;
+}
+
+/** Lines of a JSONL file, for the ETA (other formats: unknown). */
+async function countLines(path: string): Promise<number | undefined> {
+  if (!/\.jsonl$/i.test(path)) return undefined;
+  let lines = 0;
+  let last = 10;
+  for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
+    for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines++;
+    last = chunk[chunk.length - 1] ?? last;
+  }
+  return last === 10 ? lines : lines + 1;
+}
+
+/** `pref score`: reward-model scores for every pair. */
+export function registerScoreCommands(program: Command): void {
+  program
+    .command('score')
+    .description('Score chosen and rejected responses with an ONNX reward model (adds chosen_score, rejected_score, margin_raw)')
+    .argument('<in>', 'input pairs (JSONL, JSON, CSV, Parquet, ...)')
+    .requiredOption('-o, --output <out>', 'output file; .jsonl output is resumable with --resume')
+    .requiredOption('--model <dir|org/name>', 'model folder (model.onnx, tokenizer.json, config.json) or Hugging Face Hub id')
+    .addOption(new Option('--input-format <format>', 'how prompt and response are fed').choices(['pair', 'joined', 'chat']).default('pair'))
+    .option('--template <T>', 'joined format template with {prompt}, {response}, {system}', '{prompt}\n{response}')
+    .option('--system <text>', 'system prompt for every pair')
+    .option('--max-length <N>', 'maximum tokens per sequence (default: tokenizer model_max_length capped by max_position_embeddings)')
+    .addOption(new Option('--truncation <strategy>', 'pair truncation').choices(['longest_first', 'only_second']).default('longest_first'))
+    .option('--batch-tokens <N>', 'padded tokens per batch', '16384')
+    .addOption(new Option('--device <device>', 'execution provider').choices(['cpu', 'cuda']).default('cpu'))
+    .option('--device-id <N>', 'CUDA device id', '0')
+    .option('--threads <N>', 'onnxruntime intra-op threads')
+    .option('--tokenizer-workers <N>', 'tokenizer worker threads (0 = main thread)', '1')
+    .option('--label <name>', "score = this label's logit (multi-label classifiers)")
+    .option('--probability', 'with --label: softmax probability instead of the logit')
+    .option('--model-file <path>', 'ONNX file inside the model folder (default: model.onnx, onnx/model.onnx)')
+    .option('--revision <rev>', 'Hub revision', 'main')
+    .option('--schema <name>', 'input schema (default: auto)')
+    .option('--resume', 'continue an interrupted run (JSONL output)')
+    .option('-q, --quiet', 'no progress')
+    .option('--json', 'print a JSON summary on stdout')
+    .action(async (input: string, flags: ScoreFlags) => {
+      const maxLength = positiveInt(flags.maxLength, '--max-length', 4);
+      const batchTokens = positiveInt(flags.batchTokens, '--batch-tokens')!;
+      const threads = positiveInt(flags.threads, '--threads');
+      const tokenizerWorkers = positiveInt(flags.tokenizerWorkers, '--tokenizer-workers', 0)!;
+      const deviceId = positiveInt(flags.deviceId, '--device-id', 0)!;
+      if (flags.probability && flags.label === undefined) {
+        throw new InvalidArgumentError({ argument: '--probability', message: 'needs --label' });
+      }
+      const output: ScoreOutput =
+        flags.label === undefined
+          ? 'logit'
+          : { label: /^\d+$/.test(flags.label) ? Number(flags.label) : flags.label, probability: Boolean(flags.probability) };
+      const resumable = /\.jsonl$/i.test(flags.output);
+      if (flags.resume && !resumable) {
+        throw new InvalidArgumentError({ argument: '--resume', message: `needs a .jsonl output, got ${flags.output}` });
+      }
+      const model = await loadRewardModel(flags.model, {
+        device: flags.device,
+        deviceId,
+        threads,
+        tokenizerWorkers,
+        modelFile: flags.modelFile,
+        revision: flags.revision,
+      });
+      try {
+        const total = await countLines(input);
+        const progress = createProgress('score', { unit: 'pairs', quiet: flags.quiet });
+        const onProgress = (p: ScoreProgress): void =>
+          progress.update(p.pairsDone, total, p.truncatedPairs > 0 ? `${p.truncatedPairs} truncated` : undefined);
+        const pairs = readPairs(input, { schema: (flags.schema ?? 'auto') as SchemaName | 'auto' });
+        const scoreOptions = {
+          inputFormat: flags.inputFormat,
+          template: flags.template,
+          systemPrompt: flags.system,
+          maxLength,
+          truncation: flags.truncation,
+          output,
+          batchTokens,
+          total,
+        };
+        let summary: ScoreProgress & { resumedFrom?: number };
+        if (resumable) {
+          const stat = statSync(input);
+          summary = await scorePairsToFile(pairs, model, {
+            ...scoreOptions,
+            outputPath: flags.output,
+            resume: Boolean(flags.resume),
+            fingerprint: `${resolve(input)}:${stat.size}:${stat.mtimeMs}`,
+            onProgress,
+          });
+        } else {
+          const scored = scorePairs(pairs, model, { ...scoreOptions, onProgress });
+          let final: ScoreProgress | undefined;
+          await writeRecords(
+            flags.output,
+            (async function* () {
+              while (true) {
+                const next = await scored.next();
+                if (next.done) {
+                  final = next.value;
+                  return;
+                }
+                yield next.value;
+              }
+            })(),
+          );
+          summary = final!;
+        }
+        const resumed = summary.resumedFrom ? `, resumed after ${summary.resumedFrom}` : '';
+        progress.finish(`${summary.truncatedPairs} truncated${resumed}`);
+        if (flags.json) {
+          process.stdout.write(
+            `${JSON.stringify({ pairs: summary.pairsDone + (summary.resumedFrom ?? 0), truncatedPairs: summary.truncatedPairs, resumedFrom: summary.resumedFrom ?? 0, tokens: summary.tokens, paddedTokens: summary.paddedTokens, output: flags.output })}\n`,
+          );
+        }
+      } finally {
+        await model.dispose();
+      }
+    });
+}
