@@ -9,3 +9,5 @@ export type { ValueStatistics, DescribeOptions, Histogram, HistogramOptions, Run
 export { addMargins, rawMarginOf } from './add-margins';
 export type { AddMarginsOptions, RecordLocation } from './add-margins';
 export { NonFiniteValueError } from './errors';
+export { marginsFile } from './margins-file';
+export type { MarginsFileOptions, MarginsFileResult } from './margins-file';

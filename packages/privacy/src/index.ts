@@ -26,3 +26,7 @@ export type { PrivacySummary, PrivacyGuarantee, SummarizeFlipsInput } from './su
 export { swapPair } from './swap-pair';
 export { toTrainReady } from './to-train-ready';
 export type { TrainFormat, TrainReadyOptions, TrainReadyRecord } from './to-train-ready';
+export { privatizeFile } from './privatize-file';
+export type { PrivatizeFileOptions, PrivatizeFileResult } from './privatize-file';
+export { prepareFile, defaultRejectsPath } from './prepare-file';
+export type { PrepareFileOptions, PrepareFileResult } from './prepare-file';

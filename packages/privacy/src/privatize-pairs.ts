@@ -19,7 +19,7 @@ export interface PrivatizeOptions extends DrawOptions {
 
 /** One line of the audit file: what happened to a record. Kept apart from the privatized data. */
 export interface AuditEntry {
-  /** The record key the draw was derived from (id, or `sha256:` content hash). */
+  /** The record key the draw was derived from (id, or the io contentHash). */
   key: string;
   /** 1-based input line, when known. */
   line?: number;

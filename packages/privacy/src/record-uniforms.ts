@@ -1,13 +1,13 @@
-import { createHash, randomFillSync } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import seedrandom from 'seedrandom';
-import { InvalidArgumentError, type DataRecord } from '@pref/io';
+import { contentHash, InvalidArgumentError, type DataRecord } from '@pref/io';
 
 /** Where the per-record uniform draws come from. */
 export type RngKind = 'seeded' | 'crypto';
 
 /**
- * The key a record's draw is derived from: its `id` (string or number), else a content hash
- * `sha256:<hex>` of the JSON array `[prompt, chosen, rejected]` — stable across runs, machines,
+ * The key a record's draw is derived from: its `id` (string or number), else `contentHash` from @pref/io
+ * (hex SHA-256 of the JSON array `[prompt, chosen, rejected]`) — stable across runs, machines,
  * record order, batch size and sharding. Records that share prompt, chosen and rejected and have no id
  * share the key and therefore the draw (they are the same example).
  */
@@ -15,7 +15,7 @@ export function recordKey(record: DataRecord): string {
   const id = record.id;
   if (typeof id === 'string' && id.length > 0) return id;
   if (typeof id === 'number' && Number.isFinite(id)) return String(id);
-  return `sha256:${createHash('sha256').update(JSON.stringify([record.prompt, record.chosen, record.rejected])).digest('hex')}`;
+  return contentHash(record as { prompt: string; chosen: string; rejected: string });
 }
 
 /**

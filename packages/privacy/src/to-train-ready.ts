@@ -1,10 +1,10 @@
-import { InvalidRecordError, type DataRecord } from '@pref/io';
+import { contentHash, InvalidRecordError, type DataRecord } from '@pref/io';
 
 /** Train-ready layouts: TRL (`prompt`, `chosen`, `rejected`) and OpenRLHF (same keys). */
 export type TrainFormat = 'trl' | 'openrlhf';
 
 export interface TrainReadyOptions {
-  /** Keep `id` (as a string). Default: false. */
+  /** Keep `id` (as a string); rows without one get the content hash of their output texts. Default: false. */
   includeId?: boolean;
   /** Default: 'trl'. Both write `prompt`, `chosen`, `rejected` strings; OpenRLHF reads them with
    * `--prompt_key prompt --chosen_key chosen --rejected_key rejected`. */
@@ -38,8 +38,9 @@ export function toTrainReady(record: DataRecord, { includeId = false, file = '<m
   const out: TrainReadyRecord = { prompt: text('prompt'), chosen: text('chosen'), rejected: text('rejected') };
   if (includeId) {
     const id = record.id;
+    if (id === undefined || id === null) return { id: contentHash(out), ...out };
     if (typeof id !== 'string' && !(typeof id === 'number' && Number.isFinite(id))) {
-      throw new InvalidRecordError({ file, line, field: 'id', expected: 'a string or number (--include-id)', found: id === undefined ? 'nothing' : typeof id });
+      throw new InvalidRecordError({ file, line, field: 'id', expected: 'a string or number', found: typeof id });
     }
     return { id: String(id), ...out };
   }

@@ -1,4 +1,61 @@
 import type { Command } from 'commander';
+import { atomicWriteFile, InvalidArgumentError } from '@pref/io';
+import { marginsFile, type NormalizeMethod } from '@pref/margins';
+import { createProgress } from '../progress';
 
-/** Registers this group's subcommands on the program. Filled in by the issue that owns it. */
-export function registerMarginsCommands(_program: Command): void {}
+const METHODS: readonly NormalizeMethod[] = ['zscore', 'percentile', 'robust', 'none'];
+
+function parseClip(text: string): [number, number] {
+  const parts = text.split(',').map((part) => Number(part.trim()));
+  if (parts.length !== 2 || parts.some((n) => !Number.isFinite(n)) || (parts[0] as number) > (parts[1] as number)) {
+    throw new InvalidArgumentError({ argument: '--clip', message: `expected MIN,MAX with MIN <= MAX (e.g. -6,6), got "${text}"` });
+  }
+  return [parts[0] as number, parts[1] as number];
+}
+
+function formatStat(n: number): string {
+  return Number.isFinite(n) ? n.toPrecision(6) : String(n);
+}
+
+/** `pref margins`: margin_raw / margin_clipped / margin_normalized columns (the Truthy-DPO seed scripts). */
+export function registerMarginsCommands(program: Command): void {
+  program
+    .command('margins')
+    .description('Add margin_raw (kept, or chosen_score − rejected_score), margin_clipped and margin_normalized to every row')
+    .argument('<in>', 'scored input file (JSONL, JSONL.gz, JSON, Parquet, CSV, HF folder)')
+    .requiredOption('-o, --output <file>', 'output file (format from the extension)')
+    .option('--clip <min,max>', 'clip range', '-6,6')
+    .option('--normalize <method>', `normalization: ${METHODS.join('|')}`, 'zscore')
+    .option('--delta <number>', 'percentile normalization: multiplier Δ', '1')
+    .option('--percentiles <low,high>', 'percentile normalization: clipping percentiles', '5,95')
+    .option('--stats <file>', 'also write the statistics (raw, clipped, normalized) as JSON')
+    .option('--json', 'print the statistics as JSON on stdout')
+    .option('-q, --quiet', 'no progress output')
+    .action(async (input: string, options: { output: string; clip: string; normalize: string; delta: string; percentiles: string; stats?: string; json?: boolean; quiet?: boolean }) => {
+      if (!METHODS.includes(options.normalize as NormalizeMethod)) {
+        throw new InvalidArgumentError({ argument: '--normalize', message: `expected one of ${METHODS.join(', ')}, got "${options.normalize}"` });
+      }
+      const delta = Number(options.delta);
+      if (!Number.isFinite(delta)) throw new InvalidArgumentError({ argument: '--delta', message: `expected a number, got "${options.delta}"` });
+      const percentiles = parseClip(options.percentiles);
+      const progress = createProgress('margins', { unit: 'rows', quiet: options.quiet });
+      const result = await marginsFile(input, options.output, {
+        clip: parseClip(options.clip),
+        method: options.normalize as NormalizeMethod,
+        delta,
+        percentiles,
+        onProgress: ({ pass, rows }) => progress.update(rows, undefined, `pass ${pass}/2`),
+      });
+      progress.finish(`→ ${options.output}`);
+      const report = { rows: result.rows, normalization: result.params, margin_raw: result.raw, margin_clipped: result.clipped, margin_normalized: result.normalized };
+      if (options.stats) {
+        await atomicWriteFile(options.stats, `${JSON.stringify(report, null, 2)}\n`);
+      }
+      if (options.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      else if (!options.quiet) {
+        for (const [name, s] of [['margin_raw', result.raw], ['margin_clipped', result.clipped], ['margin_normalized', result.normalized]] as const) {
+          process.stderr.write(`${name}: mean ${formatStat(s.mean)} std ${formatStat(s.std)} min ${formatStat(s.min)} median ${formatStat(s.median)} max ${formatStat(s.max)}\n`);
+        }
+      }
+    });
+}

@@ -1,0 +1,101 @@
+import { atomicWriteFile, createAtomicWriteStream, readRecords, writeRecords, type AtomicWriteStream, type DataRecord } from '@pref/io';
+import { Privatizer, type AuditEntry, type PrivatizeOptions } from './privatize-pairs';
+import { summarizeFlips, type PrivacySummary } from './summarize-flips';
+import { toTrainReady, type TrainFormat } from './to-train-ready';
+
+export interface PrivatizeFileOptions extends PrivatizeOptions {
+  /** Write per-record `{key, line, p_keep, flip_probability, flipped}` here (JSONL), apart from the data. */
+  audit?: string;
+  /** Write the summary JSON here. */
+  summary?: string;
+  /** Also write a train-ready file (prompt/chosen/rejected only) here. */
+  trainReady?: string;
+  /** Keep `id` in the train-ready file. Default: false. */
+  includeId?: boolean;
+  /** Train-ready layout. Default: 'trl'. */
+  format?: TrainFormat;
+  /**
+   * Sort the outputs by record key, so the files are byte-identical however the input is ordered or
+   * sharded. Holds every record in memory. Default: false (input order, streaming).
+   */
+  sortByKey?: boolean;
+  signal?: AbortSignal;
+  onProgress?: (progress: { rows: number; bytesRead: number; totalBytes?: number }) => void;
+}
+
+export interface PrivatizeFileResult {
+  written: number;
+  summary: PrivacySummary;
+}
+
+function compareKeys(a: { key: string }, b: { key: string }): number {
+  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+}
+
+/**
+ * Privatizes a file (any format @pref/io reads) in one streaming pass and writes the privatized data,
+ * and optionally the audit file, the summary and a train-ready file — all atomically. Records that lack
+ * what the mechanism needs are an InvalidRecordError naming file, line and field (nothing is skipped).
+ */
+export async function privatizeFile(
+  input: string,
+  output: string,
+  { audit, summary: summaryPath, trainReady, includeId = false, format = 'trl', sortByKey = false, signal, onProgress, ...options }: PrivatizeFileOptions,
+): Promise<PrivatizeFileResult> {
+  const privatizer = new Privatizer(options);
+  const streams: AtomicWriteStream[] = [];
+  try {
+    const auditStream = audit ? await createAtomicWriteStream(audit) : undefined;
+    if (auditStream) streams.push(auditStream);
+    const trainStream = trainReady ? await createAtomicWriteStream(trainReady) : undefined;
+    if (trainStream) streams.push(trainStream);
+
+    let sortedSummary: PrivacySummary | undefined;
+    type Item = { key: string; record: DataRecord; audit: AuditEntry; line: number; file: string };
+    const sink = async (item: Item): Promise<DataRecord> => {
+      if (auditStream) await auditStream.write(`${JSON.stringify(item.audit)}\n`);
+      if (trainStream) await trainStream.write(`${JSON.stringify(toTrainReady(item.record, { includeId, format, file: item.file, line: item.line }))}\n`);
+      return item.record;
+    };
+    const readOptions = { signal, onProgress: (p: { rows: number; bytesRead: number; totalBytes?: number }) => onProgress?.(p) };
+
+    async function* privatized(): AsyncGenerator<DataRecord> {
+      if (!sortByKey) {
+        for await (const { record, file, line } of readRecords(input, readOptions)) {
+          const result = privatizer.privatize(record, { file, line });
+          yield await sink({ key: result.audit.key, record: result.record, audit: result.audit, file, line });
+        }
+        return;
+      }
+      const items: Item[] = [];
+      for await (const { record, file, line } of readRecords(input, readOptions)) {
+        const result = privatizer.privatize(record, { file, line });
+        // line numbers depend on the input order; leave them out so sorted files are order-independent
+        const { line: _line, ...auditEntry } = result.audit;
+        items.push({ key: result.audit.key, record: result.record, audit: auditEntry, file, line });
+      }
+      items.sort(compareKeys);
+      sortedSummary = summarizeFlips({
+        mechanism: privatizer.mechanism,
+        epsilon: privatizer.epsilon,
+        pKeep: Float64Array.from(items, (item) => item.audit.p_keep),
+        flipped: Uint8Array.from(items, (item) => (item.audit.flipped ? 1 : 0)),
+        absMargin: items.every((item) => typeof item.record.margin_normalized === 'number')
+          ? Float64Array.from(items, (item) => Math.abs(item.record.margin_normalized as number))
+          : undefined,
+        k: privatizer.mechanism === 'rr-with-prior' ? Uint8Array.from(items, (item) => item.audit.k ?? 0) : undefined,
+      });
+      for (const item of items) yield await sink(item);
+    }
+
+    const { written } = await writeRecords(output, privatized(), { signal });
+    // sorted mode: statistics summed in key order, so even the last bits do not depend on input order
+    const summary = sortedSummary ?? privatizer.summary();
+    for (const stream of streams) await stream.commit();
+    if (summaryPath) await atomicWriteFile(summaryPath, `${JSON.stringify(summary, null, 2)}\n`);
+    return { written, summary };
+  } catch (error) {
+    for (const stream of streams) await stream.abort();
+    throw error;
+  }
+}
