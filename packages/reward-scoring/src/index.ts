@@ -50,3 +50,23 @@ export type { ScorePairsOptions, ScoredPair, ScoredWindow, ScoreProgress, InputF
 export { RewardModelError, DeviceUnavailableError, ScoreRowError } from './errors';
 export { scorePairsToFile, checkpointPaths } from './score-pairs-to-file';
 export type { ScorePairsToFileOptions } from './score-pairs-to-file';
+// Gold reward functions (synthetic-data engineer)
+export {
+  BAG_OF_WORDS,
+  REVERSE_BAG_OF_WORDS,
+  GOLD_FUNCTION_NAMES,
+  GOLD_FUNCTIONS,
+  posTags,
+  goldInputText,
+  wordTokenize,
+  fleschKincaidGrade,
+  mathReward,
+  mathSteps,
+  MATH_UNPARSABLE,
+  parseGoldSpec,
+  goldNoise,
+  goldReward,
+  createGoldScorer,
+  scorePairsWithGold,
+} from './gold/index';
+export type { GoldFunctionName, RewardScorer, GoldRewardSpec, GoldScoredPair, ScorePairsWithGoldOptions } from './gold/index';

@@ -1,0 +1,70 @@
+import { Tag } from 'en-pos';
+import { mathReward } from './math';
+import { answerPart, fleschKincaidGrade, questionPart, wordTokenize } from './text';
+
+/**
+ * The 30 words of the `bagofwords` reward (Singhal et al. 2023, "A Long Way to Go"), matched
+ * case-sensitively against word tokens of the answer.
+ */
+export const BAG_OF_WORDS: readonly string[] = [
+  'data', 'hope', 'information', 'provide', 'example', 'your', 'however', 'first', 'have', 'help',
+  'additionally', 'important', 'include', 'finally', 'following', 'happy', 'code', 'two', 'create', 'question',
+  'possible', 'understand', 'generate', 'contains', 'appropriate', 'best', 'respectful', 'ensure', 'experience', 'safe',
+];
+
+/** Function words whose presence `reversebow` penalises. */
+export const REVERSE_BAG_OF_WORDS: readonly string[] = ['the', 'to', 'and', 'of', 'in', 'is', 'that', 'this', 'with'];
+
+/** Names of the gold reward functions. */
+export const GOLD_FUNCTION_NAMES = ['bagofwords', 'reversebow', 'unique_nns', 'nouns', 'nounvstoks', 'tokdense', 'readinggrade', 'math'] as const;
+export type GoldFunctionName = (typeof GOLD_FUNCTION_NAMES)[number];
+
+/**
+ * Penn Treebank tags of word tokens by en-pos (a lexicon + Brill-rule tagger). NLTK's default is an
+ * averaged perceptron trained on the WSJ; see the README for where the two differ.
+ */
+export function posTags(tokens: readonly string[]): string[] {
+  if (tokens.length === 0) return [];
+  return new Tag([...tokens]).initial().smooth().tags;
+}
+
+function nounTokens(answer: string): string[] {
+  const tokens = wordTokenize(answer);
+  const tags = posTags(tokens);
+  return tokens.filter((_, i) => (tags[i] ?? '').startsWith('NN'));
+}
+
+/** Each gold function on the full `Question: …\n\nAnswer: …` text. */
+export const GOLD_FUNCTIONS: Record<GoldFunctionName, (text: string) => number> = {
+  /** Number of distinct bag words present in the answer. */
+  bagofwords: (text) => {
+    const tokens = new Set(wordTokenize(answerPart(text)));
+    return BAG_OF_WORDS.filter((word) => tokens.has(word)).length;
+  },
+  /** 3 minus the number of distinct function words present in the answer. */
+  reversebow: (text) => {
+    const tokens = new Set(wordTokenize(answerPart(text)));
+    return 3 - REVERSE_BAG_OF_WORDS.filter((word) => tokens.has(word)).length;
+  },
+  /** Number of noun tokens (tags NN*) in the answer. */
+  nouns: (text) => nounTokens(answerPart(text)).length,
+  /** Number of distinct noun tokens (case-sensitive) in the answer. */
+  unique_nns: (text) => new Set(nounTokens(answerPart(text))).size,
+  /** 3 × nouns + (50 − tokens): many nouns, few tokens. */
+  nounvstoks: (text) => {
+    const answer = answerPart(text);
+    return 3 * nounTokens(answer).length + (50 - wordTokenize(answer).length);
+  },
+  /** 10 × distinct tokens / tokens when the answer has more than 20 tokens, else −5. */
+  tokdense: (text) => {
+    const tokens = wordTokenize(answerPart(text));
+    return tokens.length > 20 ? (10 * new Set(tokens).size) / tokens.length : -5;
+  },
+  /** Flesch–Kincaid grade of the answer when it has more than 20 tokens, else −10. */
+  readinggrade: (text) => {
+    const answer = answerPart(text);
+    return wordTokenize(answer).length > 20 ? fleschKincaidGrade(answer.trim()) : -10;
+  },
+  /** Negative mean edit distance per step against the evaluated steps; −200 when unparsable. */
+  math: (text) => mathReward(questionPart(text), answerPart(text).trim()),
+};

@@ -1,0 +1,6 @@
+export { BAG_OF_WORDS, REVERSE_BAG_OF_WORDS, GOLD_FUNCTION_NAMES, GOLD_FUNCTIONS, posTags } from './functions';
+export type { GoldFunctionName } from './functions';
+export { goldInputText, answerPart, questionPart, wordTokenize, fleschKincaidGrade, syllableCount, sentenceCount, editDistance } from './text';
+export { mathReward, mathSteps, questionExpression, MATH_UNPARSABLE } from './math';
+export { parseGoldSpec, goldNoise, goldReward, createGoldScorer, scorePairsWithGold } from './gold-scorer';
+export type { RewardScorer, GoldRewardSpec, GoldScoredPair, ScorePairsWithGoldOptions } from './gold-scorer';
