@@ -14,3 +14,13 @@ export { decodePng, countInkPixels } from './report/png';
 export type { DecodedPng, PixelRegion } from './report/png';
 export { reportFontFiles, measureTextWidth, REPORT_FONT_FAMILY } from './report/font';
 export type { ReportFontFiles } from './report/font';
+// Pipelines (pipeline engineer)
+export { runSteps, readAllRecords, numericColumn, STATE_FILE } from './pipeline/runner';
+export type { PipelineStep, StepContext, StepOutcome, RunStepsOptions, RunStepsResult } from './pipeline/runner';
+export { runPipeline, pipelineSteps, PIPELINE_NAMES } from './pipeline/run-pipeline';
+export type { PipelineName, PipelineOptionsByName, RunPipelineOptions } from './pipeline/run-pipeline';
+export { readPipelineFile } from './pipeline/pipeline-config';
+export type { PipelineFile } from './pipeline/pipeline-config';
+export { defaultRewardModelDir, defaultSamplePath } from './pipeline/defaults';
+export { privatizeSteps } from './pipeline/privatize';
+export type { PrivatizePipelineOptions, PrivatizeStepResult } from './pipeline/privatize';

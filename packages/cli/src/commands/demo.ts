@@ -1,4 +1,40 @@
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { defaultRewardModelDir, defaultSamplePath } from '../pipeline/defaults';
+import { runPipeline } from '../pipeline/run-pipeline';
 
-/** Registers this group's subcommands on the program. Filled in by the issue that owns it. */
-export function registerDemoCommands(_program: Command): void {}
+interface DemoCliOptions {
+  out: string;
+  force?: boolean;
+  quiet?: boolean;
+}
+
+/** `pref demo`: the privatize pipeline on the embedded sample with the shipped reward model. */
+export function registerDemoCommands(program: Command): void {
+  program
+    .command('demo')
+    .description('Run the privatization pipeline (score → margins → privatize → prepare → report) on the embedded sample dataset with the shipped reward model')
+    .option('--out <dir>', 'output folder', 'out/demo')
+    .option('--force', 'rerun every step even when its inputs did not change')
+    .option('-q, --quiet', 'no progress output')
+    .action(async (options: DemoCliOptions) => {
+      const out = resolve(options.out);
+      const started = performance.now();
+      const input = defaultSamplePath();
+      const model = defaultRewardModelDir();
+      const result = await runPipeline('privatize', { input, model, seed: 42, epsilon: 1 }, { out, force: options.force, quiet: options.quiet });
+      const seconds = (performance.now() - started) / 1000;
+      const lines = [
+        `pref demo: done in ${seconds.toFixed(1)}s${result.skipped.length ? ` (${result.skipped.length} unchanged steps skipped)` : ''}`,
+        `  input:            ${input}`,
+        `  reward model:     ${model}`,
+        `  scored:           ${resolve(out, '01-scored/scored.jsonl')}`,
+        `  margins:          ${resolve(out, '02-margins/margins.jsonl')}`,
+        `  privatized:       ${resolve(out, '03-privatized/privatized.jsonl')}`,
+        `  summary:          ${resolve(out, '03-privatized/summary.json')}`,
+        `  train-ready:      ${resolve(out, '04-train/train.jsonl')}`,
+        `  report:           ${resolve(out, 'report/report.md')} (also report.html, plots/*.png|svg)`,
+      ];
+      process.stdout.write(`${lines.join('\n')}\n`);
+    });
+}

@@ -1,4 +1,115 @@
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { InvalidArgumentError } from '@pref/io';
+import { readPipelineFile } from '../pipeline/pipeline-config';
+import { PIPELINE_NAMES, runPipeline } from '../pipeline/run-pipeline';
+import type { PipelineName, PipelineOptionsByName } from '../pipeline/run-pipeline';
+import { defaultRewardModelDir, defaultSamplePath } from '../pipeline/defaults';
 
-/** Registers this group's subcommands on the program. Filled in by the issue that owns it. */
-export function registerPipelineCommands(_program: Command): void {}
+interface PipelineCliOptions {
+  file?: string;
+  in?: string[];
+  model?: string;
+  policy?: string;
+  reference?: string;
+  classifier?: string;
+  out?: string;
+  seed?: string;
+  epsilon?: string;
+  ratio?: string;
+  set?: string[];
+  force?: boolean;
+  quiet?: boolean;
+  json?: boolean;
+}
+
+function parseNumber(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (!Number.isFinite(number)) throw new InvalidArgumentError({ argument: flag, message: `expected a number, got "${value}"` });
+  return number;
+}
+
+/** `--set key=value`: JSON values where they parse (numbers, booleans, arrays), strings otherwise. */
+function parseSets(sets: readonly string[] | undefined): Record<string, unknown> {
+  const options: Record<string, unknown> = {};
+  for (const item of sets ?? []) {
+    const at = item.indexOf('=');
+    if (at <= 0) throw new InvalidArgumentError({ argument: '--set', message: `expected key=value, got "${item}"` });
+    const raw = item.slice(at + 1);
+    let value: unknown = raw;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      // a plain string
+    }
+    options[item.slice(0, at)] = value;
+  }
+  return options;
+}
+
+/** Maps the generic flags onto each pipeline's options (flags override the pipeline file). */
+export function optionsFromFlags(name: PipelineName, flags: PipelineCliOptions, base: Record<string, unknown>): Record<string, unknown> {
+  const options: Record<string, unknown> = { ...base, ...parseSets(flags.set) };
+  const inputs = flags.in?.map((path) => resolve(path));
+  const seed = flags.seed;
+  const epsilon = parseNumber('--epsilon', flags.epsilon);
+  const ratio = parseNumber('--ratio', flags.ratio);
+  if (seed !== undefined) options.seed = seed;
+  switch (name) {
+    case 'privatize':
+      if (inputs) options.input = inputs[0];
+      if (flags.model) options.model = resolve(flags.model);
+      if (epsilon !== undefined) options.epsilon = epsilon;
+      options.input ??= defaultSamplePath();
+      options.model ??= defaultRewardModelDir();
+      break;
+  }
+  return options;
+}
+
+/** `pref pipeline <name>`: chained steps with one progress display, resumable, ending in a report. */
+export function registerPipelineCommands(program: Command): void {
+  program
+    .command('pipeline')
+    .description(`Run a whole workflow (${PIPELINE_NAMES.join(', ')}) into an output folder with one folder per step and a final report; rerunning skips finished steps whose inputs did not change`)
+    .argument('[name]', `pipeline: ${PIPELINE_NAMES.join('|')} (or give --file)`)
+    .option('--file <pipeline.json>', 'pipeline file: {"pipeline": NAME, "out": DIR, "options": {…}}; paths relative to the file')
+    .option('--in <files...>', 'input file(s) (default: the embedded sample data of the pipeline)')
+    .option('--model <dir>', 'reward model folder (privatize; default: the shipped pref-bt-rm model)')
+    .option('--policy <dir>', 'policy causal LM folder (select)')
+    .option('--reference <dir>', 'reference causal LM folder (select)')
+    .option('--classifier <dir>', 'classifier folder used to score generations (rectify)')
+    .option('--out <dir>', 'output folder (default: out/<name>)')
+    .option('--seed <seed>', 'seed of every random step')
+    .option('--epsilon <number>', 'privatize: ε')
+    .option('--ratio <number>', 'select: share of pairs to keep')
+    .option('--set <key=value...>', 'any other pipeline option (JSON values)')
+    .option('--force', 'rerun every step even when its inputs did not change')
+    .option('--json', 'print the step results as JSON on stdout')
+    .option('-q, --quiet', 'no progress output')
+    .action(async (nameArgument: string | undefined, flags: PipelineCliOptions) => {
+      const file = flags.file ? readPipelineFile(flags.file) : undefined;
+      const name = (nameArgument ?? file?.pipeline) as PipelineName | undefined;
+      if (!name) throw new InvalidArgumentError({ argument: 'name', message: `give a pipeline name (${PIPELINE_NAMES.join(', ')}) or --file` });
+      if (!(PIPELINE_NAMES as readonly string[]).includes(name)) {
+        throw new InvalidArgumentError({ argument: 'name', message: `unknown pipeline "${name}" (${PIPELINE_NAMES.join(', ')})` });
+      }
+      if (file && nameArgument && file.pipeline !== nameArgument) {
+        throw new InvalidArgumentError({ argument: 'name', message: `"${nameArgument}" does not match the file's pipeline "${file.pipeline}"` });
+      }
+      const out = resolve(flags.out ?? file?.out ?? `out/${name}`);
+      const options = optionsFromFlags(name, flags, file?.options ?? {});
+      const started = performance.now();
+      const result = await runPipeline(name, options as unknown as PipelineOptionsByName[typeof name], { out, force: flags.force, quiet: flags.quiet });
+      const seconds = (performance.now() - started) / 1000;
+      if (flags.json) {
+        process.stdout.write(`${JSON.stringify({ pipeline: name, out, seconds, ran: result.ran, skipped: result.skipped, results: result.results }, null, 2)}\n`);
+      } else {
+        process.stdout.write(
+          `pref pipeline ${name}: done in ${seconds.toFixed(1)}s (ran: ${result.ran.join(', ') || 'nothing'}${result.skipped.length ? `; unchanged, skipped: ${result.skipped.join(', ')}` : ''})\n` +
+            `  outputs: ${out}\n  report:  ${resolve(out, 'report', 'report.md')} (also report.html, plots/*.png|svg)\n`,
+        );
+      }
+    });
+}

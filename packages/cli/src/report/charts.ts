@@ -19,8 +19,13 @@ export interface HistogramChartOptions {
   series: readonly HistogramSeries[];
   /** Plot width in px. Default: 480. */
   width?: number;
-  /** Plot height in px. Default: 220. */
+  /** Plot height in px (per panel with `rows`). Default: 220. */
   height?: number;
+  /**
+   * `overlay`: series drawn over each other with transparency; `rows`: one panel per series, same x
+   * axis, own y scale. Default: `overlay`.
+   */
+  layout?: 'overlay' | 'rows';
 }
 
 /** Shared look: the shipped font everywhere, white background, no interactive actions. */
@@ -45,7 +50,7 @@ function checkSeries(series: HistogramSeries): void {
  * Pre-binned histogram(s) as bars spanning [edge_i, edge_i+1). Several series are overlaid with
  * transparency (not stacked) so before/after distributions can be compared on the same bins.
  */
-export function histogramChart({ title, xTitle, yTitle = 'pairs', series, width = 480, height = 220 }: HistogramChartOptions): ChartSpec {
+export function histogramChart({ title, xTitle, yTitle = 'pairs', series, width = 480, height = 220, layout = 'overlay' }: HistogramChartOptions): ChartSpec {
   const values: Record<string, unknown>[] = [];
   for (const one of series) {
     checkSeries(one);
@@ -54,6 +59,28 @@ export function histogramChart({ title, xTitle, yTitle = 'pairs', series, width 
     });
   }
   const multi = series.length > 1;
+  if (multi && layout === 'rows') {
+    const height_ = Math.max(80, Math.round(height / series.length) + 40);
+    return {
+      $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+      title,
+      config: chartConfig(),
+      data: { values },
+      facet: { row: { field: 'series', type: 'nominal', sort: series.map((one) => one.name), title: null, header: { labelFontSize: 12, labelAngle: 0, labelAlign: 'left', labelAnchor: 'start', labelOrient: 'top' } } },
+      resolve: { scale: { y: 'independent' } },
+      spec: {
+        width,
+        height: height_,
+        mark: { type: 'bar', binSpacing: 1 },
+        encoding: {
+          x: { field: 'bin_start', type: 'quantitative', bin: { binned: true }, title: xTitle },
+          x2: { field: 'bin_end' },
+          y: { field: 'count', type: 'quantitative', title: yTitle },
+          color: { field: 'series', type: 'nominal', legend: null, sort: series.map((one) => one.name) },
+        },
+      },
+    } as ChartSpec;
+  }
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title,

@@ -51,9 +51,10 @@ export function marginHistogramChart({ raw, clipped, bins = 30 }: MarginHistogra
     title: 'Reward margin before and after clipping',
     xTitle: 'margin (chosen score − rejected score)',
     series: [
-      { name: 'raw', edges: before.binEdges, counts: before.counts },
+      { name: 'raw (before clipping)', edges: before.binEdges, counts: before.counts },
       { name: 'clipped', edges: after.binEdges, counts: after.counts },
     ],
+    layout: 'rows',
   });
 }
 
@@ -135,5 +136,6 @@ export function selectedGapChart({ gaps, selected, bins = 30, xTitle = 'implicit
       { name: 'all pairs', edges: all.binEdges, counts: all.counts },
       { name: 'selected', edges: chosen.binEdges, counts: chosen.counts },
     ],
+    layout: 'rows',
   });
 }

@@ -1,0 +1,44 @@
+import { resolve } from 'node:path';
+import { InvalidArgumentError } from '@pref/io';
+import { privatizeSteps } from './privatize';
+import type { PrivatizePipelineOptions } from './privatize';
+import { runSteps } from './runner';
+import type { PipelineStep, RunStepsResult } from './runner';
+
+/** The pipelines `pref pipeline` knows. */
+export const PIPELINE_NAMES = ['privatize'] as const;
+export type PipelineName = (typeof PIPELINE_NAMES)[number];
+
+export interface PipelineOptionsByName {
+  privatize: PrivatizePipelineOptions;
+}
+
+export interface RunPipelineOptions {
+  /** Output folder. */
+  out: string;
+  /** Rerun every step even when unchanged. Default: false. */
+  force?: boolean;
+  /** No progress output. Default: false. */
+  quiet?: boolean;
+  signal?: AbortSignal;
+}
+
+export function pipelineSteps<N extends PipelineName>(name: N, options: PipelineOptionsByName[N]): PipelineStep[] {
+  switch (name) {
+    case 'privatize':
+      return privatizeSteps(options as PrivatizePipelineOptions);
+    default:
+      throw new InvalidArgumentError({ argument: 'pipeline', message: `unknown pipeline "${String(name)}" (${PIPELINE_NAMES.join(', ')})` });
+  }
+}
+
+/**
+ * Runs pipeline `name` into `out`: each step writes its own numbered folder, finished steps with
+ * unchanged inputs are skipped on a rerun (see {@link runSteps}), and the last step writes `OUT/report/`.
+ */
+export async function runPipeline<N extends PipelineName>(name: N, options: PipelineOptionsByName[N], run: RunPipelineOptions): Promise<RunStepsResult> {
+  if (!(PIPELINE_NAMES as readonly string[]).includes(name)) {
+    throw new InvalidArgumentError({ argument: 'pipeline', message: `unknown pipeline "${String(name)}" (${PIPELINE_NAMES.join(', ')})` });
+  }
+  return runSteps({ pipeline: name, out: resolve(run.out), steps: pipelineSteps(name, options), force: run.force, quiet: run.quiet, signal: run.signal });
+}
