@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { RelabelBudget, selectForRelabel } from './index';
+
+const rollouts = [
+  { id: 'a', score_a: 1.0, score_b: 0.2, gold_a: 1, gold_b: 0 }, // |Δ| 0.8
+  { id: 'b', score_a: 0.5, score_b: 0.45, gold_a: 2, gold_b: 2 }, // |Δ| 0.05, gold tie
+  { id: 'c', score_a: -1, score_b: -0.9, gold_a: 0, gold_b: 1 }, // |Δ| 0.1
+  { id: 'd', score_a: 3, score_b: 1, gold_a: 1, gold_b: 0 }, // |Δ| 2
+  { id: 'e', score_a: 0.3, score_b: 0.4, gold_a: 1, gold_b: 0 }, // |Δ| 0.1, after c (input order)
+];
+
+describe('selectForRelabel (D2PO)', () => {
+  it('conf: least confident first, ties in input order', () => {
+    const budget = new RelabelBudget(10);
+    const { toLabel, budgetRemaining } = selectForRelabel(rollouts, { mode: 'conf', budget, limit: 3 });
+    expect(Array.from(toLabel)).toEqual([1, 2, 4]);
+    expect(budgetRemaining).toBe(7);
+  });
+
+  it('skips gold ties without spending budget', () => {
+    const budget = new RelabelBudget(10);
+    const { toLabel, skippedGoldTies } = selectForRelabel(rollouts, { mode: 'conf', budget, limit: 3, goldFields: ['gold_a', 'gold_b'] });
+    expect(Array.from(toLabel)).toEqual([2, 4, 0]);
+    expect(Array.from(skippedGoldTies)).toEqual([1]);
+    expect(budget.used).toBe(3);
+  });
+
+  it('carries the budget across calls and stops when it is spent', () => {
+    const budget = new RelabelBudget(4);
+    expect(selectForRelabel(rollouts, { mode: 'conf', budget, limit: 3 }).toLabel).toHaveLength(3);
+    const second = selectForRelabel(rollouts, { mode: 'conf', budget, limit: 3 });
+    expect(Array.from(second.toLabel)).toEqual([1]);
+    expect(second.budgetRemaining).toBe(0);
+    expect(selectForRelabel(rollouts, { mode: 'conf', budget }).toLabel).toHaveLength(0);
+  });
+
+  it('rand: seeded, the same pairs whatever the order, different for another seed', () => {
+    const many = Array.from({ length: 200 }, (_, i) => ({ id: `r${i}`, score_a: 0, score_b: 0 }));
+    const pick = (rows: typeof many, seed: number) => selectForRelabel(rows, { mode: 'rand', seed, budget: new RelabelBudget(20) }).toLabel;
+    const a = Array.from(pick(many, 1), (i) => many[i]!.id);
+    const reversed = [...many].reverse();
+    expect(Array.from(pick(reversed, 1), (i) => reversed[i]!.id)).toEqual(a);
+    expect(Array.from(pick(many, 2), (i) => many[i]!.id)).not.toEqual(a);
+  });
+
+  it('names the record and field of a missing score', () => {
+    expect(() => selectForRelabel([{ score_a: 1 }], { mode: 'conf', budget: new RelabelBudget(1) })).toThrow('<memory>:1: field "score_b": expected a finite number');
+  });
+});
