@@ -266,6 +266,16 @@ describe('dpoLoss input errors', () => {
     }
   });
 
+  it('names an infinite input, and a log-ratio that overflows although every input is finite', () => {
+    const batch = base();
+    batch.policyRejectedLogps[3] = Number.NEGATIVE_INFINITY;
+    expect(() => dpoLoss(batch)).toThrow('policyRejectedLogps[3]: expected a finite number, found -Infinity');
+    const overflow = base();
+    overflow.policyChosenLogps[1] = 1e308;
+    overflow.referenceChosenLogps[1] = -1e308;
+    expect(() => dpoLoss(overflow)).toThrow(/policyChosenLogps\[1\]: expected log-probs whose difference to the reference is finite/);
+  });
+
   it('rejects a flip probability of 0.5 or more for robust, per example and as an option', () => {
     const batch = { ...base(), labelSmoothing: Float64Array.of(0.1, 0.2, 0.5, 0) };
     expect(() => dpoLoss(batch, { lossType: 'robust' })).toThrow('labelSmoothing[2]: expected a flip probability in [0, 0.5) for "robust", found 0.5');

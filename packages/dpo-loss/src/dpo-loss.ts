@@ -168,12 +168,14 @@ interface KernelContext {
 }
 
 /**
- * Adds weight·loss_i into `losses` and weight·∂loss_i/∂π_c,i, weight·∂loss_i/∂π_r,i into the gradient
- * arrays; returns Σ_i loss_i (unweighted) for `lossByType`.
+ * Adds weight·loss_i into `losses` and gradientWeight·∂loss_i/∂π_c,i, gradientWeight·∂loss_i/∂π_r,i
+ * into the gradient arrays (gradientWeight = weight / n for the mean, so no extra pass rescales them);
+ * returns Σ_i loss_i (unweighted) for `lossByType`.
  */
 type Kernel = (
   ctx: KernelContext,
   weight: number,
+  gradientWeight: number,
   losses: Float64Array,
   gradChosen: Float64Array,
   gradRejected: Float64Array,
@@ -240,24 +242,18 @@ export function dpoLoss(batch: DpoLossBatch, options: DpoLossOptions = {}): DpoL
   const lossByType: Partial<Record<DpoLossType, number>> = {};
   types.forEach((type, k) => {
     const weight = lossWeights?.[k] ?? 1;
-    const total = KERNELS[type](ctx, weight, losses, gradChosen, gradRejected);
+    const total = KERNELS[type](ctx, weight, weight * scale, losses, gradChosen, gradRejected);
     lossByType[type] = (lossByType[type] ?? 0) + total * scale;
   });
 
-  let lossSum = 0;
-  for (let i = 0; i < n; i++) {
-    lossSum += losses[i]!;
-    gradChosen[i] = gradChosen[i]! * scale;
-    gradRejected[i] = gradRejected[i]! * scale;
-  }
-
+  const { metrics, lossSum } = computeMetrics(chosenRewards, rejectedRewards, ctx.policyChosen, ctx.policyRejected, losses);
   return {
     loss: lossSum * scale,
     losses,
     chosenRewards,
     rejectedRewards,
     gradients: { policyChosenLogps: gradChosen, policyRejectedLogps: gradRejected },
-    metrics: computeMetrics(chosenRewards, rejectedRewards, ctx.policyChosen, ctx.policyRejected),
+    metrics,
     lossByType,
     rewardMean,
   };
@@ -268,8 +264,10 @@ function computeMetrics(
   rejectedRewards: Float64Array,
   policyChosen: Float64Array,
   policyRejected: Float64Array,
-): DpoMetrics {
+  losses: Float64Array,
+): { metrics: DpoMetrics; lossSum: number } {
   const n = chosenRewards.length;
+  let lossSum = 0;
   let chosen = 0;
   let rejected = 0;
   let correct = 0;
@@ -285,8 +283,9 @@ function computeMetrics(
     margin += c - r;
     logpChosen += policyChosen[i]!;
     logpRejected += policyRejected[i]!;
+    lossSum += losses[i]!;
   }
-  return {
+  const metrics: DpoMetrics = {
     'rewards/chosen': chosen / n,
     'rewards/rejected': rejected / n,
     'rewards/accuracies': correct / n,
@@ -294,6 +293,7 @@ function computeMetrics(
     'logps/chosen': logpChosen / n,
     'logps/rejected': logpRejected / n,
   };
+  return { metrics, lossSum };
 }
 
 function validateOptions(
@@ -376,12 +376,21 @@ const SMOOTHING_RANGE: Partial<Record<DpoLossType, SmoothingRange>> = {
 };
 const PER_EXAMPLE_SMOOTHING: ReadonlySet<DpoLossType> = new Set(['sigmoid', 'robust', 'exo_pair', 'simpo']);
 
-function checkFinite(field: string, values: Float64Array): void {
-  for (let i = 0; i < values.length; i++) {
-    if (!Number.isFinite(values[i]!)) {
-      throw new InvalidBatchValueError({ field, index: i, value: values[i]!, expected: 'a finite number' });
+/** Names the first non-finite input of pair i (or the overflowing log-ratio, if every input is finite). */
+function throwNonFinite(batch: DpoLossBatch, i: number): never {
+  const fields = ['policyChosenLogps', 'policyRejectedLogps', 'referenceChosenLogps', 'referenceRejectedLogps'] as const;
+  for (const field of fields) {
+    const value = batch[field]?.[i];
+    if (value !== undefined && !Number.isFinite(value)) {
+      throw new InvalidBatchValueError({ field, index: i, value, expected: 'a finite number' });
     }
   }
+  throw new InvalidBatchValueError({
+    field: 'policyChosenLogps',
+    index: i,
+    value: batch.policyChosenLogps[i]!,
+    expected: 'log-probs whose difference to the reference is finite (it overflows)',
+  });
 }
 
 function checkLength(field: string, values: { length: number } | undefined, n: number): void {
@@ -438,10 +447,6 @@ function prepareContext(
   if (types.includes('sigmoid_norm') && batch.chosenLengths === undefined) {
     throw new InvalidArgumentError({ argument: 'batch.chosenLengths', message: 'loss type "sigmoid_norm" needs completion lengths' });
   }
-  checkFinite('policyChosenLogps', policyChosenLogps);
-  checkFinite('policyRejectedLogps', policyRejectedLogps);
-  if (referenceChosenLogps !== undefined) checkFinite('referenceChosenLogps', referenceChosenLogps);
-  if (referenceRejectedLogps !== undefined) checkFinite('referenceRejectedLogps', referenceRejectedLogps);
   const chosenLength = clampedLengths('chosenLengths', batch.chosenLengths);
   const rejectedLength = clampedLengths('rejectedLengths', batch.rejectedLengths);
 
@@ -464,6 +469,16 @@ function prepareContext(
       }
     }
   }
+  const chosenLogratio = new Float64Array(n);
+  const rejectedLogratio = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = policyChosenLogps[i]! - (referenceChosenLogps ? referenceChosenLogps[i]! : 0);
+    const r = policyRejectedLogps[i]! - (referenceRejectedLogps ? referenceRejectedLogps[i]! : 0);
+    // x − x is 0 exactly when x is finite: one test per pair covers all four inputs.
+    if (c - c !== 0 || r - r !== 0) throwNonFinite(batch, i);
+    chosenLogratio[i] = c;
+    rejectedLogratio[i] = r;
+  }
   if (types.includes('orpo')) {
     for (let i = 0; i < n; i++) {
       if (policyChosenLogps[i]! > 0) {
@@ -473,13 +488,6 @@ function prepareContext(
         throw new InvalidBatchValueError({ field: 'policyRejectedLogps', index: i, value: policyRejectedLogps[i]!, expected: 'a log-probability ≤ 0 for "orpo"' });
       }
     }
-  }
-
-  const chosenLogratio = new Float64Array(n);
-  const rejectedLogratio = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    chosenLogratio[i] = policyChosenLogps[i]! - (referenceChosenLogps ? referenceChosenLogps[i]! : 0);
-    rejectedLogratio[i] = policyRejectedLogps[i]! - (referenceRejectedLogps ? referenceRejectedLogps[i]! : 0);
   }
   return {
     n,
@@ -500,10 +508,37 @@ function prepareContext(
   };
 }
 
-/** −(1−ε)·log σ(z) − ε·log σ(−z) and its derivative in z (sigmoid, cDPO, aot, simpo). */
+/**
+ * −(1−ε)·log σ(z) − ε·log σ(−z) and its derivative in z (sigmoid, cDPO, aot, simpo), from a single
+ * e^(−|z|): log σ(±z) = min(±z, 0) − log1p(e^(−|z|)), σ(|z|) = 1/(1 + e^(−|z|)) — the same stable
+ * forms as logSigmoid/sigmoid, with one exp and one log1p instead of three and two.
+ */
 function smoothedSigmoid(z: number, eps: number, out: Float64Array): void {
-  out[0] = -(1 - eps) * logSigmoid(z) - eps * logSigmoid(-z);
-  out[1] = -(1 - eps) * sigmoid(-z) + eps * sigmoid(z);
+  const e = Math.exp(-Math.abs(z));
+  const l = Math.log1p(e);
+  const logPos = (z < 0 ? z : 0) - l;
+  const logNeg = (z > 0 ? -z : 0) - l;
+  const big = 1 / (1 + e);
+  const small = e * big;
+  const sigPos = z >= 0 ? big : small;
+  const sigNeg = z >= 0 ? small : big;
+  out[0] = -(1 - eps) * logPos - eps * logNeg;
+  out[1] = -(1 - eps) * sigNeg + eps * sigPos;
+}
+
+/** Like smoothedSigmoid, for rDPO: (−(1−ε)·log σ(z) + ε·log σ(−z)) / (1 − 2ε) and its derivative. */
+function robustSigmoid(z: number, eps: number, out: Float64Array): void {
+  const e = Math.exp(-Math.abs(z));
+  const l = Math.log1p(e);
+  const logPos = (z < 0 ? z : 0) - l;
+  const logNeg = (z > 0 ? -z : 0) - l;
+  const big = 1 / (1 + e);
+  const small = e * big;
+  const sigPos = z >= 0 ? big : small;
+  const sigNeg = z >= 0 ? small : big;
+  const norm = 1 / (1 - 2 * eps);
+  out[0] = (-(1 - eps) * logPos + eps * logNeg) * norm;
+  out[1] = (-(1 - eps) * sigNeg - eps * sigPos) * norm;
 }
 
 /** σ(x)·σ(−x), the derivative of σ, without underflowing to 0·∞. */
@@ -514,40 +549,39 @@ function sigmoidSlope(x: number): number {
 const scratch = new Float64Array(2);
 
 const KERNELS: Record<DpoLossType, Kernel> = {
-  sigmoid(ctx, w, losses, gc, gr) {
+  sigmoid(ctx, w, gw, losses, gc, gr) {
     const { n, beta, chosenLogratio, rejectedLogratio, smoothing, smoothingScalar } = ctx;
     let total = 0;
     for (let i = 0; i < n; i++) {
       const eps = smoothing ? smoothing[i]! : smoothingScalar;
-      const z = beta * (chosenLogratio[i]! - rejectedLogratio[i]!);
-      const loss = -(1 - eps) * logSigmoid(z) - eps * logSigmoid(-z);
-      const dz = -(1 - eps) * sigmoid(-z) + eps * sigmoid(z);
+      smoothedSigmoid(beta * (chosenLogratio[i]! - rejectedLogratio[i]!), eps, scratch);
+      const loss = scratch[0]!;
+      const dz = scratch[1]!;
       total += loss;
       losses[i] = losses[i]! + w * loss;
-      gc[i] = gc[i]! + w * beta * dz;
-      gr[i] = gr[i]! - w * beta * dz;
+      gc[i] = gc[i]! + gw * beta * dz;
+      gr[i] = gr[i]! - gw * beta * dz;
     }
     return total;
   },
 
-  robust(ctx, w, losses, gc, gr) {
+  robust(ctx, w, gw, losses, gc, gr) {
     const { n, beta, chosenLogratio, rejectedLogratio, smoothing, smoothingScalar } = ctx;
     let total = 0;
     for (let i = 0; i < n; i++) {
       const eps = smoothing ? smoothing[i]! : smoothingScalar;
-      const norm = 1 / (1 - 2 * eps);
-      const z = beta * (chosenLogratio[i]! - rejectedLogratio[i]!);
-      const loss = (-(1 - eps) * logSigmoid(z) + eps * logSigmoid(-z)) * norm;
-      const dz = (-(1 - eps) * sigmoid(-z) - eps * sigmoid(z)) * norm;
+      robustSigmoid(beta * (chosenLogratio[i]! - rejectedLogratio[i]!), eps, scratch);
+      const loss = scratch[0]!;
+      const dz = scratch[1]!;
       total += loss;
       losses[i] = losses[i]! + w * loss;
-      gc[i] = gc[i]! + w * beta * dz;
-      gr[i] = gr[i]! - w * beta * dz;
+      gc[i] = gc[i]! + gw * beta * dz;
+      gr[i] = gr[i]! - gw * beta * dz;
     }
     return total;
   },
 
-  hinge(ctx, w, losses, gc, gr) {
+  hinge(ctx, w, gw, losses, gc, gr) {
     const { n, beta, chosenLogratio, rejectedLogratio } = ctx;
     let total = 0;
     for (let i = 0; i < n; i++) {
@@ -557,13 +591,13 @@ const KERNELS: Record<DpoLossType, Kernel> = {
       const dz = z < 1 ? -1 : 0;
       total += loss;
       losses[i] = losses[i]! + w * loss;
-      gc[i] = gc[i]! + w * beta * dz;
-      gr[i] = gr[i]! - w * beta * dz;
+      gc[i] = gc[i]! + gw * beta * dz;
+      gr[i] = gr[i]! - gw * beta * dz;
     }
     return total;
   },
 
-  ipo(ctx, w, losses, gc, gr) {
+  ipo(ctx, w, gw, losses, gc, gr) {
     const { n, beta, chosenLogratio, rejectedLogratio } = ctx;
     const target = 1 / (2 * beta);
     let total = 0;
@@ -572,13 +606,13 @@ const KERNELS: Record<DpoLossType, Kernel> = {
       const loss = gap * gap;
       total += loss;
       losses[i] = losses[i]! + w * loss;
-      gc[i] = gc[i]! + w * 2 * gap;
-      gr[i] = gr[i]! - w * 2 * gap;
+      gc[i] = gc[i]! + gw * 2 * gap;
+      gr[i] = gr[i]! - gw * 2 * gap;
     }
     return total;
   },
 
-  exo_pair(ctx, w, losses, gc, gr) {
+  exo_pair(ctx, w, gw, losses, gc, gr) {
     const { n, beta, chosenLogratio, rejectedLogratio, smoothing, smoothingScalar } = ctx;
     let total = 0;
     for (let i = 0; i < n; i++) {
@@ -595,13 +629,13 @@ const KERNELS: Record<DpoLossType, Kernel> = {
       const dz = Math.exp(lsPos + lsNeg) * (z + logEps - log1mEps);
       total += loss;
       losses[i] = losses[i]! + w * loss;
-      gc[i] = gc[i]! + w * beta * dz;
-      gr[i] = gr[i]! - w * beta * dz;
+      gc[i] = gc[i]! + gw * beta * dz;
+      gr[i] = gr[i]! - gw * beta * dz;
     }
     return total;
   },
 
-  nca_pair(ctx, w, losses, gc, gr) {
+  nca_pair(ctx, w, gw, losses, gc, gr) {
     const { n, beta, chosenLogratio, rejectedLogratio } = ctx;
     let total = 0;
     for (let i = 0; i < n; i++) {
@@ -610,13 +644,13 @@ const KERNELS: Record<DpoLossType, Kernel> = {
       const loss = -logSigmoid(rc) - 0.5 * logSigmoid(-rc) - 0.5 * logSigmoid(-rr);
       total += loss;
       losses[i] = losses[i]! + w * loss;
-      gc[i] = gc[i]! + w * beta * (-sigmoid(-rc) + 0.5 * sigmoid(rc));
-      gr[i] = gr[i]! + w * beta * 0.5 * sigmoid(rr);
+      gc[i] = gc[i]! + gw * beta * (-sigmoid(-rc) + 0.5 * sigmoid(rc));
+      gr[i] = gr[i]! + gw * beta * 0.5 * sigmoid(rr);
     }
     return total;
   },
 
-  bco_pair(ctx, w, losses, gc, gr) {
+  bco_pair(ctx, w, gw, losses, gc, gr) {
     const { n, beta, chosenLogratio, rejectedLogratio, bcoShift } = ctx;
     let total = 0;
     for (let i = 0; i < n; i++) {
@@ -625,13 +659,13 @@ const KERNELS: Record<DpoLossType, Kernel> = {
       const loss = -logSigmoid(c) - logSigmoid(-r);
       total += loss;
       losses[i] = losses[i]! + w * loss;
-      gc[i] = gc[i]! - w * beta * sigmoid(-c);
-      gr[i] = gr[i]! + w * beta * sigmoid(r);
+      gc[i] = gc[i]! - gw * beta * sigmoid(-c);
+      gr[i] = gr[i]! + gw * beta * sigmoid(r);
     }
     return total;
   },
 
-  sppo_hard(ctx, w, losses, gc, gr) {
+  sppo_hard(ctx, w, gw, losses, gc, gr) {
     const { n, beta, chosenLogratio, rejectedLogratio } = ctx;
     const half = 0.5 / beta;
     let total = 0;
@@ -641,13 +675,13 @@ const KERNELS: Record<DpoLossType, Kernel> = {
       const loss = a * a + b * b;
       total += loss;
       losses[i] = losses[i]! + w * loss;
-      gc[i] = gc[i]! + w * 2 * a;
-      gr[i] = gr[i]! + w * 2 * b;
+      gc[i] = gc[i]! + gw * 2 * a;
+      gr[i] = gr[i]! + gw * 2 * b;
     }
     return total;
   },
 
-  aot(ctx, w, losses, gc, gr) {
+  aot(ctx, w, gw, losses, gc, gr) {
     const { n, beta, policyChosen, policyRejected, refChosen, refRejected, smoothingScalar } = ctx;
     const policyMargin = new Float64Array(n);
     const referenceMargin = new Float64Array(n);
@@ -663,13 +697,13 @@ const KERNELS: Record<DpoLossType, Kernel> = {
       smoothedSigmoid(beta * (policyMargin[i]! - referenceMargin[k]!), smoothingScalar, scratch);
       total += scratch[0]!;
       losses[k] = losses[k]! + w * scratch[0]!;
-      gc[i] = gc[i]! + w * beta * scratch[1]!;
-      gr[i] = gr[i]! - w * beta * scratch[1]!;
+      gc[i] = gc[i]! + gw * beta * scratch[1]!;
+      gr[i] = gr[i]! - gw * beta * scratch[1]!;
     }
     return total;
   },
 
-  aot_unpaired(ctx, w, losses, gc, gr) {
+  aot_unpaired(ctx, w, gw, losses, gc, gr) {
     const { n, beta, chosenLogratio, rejectedLogratio, smoothingScalar } = ctx;
     const chosenOrder = sortedOrder(chosenLogratio);
     const rejectedOrder = sortedOrder(rejectedLogratio);
@@ -680,13 +714,13 @@ const KERNELS: Record<DpoLossType, Kernel> = {
       smoothedSigmoid(beta * (chosenLogratio[ic]! - rejectedLogratio[ir]!), smoothingScalar, scratch);
       total += scratch[0]!;
       losses[k] = losses[k]! + w * scratch[0]!;
-      gc[ic] = gc[ic]! + w * beta * scratch[1]!;
-      gr[ir] = gr[ir]! - w * beta * scratch[1]!;
+      gc[ic] = gc[ic]! + gw * beta * scratch[1]!;
+      gr[ir] = gr[ir]! - gw * beta * scratch[1]!;
     }
     return total;
   },
 
-  apo_zero(ctx, w, losses, gc, gr) {
+  apo_zero(ctx, w, gw, losses, gc, gr) {
     const { n, beta, chosenLogratio, rejectedLogratio } = ctx;
     let total = 0;
     for (let i = 0; i < n; i++) {
@@ -695,13 +729,13 @@ const KERNELS: Record<DpoLossType, Kernel> = {
       const loss = 1 - sigmoid(zc) + sigmoid(zr);
       total += loss;
       losses[i] = losses[i]! + w * loss;
-      gc[i] = gc[i]! - w * beta * sigmoidSlope(zc);
-      gr[i] = gr[i]! + w * beta * sigmoidSlope(zr);
+      gc[i] = gc[i]! - gw * beta * sigmoidSlope(zc);
+      gr[i] = gr[i]! + gw * beta * sigmoidSlope(zr);
     }
     return total;
   },
 
-  apo_down(ctx, w, losses, gc, gr) {
+  apo_down(ctx, w, gw, losses, gc, gr) {
     const { n, beta, chosenLogratio, rejectedLogratio } = ctx;
     let total = 0;
     for (let i = 0; i < n; i++) {
@@ -711,13 +745,13 @@ const KERNELS: Record<DpoLossType, Kernel> = {
       const slope = sigmoidSlope(z);
       total += loss;
       losses[i] = losses[i]! + w * loss;
-      gc[i] = gc[i]! + w * beta * (sigmoidSlope(zc) - slope);
-      gr[i] = gr[i]! + w * beta * slope;
+      gc[i] = gc[i]! + gw * beta * (sigmoidSlope(zc) - slope);
+      gr[i] = gr[i]! + gw * beta * slope;
     }
     return total;
   },
 
-  discopop(ctx, w, losses, gc, gr) {
+  discopop(ctx, w, gw, losses, gc, gr) {
     const { n, beta, chosenLogratio, rejectedLogratio, discopopTau: tau } = ctx;
     let total = 0;
     for (let i = 0; i < n; i++) {
@@ -733,13 +767,13 @@ const KERNELS: Record<DpoLossType, Kernel> = {
       const dz = -sigmoid(-z) * keep - logistic * mixSlope - exponential + exponential * keep / tau;
       total += loss;
       losses[i] = losses[i]! + w * loss;
-      gc[i] = gc[i]! + w * beta * dz;
-      gr[i] = gr[i]! - w * beta * dz;
+      gc[i] = gc[i]! + gw * beta * dz;
+      gr[i] = gr[i]! - gw * beta * dz;
     }
     return total;
   },
 
-  sigmoid_norm(ctx, w, losses, gc, gr) {
+  sigmoid_norm(ctx, w, gw, losses, gc, gr) {
     const { n, beta, chosenLogratio, rejectedLogratio } = ctx;
     const chosenLength = ctx.chosenLength!;
     const rejectedLength = ctx.rejectedLength!;
@@ -750,13 +784,13 @@ const KERNELS: Record<DpoLossType, Kernel> = {
       const dz = -sigmoid(-z);
       total += loss;
       losses[i] = losses[i]! + w * loss;
-      gc[i] = gc[i]! + (w * beta * dz) / chosenLength[i]!;
-      gr[i] = gr[i]! - (w * beta * dz) / rejectedLength[i]!;
+      gc[i] = gc[i]! + (gw * beta * dz) / chosenLength[i]!;
+      gr[i] = gr[i]! - (gw * beta * dz) / rejectedLength[i]!;
     }
     return total;
   },
 
-  sft(ctx, w, losses, gc) {
+  sft(ctx, w, gw, losses, gc) {
     const { n, policyChosen, chosenLength } = ctx;
     let total = 0;
     for (let i = 0; i < n; i++) {
@@ -764,12 +798,12 @@ const KERNELS: Record<DpoLossType, Kernel> = {
       const loss = -policyChosen[i]! / length;
       total += loss;
       losses[i] = losses[i]! + w * loss;
-      gc[i] = gc[i]! - w / length;
+      gc[i] = gc[i]! - gw / length;
     }
     return total;
   },
 
-  simpo(ctx, w, losses, gc, gr) {
+  simpo(ctx, w, gw, losses, gc, gr) {
     const { n, beta, policyChosen, policyRejected, chosenLength, rejectedLength, smoothing, smoothingScalar, simpoGamma } = ctx;
     const gammaOverBeta = simpoGamma / beta;
     let total = 0;
@@ -781,13 +815,13 @@ const KERNELS: Record<DpoLossType, Kernel> = {
       smoothedSigmoid(z, eps, scratch);
       total += scratch[0]!;
       losses[i] = losses[i]! + w * scratch[0]!;
-      gc[i] = gc[i]! + (w * beta * scratch[1]!) / lc;
-      gr[i] = gr[i]! - (w * beta * scratch[1]!) / lr;
+      gc[i] = gc[i]! + (gw * beta * scratch[1]!) / lc;
+      gr[i] = gr[i]! - (gw * beta * scratch[1]!) / lr;
     }
     return total;
   },
 
-  orpo(ctx, w, losses, gc, gr) {
+  orpo(ctx, w, gw, losses, gc, gr) {
     const { n, beta, policyChosen, policyRejected, chosenLength, rejectedLength } = ctx;
     let total = 0;
     for (let i = 0; i < n; i++) {
@@ -804,8 +838,8 @@ const KERNELS: Record<DpoLossType, Kernel> = {
       const dar = pull / -Math.expm1(ar);
       total += loss;
       losses[i] = losses[i]! + w * loss;
-      gc[i] = gc[i]! + (w * dac) / lc;
-      gr[i] = gr[i]! + (w * dar) / lr;
+      gc[i] = gc[i]! + (gw * dac) / lc;
+      gr[i] = gr[i]! + (gw * dar) / lr;
     }
     return total;
   },

@@ -1,0 +1,182 @@
+/**
+ * benchmarks/dpo-loss — pairs per second for loss + gradient on 1M-pair batches.
+ *
+ * Every loss type of `dpoLoss` (validation, rewards, metrics and both gradients included) is timed on
+ * the same batch and reported as a ratio against a baseline measured in the same run: a hand-written
+ * loop computing plain DPO −log σ(βΔ) and its gradient with nothing else (no validation, no rewards,
+ * no metrics). Optionally, torch (Debian python3-torch, CPU, float64, 1 thread) computing the same
+ * sigmoid loss with autograd on the same batch, as an outside reference point.
+ *
+ *   npx tsx benchmarks/dpo-loss/bench.ts [--pairs 1000000] [--repeats 5] [--types sigmoid,robust] [--no-torch] [--no-readme]
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DPO_LOSS_TYPES, dpoLoss, type DpoLossOptions, type DpoLossType } from '@pref/dpo-loss';
+
+const here = import.meta.dirname;
+const args = process.argv.slice(2);
+const flag = (name: string): string | undefined => {
+  const at = args.indexOf(`--${name}`);
+  return at >= 0 ? args[at + 1] : undefined;
+};
+const pairs = Number(flag('pairs') ?? 1_000_000);
+const repeats = Number(flag('repeats') ?? 5);
+const types = (flag('types')?.split(',') ?? [...DPO_LOSS_TYPES]) as DpoLossType[];
+const withTorch = !args.includes('--no-torch');
+const writeReadme = !args.includes('--no-readme');
+
+/** Deterministic inputs (mulberry32) so every run times the same batch. */
+function uniformStream(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const u = uniformStream(42);
+const chosenLengths = Float64Array.from({ length: pairs }, () => 1 + Math.floor(u() * 300));
+const rejectedLengths = Float64Array.from({ length: pairs }, () => 1 + Math.floor(u() * 300));
+const policyChosenLogps = Float64Array.from(chosenLengths, (l) => -l * (0.2 + 1.5 * u()));
+const policyRejectedLogps = Float64Array.from(rejectedLengths, (l) => -l * (0.2 + 1.5 * u()));
+const referenceChosenLogps = Float64Array.from(policyChosenLogps, (x) => x + 20 * (u() - 0.5));
+const referenceRejectedLogps = Float64Array.from(policyRejectedLogps, (x) => x + 20 * (u() - 0.5));
+const batch = { policyChosenLogps, policyRejectedLogps, referenceChosenLogps, referenceRejectedLogps, chosenLengths, rejectedLengths };
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+/**
+ * Times `run` and the baseline back to back, `repeats` rounds after a warm-up, and returns the
+ * median of each: the load of this shared machine changes from second to second, so each row gets
+ * its own baseline measured in the same rounds.
+ */
+function timePaired(run: () => unknown): { ms: number; baselineMs: number } {
+  run();
+  baseline();
+  const ms: number[] = [];
+  const baseMs: number[] = [];
+  for (let r = 0; r < repeats; r++) {
+    let start = performance.now();
+    baseline();
+    baseMs.push(performance.now() - start);
+    start = performance.now();
+    run();
+    ms.push(performance.now() - start);
+  }
+  return { ms: median(ms), baselineMs: median(baseMs) };
+}
+
+let sink = 0;
+function baseline(): void {
+  const beta = 0.1;
+  const gradChosen = new Float64Array(pairs);
+  const gradRejected = new Float64Array(pairs);
+  let loss = 0;
+  for (let i = 0; i < pairs; i++) {
+    const z = beta * (policyChosenLogps[i]! - referenceChosenLogps[i]! - (policyRejectedLogps[i]! - referenceRejectedLogps[i]!));
+    loss += Math.log1p(Math.exp(-z));
+    const g = -beta / (1 + Math.exp(z)) / pairs;
+    gradChosen[i] = g;
+    gradRejected[i] = -g;
+  }
+  sink += loss + gradChosen[0]! + gradRejected[0]!;
+}
+
+function optionsFor(type: DpoLossType): DpoLossOptions {
+  const options: DpoLossOptions = { lossType: type, beta: 0.1 };
+  if (type === 'sigmoid' || type === 'robust' || type === 'exo_pair') options.labelSmoothing = 0.1;
+  return options;
+}
+
+interface Row {
+  name: string;
+  ms: number;
+  baselineMs: number;
+}
+const rows: Row[] = [];
+process.stdout.write(`dpo-loss: ${pairs.toLocaleString('en')} pairs, median of ${repeats} rounds after a warm-up, Node ${process.version}\n`);
+for (const type of types) {
+  const timing = timePaired(() => {
+    sink += dpoLoss(batch, optionsFor(type)).loss;
+  });
+  rows.push({ name: `dpoLoss ${type}`, ...timing });
+  process.stdout.write(`  ${type.padEnd(14)} ${timing.ms.toFixed(0).padStart(6)} ms (baseline ${timing.baselineMs.toFixed(0)} ms)\n`);
+}
+const perExample = Float64Array.from({ length: pairs }, () => 0.4 * u());
+rows.push({
+  name: 'dpoLoss robust, per-example ε',
+  ...timePaired(() => {
+    sink += dpoLoss({ ...batch, labelSmoothing: perExample }, { lossType: 'robust' }).loss;
+  }),
+});
+rows.push({
+  name: 'dpoLoss combination sigmoid+sft+ipo',
+  ...timePaired(() => {
+    sink += dpoLoss(batch, { lossType: ['sigmoid', 'sft', 'ipo'], lossWeights: [1, 0.2, 0.1] }).loss;
+  }),
+});
+const overallBaselineMs = median(rows.map((r) => r.baselineMs));
+
+let torchNote = 'torch not measured';
+if (withTorch && existsSync('/usr/bin/python3')) {
+  const script = `
+import time, torch, torch.nn.functional as F
+torch.set_num_threads(1)
+torch.manual_seed(0)
+n = ${pairs}
+pc = -(torch.rand(n, dtype=torch.float64) * 300 + 1); pr = -(torch.rand(n, dtype=torch.float64) * 300 + 1)
+rc = pc + (torch.rand(n, dtype=torch.float64) - 0.5) * 20; rr = pr + (torch.rand(n, dtype=torch.float64) - 0.5) * 20
+def run():
+    a = pc.clone().requires_grad_(True); b = pr.clone().requires_grad_(True)
+    logits = (a - b) - (rc - rr)
+    loss = (-F.logsigmoid(0.1 * logits) * 0.9 - F.logsigmoid(-0.1 * logits) * 0.1).mean()
+    loss.backward()
+    return a.grad, b.grad
+run()
+ts = []
+for _ in range(${repeats}):
+    t = time.perf_counter(); run(); ts.append(time.perf_counter() - t)
+ts.sort(); print(ts[len(ts) // 2] * 1000, torch.__version__)
+`;
+  const result = spawnSync('/usr/bin/python3', ['-c', script], { encoding: 'utf8', timeout: 120_000 });
+  const [msText, version] = (result.stdout ?? '').trim().split(/\s+/);
+  const ms = Number(msText);
+  if (result.status === 0 && Number.isFinite(ms)) {
+    // torch runs in its own process after the rest; it is compared with the median baseline.
+    rows.push({ name: `torch ${version} CPU float64 (1 thread), sigmoid + label smoothing, autograd`, ms, baselineMs: overallBaselineMs });
+    torchNote = `torch ${version}`;
+  } else {
+    torchNote = 'torch unavailable';
+  }
+}
+
+const table = [
+  `Baseline (hand loop, plain sigmoid loss + gradient only): median ${overallBaselineMs.toFixed(1)} ms = ${((pairs / overallBaselineMs) * 1000).toExponential(2)} pairs/s.`,
+  '',
+  '| what | ms / batch | pairs / s | time ratio to baseline (same rounds) |',
+  '| --- | ---: | ---: | ---: |',
+  ...rows.map(
+    (r) =>
+      `| ${r.name} | ${r.ms.toFixed(1)} | ${((pairs / r.ms) * 1000).toExponential(2)} | ${(r.ms / r.baselineMs).toFixed(2)}× |`,
+  ),
+].join('\n');
+process.stdout.write(`\n${table}\n`);
+if (sink === 42) process.stdout.write(''); // keep results alive
+
+if (writeReadme) {
+  const readmePath = join(here, 'README.md');
+  const readme = readFileSync(readmePath, 'utf8');
+  const start = '<!-- results:start -->';
+  const end = '<!-- results:end -->';
+  const stamp = `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on this machine (2 shared cores), ${pairs.toLocaleString('en')} pairs, Node ${process.version}, ${torchNote}.`;
+  const updated = readme.replace(new RegExp(`${start}[\\s\\S]*?${end}`), `${start}\n${stamp}\n\n${table}\n${end}`);
+  const temp = `${readmePath}.tmp-${process.pid}`;
+  writeFileSync(temp, updated);
+  renameSync(temp, readmePath);
+}
