@@ -1,0 +1,126 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { collectPairs } from '@pref/io';
+import { runCli } from '../program';
+
+const dir = mkdtempSync(join(tmpdir(), 'pref-cli-io-'));
+const good = [
+  { id: 'a', prompt: 'Hi', chosen: 'Hello', rejected: 'Go away' },
+  { id: 'b', prompt: 'How are you?', chosen: 'Fine, thanks.', rejected: 'Meh' },
+  { id: 'c', prompt: 'Bye', chosen: 'Goodbye!', rejected: 'Whatever' },
+];
+const goodPath = join(dir, 'good.jsonl');
+writeFileSync(goodPath, good.map((r) => JSON.stringify(r)).join('\n') + '\n');
+const badPath = join(dir, 'bad.jsonl');
+writeFileSync(badPath, [JSON.stringify(good[0]), '{"id":"x","prompt":"p","chosen":"","rejected":"r"}', 'not json', JSON.stringify(good[0])].join('\n') + '\n');
+
+async function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stdout += String(chunk);
+    return true;
+  });
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stderr += String(chunk);
+    return true;
+  });
+  try {
+    const code = await runCli(['node', 'pref', ...args]);
+    return { code, stdout, stderr };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+  }
+}
+
+afterEach(() => {
+  process.exitCode = undefined;
+});
+
+describe('pref validate', () => {
+  it('exits 0 on a valid file', async () => {
+    const { code, stdout } = await run('validate', goodPath, '--quiet');
+    expect(code).toBe(0);
+    expect(stdout).toContain('3 rows, 3 valid, 0 invalid');
+  });
+  it('lists errors by line and exits 1', async () => {
+    const { code, stderr } = await run('validate', badPath, '--quiet');
+    expect(code).toBe(1);
+    expect(stderr).toContain(`${badPath}:2: field "chosen": expected a non-empty string`);
+    expect(stderr).toContain(`${badPath}:3: record: expected a line that is valid JSON`);
+    expect(stderr).toContain(`${badPath}:4: field "id": expected a unique id`);
+  });
+  it('--json gives a machine-readable summary', async () => {
+    const { code, stdout } = await run('validate', badPath, '--json');
+    expect(code).toBe(1);
+    const summary = JSON.parse(stdout);
+    expect(summary).toMatchObject({ rows: 4, valid: 1, invalid: 3, duplicateIds: 1, schema: 'prompt-chosen-rejected' });
+    expect(summary.errors.map((e: { line: number; field: string | null }) => [e.line, e.field])).toEqual([[2, 'chosen'], [3, null], [4, 'id']]);
+  });
+});
+
+describe('pref stats', () => {
+  it('reports rows, schema, fields and length quantiles', async () => {
+    const { code, stdout } = await run('stats', goodPath, '--json');
+    expect(code).toBe(0);
+    const summary = JSON.parse(stdout);
+    expect(summary).toMatchObject({ rows: 3, pairs: 3, invalid: 0, schema: 'prompt-chosen-rejected', fields: { id: 3, prompt: 3, chosen: 3, rejected: 3 } });
+    // prompt lengths 2, 12, 3 → sorted 2, 3, 12: median 3, p90 = 3 + 0.8 * 9 = 10.2
+    expect(summary.lengths.prompt).toMatchObject({ min: 2, p50: 3, p90: 10.2, max: 12 });
+  });
+  it('prints a table without --json', async () => {
+    const { stdout } = await run('stats', goodPath, '--quiet');
+    expect(stdout).toMatch(/rows 3, pairs 3, invalid 0, schema prompt-chosen-rejected/);
+    expect(stdout).toMatch(/prompt\s+2\s+3\s+10\s+12\s+12\s+6/);
+  });
+});
+
+describe('pref convert', () => {
+  it('converts with --on-invalid skip and a rejects file; counts add up', async () => {
+    const out = join(dir, 'out.parquet');
+    const rejects = join(dir, 'rejects.jsonl');
+    const { code, stdout } = await run('convert', badPath, out, '--on-invalid', 'skip', '--rejects', rejects, '--json');
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({ read: 4, written: 1, rejected: 3 });
+    expect(readFileSync(rejects, 'utf8').trim().split('\n')).toHaveLength(3);
+    expect((await collectPairs(out)).pairs).toEqual([good[0]]);
+  });
+  it('fails on the first invalid row by default and writes nothing', async () => {
+    const out = join(dir, 'never.jsonl');
+    const { code, stderr } = await run('convert', badPath, out, '--quiet');
+    expect(code).toBe(1);
+    expect(stderr).toContain(`${badPath}:2`);
+    expect(() => readFileSync(out)).toThrow();
+  });
+  it('writes TRL conversational and OpenRLHF layouts', async () => {
+    const trl = join(dir, 'trl.jsonl');
+    expect((await run('convert', goodPath, trl, '--to', 'trl-conversational', '--quiet')).code).toBe(0);
+    expect(JSON.parse(readFileSync(trl, 'utf8').split('\n')[0]!)).toEqual({ prompt: [{ role: 'user', content: 'Hi' }], chosen: [{ role: 'assistant', content: 'Hello' }], rejected: [{ role: 'assistant', content: 'Go away' }], id: 'a' });
+    const rlhf = join(dir, 'rlhf.json');
+    expect((await run('convert', goodPath, rlhf, '--to', 'openrlhf', '--quiet')).code).toBe(0);
+    expect(JSON.parse(readFileSync(rlhf, 'utf8'))[1]).toEqual({ prompt: 'How are you?', chosen: 'Fine, thanks.', rejected: 'Meh' });
+  });
+  it('maps columns with --map', async () => {
+    const input = join(dir, 'custom.jsonl');
+    writeFileSync(input, '{"q":"Q","good":"G","bad":"B"}\n');
+    const out = join(dir, 'custom-out.jsonl');
+    expect((await run('convert', input, out, '--map', 'prompt=q,chosen=good,rejected=bad', '--quiet')).code).toBe(0);
+    expect(JSON.parse(readFileSync(out, 'utf8'))).toEqual({ prompt: 'Q', chosen: 'G', rejected: 'B' });
+  });
+});
+
+describe('pref head', () => {
+  it('prints the first N pairs as JSONL', async () => {
+    const { code, stdout } = await run('head', goodPath, '-n', '2');
+    expect(code).toBe(0);
+    expect(stdout.trim().split('\n').map((l) => JSON.parse(l).id)).toEqual(['a', 'b']);
+  });
+  it('has --help', async () => {
+    const { code, stdout } = await run('head', '--help');
+    expect(code).toBe(0);
+    expect(stdout).toContain('Usage: pref head');
+  });
+});
