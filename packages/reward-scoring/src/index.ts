@@ -24,7 +24,7 @@ export type {
   BuiltModel,
 } from './onnx-builder/index';
 // Causal-LM sequence log-probs and DPO implicit rewards (selection engineer)
-export { loadCausalLM, CausalLM, CAUSAL_LM_MODEL_FILES, implicitRewards, LOGPS_FIELDS, CausalLMError, logSoftmaxAt } from './causal-lm/index';
+export { loadCausalLM, CausalLM, CAUSAL_LM_MODEL_FILES, implicitRewards, addLogProbs, LOGPS_FIELDS, CausalLMError, logSoftmaxAt } from './causal-lm/index';
 export type {
   LoadCausalLMOptions,
   SequenceInput,
@@ -32,6 +32,7 @@ export type {
   SequenceLogProbsOptions,
   ImplicitRewardsOptions,
   ImplicitRewardFields,
+  LogProbFields,
 } from './causal-lm/index';
 // Reward-model loading and scoring (scoring engineer)
 export { loadRewardModel, RewardModel } from './load-reward-model';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { implicitRewards, loadCausalLM, type CausalLM } from './index';
+import { addLogProbs, implicitRewards, loadCausalLM, type CausalLM } from './index';
 
 const fixtureDir = fileURLToPath(new URL('../../fixtures/tiny-gpt/', import.meta.url));
 const reference = JSON.parse(readFileSync(`${fixtureDir}reference.json`, 'utf8')) as { cases: Array<{ prompt: string; response: string; sum_logp: number }> };
@@ -48,6 +48,18 @@ describe('implicitRewards', () => {
       .rejects.toThrow('data.jsonl:7: field "reference_chosen_logps": expected a number, or a reference model to compute it');
     await expect(implicitRewards([{ prompt: 'p', chosen: 'c', rejected: 'r', policy_chosen_logps: 'x' }], { policy: lm, reference: lm }))
       .rejects.toThrow('<memory>:1: field "policy_chosen_logps"');
+  });
+
+  it('addLogProbs fills in only what the given models can compute', async () => {
+    const [out] = await addLogProbs([{ prompt: good.prompt, chosen: good.response, rejected: bad.response }], { policy: lm });
+    expect(Math.abs(out!.policy_chosen_logps! - good.sum_logp)).toBeLessThan(1e-4);
+    expect(out).not.toHaveProperty('reference_chosen_logps');
+    expect(out).not.toHaveProperty('reward_gap');
+  });
+
+  it('flags pairs whose prompt tokens are not a prefix', async () => {
+    const [out] = await addLogProbs([{ prompt: 'Hi ', chosen: 'there', rejected: 'you' }], { policy: lm });
+    expect(out!.logps_prompt_is_prefix).toBe(false);
   });
 
   it('rejects a non-positive beta', async () => {

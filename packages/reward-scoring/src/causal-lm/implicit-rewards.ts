@@ -59,35 +59,44 @@ type Side = 'chosen' | 'rejected';
  * const scored = await implicitRewards(pairs, { policy, reference, beta: 0.1 });
  * scored[0].reward_gap;
  */
-export async function implicitRewards<T extends PreferencePair>(
-  pairs: readonly T[],
-  { policy, reference, beta = 0.1, chatTemplate = false, batchSize = 8, signal, onProgress, locate = (i) => ({ file: '<memory>', line: i + 1 }) }: ImplicitRewardsOptions = {},
-): Promise<Array<T & ImplicitRewardFields>> {
+export async function implicitRewards<T extends PreferencePair>(pairs: readonly T[], options: ImplicitRewardsOptions = {}): Promise<Array<T & ImplicitRewardFields>> {
+  const { beta = 0.1 } = options;
   if (!Number.isFinite(beta) || beta <= 0) throw new InvalidArgumentError({ argument: 'beta', message: `must be a positive number, got ${beta}` });
-  const values = {
-    policy_chosen_logps: new Float64Array(pairs.length),
-    policy_rejected_logps: new Float64Array(pairs.length),
-    reference_chosen_logps: new Float64Array(pairs.length),
-    reference_rejected_logps: new Float64Array(pairs.length),
-  };
-  const notPrefix = new Uint8Array(pairs.length);
+  const withLogProbs = await addLogProbs(pairs, { ...options, require: true });
+  return withLogProbs.map((pair) => {
+    const rewardChosen = beta * (pair.policy_chosen_logps! - pair.reference_chosen_logps!);
+    const rewardRejected = beta * (pair.policy_rejected_logps! - pair.reference_rejected_logps!);
+    return { ...pair, reward_chosen: rewardChosen, reward_rejected: rewardRejected, reward_gap: rewardChosen - rewardRejected } as T & ImplicitRewardFields;
+  });
+}
 
+/** Log-prob columns {@link addLogProbs} fills in; a column stays absent when neither the record nor a model gives it. */
+export type LogProbFields = Partial<Pick<ImplicitRewardFields, 'policy_chosen_logps' | 'policy_rejected_logps' | 'reference_chosen_logps' | 'reference_rejected_logps' | 'logps_prompt_is_prefix'>>;
+
+/**
+ * Fills in summed response log-probs (`policy_chosen_logps`, … ) with whichever models are given,
+ * keeping numbers already in the records. With `require: true`, a column that is missing and has no
+ * model to compute it is an InvalidRecordError; otherwise it is left out.
+ */
+export async function addLogProbs<T extends PreferencePair>(
+  pairs: readonly T[],
+  { policy, reference, chatTemplate = false, batchSize = 8, signal, onProgress, locate = (i) => ({ file: '<memory>', line: i + 1 }), require = false }: Omit<ImplicitRewardsOptions, 'beta'> & { require?: boolean } = {},
+): Promise<Array<T & LogProbFields>> {
+  const out = pairs.map((pair) => ({ ...pair }) as T & LogProbFields);
   for (const [role, model] of [['policy', policy], ['reference', reference]] as const) {
     const todo: Array<{ index: number; side: Side; input: SequenceInput }> = [];
     pairs.forEach((pair, index) => {
       for (const side of ['chosen', 'rejected'] as const) {
         const field = `${role}_${side}_logps` as const;
         const given = pair[field];
-        if (typeof given === 'number' && Number.isFinite(given)) {
-          values[field][index] = given;
-          continue;
-        }
+        if (typeof given === 'number' && Number.isFinite(given)) continue;
         const { file, line } = locate(index);
         if (given !== undefined) {
           throw new InvalidRecordError({ file, line, field, expected: 'a finite number (summed log-probability) or no value', found: given === null ? 'null' : typeof given === 'number' ? String(given) : `a ${typeof given}` });
         }
         if (model === undefined) {
-          throw new InvalidRecordError({ file, line, field, expected: `a number, or a ${role} model to compute it`, found: 'nothing (missing)' });
+          if (require) throw new InvalidRecordError({ file, line, field, expected: `a number, or a ${role} model to compute it`, found: 'nothing (missing)' });
+          continue;
         }
         const text = pair[side];
         if (typeof text !== 'string') throw new InvalidRecordError({ file, line, field: side, expected: 'a string', found: typeof text });
@@ -95,32 +104,16 @@ export async function implicitRewards<T extends PreferencePair>(
         todo.push({ index, side, input: useChat ? { messages: pair.conversation!.prompt, response: text } : { prompt: pair.prompt, response: text } });
       }
     });
-    if (todo.length === 0) continue;
-    const scored = await model!.sequenceLogProbs(
+    if (todo.length === 0 || model === undefined) continue;
+    const scored = await model.sequenceLogProbs(
       todo.map((t) => t.input),
       { batchSize, signal, onProgress: (p) => onProgress?.({ model: role, done: p.done, total: p.total }) },
     );
     todo.forEach((t, k) => {
       const result = scored[k]!;
-      values[`${role}_${t.side}_logps`][t.index] = result.logProb;
-      if (!result.promptIsPrefix) notPrefix[t.index] = 1;
+      out[t.index]![`${role}_${t.side}_logps`] = result.logProb;
+      if (!result.promptIsPrefix) out[t.index]!.logps_prompt_is_prefix = false;
     });
   }
-
-  return pairs.map((pair, i) => {
-    const rewardChosen = beta * (values.policy_chosen_logps[i]! - values.reference_chosen_logps[i]!);
-    const rewardRejected = beta * (values.policy_rejected_logps[i]! - values.reference_rejected_logps[i]!);
-    const out = {
-      ...pair,
-      policy_chosen_logps: values.policy_chosen_logps[i]!,
-      policy_rejected_logps: values.policy_rejected_logps[i]!,
-      reference_chosen_logps: values.reference_chosen_logps[i]!,
-      reference_rejected_logps: values.reference_rejected_logps[i]!,
-      reward_chosen: rewardChosen,
-      reward_rejected: rewardRejected,
-      reward_gap: rewardChosen - rewardRejected,
-    } as T & ImplicitRewardFields;
-    if (notPrefix[i]) out.logps_prompt_is_prefix = false;
-    return out;
-  });
+  return out;
 }
