@@ -67,7 +67,7 @@ export function registerPrivacyCommands(program: Command): void {
       else if (!options.quiet) {
         const [low, high] = summary.expected_flips.interval_99;
         process.stderr.write(
-          `${written} rows, flipped ${(summary.flip_rate * 100).toFixed(2)}% (expected ${summary.expected_flips.value.toFixed(1)}, 99% interval ${low.toFixed(1)}–${high.toFixed(1)})\n` +
+          `${written} rows, ${Math.round(summary.flip_rate * written)} flipped (${(summary.flip_rate * 100).toFixed(2)}%; expected ${summary.expected_flips.value.toFixed(1)}, 99% interval ${low.toFixed(1)}–${high.toFixed(1)})\n` +
             `guarantee: ${summary.guarantee.statement}\n`,
         );
       }
