@@ -34,8 +34,10 @@ export const DPO_LOSS_TYPES = [
  *   2023, "A note on DPO with noisy preferences"; TRL `loss_type="sigmoid"` with `label_smoothing`.
  * - `hinge` — SLiC / RSO: max(0, 1 − z). Zhao et al. 2023 (arXiv 2305.10425), Liu et al. 2023
  *   (arXiv 2309.06657); TRL `"hinge"`.
- * - `ipo` — (Δ − 1/(2β))². Azar et al. 2023, "A General Theoretical Paradigm…" (arXiv 2310.12036),
- *   eq. 17 with τ = β; TRL `"ipo"` (on summed log-probs, as TRL after v0.12).
+ * - `ipo` — (Δ − 1/(2β))², with Δ = ρ_c/ℓ_c − ρ_r/ℓ_r when lengths are given (TRL averages IPO's
+ *   log-probs over tokens in `concatenated_forward`) and on the sums otherwise. Azar et al. 2023, "A
+ *   General Theoretical Paradigm to Understand Learning from Human Preferences" (arXiv 2310.12036),
+ *   eq. 17 with τ = β; TRL `"ipo"`.
  * - `exo_pair` — EXO: σ(z)·(log σ(z) − log(1−ε)) + σ(−z)·(log σ(−z) − log ε), ε = 0 replaced by 1e-3.
  *   Ji et al. 2024, "Towards Efficient Exact Optimization…" (arXiv 2402.00856), eq. 16; TRL `"exo_pair"`.
  * - `nca_pair` — −log σ(βρ_c) − ½·log σ(−βρ_c) − ½·log σ(−βρ_r). Chen et al. 2024, "Noise Contrastive
@@ -88,7 +90,7 @@ export interface DpoLossBatch {
   referenceChosenLogps?: Float64Array;
   /** log π_ref(rejected | prompt). */
   referenceRejectedLogps?: Float64Array;
-  /** Tokens in each chosen completion; needed by `sigmoid_norm`, used by `simpo`, `orpo`, `sft`. */
+  /** Tokens in each chosen completion; needed by `sigmoid_norm`, used by `ipo`, `simpo`, `orpo`, `sft`. */
   chosenLengths?: LengthArray;
   /** Tokens in each rejected completion. */
   rejectedLengths?: LengthArray;
@@ -135,9 +137,12 @@ export interface DpoLossResult {
   loss: number;
   /** Per-example loss, Σ_k weight_k · loss_k (for `aot*`, indexed by sorted position). */
   losses: Float64Array;
-  /** Implicit rewards β·(π_c − ref_c) (β·a_c when the first loss type is `simpo` or `orpo`). */
+  /**
+   * Implicit rewards β·(π_c − ref_c); β·a_c when the first loss type is `simpo` or `orpo`, and
+   * β·(π_c − ref_c)/ℓ_c when it is `ipo` with lengths (TRL's per-token IPO).
+   */
   chosenRewards: Float64Array;
-  /** Implicit rewards β·(π_r − ref_r) (β·a_r for `simpo` / `orpo`). */
+  /** Implicit rewards for the rejected side, defined as `chosenRewards`. */
   rejectedRewards: Float64Array;
   /** ∂loss/∂ of each policy log-prob input (of the reduced `loss`, so 1/n-scaled for 'mean'). */
   gradients: { policyChosenLogps: Float64Array; policyRejectedLogps: Float64Array };
@@ -224,11 +229,15 @@ export function dpoLoss(batch: DpoLossBatch, options: DpoLossOptions = {}): DpoL
   const rejectedRewards = new Float64Array(n);
 
   const rewardsFromAverages = types[0] === 'simpo' || types[0] === 'orpo';
+  const rewardsPerToken = types[0] === 'ipo' && ctx.chosenLength !== undefined;
   let rewardSum = 0;
   for (let i = 0; i < n; i++) {
     if (rewardsFromAverages) {
       chosenRewards[i] = (beta * ctx.policyChosen[i]!) / (ctx.chosenLength ? ctx.chosenLength[i]! : 1);
       rejectedRewards[i] = (beta * ctx.policyRejected[i]!) / (ctx.rejectedLength ? ctx.rejectedLength[i]! : 1);
+    } else if (rewardsPerToken) {
+      chosenRewards[i] = (beta * ctx.chosenLogratio[i]!) / ctx.chosenLength![i]!;
+      rejectedRewards[i] = (beta * ctx.rejectedLogratio[i]!) / ctx.rejectedLength![i]!;
     } else {
       chosenRewards[i] = beta * ctx.chosenLogratio[i]!;
       rejectedRewards[i] = beta * ctx.rejectedLogratio[i]!;
@@ -598,16 +607,19 @@ const KERNELS: Record<DpoLossType, Kernel> = {
   },
 
   ipo(ctx, w, gw, losses, gc, gr) {
-    const { n, beta, chosenLogratio, rejectedLogratio } = ctx;
+    const { n, beta, chosenLogratio, rejectedLogratio, chosenLength, rejectedLength } = ctx;
     const target = 1 / (2 * beta);
     let total = 0;
     for (let i = 0; i < n; i++) {
-      const gap = chosenLogratio[i]! - rejectedLogratio[i]! - target;
+      // With lengths, TRL averages IPO's log-probs over the completion's tokens.
+      const lc = chosenLength ? chosenLength[i]! : 1;
+      const lr = rejectedLength ? rejectedLength[i]! : 1;
+      const gap = chosenLogratio[i]! / lc - rejectedLogratio[i]! / lr - target;
       const loss = gap * gap;
       total += loss;
       losses[i] = losses[i]! + w * loss;
-      gc[i] = gc[i]! + gw * 2 * gap;
-      gr[i] = gr[i]! - gw * 2 * gap;
+      gc[i] = gc[i]! + (gw * 2 * gap) / lc;
+      gr[i] = gr[i]! - (gw * 2 * gap) / lr;
     }
     return total;
   },
