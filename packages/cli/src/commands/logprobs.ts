@@ -1,4 +1,115 @@
+import { rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
+import { InvalidArgumentError, readPairs, writeRecords, type PreferencePair } from '@pref/io';
+import { addLogProbs, implicitRewards, loadCausalLM, type CausalLM } from '@pref/reward-scoring';
+import { createProgress, type ProgressReporter } from '../progress';
 
-/** Registers this group's subcommands on the program. Filled in by the issue that owns it. */
-export function registerLogprobsCommands(_program: Command): void {}
+export interface LogprobsCommandOptions {
+  policy?: string;
+  reference?: string;
+  beta: string;
+  batchSize: string;
+  chunk: string;
+  chatTemplate?: boolean;
+  threads?: string;
+  quiet?: boolean;
+}
+
+function positiveNumber(name: string, text: string, integer = false): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
+    throw new InvalidArgumentError({ argument: name, message: `expected a positive ${integer ? 'integer' : 'number'}, got "${text}"` });
+  }
+  return value;
+}
+
+/**
+ * Streams `input` in chunks, fills in policy/reference log-probs with the given models (numbers in the
+ * records are kept) and, where all four are known, the implicit rewards; writes `output` atomically.
+ */
+export async function runLogprobs(input: string, output: string, options: LogprobsCommandOptions, progress: ProgressReporter): Promise<{ written: number; withRewards: number; notPrefix: number }> {
+  const beta = positiveNumber('--beta', options.beta);
+  const batchSize = positiveNumber('--batch-size', options.batchSize, true);
+  const chunk = positiveNumber('--chunk', options.chunk, true);
+  const intraOpNumThreads = options.threads === undefined ? undefined : positiveNumber('--threads', options.threads, true);
+  const models: { policy?: CausalLM; reference?: CausalLM } = {};
+  let withRewards = 0;
+  let notPrefix = 0;
+  try {
+    if (options.policy) models.policy = await loadCausalLM(options.policy, { intraOpNumThreads });
+    if (options.reference) models.reference = await loadCausalLM(options.reference, { intraOpNumThreads });
+    const pairs = readPairs(input);
+    let done = 0;
+    const scoreChunk = async (batch: PreferencePair[], first: number) => {
+      const locate = (i: number) => ({ file: input, line: first + i + 1 });
+      const filled = await addLogProbs(batch, { ...models, batchSize, chatTemplate: options.chatTemplate, locate });
+      const out: PreferencePair[] = [];
+      for (const [i, pair] of filled.entries()) {
+        if (pair.logps_prompt_is_prefix === false) notPrefix++;
+        const complete = ['policy_chosen_logps', 'policy_rejected_logps', 'reference_chosen_logps', 'reference_rejected_logps'].every((f) => typeof pair[f] === 'number');
+        if (complete) {
+          out.push((await implicitRewards([pair], { beta, locate: () => locate(i) }))[0]!);
+          withRewards++;
+        } else out.push(pair);
+      }
+      done += batch.length;
+      progress.update(done);
+      return out;
+    };
+    async function* scored(): AsyncGenerator<PreferencePair> {
+      let batch: PreferencePair[] = [];
+      let first = 0;
+      for await (const pair of pairs) {
+        batch.push(pair);
+        if (batch.length === chunk) {
+          yield* await scoreChunk(batch, first);
+          first += batch.length;
+          batch = [];
+        }
+      }
+      if (batch.length > 0) yield* await scoreChunk(batch, first);
+    }
+    const { written } = await writeRecords(output, scored());
+    return { written, withRewards, notPrefix };
+  } finally {
+    await models.policy?.dispose();
+    await models.reference?.dispose();
+  }
+}
+
+/** A temporary path next to `output` (same filesystem, cleaned up by the caller). */
+export function scratchPathNear(output: string, suffix: string): string {
+  return join(output === '-' ? '.' : dirname(output), `.pref-${process.pid}-${Date.now()}${suffix}`);
+}
+
+export function removeQuietly(path: string): void {
+  rmSync(path, { force: true, recursive: true });
+}
+
+/** `pref logprobs`: summed response log-probs under a policy and/or reference causal LM, and DPO implicit rewards. */
+export function registerLogprobsCommands(program: Command): void {
+  program
+    .command('logprobs')
+    .description('Add policy/reference response log-probs (policy_chosen_logps, …) and, when all four are known, reward_chosen/reward_rejected/reward_gap = β·(log π − log π_ref)')
+    .argument('<in>', 'preference pairs (any format pref reads)')
+    .requiredOption('-o, --output <file>', 'output file (format from the extension)')
+    .option('--policy <dir>', 'policy model folder (ONNX decoder export + tokenizer.json)')
+    .option('--reference <dir>', 'reference model folder')
+    .option('--beta <number>', 'DPO β of the implicit reward', '0.1')
+    .option('--batch-size <n>', 'sequences per forward pass', '8')
+    .option('--chunk <n>', 'pairs read and written per step', '256')
+    .option('--chat-template', 'score conversation prompts through the tokenizer chat template')
+    .option('--threads <n>', 'onnxruntime intra-op threads')
+    .option('-q, --quiet', 'no progress output')
+    .action(async (input: string, options: LogprobsCommandOptions & { output: string }) => {
+      if (!options.policy && !options.reference) throw new InvalidArgumentError({ argument: '--policy', message: 'give --policy and/or --reference (a model folder)' });
+      const progress = createProgress('logprobs', { unit: 'pairs', quiet: options.quiet });
+      const { written, withRewards, notPrefix } = await runLogprobs(input, options.output, options, progress);
+      progress.finish(`→ ${options.output}`);
+      if (!options.quiet) {
+        process.stderr.write(`${written} pairs written, ${withRewards} with implicit rewards (β = ${options.beta})\n`);
+        if (notPrefix > 0) process.stderr.write(`warning: ${notPrefix} pairs have a prompt whose tokens are not a prefix of prompt+response (marked logps_prompt_is_prefix: false)\n`);
+      }
+    });
+}

@@ -1,4 +1,79 @@
 import type { Command } from 'commander';
+import { atomicWriteFile, InvalidArgumentError } from '@pref/io';
+import { parseStrategy, selectFile, type SelectionReport } from '@pref/selection';
+import { createProgress } from '../progress';
+import { removeQuietly, runLogprobs, scratchPathNear } from './logprobs';
 
-/** Registers this group's subcommands on the program. Filled in by the issue that owns it. */
-export function registerSelectCommands(_program: Command): void {}
+function formatNumber(n: number): string {
+  return Number.isFinite(n) ? n.toPrecision(6) : String(n);
+}
+
+export function describeReport(report: SelectionReport): string {
+  const q = report.quantiles;
+  const lines = [
+    `${report.strategy}: kept ${report.kept} of ${report.total} (ratio ${report.ratio}), threshold ${formatNumber(report.threshold)}`,
+    `${report.key} quantiles: min ${formatNumber(q.min)} p10 ${formatNumber(q.p10)} p25 ${formatNumber(q.p25)} p50 ${formatNumber(q.p50)} p75 ${formatNumber(q.p75)} p90 ${formatNumber(q.p90)} max ${formatNumber(q.max)}`,
+    `negative ${report.key}: ${(100 * report.negativeShare).toFixed(2)}% of all, ${(100 * report.keptNegativeShare).toFixed(2)}% of kept`,
+  ];
+  if (report.strata) lines.push(`strata: ${Object.entries(report.strata).map(([name, s]) => `${name} ${s.kept}/${s.total}`).join(', ')}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** `pref select`: reward-gap selection and its baselines, exact over files of any size. */
+export function registerSelectCommands(program: Command): void {
+  program
+    .command('select')
+    .description('Keep floor(n·ratio) records: smallest implicit reward gap first (mis-ranked pairs first), or a baseline on the same budget')
+    .argument('<in>', 'input records (any format pref reads)')
+    .requiredOption('-o, --output <file>', 'output file (format from the extension)')
+    .requiredOption('--ratio <r>', 'share of records to keep, in [0, 1]')
+    .option('--by <strategy>', 'gap | margin | random | field:<name>[:top|:bottom] (field: top-k by default)', 'gap')
+    .option('--gap-field <name>', 'column holding the gap for --by gap', 'reward_gap')
+    .option('--policy <dir>', 'compute log-probs and reward_gap first with this policy model')
+    .option('--reference <dir>', 'reference model for the reward gap')
+    .option('--beta <number>', 'DPO β of the implicit reward', '0.1')
+    .option('--batch-size <n>', 'sequences per forward pass', '8')
+    .option('--chat-template', 'score conversation prompts through the chat template')
+    .option('--threads <n>', 'onnxruntime intra-op threads')
+    .option('--scored <file>', 'keep the file with log-probs and rewards (with --policy/--reference)')
+    .option('--stratify <field>', 'keep the category proportions of this field (e.g. metadata.category)')
+    .option('--order <order>', 'rank (ascending key, as published) | input', 'rank')
+    .option('--seed <seed>', 'seed of --by random', '0')
+    .option('--report <file>', 'also write the selection report as JSON')
+    .option('--json', 'print the report as JSON on stdout')
+    .option('-q, --quiet', 'no progress output')
+    .action(async (input: string, options: {
+      output: string; ratio: string; by: string; gapField: string; policy?: string; reference?: string; beta: string; batchSize: string; chatTemplate?: boolean; threads?: string;
+      scored?: string; stratify?: string; order: string; seed: string; report?: string; json?: boolean; quiet?: boolean;
+    }) => {
+      const ratio = Number(options.ratio);
+      if (!(ratio >= 0 && ratio <= 1)) throw new InvalidArgumentError({ argument: '--ratio', message: `expected a number in [0, 1], got "${options.ratio}"` });
+      if (options.order !== 'rank' && options.order !== 'input') throw new InvalidArgumentError({ argument: '--order', message: `expected rank or input, got "${options.order}"` });
+      const seed = /^-?\d+$/.test(options.seed) ? Number(options.seed) : options.seed;
+      const strategy = parseStrategy(options.by, { seed, gapField: options.gapField });
+      let source = input;
+      let scratch: string | undefined;
+      try {
+        if (options.policy || options.reference) {
+          source = options.scored ?? (scratch = scratchPathNear(options.output, '.scored.jsonl'));
+          const scoring = createProgress('logprobs', { unit: 'pairs', quiet: options.quiet });
+          await runLogprobs(input, source, { ...options, chunk: '256' }, scoring);
+          scoring.finish(`→ ${options.scored ?? 'scored'}`);
+        }
+        const progress = createProgress('select', { unit: 'records', quiet: options.quiet });
+        const { report } = await selectFile(source, options.output, {
+          strategy,
+          ratio,
+          stratify: options.stratify,
+          order: options.order === 'rank' ? 'key' : 'input',
+          onProgress: ({ pass, records, total }) => progress.update(records, total, `pass ${pass}/2`),
+        });
+        progress.finish(`→ ${options.output}`);
+        if (options.report) await atomicWriteFile(options.report, `${JSON.stringify(report, null, 2)}\n`);
+        if (options.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+        else if (!options.quiet) process.stderr.write(describeReport(report));
+      } finally {
+        if (scratch) removeQuietly(scratch);
+      }
+    });
+}
