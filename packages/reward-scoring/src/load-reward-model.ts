@@ -124,6 +124,11 @@ export class RewardModel {
       (typeof init.config.pad_token_id === 'number' ? init.config.pad_token_id : 0);
   }
 
+  /** Number of tokenizer worker threads in use (0: tokenizing on the main thread). */
+  get tokenizerWorkers(): number {
+    return this.pool?.size ?? 0;
+  }
+
   /** Token ids (no special tokens) of each text, in worker threads when the model has them. */
   async tokenize(texts: readonly string[]): Promise<Int32Array[]> {
     if (this.pool !== undefined) return this.pool.tokenize(texts);

@@ -91,6 +91,8 @@ export class TokenizePool {
       () =>
         new Worker(WORKER_SOURCE, {
           eval: true,
+          // Not the parent's flags: `--input-type=module` would make the eval'd script ESM.
+          execArgv: [],
           workerData: { tokenizersPath, tokenizerJson, tokenizerConfig },
         }),
     );

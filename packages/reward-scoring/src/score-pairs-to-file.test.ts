@@ -1,0 +1,77 @@
+import { spawn } from 'node:child_process';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { checkpointPaths } from './score-pairs-to-file';
+
+const child = fileURLToPath(new URL('./testing/score-file-child.ts', import.meta.url));
+const tsx = fileURLToPath(new URL('../../../node_modules/tsx/dist/esm/index.mjs', import.meta.url));
+
+function run(args: string[], killWhen?: (checkpoint: { pairsDone: number } | undefined) => boolean): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, ['--import', tsx, child, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    proc.stderr.on('data', (chunk) => (stderr += chunk));
+    let timer: NodeJS.Timeout | undefined;
+    if (killWhen) {
+      const { checkpoint } = checkpointPaths(args[1]!);
+      timer = setInterval(() => {
+        let state: { pairsDone: number } | undefined;
+        try {
+          state = JSON.parse(readFileSync(checkpoint, 'utf8'));
+        } catch {
+          state = undefined;
+        }
+        if (killWhen(state)) {
+          clearInterval(timer);
+          proc.kill('SIGKILL');
+        }
+      }, 5);
+    }
+    proc.on('error', reject);
+    proc.on('exit', (code, signal) => {
+      clearInterval(timer);
+      if (code !== 0 && signal === null) reject(new Error(`child failed (${code}): ${stderr}`));
+      else resolve({ code, signal });
+    });
+  });
+}
+
+describe('scorePairsToFile survives kill -9', () => {
+  it('resumes after SIGKILLs at different points and ends byte-identical to an uninterrupted run', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pref-resume-'));
+    const input = join(dir, 'pairs.jsonl');
+    const words = 'how do plants grow with water and light the cat sat on a mat in the sun'.split(' ');
+    const lines = Array.from({ length: 120 }, (_, i) =>
+      JSON.stringify({ id: `r${i}`, prompt: words.slice(0, 3 + (i % 5)).join(' '), chosen: words.slice(i % 7, (i % 7) + 2 + (i % 9)).join(' '), rejected: words.slice(2, 4 + (i % 6)).join(' ') }),
+    );
+    writeFileSync(input, `${lines.join('\n')}\n`);
+
+    const reference = join(dir, 'reference.jsonl');
+    await run([input, reference, '0', '0']);
+    const expected = readFileSync(reference);
+    expect(expected.toString().trim().split('\n')).toHaveLength(120);
+
+    const output = join(dir, 'out.jsonl');
+    const { partial, checkpoint } = checkpointPaths(output);
+    // First run: killed once a few windows are checkpointed.
+    const first = await run([input, output, '0', '40'], (state) => (state?.pairsDone ?? 0) >= 16);
+    expect(first.signal).toBe('SIGKILL');
+    expect(existsSync(output)).toBe(false);
+    const killedAt = JSON.parse(readFileSync(checkpoint, 'utf8')).pairsDone as number;
+    expect(killedAt).toBeGreaterThanOrEqual(16);
+    expect(killedAt).toBeLessThan(120);
+    // A window written but not yet checkpointed when the process died: must be discarded.
+    appendFileSync(partial, '{"id":"half-written",');
+    // Second run, resumed, killed again further on.
+    const second = await run([input, output, '1', '40'], (state) => (state?.pairsDone ?? 0) >= killedAt + 24);
+    expect(second.signal).toBe('SIGKILL');
+    // Third run finishes.
+    await run([input, output, '1', '0']);
+    expect(readFileSync(output).equals(expected)).toBe(true);
+    expect(existsSync(checkpoint)).toBe(false);
+    expect(existsSync(partial)).toBe(false);
+  }, 60_000);
+});
