@@ -160,6 +160,22 @@ describe('streaming statistics (property tests)', () => {
     );
   });
 
+  it('normalization and statistics are bit-identical for any row order', () => {
+    fc.assert(
+      fc.property(fc.array(finite, { minLength: 1, maxLength: 200 }), fc.integer(), (values, seed) => {
+        const order = fc.sample(fc.shuffledSubarray([...values.keys()], { minLength: values.length, maxLength: values.length }), { numRuns: 1, seed })[0]!;
+        const shuffled = order.map((i) => values[i]!);
+        for (const method of ['zscore', 'robust', 'percentile'] as const) {
+          const a = normalizeMargins(values, { method }).marginNormalized;
+          const b = normalizeMargins(shuffled, { method }).marginNormalized;
+          order.forEach((i, j) => expect(Object.is(b[j], a[i])).toBe(true));
+        }
+        expect(describeValues(shuffled)).toEqual(describeValues(values));
+      }),
+      { numRuns: 50 },
+    );
+  });
+
   it('z-scores have mean 0 and population std 1; histogram counts every value in range once', () => {
     // milli-unit grid: denormal spreads (std ~ 1e-320) are not what this property is about
     const grid = fc.integer({ min: -1e9, max: 1e9 }).map((x) => x / 1000);

@@ -36,7 +36,8 @@ export const MAD_TO_STD = 1.4826;
 /**
  * Fits the normalization on a column of (clipped) margins.
  *
- * - `zscore` (the Truthy-DPO default): `(m − mean) / std` with the population std (numpy ddof 0);
+ * - `zscore` (the Truthy-DPO default): `(m − mean) / std` with the population std (numpy ddof 0),
+ *   summed over the sorted values so the result does not depend on row order;
  *   when std = 0 the scale is 1, so every value maps to 0.
  * - `percentile`: `lower`, `upper` = numpy percentiles p5, p95 (linear); then
  *   `clip(m, lower, upper) / ((upper − lower) / 2) · Δ`. Our reading of "clip to [p5, p95], scale by half
@@ -55,7 +56,9 @@ export function fitNormalization(
     case 'none':
       return { method, center: 0, scale: 1, degenerate: false };
     case 'zscore': {
-      const { mean, std } = meanAndStd(margins);
+      // over the sorted values: the fitted mean/std (and so every margin_normalized) are bit-identical
+      // for any row order
+      const { mean, std } = meanAndStd(sortedCopy(margins));
       return { method, center: mean, scale: std > 0 ? std : 1, degenerate: !(std > 0) };
     }
     case 'robust': {

@@ -1,0 +1,59 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
+import { afterAll, describe, expect, it } from 'vitest';
+import { registerMarginsCommands } from './margins';
+import { registerPrivacyCommands } from './privacy';
+
+// Only this group's commands, so these tests do not depend on the other command groups.
+async function pref(...args: string[]): Promise<void> {
+  const program = new Command('pref').exitOverride();
+  registerMarginsCommands(program);
+  registerPrivacyCommands(program);
+  await program.parseAsync(['node', 'pref', ...args, ...(args[0] === 'prepare' || args[0] === 'margins' || args[0] === 'privatize' ? ['--quiet'] : [])]);
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'pref-cli-privacy-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const scored = fileURLToPath(new URL('../../../margins/fixtures/scored.jsonl', import.meta.url));
+const reference = JSON.parse(readFileSync(fileURLToPath(new URL('../../../margins/fixtures/reference.json', import.meta.url)), 'utf8')) as { zscore: number[] };
+const readJsonl = (path: string) => readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+
+describe('pref margins → privatize → prepare', () => {
+  it('reproduces the reference margins, writes the seed summary keys and a label-free train file', async () => {
+    await pref('margins', scored, '-o', join(dir, 'm.jsonl'));
+    readJsonl(join(dir, 'm.jsonl')).forEach((r, i) => expect(Math.abs((r.margin_normalized as number) - reference.zscore[i]!)).toBeLessThan(1e-12));
+    await pref('privatize', join(dir, 'm.jsonl'), '-o', join(dir, 'p.jsonl'), '--mechanism', 'margin-sigmoid', '--epsilon', '1', '--seed', '42', '--audit', join(dir, 'a.jsonl'), '--summary', join(dir, 's.json'));
+    const summary = JSON.parse(readFileSync(join(dir, 's.json'), 'utf8')) as Record<string, unknown>;
+    expect(Object.keys(summary)).toEqual([
+      'total_examples', 'eps_labels', 'flip_rate', 'keep_rate', 'mean_abs_margin', 'median_abs_margin', 'std_abs_margin',
+      'mean_p_keep', 'median_p_keep', 'min_p_keep', 'max_p_keep', 'p_keep_histogram', 'expected_flips', 'guarantee',
+    ]);
+    expect(summary.total_examples).toBe(64);
+    const flips = readJsonl(join(dir, 'a.jsonl')).filter((a) => a.flipped).length;
+    expect(summary.flip_rate).toBe(flips / 64);
+    await pref('prepare', join(dir, 'p.jsonl'), '-o', join(dir, 't.jsonl'));
+    for (const r of readJsonl(join(dir, 't.jsonl'))) expect(Object.keys(r)).toEqual(['prompt', 'chosen', 'rejected']);
+  });
+
+  it('same seed, shuffled input, --sort-by-key: identical files', async () => {
+    const lines = readFileSync(scored, 'utf8').trim().split('\n');
+    writeFileSync(join(dir, 'rev.jsonl'), `${[...lines].reverse().join('\n')}\n`);
+    await pref('margins', join(dir, 'rev.jsonl'), '-o', join(dir, 'rev.m.jsonl'));
+    for (const [name, input] of [['x', join(dir, 'm.jsonl')], ['y', join(dir, 'rev.m.jsonl')]] as const) {
+      await pref('privatize', input, '-o', join(dir, `${name}.jsonl`), '--seed', 'abc', '--sort-by-key', '--summary', join(dir, `${name}.json`));
+    }
+    expect(readFileSync(join(dir, 'y.jsonl'), 'utf8')).toBe(readFileSync(join(dir, 'x.jsonl'), 'utf8'));
+    // margins are fitted over sorted values, so even the summary is byte-identical
+    expect(readFileSync(join(dir, 'y.json'), 'utf8')).toBe(readFileSync(join(dir, 'x.json'), 'utf8'));
+  });
+
+  it('rejects bad options with a clear message', async () => {
+    await expect(pref('privatize', join(dir, 'm.jsonl'), '-o', join(dir, 'bad.jsonl'), '--mechanism', 'coin', '--seed', '1')).rejects.toThrow(/--mechanism: expected one of/);
+    await expect(pref('privatize', join(dir, 'm.jsonl'), '-o', join(dir, 'bad.jsonl'))).rejects.toThrow(/--seed: required/);
+    await expect(pref('margins', scored, '-o', join(dir, 'bad.jsonl'), '--clip', '6,-6')).rejects.toThrow(/--clip/);
+    await expect(pref('margins', scored, '-o', join(dir, 'bad.jsonl'), '--normalize', 'minmax')).rejects.toThrow(/--normalize/);
+  });
+});
