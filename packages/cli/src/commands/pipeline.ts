@@ -64,6 +64,24 @@ export function optionsFromFlags(name: PipelineName, flags: PipelineCliOptions, 
       options.input ??= defaultSamplePath();
       options.model ??= defaultRewardModelDir();
       break;
+    case 'select':
+      if (inputs) options.input = inputs[0];
+      if (flags.policy) options.policy = resolve(flags.policy);
+      if (flags.reference) options.reference = resolve(flags.reference);
+      if (ratio !== undefined) options.ratio = ratio;
+      break;
+    case 'organize':
+      if (inputs?.[0]) options.curated = inputs[0];
+      if (inputs?.[1]) options.synthetic = inputs[1];
+      break;
+    case 'rectify':
+      if (inputs) options.input = inputs[0];
+      if (flags.classifier) options.classifier = resolve(flags.classifier);
+      break;
+    case 'd2po':
+      if (inputs) options.input = inputs[0];
+      if (flags.model) options.discriminator = resolve(flags.model);
+      break;
   }
   return options;
 }
@@ -75,8 +93,8 @@ export function registerPipelineCommands(program: Command): void {
     .description(`Run a whole workflow (${PIPELINE_NAMES.join(', ')}) into an output folder with one folder per step and a final report; rerunning skips finished steps whose inputs did not change`)
     .argument('[name]', `pipeline: ${PIPELINE_NAMES.join('|')} (or give --file)`)
     .option('--file <pipeline.json>', 'pipeline file: {"pipeline": NAME, "out": DIR, "options": {…}}; paths relative to the file')
-    .option('--in <files...>', 'input file(s) (default: the embedded sample data of the pipeline)')
-    .option('--model <dir>', 'reward model folder (privatize; default: the shipped pref-bt-rm model)')
+    .option('--in <files...>', 'input file(s); organize takes CURATED [SYNTHETIC] (default: the embedded or generated sample data of the pipeline)')
+    .option('--model <dir>', 'reward model folder (privatize: default the shipped pref-bt-rm model; d2po: the discriminator)')
     .option('--policy <dir>', 'policy causal LM folder (select)')
     .option('--reference <dir>', 'reference causal LM folder (select)')
     .option('--classifier <dir>', 'classifier folder used to score generations (rectify)')

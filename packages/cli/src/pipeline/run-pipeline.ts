@@ -1,16 +1,28 @@
 import { resolve } from 'node:path';
 import { InvalidArgumentError } from '@pref/io';
+import { d2poSteps } from './d2po';
+import type { D2poPipelineOptions } from './d2po';
+import { organizeSteps } from './organize';
+import type { OrganizePipelineOptions } from './organize';
 import { privatizeSteps } from './privatize';
 import type { PrivatizePipelineOptions } from './privatize';
+import { rectifySteps } from './rectify';
+import type { RectifyPipelineOptions } from './rectify';
+import { selectSteps } from './select';
+import type { SelectPipelineOptions } from './select';
 import { runSteps } from './runner';
 import type { PipelineStep, RunStepsResult } from './runner';
 
 /** The pipelines `pref pipeline` knows. */
-export const PIPELINE_NAMES = ['privatize'] as const;
+export const PIPELINE_NAMES = ['privatize', 'select', 'organize', 'rectify', 'd2po'] as const;
 export type PipelineName = (typeof PIPELINE_NAMES)[number];
 
 export interface PipelineOptionsByName {
   privatize: PrivatizePipelineOptions;
+  select: SelectPipelineOptions;
+  organize: OrganizePipelineOptions;
+  rectify: RectifyPipelineOptions;
+  d2po: D2poPipelineOptions;
 }
 
 export interface RunPipelineOptions {
@@ -27,6 +39,14 @@ export function pipelineSteps<N extends PipelineName>(name: N, options: Pipeline
   switch (name) {
     case 'privatize':
       return privatizeSteps(options as PrivatizePipelineOptions);
+    case 'select':
+      return selectSteps(options as SelectPipelineOptions);
+    case 'organize':
+      return organizeSteps(options as OrganizePipelineOptions);
+    case 'rectify':
+      return rectifySteps(options as RectifyPipelineOptions);
+    case 'd2po':
+      return d2poSteps(options as D2poPipelineOptions);
     default:
       throw new InvalidArgumentError({ argument: 'pipeline', message: `unknown pipeline "${String(name)}" (${PIPELINE_NAMES.join(', ')})` });
   }

@@ -1,0 +1,251 @@
+import { basename, join } from 'node:path';
+import { InvalidRecordError, collectPairs, seededUnit, writeRecords } from '@pref/io';
+import type { DataRecord, PreferencePair } from '@pref/io';
+import { createGoldScorer, loadRewardModel, parseGoldSpec, scorePairs, scorePairsWithGold } from '@pref/reward-scoring';
+import { RelabelBudget, selectForRelabel } from '@pref/selection';
+import { generateMathPairs } from '@pref/synthetic';
+import { barChart } from '../report/charts';
+import { writeReport } from '../report/write-report';
+import { mean, writeJson } from './common';
+import { modelFiles } from './defaults';
+import { readAllRecords } from './runner';
+import type { PipelineStep } from './runner';
+
+export interface D2poPipelineOptions {
+  /** Rollout pairs (two responses per prompt; `chosen` is taken as response a, `rejected` as b). Default: D2PO-style math pairs from @pref/synthetic (correct vs corrupted steps). */
+  input?: string;
+  /** Pairs generated when no input is given. Default: 300. */
+  n?: number;
+  /** Gold reward (`bagofwords`, `readinggrade`, `math`, … with `-noise` / `-exponent`). Default: `math` (negative edit distance per step, D2PO). */
+  gold?: string;
+  /** Discriminator: an ONNX reward-model folder. Default: the gold function with seeded noise (`<gold>-noise`), an imperfect stand-in. */
+  discriminator?: string;
+  /** Relabel budget (pairs sent to the gold labeler), the same for `conf` and `rand`. Default: 10% of the pairs. */
+  budget?: number;
+  /** Generation files to evaluate, one per checkpoint (rows with `prompt` and `response`/`generation`), in training order. Default: three simulated checkpoints. */
+  checkpoints?: string[];
+  /** Default: 42. */
+  seed?: string | number;
+}
+
+interface RelabelSummary {
+  mode: 'conf' | 'rand';
+  labelled: number;
+  skippedGoldTies: number;
+  /** Of the labelled pairs, how many the discriminator had ranked against the gold labeler. */
+  discriminatorErrorsFound: number;
+  meanAbsDiscriminatorGap: number;
+  meanAbsGoldGap: number;
+}
+
+interface CheckpointRow {
+  checkpoint: string;
+  generations: number;
+  meanGoldReward: number;
+}
+
+function responseOf(row: DataRecord, file: string, line: number): string {
+  for (const field of ['response', 'generation', 'output', 'completion']) {
+    if (typeof row[field] === 'string') return row[field] as string;
+  }
+  throw new InvalidRecordError({ file, line, field: 'response', expected: 'a string in "response", "generation", "output" or "completion"' });
+}
+
+/**
+ * D2PO data flow: gold rewards of rollout pairs → discriminator scores → relabel selection, `conf`
+ * (smallest |score_a − score_b| first) against `rand` on the same budget → gold-reward evaluation of
+ * generation files across checkpoints (mean gold reward per checkpoint) → report.
+ * Folders: `00-input/`, `01-gold/`, `02-discriminator/`, `03-relabel/`, `04-eval/`, `report/`.
+ */
+export function d2poSteps(options: D2poPipelineOptions): PipelineStep[] {
+  const { input, n = 300, gold = 'math', discriminator, checkpoints, seed = 42 } = options;
+  const inputPath = (out: string) => join(out, '00-input', 'pairs.jsonl');
+  const checkpointPath = (out: string, name: string) => join(out, '00-input', 'checkpoints', `${name}.jsonl`);
+  const simulated = ['step-000', 'step-100', 'step-200'];
+  const checkpointFiles = (out: string) => checkpoints ?? simulated.map((name) => checkpointPath(out, name));
+  const goldPath = (out: string) => join(out, '01-gold', 'gold.jsonl');
+  const discPath = (out: string) => join(out, '02-discriminator', 'scored.jsonl');
+  const relabelPath = (out: string, mode: string) => join(out, '03-relabel', `${mode}.jsonl`);
+  const comparisonPath = (out: string) => join(out, '03-relabel', 'comparison.json');
+  const evalPath = (out: string) => join(out, '04-eval', 'checkpoints.json');
+
+  const inputStep: PipelineStep<{ pairs: number; simulatedCheckpoints: boolean }> = {
+    name: 'input',
+    folder: '00-input',
+    params: { input: Boolean(input), generator: input ? null : 'generateMathPairs', checkpoints: Boolean(checkpoints), n, seed: String(seed) },
+    inputs: () => (input ? [input] : []),
+    async run({ out, signal, progress }) {
+      const pairs: PreferencePair[] = input ? (await collectPairs(input, { signal })).pairs : generateMathPairs({ n, seed: String(seed) });
+      const { written } = await writeRecords(inputPath(out), pairs as DataRecord[]);
+      const outputs = [inputPath(out)];
+      if (!checkpoints) {
+        // Simulated checkpoints of an improving policy: its answers move from the rejected to the
+        // chosen responses (50% at the middle checkpoint, picked by a seeded draw per prompt).
+        const share = [0, 0.5, 1];
+        for (const [c, name] of simulated.entries()) {
+          const rows = pairs.map((pair, i) => ({ prompt: pair.prompt, response: seededUnit(String(seed), `checkpoint:${i}`) < (share[c] as number) ? pair.chosen : pair.rejected }));
+          await writeRecords(checkpointPath(out, name), rows);
+          outputs.push(checkpointPath(out, name));
+        }
+      }
+      progress.update(written, written);
+      return { outputs, result: { pairs: written, simulatedCheckpoints: !checkpoints } };
+    },
+  };
+
+  const goldStep: PipelineStep<{ pairs: number; ties: number }> = {
+    name: 'gold',
+    folder: '01-gold',
+    params: { gold },
+    inputs: ({ out }) => [inputPath(out)],
+    async run({ out, signal, progress }) {
+      const { pairs } = await collectPairs(inputPath(out), { signal });
+      const rows: DataRecord[] = [];
+      let ties = 0;
+      for await (const scored of scorePairsWithGold(pairs, createGoldScorer(gold), { file: inputPath(out), signal, onProgress: ({ pairsDone }) => progress.update(pairsDone, pairs.length) })) {
+        const { chosen_score, rejected_score, margin_raw: _margin, ...rest } = scored;
+        if (chosen_score === rejected_score) ties++;
+        rows.push({ ...rest, gold_a: chosen_score, gold_b: rejected_score });
+      }
+      const { written } = await writeRecords(goldPath(out), rows);
+      return { outputs: [goldPath(out)], result: { pairs: written, ties } };
+    },
+  };
+
+  const discStep: PipelineStep<{ discriminator: string; agreement: number }> = {
+    name: 'discriminator',
+    folder: '02-discriminator',
+    params: { discriminator: discriminator ? 'onnx' : `${gold}-noise`, seed: String(seed) },
+    inputs: ({ out }) => [goldPath(out), ...(discriminator ? modelFiles(discriminator) : [])],
+    async run({ out, signal, progress }) {
+      const records = (await collectPairs(goldPath(out), { signal })).pairs;
+      let scored: DataRecord[] = [];
+      if (discriminator) {
+        const model = await loadRewardModel(discriminator, { tokenizerWorkers: 0 });
+        try {
+          for await (const row of scorePairs(records, model, { signal, onProgress: (p) => progress.update(p.pairsDone, records.length) })) scored.push(row);
+        } finally {
+          await model.dispose();
+        }
+      } else {
+        for await (const row of scorePairsWithGold(records, createGoldScorer({ ...parseGoldSpec(gold, String(seed)), noise: true, seed: String(seed) }), { signal })) scored.push(row);
+      }
+      scored = scored.map(({ chosen_score, rejected_score, margin_raw: _margin, ...rest }) => ({ ...rest, score_a: chosen_score, score_b: rejected_score }));
+      const agree = scored.filter((row) => Math.sign((row.score_a as number) - (row.score_b as number)) === Math.sign((row.gold_a as number) - (row.gold_b as number))).length;
+      const { written } = await writeRecords(discPath(out), scored);
+      progress.update(written, written);
+      return { outputs: [discPath(out)], result: { discriminator: discriminator ?? `${gold} with seeded uniform noise in [−1, 1)`, agreement: written === 0 ? 0 : agree / written } };
+    },
+  };
+
+  const relabel: PipelineStep<{ budget: number; conf: RelabelSummary; rand: RelabelSummary }> = {
+    name: 'relabel',
+    folder: '03-relabel',
+    params: { budget: options.budget ?? null, seed: String(seed) },
+    inputs: ({ out }) => [discPath(out)],
+    async run({ out, signal, progress }) {
+      const records = await readAllRecords(discPath(out), signal);
+      const budgetSize = options.budget ?? Math.floor(records.length * 0.1);
+      const locate = (i: number) => ({ file: discPath(out), line: i + 1 });
+      const summaries: Record<'conf' | 'rand', RelabelSummary> = {} as Record<'conf' | 'rand', RelabelSummary>;
+      const outputs: string[] = [];
+      for (const mode of ['conf', 'rand'] as const) {
+        const budget = new RelabelBudget(budgetSize);
+        const selection = selectForRelabel(records, { mode, budget, seed: String(seed), scoreFields: ['score_a', 'score_b'], goldFields: ['gold_a', 'gold_b'], locate });
+        const picked = Array.from(selection.toLabel, (index) => records[index] as DataRecord);
+        // The labeler (gold reward) decides which response is chosen.
+        const labelled = picked.map((row) => {
+          const aWins = (row.gold_a as number) > (row.gold_b as number);
+          return { ...row, chosen: aWins ? row.chosen : row.rejected, rejected: aWins ? row.rejected : row.chosen, relabel_mode: mode };
+        });
+        await writeRecords(relabelPath(out, mode), labelled);
+        outputs.push(relabelPath(out, mode));
+        const errors = picked.filter((row) => Math.sign((row.score_a as number) - (row.score_b as number)) !== Math.sign((row.gold_a as number) - (row.gold_b as number))).length;
+        summaries[mode] = {
+          mode,
+          labelled: picked.length,
+          skippedGoldTies: selection.skippedGoldTies.length,
+          discriminatorErrorsFound: errors,
+          meanAbsDiscriminatorGap: mean(picked.map((row) => Math.abs((row.score_a as number) - (row.score_b as number)))),
+          meanAbsGoldGap: mean(picked.map((row) => Math.abs((row.gold_a as number) - (row.gold_b as number)))),
+        };
+      }
+      const result = { budget: budgetSize, conf: summaries.conf, rand: summaries.rand };
+      await writeJson(comparisonPath(out), result);
+      outputs.push(comparisonPath(out));
+      progress.update(records.length, records.length);
+      return { outputs, result };
+    },
+  };
+
+  const evaluate: PipelineStep<{ checkpoints: CheckpointRow[] }> = {
+    name: 'evaluate',
+    folder: '04-eval',
+    unit: 'checkpoints',
+    params: { gold },
+    inputs: ({ out }) => checkpointFiles(out),
+    async run({ out, signal, progress }) {
+      const scorer = createGoldScorer(gold);
+      const rows: CheckpointRow[] = [];
+      const files = checkpointFiles(out);
+      for (const [c, file] of files.entries()) {
+        const records = await readAllRecords(file, signal);
+        const prompts = records.map((row, i) => {
+          if (typeof row.prompt !== 'string') throw new InvalidRecordError({ file, line: i + 1, field: 'prompt', expected: 'a string' });
+          return row.prompt;
+        });
+        const responses = records.map((row, i) => responseOf(row, file, i + 1));
+        rows.push({ checkpoint: basename(file).replace(/\.(jsonl|json|parquet)(\.gz)?$/, ''), generations: records.length, meanGoldReward: mean(scorer.scoreTexts(prompts, responses)) });
+        progress.update(c + 1, files.length);
+      }
+      await writeJson(evalPath(out), { gold, checkpoints: rows });
+      return { outputs: [evalPath(out)], result: { checkpoints: rows } };
+    },
+  };
+
+  const report: PipelineStep<{ markdown: string; plots: string[] }> = {
+    name: 'report',
+    folder: 'report',
+    unit: 'plots',
+    params: { version: 1 },
+    inputs: ({ out }) => [comparisonPath(out), evalPath(out)],
+    async run({ out: _out, dir, signal, progress, results }) {
+      const relabelResult = results.relabel as { budget: number; conf: RelabelSummary; rand: RelabelSummary };
+      const evalResult = results.evaluate as { checkpoints: CheckpointRow[] };
+      const disc = results.discriminator as { discriminator: string; agreement: number };
+      const simulatedNote = (results.input as { simulatedCheckpoints: boolean }).simulatedCheckpoints
+        ? 'The checkpoints are simulated (the policy answers with the rejected responses, then half, then all chosen responses), to show the evaluation; pass real generation files with checkpoints.'
+        : 'Checkpoint files as given.';
+      const summary = { gold, discriminator: disc, relabel: relabelResult, evaluation: evalResult.checkpoints };
+      const modeRow = (r: RelabelSummary) => [r.mode, r.labelled, r.discriminatorErrorsFound, r.skippedGoldTies, r.meanAbsDiscriminatorGap, r.meanAbsGoldGap];
+      const written = await writeReport(
+        dir,
+        {
+          title: 'D2PO report',
+          intro: [`Gold reward: ${gold}. Discriminator: ${disc.discriminator} (agrees with gold on ${(100 * disc.agreement).toFixed(1)}% of pairs).`],
+          sections: [
+            {
+              heading: `Relabel selection on the same budget (${relabelResult.budget} pairs)`,
+              table: { columns: ['mode', 'labelled', 'discriminator errors found', 'gold ties skipped', 'mean |score gap|', 'mean |gold gap|'], rows: [modeRow(relabelResult.conf), modeRow(relabelResult.rand)] },
+              paragraphs: ['conf sends the pairs the discriminator is least sure about (smallest |score_a − score_b|) to the gold labeler; rand sends a seeded random sample of the same size.'],
+            },
+            {
+              heading: 'Mean gold reward per checkpoint',
+              paragraphs: [simulatedNote],
+              table: { columns: ['checkpoint', 'generations', 'mean gold reward'], rows: evalResult.checkpoints.map((row) => [row.checkpoint, row.generations, row.meanGoldReward]) },
+              charts: [{ name: 'gold-reward-by-checkpoint', caption: `Mean ${gold} gold reward per checkpoint`, spec: barChart({ title: 'Mean gold reward per checkpoint', xTitle: 'checkpoint', yTitle: `mean ${gold}`, rows: evalResult.checkpoints.map((row) => ({ category: row.checkpoint, value: row.meanGoldReward })) }) }],
+            },
+          ],
+        },
+        { signal, onProgress: (done, total) => progress.update(done, total) },
+      );
+      await writeJson(join(dir, 'summary.json'), summary);
+      return {
+        outputs: [written.markdownPath, written.htmlPath, join(dir, 'summary.json'), ...written.charts.flatMap((chart) => [chart.svgPath, chart.pngPath])],
+        result: { markdown: written.markdownPath, plots: written.charts.map((chart) => chart.pngPath) },
+      };
+    },
+  };
+
+  return [inputStep, goldStep, discStep, relabel, evaluate, report];
+}
