@@ -10,7 +10,7 @@ export type ArrayPiece =
 
 const WS = new Set([0x20, 0x09, 0x0a, 0x0d, 0xfeff]);
 
-export async function* splitJsonArray(texts: AsyncIterable<string>): AsyncGenerator<ArrayPiece> {
+export async function* splitJsonArrayBatches(texts: AsyncIterable<string>): AsyncGenerator<ArrayPiece[]> {
   let state: 'start' | 'between' | 'element' | 'end' = 'start';
   let expectComma = false;
   let row = 0;
@@ -20,6 +20,7 @@ export async function* splitJsonArray(texts: AsyncIterable<string>): AsyncGenera
   let scalar = false;
   let partial: string[] = [];
   for await (const text of texts) {
+    const out: ArrayPiece[] = [];
     let start = state === 'element' ? 0 : -1;
     for (let i = 0; i < text.length; i++) {
       const c = text.charCodeAt(i);
@@ -31,7 +32,7 @@ export async function* splitJsonArray(texts: AsyncIterable<string>): AsyncGenera
             inString = false;
             if (depth === 0 && !scalar) {
               // a top-level string element ends with its closing quote
-              yield { kind: 'element', row, text: partial.join('') + text.slice(start, i + 1) };
+              out.push({ kind: 'element', row, text: partial.join('') + text.slice(start, i + 1) });
               partial = [];
               state = 'between';
               expectComma = true;
@@ -41,7 +42,7 @@ export async function* splitJsonArray(texts: AsyncIterable<string>): AsyncGenera
         }
         if (scalar) {
           if (c === 0x2c || c === 0x5d || WS.has(c)) {
-            yield { kind: 'element', row, text: partial.join('') + text.slice(start, i) };
+            out.push({ kind: 'element', row, text: partial.join('') + text.slice(start, i) });
             partial = [];
             state = 'between';
             expectComma = true;
@@ -55,7 +56,7 @@ export async function* splitJsonArray(texts: AsyncIterable<string>): AsyncGenera
         else if (c === 0x7d || c === 0x5d) {
           depth -= 1;
           if (depth === 0) {
-            yield { kind: 'element', row, text: partial.join('') + text.slice(start, i + 1) };
+            out.push({ kind: 'element', row, text: partial.join('') + text.slice(start, i + 1) });
             partial = [];
             state = 'between';
             expectComma = true;
@@ -66,7 +67,8 @@ export async function* splitJsonArray(texts: AsyncIterable<string>): AsyncGenera
       if (WS.has(c)) continue;
       if (state === 'start') {
         if (c !== 0x5b) {
-          yield { kind: 'structure-error', row: 1, expected: 'a JSON array ("[")', found: JSON.stringify(text.slice(i, i + 20)) };
+          out.push({ kind: 'structure-error', row: 1, expected: 'a JSON array ("[")', found: JSON.stringify(text.slice(i, i + 20)) });
+          yield out;
           return;
         }
         state = 'between';
@@ -74,8 +76,9 @@ export async function* splitJsonArray(texts: AsyncIterable<string>): AsyncGenera
         continue;
       }
       if (state === 'end') {
-        yield { kind: 'structure-error', row: row + 1, expected: 'nothing after the closing "]"', found: JSON.stringify(text.slice(i, i + 20)) };
-        return;
+        out.push({ kind: 'structure-error', row: row + 1, expected: 'nothing after the closing "]"', found: JSON.stringify(text.slice(i, i + 20)) });
+        yield out;
+          return;
       }
       // state === 'between'
       if (c === 0x5d) {
@@ -87,12 +90,14 @@ export async function* splitJsonArray(texts: AsyncIterable<string>): AsyncGenera
           expectComma = false;
           continue;
         }
-        yield { kind: 'structure-error', row: row + 1, expected: 'a "," or "]" between array elements', found: JSON.stringify(text.slice(i, i + 20)) };
-        return;
+        out.push({ kind: 'structure-error', row: row + 1, expected: 'a "," or "]" between array elements', found: JSON.stringify(text.slice(i, i + 20)) });
+        yield out;
+          return;
       }
       if (c === 0x2c) {
-        yield { kind: 'structure-error', row: row + 1, expected: 'an array element', found: '","' };
-        return;
+        out.push({ kind: 'structure-error', row: row + 1, expected: 'an array element', found: '","' });
+        yield out;
+          return;
       }
       row += 1;
       state = 'element';
@@ -106,14 +111,19 @@ export async function* splitJsonArray(texts: AsyncIterable<string>): AsyncGenera
       else scalar = true;
     }
     if (state === 'element') partial.push(text.slice(start === -1 ? 0 : start));
+    if (out.length > 0) yield out;
   }
   const finalState = state as 'start' | 'between' | 'element' | 'end';
   if (finalState === 'element' && scalar) {
-    yield { kind: 'element', row, text: partial.join('') };
-    yield { kind: 'structure-error', row: row + 1, expected: 'a closing "]" (the file is truncated)', found: 'end of file' };
+    yield [{ kind: 'element', row, text: partial.join('') }, { kind: 'structure-error', row: row + 1, expected: 'a closing "]" (the file is truncated)', found: 'end of file' }];
   } else if (finalState === 'element') {
-    yield { kind: 'structure-error', row, expected: 'a complete array element (the file is truncated)', found: 'end of file' };
+    yield [{ kind: 'structure-error', row, expected: 'a complete array element (the file is truncated)', found: 'end of file' }];
   } else if (finalState === 'between') {
-    yield { kind: 'structure-error', row: row + 1, expected: 'a closing "]" (the file is truncated)', found: 'end of file' };
+    yield [{ kind: 'structure-error', row: row + 1, expected: 'a closing "]" (the file is truncated)', found: 'end of file' }];
   }
+}
+
+/** splitJsonArrayBatches, one piece at a time. */
+export async function* splitJsonArray(texts: AsyncIterable<string>): AsyncGenerator<ArrayPiece> {
+  for await (const batch of splitJsonArrayBatches(texts)) yield* batch;
 }

@@ -11,10 +11,11 @@ const NEWLINE = 0x0a;
  * Lines that are not valid UTF-8 are yielded with `invalidUtf8: true` (text decoded with U+FFFD)
  * so the caller can report them by line number instead of silently mangling them.
  */
-export async function* splitLines(chunks: AsyncIterable<Buffer>): AsyncGenerator<Line> {
+export async function* splitLineBatches(chunks: AsyncIterable<Buffer>): AsyncGenerator<Line[]> {
   let lineNumber = 0;
   let first = true;
-  const emit = function* (region: Buffer): Generator<Line> {
+  const emit = function (region: Buffer): Line[] {
+    const out: Line[] = [];
     let start = 0;
     if (first) {
       first = false;
@@ -29,11 +30,11 @@ export async function* splitLines(chunks: AsyncIterable<Buffer>): AsyncGenerator
         const end = at === -1 ? text.length : at;
         lineNumber += 1;
         const stop = end > from && text.charCodeAt(end - 1) === 13 ? end - 1 : end;
-        yield { line: lineNumber, text: text.slice(from, stop) };
+        out.push({ line: lineNumber, text: text.slice(from, stop) });
         if (at === -1) break;
         from = at + 1;
       }
-      return;
+      return out;
     }
     let from = 0;
     for (;;) {
@@ -42,11 +43,12 @@ export async function* splitLines(chunks: AsyncIterable<Buffer>): AsyncGenerator
       lineNumber += 1;
       const stop = end > from && body[end - 1] === 13 ? end - 1 : end;
       const bytes = body.subarray(from, stop);
-      if (isUtf8(bytes)) yield { line: lineNumber, text: bytes.toString('utf8') };
-      else yield { line: lineNumber, text: bytes.toString('utf8'), invalidUtf8: true };
+      if (isUtf8(bytes)) out.push({ line: lineNumber, text: bytes.toString('utf8') });
+      else out.push({ line: lineNumber, text: bytes.toString('utf8'), invalidUtf8: true });
       if (at === -1) break;
       from = at + 1;
     }
+    return out;
   };
   // Pieces of the current unfinished line; joined once its newline arrives (no quadratic concat).
   let pending: Buffer[] = [];
@@ -60,8 +62,14 @@ export async function* splitLines(chunks: AsyncIterable<Buffer>): AsyncGenerator
     // `complete` excludes its final newline: it holds (number of newlines in it) + 1 lines.
     const complete = pending.length > 0 ? Buffer.concat([...pending, head]) : head;
     pending = lastNewline + 1 < chunk.length ? [chunk.subarray(lastNewline + 1)] : [];
-    yield* emit(complete);
+    yield emit(complete);
   }
   const rest = pending.length > 0 ? Buffer.concat(pending) : undefined;
-  if (rest && rest.length > 0) yield* emit(rest);
+  const onlyBom = first && rest !== undefined && rest.length === 3 && rest[0] === 0xef && rest[1] === 0xbb && rest[2] === 0xbf;
+  if (rest && rest.length > 0 && !onlyBom) yield emit(rest);
+}
+
+/** splitLineBatches, one line at a time. */
+export async function* splitLines(chunks: AsyncIterable<Buffer>): AsyncGenerator<Line> {
+  for await (const batch of splitLineBatches(chunks)) yield* batch;
 }

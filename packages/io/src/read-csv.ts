@@ -22,7 +22,7 @@ function cellValue(cell: string): unknown {
  * JSON arrays or objects. A UTF-8 BOM is dropped, CRLF is fine; a row with the wrong number of
  * cells or a broken quote is reported by its line.
  */
-export async function* readCsvRows(path: string, { signal, onBytes }: RowReaderOptions = {}): AsyncGenerator<RowResult> {
+export async function* readCsvRows(path: string, { signal, onBytes }: RowReaderOptions = {}): AsyncGenerator<RowResult[]> {
   const errors: RowResult[] = [];
   const parser = parse({
     columns: true,
@@ -40,10 +40,10 @@ export async function* readCsvRows(path: string, { signal, onBytes }: RowReaderO
   Readable.from(readBytes(path, { signal, onBytes })).on('error', (error) => parser.destroy(error)).pipe(parser);
   for await (const item of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
     // csv-parse reports skipped rows ahead of the records it has buffered: keep file order.
-    while (errors.length > 0 && errors[0]!.line < item.info.lines) yield errors.shift()!;
+    while (errors.length > 0 && errors[0]!.line < item.info.lines) yield [errors.shift()!];
     const record: Record<string, unknown> = {};
     for (const [key, cell] of Object.entries(item.record)) record[key] = cellValue(cell);
-    yield { record, file: path, line: item.info.lines };
+    yield [{ record, file: path, line: item.info.lines }];
   }
-  while (errors.length > 0) yield errors.shift()!;
+  if (errors.length > 0) yield errors.splice(0);
 }

@@ -70,7 +70,7 @@ export async function hfDataFiles(path: string): Promise<string[]> {
  * batch by batch. The Arrow IPC stream format (what `datasets` writes) and the file format are both
  * accepted. Rows are numbered within each Arrow file, and errors name that file.
  */
-export async function* readHfRows(path: string, { signal, onBytes }: RowReaderOptions = {}): AsyncGenerator<RowResult> {
+export async function* readHfRows(path: string, { signal, onBytes }: RowReaderOptions = {}): AsyncGenerator<RowResult[]> {
   throwIfAborted(signal);
   const files = await hfDataFiles(path);
   let bytesBefore = 0;
@@ -89,10 +89,12 @@ export async function* readHfRows(path: string, { signal, onBytes }: RowReaderOp
       const reader = await RecordBatchReader.from(counted());
       for await (const batch of reader) {
         throwIfAborted(signal);
+        const out: RowResult[] = [];
         for (const record of batchRows(batch)) {
           line += 1;
-          yield { record, file, line };
+          out.push({ record, file, line });
         }
+        yield out;
       }
     } catch (error) {
       if (PrefError.isInstance(error)) throw error;

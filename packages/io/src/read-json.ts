@@ -1,7 +1,7 @@
 import { readBytes } from './byte-source';
 import { InvalidRecordError } from './errors';
-import { splitJsonArray } from './json-array';
-import { splitLines } from './line-reader';
+import { splitJsonArrayBatches } from './json-array';
+import { splitLineBatches } from './line-reader';
 import { describeValue, type RowReaderOptions, type RowResult } from './rows';
 
 function truncate(text: string, max = 200): string {
@@ -31,7 +31,7 @@ function parseObject(text: string, file: string, line: number, what: string): Ro
  * Reads JSONL (gzipped or not) or a JSON array, deciding by the first non-blank character of the
  * content (`[` = JSON array, anything else = one JSON object per line). Blank lines are skipped.
  */
-export async function* readJsonRows(path: string, { signal, onBytes }: RowReaderOptions = {}): AsyncGenerator<RowResult> {
+export async function* readJsonRows(path: string, { signal, onBytes }: RowReaderOptions = {}): AsyncGenerator<RowResult[]> {
   const bytes = readBytes(path, { signal, onBytes });
   // Peek until the first non-blank byte to choose array or lines mode, then replay what we read.
   const seen: Buffer[] = [];
@@ -56,13 +56,17 @@ export async function* readJsonRows(path: string, { signal, onBytes }: RowReader
     }
   }
   if (mode === 'lines') {
-    for await (const line of splitLines(replay())) {
-      if (line.invalidUtf8) {
-        yield { error: new InvalidRecordError({ file: path, line: line.line, expected: 'a line of valid UTF-8 text', found: 'bytes that are not UTF-8' }), file: path, line: line.line, raw: line.text };
-        continue;
+    for await (const lines of splitLineBatches(replay())) {
+      const out: RowResult[] = [];
+      for (const line of lines) {
+        if (line.invalidUtf8) {
+          out.push({ error: new InvalidRecordError({ file: path, line: line.line, expected: 'a line of valid UTF-8 text', found: 'bytes that are not UTF-8' }), file: path, line: line.line, raw: line.text });
+          continue;
+        }
+        if (isBlank(line.text)) continue;
+        out.push(parseObject(line.text, path, line.line, 'a line'));
       }
-      if (line.text.trim() === '') continue;
-      yield parseObject(line.text, path, line.line, 'a line');
+      if (out.length > 0) yield out;
     }
     return;
   }
@@ -77,22 +81,34 @@ export async function* readJsonRows(path: string, { signal, onBytes }: RowReader
       decodeFailedAtRow = lastRow + 1;
     }
   }
-  for await (const piece of splitJsonArray(decode())) {
-    if (piece.kind === 'structure-error') {
-      if (decodeFailedAtRow !== undefined) break;
-      yield { error: new InvalidRecordError({ file: path, line: piece.row, expected: piece.expected, found: piece.found }), file: path, line: piece.row };
-      return;
+  let stop = false;
+  for await (const pieces of splitJsonArrayBatches(decode())) {
+    const out: RowResult[] = [];
+    for (const piece of pieces) {
+      if (piece.kind === 'structure-error') {
+        stop = true;
+        if (decodeFailedAtRow === undefined) out.push({ error: new InvalidRecordError({ file: path, line: piece.row, expected: piece.expected, found: piece.found }), file: path, line: piece.row });
+        break;
+      }
+      lastRow = piece.row;
+      out.push(parseObject(piece.text, path, piece.row, 'an array element'));
     }
-    lastRow = piece.row;
-    yield parseObject(piece.text, path, piece.row, 'an array element');
+    if (out.length > 0) yield out;
+    if (stop) break;
   }
   if (decodeFailedAtRow !== undefined) {
-    yield {
+    yield [{
       error: new InvalidRecordError({ file: path, line: decodeFailedAtRow, expected: 'valid UTF-8 text (the rest of the JSON array could not be read)', found: 'bytes that are not UTF-8' }),
       file: path,
       line: decodeFailedAtRow,
-    };
+    }];
   }
+}
+
+function isBlank(text: string): boolean {
+  // Fast path: JSONL lines start with '{'.
+  if (text.length > 0 && text.charCodeAt(0) === 0x7b) return false;
+  return text.trim() === '';
 }
 
 function firstNonBlank(buffer: Buffer): number | undefined {

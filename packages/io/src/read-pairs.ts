@@ -4,7 +4,7 @@ import { InvalidRecordError, PrefError } from './errors';
 import type { DataFormat } from './format';
 import { hash53 } from './hash';
 import { stringifyRecord } from './json-text';
-import { readRowResults, type OnInvalid } from './read-records';
+import { readRowBatches, type OnInvalid } from './read-records';
 import { applyMapping, assertSchema, detectSchema, recordToPair, SCHEMA_NAMES, type FieldMapping, type SchemaName } from './schema';
 import type { DataRecord, PreferencePair } from './types';
 
@@ -102,8 +102,8 @@ export function readPairs(path: string, options: ReadPairsOptions = {}): PairStr
     };
     let committed = false;
     try {
-      const rows = readRowResults(path, { format, signal, onProgress: onProgress ? (p) => onProgress({ ...p, yielded: stats.yielded, rejected: stats.rejected }) : undefined });
-      for await (const row of rows) {
+      const batches = readRowBatches(path, { format, signal, onProgress: onProgress ? (p) => onProgress({ ...p, yielded: stats.yielded, rejected: stats.rejected }) : undefined });
+      for await (const batch of batches) for (const row of batch) {
         stats.read += 1;
         if (row.error) {
           await reject(row.error, undefined, row.raw);

@@ -27,7 +27,7 @@ async function stdinBuffer(): Promise<AsyncBuffer> {
  * Reads a Parquet file one row group at a time (memory bounded by the largest row group). Nested
  * LIST/STRUCT columns become arrays/objects; INT64 values become numbers when exact.
  */
-export async function* readParquetRows(path: string, { signal, onBytes }: RowReaderOptions = {}): AsyncGenerator<RowResult> {
+export async function* readParquetRows(path: string, { signal, onBytes }: RowReaderOptions = {}): AsyncGenerator<RowResult[]> {
   throwIfAborted(signal);
   let file: AsyncBuffer;
   let metadata: Awaited<ReturnType<typeof parquetMetadataAsync>>;
@@ -50,9 +50,8 @@ export async function* readParquetRows(path: string, { signal, onBytes }: RowRea
     }
     bytes += Number(group.total_compressed_size ?? group.total_byte_size);
     onBytes?.(Math.min(bytes, file.byteLength));
-    for (let i = 0; i < rows.length; i++) {
-      yield { record: normalizeValue(rows[i]) as Record<string, unknown>, file: path, line: rowStart + i + 1 };
-    }
+    const start = rowStart;
+    yield rows.map((row, i) => ({ record: normalizeValue(row) as Record<string, unknown>, file: path, line: start + i + 1 }));
     rowStart += count;
   }
 }

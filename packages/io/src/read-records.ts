@@ -22,21 +22,26 @@ export interface ReadRecordsOptions {
 
 const PROGRESS_EVERY = 4096;
 
-/** Low-level row stream shared by readRecords and readPairs: rows and unparseable rows, in order. */
-export async function* readRowResults(path: string, { format, signal, onProgress }: Omit<ReadRecordsOptions, 'onInvalid'> = {}): AsyncGenerator<RowResult> {
+/**
+ * Low-level row stream shared by readRecords and readPairs: rows and unparseable rows, in order,
+ * in batches (one per chunk / row group) so the per-row cost of async iteration is paid once.
+ */
+export async function* readRowBatches(path: string, { format, signal, onProgress }: Omit<ReadRecordsOptions, 'onInvalid'> = {}): AsyncGenerator<RowResult[]> {
   const resolved = format === undefined ? detectFormat(path) : assertFormat(format);
   const totalBytes = fileSize(path);
   let bytesRead = 0;
   let rows = 0;
   const options: RowReaderOptions = { signal, onBytes: (bytes) => (bytesRead = bytes) };
   const source = resolved === 'parquet' ? readParquetRows(path, options) : resolved === 'csv' ? readCsvRows(path, options) : resolved === 'hf' ? readHfRows(path, options) : readJsonRows(path, options);
-  for await (const row of source) {
-    rows += 1;
-    if (onProgress && rows % PROGRESS_EVERY === 0) {
-      throwIfAborted(signal);
+  let nextProgress = PROGRESS_EVERY;
+  for await (const batch of source) {
+    throwIfAborted(signal);
+    rows += batch.length;
+    if (onProgress && rows >= nextProgress) {
+      nextProgress = rows + PROGRESS_EVERY;
       onProgress({ bytesRead, totalBytes, rows });
     }
-    yield row;
+    yield batch;
   }
   onProgress?.({ bytesRead: totalBytes ?? bytesRead, totalBytes, rows });
 }
@@ -48,12 +53,14 @@ export async function* readRowResults(path: string, { format, signal, onProgress
  */
 export async function* readRecords(path: string, options: ReadRecordsOptions = {}): AsyncGenerator<RecordWithLocation> {
   const { onInvalid = 'error' } = options;
-  for await (const row of readRowResults(path, options)) {
-    if (row.error) {
-      if (onInvalid === 'error') throw row.error;
-      if (typeof onInvalid === 'function') onInvalid(row.error);
-      continue;
+  for await (const batch of readRowBatches(path, options)) {
+    for (const row of batch) {
+      if (row.error) {
+        if (onInvalid === 'error') throw row.error;
+        if (typeof onInvalid === 'function') onInvalid(row.error);
+        continue;
+      }
+      yield row;
     }
-    yield row;
   }
 }

@@ -160,11 +160,7 @@ function readConversation(where: Where, value: unknown): PairConversation | unde
   };
 }
 
-function extras(record: DataRecord, consumed: readonly string[]): DataRecord {
-  const out: DataRecord = {};
-  for (const key of Object.keys(record)) if (!consumed.includes(key)) out[key] = record[key];
-  return out;
-}
+const CANONICAL_KEYS = new Set(['id', 'metadata', 'system', 'prompt', 'chosen', 'rejected', 'conversation']);
 
 function finish(where: Where, record: DataRecord, core: Omit<PreferencePair, 'id' | 'metadata'>, consumed: readonly string[]): PreferencePair {
   const id = readId(where, record.id);
@@ -172,7 +168,11 @@ function finish(where: Where, record: DataRecord, core: Omit<PreferencePair, 'id
   const pair: PreferencePair = { ...(id === undefined ? {} : { id }), ...core } as PreferencePair;
   if (pair.system === undefined && record.system !== undefined && record.system !== null) pair.system = requireString(where, 'system', record.system);
   if (metadata !== undefined) pair.metadata = metadata;
-  Object.assign(pair, extras(record, ['id', 'metadata', 'system', 'prompt', 'chosen', 'rejected', 'conversation', ...consumed]));
+  // Every column the schema did not consume is kept as it came.
+  for (const key in record) {
+    if (CANONICAL_KEYS.has(key) || (consumed.length > 0 && consumed.includes(key))) continue;
+    pair[key] = record[key];
+  }
   return pair;
 }
 
