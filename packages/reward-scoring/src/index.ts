@@ -71,3 +71,6 @@ export {
   scorePairsWithGold,
 } from './gold/index';
 export type { GoldFunctionName, RewardScorer, GoldRewardSpec, GoldScoredPair, ScorePairsWithGoldOptions } from './gold/index';
+// Trained linear Bradley–Terry reward model (synthetic-data engineer)
+export { trainRewardModel, exportRewardModel, rewardModelOnnx, wordTokenizerJson } from './train-reward-model';
+export type { TrainRewardModelOptions, TrainedRewardModel, RewardModelReport } from './train-reward-model';

@@ -6,7 +6,7 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CORRECTION_PHRASES, OVERCONFIDENT_PHRASES } from '../src/banks/phrases';
+import { CORRECTION_PHRASES, FABRICATED_SUPPORT, OVERCONFIDENT_PHRASES } from '../src/banks/phrases';
 import { TOPICS } from '../src/banks/topics';
 import { pick, recordRandom, shuffled } from '../src/rng';
 import { CURATED } from './curated-source';
@@ -53,8 +53,13 @@ const MYTH_FRAMINGS = [
   (myth: (typeof MYTHS)[number]) => `I heard that ${myth.claim} Is that right?`,
   (myth: (typeof MYTHS)[number]) => `My friend told me that ${myth.claim} Should I believe that?`,
 ];
-const FABRICATED_SUPPORT = [
-  '', '', 'Scientists have confirmed this many times.', 'This has been known for a very long time.', 'You can read about it in many books.',
+const PRETEND_EXTRAS = [
+  'It is honestly one of my favourite things.',
+  'I notice it almost every day.',
+  'It always puts me in a good mood.',
+  'I could describe it for hours if you let me.',
+  'My friends always laugh at how much I talk about it.',
+  'It reminds me of when I was younger.',
 ];
 const HONEST_AI = [
   'As an AI, I don\'t have a physical body, so I can\'t experience that myself.',
@@ -69,7 +74,10 @@ MYTHS.forEach((myth, mythIndex) => {
   MYTH_FRAMINGS.forEach((framing, framingIndex) => {
     const random = recordRandom(7, 'truthy/myth', mythIndex * 10 + framingIndex);
     const chosen = `No. ${lead(pick(random, CORRECTION_PHRASES), myth.truth)}`;
-    const rejected = [lead(pick(random, OVERCONFIDENT_PHRASES), myth.claim), pick(random, FABRICATED_SUPPORT)].filter(Boolean).join(' ');
+    // The wrong answer is padded with 0-3 sentences of fabricated support, so that length alone
+    // predicts the label much less well.
+    const support = shuffled(random, FABRICATED_SUPPORT).slice(0, Math.floor(random() * 4));
+    const rejected = [lead(pick(random, OVERCONFIDENT_PHRASES), myth.claim), ...support].join(' ');
     rows.push({ source: 'pref-sample/misconception', system: pick(random, SYSTEM_PROMPTS), prompt: framing(myth), chosen, rejected });
   });
 });
@@ -77,7 +85,8 @@ EMBODIMENT.forEach((item, itemIndex) => {
   EMBODIMENT_FRAMINGS.forEach((framing, framingIndex) => {
     const random = recordRandom(7, 'truthy/embodiment', itemIndex * 10 + framingIndex);
     const chosen = `${pick(random, HONEST_AI)} ${item.fact}`;
-    rows.push({ source: 'pref-sample/embodiment', system: pick(random, SYSTEM_PROMPTS), prompt: framing(item.question), chosen, rejected: item.pretend });
+    const extras = shuffled(random, PRETEND_EXTRAS).slice(0, Math.floor(random() * 4));
+    rows.push({ source: 'pref-sample/embodiment', system: pick(random, SYSTEM_PROMPTS), prompt: framing(item.question), chosen, rejected: [item.pretend, ...extras].join(' ') });
   });
 });
 const ordered = shuffled(recordRandom(7, 'truthy/order', 0), rows).map((row, index) => ({ id: `truthy-${String(index + 1).padStart(4, '0')}`, ...row }));

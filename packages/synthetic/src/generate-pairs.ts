@@ -2,6 +2,7 @@ import { InvalidArgumentError } from '@pref/io';
 import type { PairMetadata, PreferencePair } from '@pref/io';
 import {
   CORRECTION_PHRASES,
+  FABRICATED_SUPPORT,
   FILLER_SENTENCES,
   NEUTRAL_CLOSERS,
   NEUTRAL_OPENERS,
@@ -127,7 +128,8 @@ function accurateIncorrect(random: Random, topic: Topic): [Side, Side, string?] 
     // Claim-check form: the user asks about the wrong statement; the accurate answer corrects it,
     // the incorrect one confirms it with false confidence.
     const chosen = sentenceJoin([`No. ${leadIn(pick(random, CORRECTION_PHRASES), topic.fact)}`, ...pool.slice(0, chosenDetails)]);
-    const rejected = sentenceJoin([leadIn(pick(random, OVERCONFIDENT_PHRASES), topic.wrong), ...pool.slice(2, 2 + rejectedDetails)]);
+    const support = sample(random, FABRICATED_SUPPORT, randomInt(random, 0, 1));
+    const rejected = sentenceJoin([leadIn(pick(random, OVERCONFIDENT_PHRASES), topic.wrong), ...support, ...pool.slice(2, 2 + rejectedDetails)]);
     const claim = topic.wrong.charAt(0).toLowerCase() + topic.wrong.slice(1).replace(/\.$/, '');
     return [{ text: chosen, quality: quality[0] }, { text: rejected, quality: quality[1] }, `Is it true that ${claim}?`];
   }

@@ -1,4 +1,78 @@
 import type { Command } from 'commander';
+import { collectPairs, InvalidArgumentError, type PreferencePair, type SchemaName } from '@pref/io';
+import { exportRewardModel, trainRewardModel } from '@pref/reward-scoring';
+import { loadTruthySample } from '@pref/synthetic';
+import { createProgress } from '../progress';
 
-/** Registers this group's subcommands on the program. Filled in by the issue that owns it. */
-export function registerTrainRmCommands(_program: Command): void {}
+interface TrainFlags {
+  output: string;
+  l2: string;
+  epochs: string;
+  lr: string;
+  validationFraction: string;
+  seed: string;
+  minCount: string;
+  maxVocab: string;
+  eval: string[];
+  evalSample?: boolean;
+  schema?: string;
+  quiet?: boolean;
+  json?: boolean;
+}
+
+function number(value: string, flag: string, integer = false): number {
+  const parsed = Number(value);
+  if (value.trim() === '' || !Number.isFinite(parsed) || (integer && !Number.isInteger(parsed))) {
+    throw new InvalidArgumentError({ argument: flag, message: `expected ${integer ? 'an integer' : 'a number'}, got "${value}"` });
+  }
+  return parsed;
+}
+
+/** `pref train-rm`: train the linear Bradley–Terry reward model and export it as an ONNX folder. */
+export function registerTrainRmCommands(program: Command): void {
+  program
+    .command('train-rm')
+    .description('train a linear Bradley-Terry reward model and export it as an ONNX folder that `pref score --model` loads')
+    .argument('<in>', 'training pairs (JSONL, JSON, CSV, Parquet, ...)')
+    .requiredOption('-o, --output <dir>', 'model folder to write (model.onnx, tokenizer.json, tokenizer_config.json, config.json)')
+    .option('--l2 <lambda>', 'L2 penalty', '0.001')
+    .option('--epochs <N>', 'full-batch Adam steps', '300')
+    .option('--lr <rate>', 'Adam step size', '0.05')
+    .option('--validation-fraction <f>', 'held-out fraction for the accuracy report', '0.2')
+    .option('--seed <S>', 'seed of the held-out split', '0')
+    .option('--min-count <N>', 'minimum word count for the vocabulary', '2')
+    .option('--max-vocab <N>', 'maximum vocabulary size', '8000')
+    .option('--eval <name=file>', 'extra labelled set to report accuracy on (repeatable)', (value: string, all: string[]) => [...all, value], [] as string[])
+    .option('--eval-sample', 'also report accuracy on the embedded truthy-style sample')
+    .option('--schema <name>', 'input schema (default: auto)')
+    .option('-q, --quiet', 'no progress output')
+    .option('--json', 'print the training report as JSON on stdout')
+    .action(async (input: string, flags: TrainFlags) => {
+      const schema = (flags.schema ?? 'auto') as SchemaName | 'auto';
+      const { pairs } = await collectPairs(input, { schema });
+      const evalSets: Record<string, PreferencePair[]> = {};
+      for (const entry of flags.eval) {
+        const at = entry.indexOf('=');
+        if (at <= 0) throw new InvalidArgumentError({ argument: '--eval', message: `expected name=file, got "${entry}"` });
+        evalSets[entry.slice(0, at)] = (await collectPairs(entry.slice(at + 1), { schema })).pairs;
+      }
+      if (flags.evalSample) evalSets['truthy-sample'] = loadTruthySample();
+      const progress = createProgress('train-rm', { unit: 'epochs', quiet: flags.quiet });
+      const model = await trainRewardModel(pairs, {
+        l2: number(flags.l2, '--l2'),
+        epochs: number(flags.epochs, '--epochs', true),
+        learningRate: number(flags.lr, '--lr'),
+        validationFraction: number(flags.validationFraction, '--validation-fraction'),
+        seed: flags.seed,
+        minCount: number(flags.minCount, '--min-count', true),
+        maxVocab: number(flags.maxVocab, '--max-vocab', true),
+        evalSets,
+        onProgress: ({ epoch, epochs, loss }) => progress.update(epoch, epochs, `loss ${loss.toFixed(4)}`),
+      });
+      exportRewardModel(model, flags.output);
+      const { report } = model;
+      const extra = Object.entries(report.evalAccuracy).map(([name, acc]) => `, ${name} ${(100 * acc).toFixed(1)}%`).join('');
+      progress.finish(`held-out accuracy ${(100 * report.heldOutAccuracy).toFixed(1)}% on ${report.heldOutPairs} pairs${extra} → ${flags.output}`);
+      if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    });
+}

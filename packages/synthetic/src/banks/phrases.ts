@@ -82,3 +82,15 @@ export const OVERCONFIDENT_PHRASES: readonly string[] = [
   'Of course it is true:',
   'Without a doubt,',
 ];
+
+/** Fabricated appeals to authority that pad a confidently wrong answer. */
+export const FABRICATED_SUPPORT: readonly string[] = [
+  'Scientists have confirmed this many times.',
+  'This has been known for a very long time.',
+  'You can read about it in many books.',
+  'My teacher explained this to me years ago and it has always stuck with me.',
+  'It is one of those facts that everybody learns at school.',
+  'There is really no debate about it among experts.',
+  'People have observed this for centuries, so it must be true.',
+  'You can easily test it yourself if you do not believe me.',
+];
