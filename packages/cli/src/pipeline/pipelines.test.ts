@@ -1,0 +1,131 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../program';
+import { countInkPixels, decodePng } from '../report/png';
+import { defaultSamplePath } from './defaults';
+import { runPipeline } from './run-pipeline';
+
+const tinyBert = resolve(__dirname, '../../../reward-scoring/fixtures/tiny-bert');
+const SEED_SUMMARY_KEYS = [
+  'total_examples', 'eps_labels', 'flip_rate', 'keep_rate', 'mean_abs_margin', 'median_abs_margin', 'std_abs_margin',
+  'mean_p_keep', 'median_p_keep', 'min_p_keep', 'max_p_keep', 'p_keep_histogram',
+];
+
+function readJsonl(path: string): Record<string, unknown>[] {
+  return readFileSync(path, 'utf8').split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+function expectValidPng(path: string): void {
+  const image = decodePng(new Uint8Array(readFileSync(path)));
+  expect(image.width).toBeGreaterThan(300);
+  expect(image.height).toBeGreaterThan(150);
+  // The title strip holds text: the shipped font was found and drawn.
+  expect(countInkPixels(image, { x: 0, y: 0, width: image.width, height: 40 })).toBeGreaterThan(100);
+}
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'pref-pipelines-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('privatize pipeline', () => {
+  it('scores, adds margins, privatizes, prepares and reports, conserving rows; reruns resume', async () => {
+    const out = join(dir, 'privatize');
+    const input = defaultSamplePath();
+    const inputRows = readJsonl(input);
+    const first = await runPipeline('privatize', { input, model: tinyBert, seed: 7 }, { out, quiet: true });
+    expect(first.ran).toEqual(['score', 'margins', 'privatize', 'prepare', 'report']);
+
+    const scored = readJsonl(join(out, '01-scored', 'scored.jsonl'));
+    const margins = readJsonl(join(out, '02-margins', 'margins.jsonl'));
+    const privatized = readJsonl(join(out, '03-privatized', 'privatized.jsonl'));
+    const audit = readJsonl(join(out, '03-privatized', 'audit.jsonl'));
+    const train = readJsonl(join(out, '04-train', 'train.jsonl'));
+    for (const rows of [scored, margins, privatized, audit, train]) expect(rows).toHaveLength(inputRows.length);
+
+    // Margins follow the scores; clipping stays inside [-6, 6]; z-scores have mean 0 and std 1.
+    const normalized = margins.map((row) => row.margin_normalized as number);
+    margins.forEach((row, i) => {
+      expect(row.id).toBe(inputRows[i]!.id);
+      expect(row.margin_raw).toBeCloseTo((row.chosen_score as number) - (row.rejected_score as number), 12);
+      expect(Math.abs(row.margin_clipped as number)).toBeLessThanOrEqual(6);
+    });
+    const meanNormalized = normalized.reduce((a, b) => a + b, 0) / normalized.length;
+    const stdNormalized = Math.sqrt(normalized.reduce((a, b) => a + (b - meanNormalized) ** 2, 0) / normalized.length);
+    expect(meanNormalized).toBeCloseTo(0, 9);
+    expect(stdNormalized).toBeCloseTo(1, 9);
+
+    // A flipped record has chosen and rejected swapped, a kept one is unchanged; p_keep = sigmoid(ε·m).
+    let flips = 0;
+    privatized.forEach((row, i) => {
+      const before = margins[i]!;
+      expect(audit[i]!.p_keep).toBeCloseTo(1 / (1 + Math.exp(-(before.margin_normalized as number))), 12);
+      if (audit[i]!.flipped) {
+        flips++;
+        expect([row.chosen, row.rejected]).toEqual([before.rejected, before.chosen]);
+      } else {
+        expect([row.chosen, row.rejected]).toEqual([before.chosen, before.rejected]);
+      }
+    });
+    const summary = JSON.parse(readFileSync(join(out, 'report', 'summary.json'), 'utf8')) as Record<string, unknown>;
+    for (const key of SEED_SUMMARY_KEYS) expect(summary).toHaveProperty(key);
+    expect(summary.total_examples).toBe(inputRows.length);
+    expect(summary.flip_rate).toBeCloseTo(flips / inputRows.length, 12);
+    expect(summary).toHaveProperty('guarantee');
+
+    // Train-ready rows carry nothing that could reveal the original label.
+    for (const row of train) expect(Object.keys(row).sort()).toEqual(['chosen', 'prompt', 'rejected']);
+
+    const markdown = readFileSync(join(out, 'report', 'report.md'), 'utf8');
+    for (const plot of ['margin-histogram', 'p-keep-histogram', 'flip-rate-by-margin']) {
+      expect(markdown).toContain(`plots/${plot}.png`);
+      expectValidPng(join(out, 'report', 'plots', `${plot}.png`));
+      expect(readFileSync(join(out, 'report', 'plots', `${plot}.svg`), 'utf8')).toMatch(/^<svg/);
+    }
+    expect(existsSync(join(out, 'report', 'report.html'))).toBe(true);
+
+    // Unchanged rerun: nothing runs. New ε: scoring and margins are reused.
+    const again = await runPipeline('privatize', { input, model: tinyBert, seed: 7 }, { out, quiet: true });
+    expect(again.ran).toEqual([]);
+    const newEpsilon = await runPipeline('privatize', { input, model: tinyBert, seed: 7, epsilon: 2 }, { out, quiet: true });
+    expect(newEpsilon.skipped).toEqual(['score', 'margins']);
+    expect(newEpsilon.ran).toEqual(['privatize', 'prepare', 'report']);
+    expect(JSON.parse(readFileSync(join(out, '03-privatized', 'summary.json'), 'utf8')).eps_labels).toBe(2);
+  });
+});
+
+describe('pref pipeline', () => {
+  it('runs a pipeline from a pipeline file with paths relative to the file', async () => {
+    const folder = join(dir, 'from-file');
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(folder, { recursive: true });
+    const file = join(folder, 'pipeline.json');
+    await writeFile(file, JSON.stringify({ pipeline: 'organize', out: 'run', options: { n: 40, seed: 3 } }));
+    const code = await runCli(['node', 'pref', 'pipeline', '--file', file, '--quiet']);
+    expect(code).toBe(0);
+    const stats = JSON.parse(readFileSync(join(folder, 'run', '03-validated', 'stats.json'), 'utf8'));
+    expect(stats.bySource.synthetic).toBe(40);
+    expect(stats.written).toBe(stats.read - stats.rejected);
+  });
+
+  it('fails with a clear message on an unknown pipeline', async () => {
+    const errors: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string) => {
+      errors.push(String(chunk));
+      return true;
+    }) as typeof process.stderr.write;
+    try {
+      expect(await runCli(['node', 'pref', 'pipeline', 'nope', '--out', join(dir, 'nope')])).toBe(1);
+    } finally {
+      process.stderr.write = write;
+    }
+    expect(errors.join('')).toMatch(/unknown pipeline "nope"/);
+  });
+});

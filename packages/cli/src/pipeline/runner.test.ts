@@ -1,0 +1,123 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { atomicWriteFile } from '@pref/io';
+import { STATE_FILE, runSteps } from './runner';
+import type { PipelineStep } from './runner';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'pref-runner-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Two steps: `upper` reads input.txt and writes its upper case; `count` writes its length. */
+function makeSteps(input: string, calls: string[], params: { suffix: string } = { suffix: '' }): PipelineStep[] {
+  const upperPath = (out: string) => join(out, '01-upper', 'upper.txt');
+  return [
+    {
+      name: 'upper',
+      folder: '01-upper',
+      params,
+      inputs: () => [input],
+      async run({ out }) {
+        calls.push('upper');
+        const text = (await readFile(input, 'utf8')).toUpperCase() + params.suffix;
+        await atomicWriteFile(upperPath(out), text);
+        return { outputs: [upperPath(out)], result: { chars: text.length } };
+      },
+    },
+    {
+      name: 'count',
+      folder: '02-count',
+      params: null,
+      inputs: ({ out }) => [upperPath(out)],
+      async run({ out, dir: stepDir, results }) {
+        calls.push('count');
+        const text = await readFile(upperPath(out), 'utf8');
+        await atomicWriteFile(join(stepDir, 'count.json'), JSON.stringify({ length: text.length, fromUpper: results.upper }));
+        return { outputs: [join(stepDir, 'count.json')], result: { length: text.length } };
+      },
+    },
+  ];
+}
+
+describe('runSteps', () => {
+  it('runs every step once, then skips unchanged steps and reuses their results', async () => {
+    const input = join(dir, 'input.txt');
+    await writeFile(input, 'abc');
+    const out = join(dir, 'out');
+    const calls: string[] = [];
+    const first = await runSteps({ pipeline: 'test', out, steps: makeSteps(input, calls), quiet: true });
+    expect(first.ran).toEqual(['upper', 'count']);
+    expect(calls).toEqual(['upper', 'count']);
+    expect(JSON.parse(readFileSync(join(out, '02-count', 'count.json'), 'utf8'))).toEqual({ length: 3, fromUpper: { chars: 3 } });
+    const state = JSON.parse(readFileSync(join(out, STATE_FILE), 'utf8'));
+    expect(Object.keys(state.steps)).toEqual(['upper', 'count']);
+    expect(state.steps.upper.outputs).toEqual(['01-upper/upper.txt']);
+
+    const second = await runSteps({ pipeline: 'test', out, steps: makeSteps(input, calls), quiet: true });
+    expect(second.ran).toEqual([]);
+    expect(second.skipped).toEqual(['upper', 'count']);
+    expect(second.results).toEqual({ upper: { chars: 3 }, count: { length: 3 } });
+    expect(calls).toEqual(['upper', 'count']);
+  });
+
+  it('reruns a step whose input bytes changed, and the steps after it only when their inputs changed', async () => {
+    const input = join(dir, 'input.txt');
+    await writeFile(input, 'abc');
+    const out = join(dir, 'out');
+    const calls: string[] = [];
+    await runSteps({ pipeline: 'test', out, steps: makeSteps(input, calls), quiet: true });
+    // Same length, different bytes: upper reruns and count reruns because upper.txt changed.
+    await writeFile(input, 'abd');
+    const changed = await runSteps({ pipeline: 'test', out, steps: makeSteps(input, calls), quiet: true });
+    expect(changed.ran).toEqual(['upper', 'count']);
+    // Case-only change: upper reruns, but its output is identical, so count is skipped.
+    await writeFile(input, 'ABD');
+    const sameOutput = await runSteps({ pipeline: 'test', out, steps: makeSteps(input, calls), quiet: true });
+    expect(sameOutput.ran).toEqual(['upper']);
+    expect(sameOutput.skipped).toEqual(['count']);
+  });
+
+  it('reruns on changed params, a missing output, or force', async () => {
+    const input = join(dir, 'input.txt');
+    await writeFile(input, 'abc');
+    const out = join(dir, 'out');
+    const calls: string[] = [];
+    await runSteps({ pipeline: 'test', out, steps: makeSteps(input, calls), quiet: true });
+    const params = await runSteps({ pipeline: 'test', out, steps: makeSteps(input, calls, { suffix: '!' }), quiet: true });
+    expect(params.ran).toEqual(['upper', 'count']);
+    await rm(join(out, '02-count', 'count.json'));
+    const missing = await runSteps({ pipeline: 'test', out, steps: makeSteps(input, calls, { suffix: '!' }), quiet: true });
+    expect(missing.ran).toEqual(['count']);
+    expect(existsSync(join(out, '02-count', 'count.json'))).toBe(true);
+    const forced = await runSteps({ pipeline: 'test', out, steps: makeSteps(input, calls, { suffix: '!' }), quiet: true, force: true });
+    expect(forced.ran).toEqual(['upper', 'count']);
+  });
+
+  it('keeps the finished steps when a later step fails, and resumes after it', async () => {
+    const input = join(dir, 'input.txt');
+    await writeFile(input, 'abc');
+    const out = join(dir, 'out');
+    const calls: string[] = [];
+    const steps = makeSteps(input, calls);
+    const failing: PipelineStep[] = [steps[0]!, { ...steps[1]!, run: async () => Promise.reject(new Error('boom')) }];
+    await expect(runSteps({ pipeline: 'test', out, steps: failing, quiet: true })).rejects.toThrow('boom');
+    const resumed = await runSteps({ pipeline: 'test', out, steps: makeSteps(input, calls), quiet: true });
+    expect(resumed.skipped).toEqual(['upper']);
+    expect(resumed.ran).toEqual(['count']);
+  });
+
+  it('names a missing input and stops on an aborted signal', async () => {
+    const out = join(dir, 'out');
+    await expect(runSteps({ pipeline: 'test', out, steps: makeSteps(join(dir, 'nope.txt'), []), quiet: true })).rejects.toThrow(/nope\.txt does not exist/);
+    const controller = new AbortController();
+    controller.abort();
+    await expect(runSteps({ pipeline: 'test', out, steps: makeSteps(join(dir, 'nope.txt'), []), quiet: true, signal: controller.signal })).rejects.toThrow(/aborted/);
+  });
+});
