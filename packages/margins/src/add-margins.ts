@@ -8,18 +8,23 @@ export interface RecordLocation {
   line: number;
 }
 
-function finiteField(record: DataRecord, field: string, where: RecordLocation): number {
+/**
+ * A finite number from a record field. Numeric strings (as CSV readers produce) are accepted; missing,
+ * empty, NaN or infinite values throw an InvalidRecordError naming file, line and field.
+ */
+export function numericField(record: DataRecord, field: string, where: RecordLocation = { file: '<memory>', line: 0 }, expected = 'a finite number'): number {
   const value = record[field];
-  if (typeof value !== 'number' || !Number.isFinite(value)) {
+  const number = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : Number.NaN;
+  if (!Number.isFinite(number)) {
     throw new InvalidRecordError({
       file: where.file,
       line: where.line,
       field,
-      expected: 'a finite number',
-      found: typeof value === 'number' ? String(value) : value === undefined ? 'nothing' : typeof value,
+      expected,
+      found: typeof value === 'number' || typeof value === 'string' ? JSON.stringify(value) ?? String(value) : value === undefined ? 'nothing' : value === null ? 'null' : typeof value,
     });
   }
-  return value;
+  return number;
 }
 
 /**
@@ -28,8 +33,8 @@ function finiteField(record: DataRecord, field: string, where: RecordLocation): 
  * InvalidRecordError naming file, line and field.
  */
 export function rawMarginOf(record: DataRecord, where: RecordLocation = { file: '<memory>', line: 0 }): number {
-  if (record.margin_raw !== undefined && record.margin_raw !== null) return finiteField(record, 'margin_raw', where);
-  return finiteField(record, 'chosen_score', where) - finiteField(record, 'rejected_score', where);
+  if (record.margin_raw !== undefined && record.margin_raw !== null && record.margin_raw !== '') return numericField(record, 'margin_raw', where);
+  return numericField(record, 'chosen_score', where) - numericField(record, 'rejected_score', where);
 }
 
 export interface AddMarginsOptions extends NormalizeOptions {

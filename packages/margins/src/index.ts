@@ -6,7 +6,7 @@ export { normalizeMargins, fitNormalization, applyNormalization, normalizeValue,
 export type { NormalizeMethod, NormalizationParams, NormalizeOptions } from './normalize-margins';
 export { describeValues, quantileSorted, sortedCopy, meanAndStd, histogram, RunningStats } from './describe-values';
 export type { ValueStatistics, DescribeOptions, Histogram, HistogramOptions, RunningStatistics } from './describe-values';
-export { addMargins, rawMarginOf } from './add-margins';
+export { addMargins, rawMarginOf, numericField } from './add-margins';
 export type { AddMarginsOptions, RecordLocation } from './add-margins';
 export { NonFiniteValueError } from './errors';
 export { marginsFile } from './margins-file';

@@ -245,3 +245,20 @@ describe('records and errors', () => {
     close((p[1] as number) + (p[2] as number), 1, 1e-15);
   });
 });
+
+describe('CSV-style string numbers', () => {
+  it('numeric strings are read as numbers; non-numeric strings name the field', () => {
+    const rows = [
+      { id: 'a', prompt: 'p', chosen: 'c', rejected: 'r', margin_normalized: '0.5', chosen_score: '1', rejected_score: '0.25' },
+      { id: 'b', prompt: 'p', chosen: 'c', rejected: 'r', margin_normalized: '-1e0', chosen_score: '0', rejected_score: '2' },
+    ];
+    const sigmoidResult = privatizePairs(rows, { seed: 3, epsilon: 2 });
+    close(sigmoidResult.pKeep[0] as number, 1 / (1 + Math.exp(-1)), 1e-15);
+    close(sigmoidResult.summary.mean_abs_margin as number, 0.75, 1e-15);
+    const prior = privatizePairs(rows, { seed: 3, mechanism: 'rr-with-prior', epsilon: 1 });
+    expect(prior.audit.map((a) => a.k)).toEqual([2, 1]); // sigmoid(0.75) = 0.68 < 0.731; sigmoid(-2) → 0.88 > 0.731
+    expect(prior.pKeep[1]).toBe(0);
+    expect(() => privatizePairs([{ ...rows[0]!, margin_normalized: 'n/a' }], { seed: 3 })).toThrowError(/<memory>:1: field "margin_normalized": expected a finite number.*found "n\/a"/);
+    expect(swapPair({ prompt: 'p', chosen: 'c', rejected: 'r', margin_raw: '1.5' }).margin_raw).toBe(-1.5);
+  });
+});

@@ -80,8 +80,8 @@ export async function privatizeFile(
         epsilon: privatizer.epsilon,
         pKeep: Float64Array.from(items, (item) => item.audit.p_keep),
         flipped: Uint8Array.from(items, (item) => (item.audit.flipped ? 1 : 0)),
-        absMargin: items.every((item) => typeof item.record.margin_normalized === 'number')
-          ? Float64Array.from(items, (item) => Math.abs(item.record.margin_normalized as number))
+        absMargin: items.every((item) => Number.isFinite(Number(item.record.margin_normalized ?? Number.NaN)))
+          ? Float64Array.from(items, (item) => Math.abs(Number(item.record.margin_normalized)))
           : undefined,
         k: privatizer.mechanism === 'rr-with-prior' ? Uint8Array.from(items, (item) => item.audit.k ?? 0) : undefined,
       });

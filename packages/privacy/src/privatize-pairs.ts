@@ -1,5 +1,5 @@
 import { AbortedError, InvalidArgumentError, InvalidRecordError, type DataRecord } from '@pref/io';
-import { rawMarginOf } from '@pref/margins';
+import { numericField, rawMarginOf } from '@pref/margins';
 import { assertEpsilon, MECHANISMS, rrWithPriorPKeep, sigmoid, type Mechanism } from './flip-probabilities';
 import { createRecordUniform, recordKey, type DrawOptions } from './record-uniforms';
 import { summarizeFlips, type PrivacySummary } from './summarize-flips';
@@ -85,23 +85,14 @@ export class Privatizer {
     const line = where.line ?? 0;
     if (this.mechanism === 'randomized-response') return { pKeep: sigmoid(this.epsilon) };
     if (this.mechanism === 'margin-sigmoid') {
-      const margin = record.margin_normalized;
-      if (typeof margin !== 'number' || !Number.isFinite(margin)) {
-        throw new InvalidRecordError({
-          file,
-          line,
-          field: 'margin_normalized',
-          expected: 'a finite number (run `pref margins` first)',
-          found: margin === undefined ? 'nothing' : String(margin),
-        });
-      }
+      const margin = numericField(record, 'margin_normalized', { file, line }, 'a finite number (run `pref margins` first)');
       return { pKeep: sigmoid(this.epsilon * margin) };
     }
     let prior: number;
     if (this.priorField !== undefined) {
-      const value = record[this.priorField];
-      if (typeof value !== 'number' || !(value >= 0 && value <= 1)) {
-        throw new InvalidRecordError({ file, line, field: this.priorField, expected: 'a probability in [0, 1]', found: value === undefined ? 'nothing' : String(value) });
+      const value = numericField(record, this.priorField, { file, line }, 'a probability in [0, 1]');
+      if (!(value >= 0 && value <= 1)) {
+        throw new InvalidRecordError({ file, line, field: this.priorField, expected: 'a probability in [0, 1]', found: String(value) });
       }
       prior = value;
     } else {
@@ -118,7 +109,7 @@ export class Privatizer {
     this.pKeeps.push(pKeep);
     this.flips.push(flipped ? 1 : 0);
     if (k !== undefined) this.ks.push(k);
-    const margin = record.margin_normalized;
+    const margin = typeof record.margin_normalized === 'string' ? Number(record.margin_normalized) : record.margin_normalized;
     if (typeof margin === 'number' && Number.isFinite(margin)) this.absMargins.push(Math.abs(margin));
     else this.allHaveMargin = false;
     const audit: AuditEntry = { key, ...(where.line !== undefined ? { line: where.line } : {}), p_keep: pKeep, flip_probability: 1 - pKeep, flipped, ...(k !== undefined ? { k } : {}) };

@@ -1,4 +1,4 @@
-import { describeValues, histogram } from '@pref/margins';
+import { describeValues, histogram, sortedCopy } from '@pref/margins';
 import type { Mechanism } from './flip-probabilities';
 
 /** The label-privacy guarantee a run actually gives, in words and numbers. */
@@ -63,11 +63,13 @@ function nullIfNaN(x: number): number | null {
 export function summarizeFlips({ mechanism, epsilon, pKeep, flipped, absMargin, k }: SummarizeFlipsInput): PrivacySummary {
   const n = pKeep.length;
   let flips = 0;
+  for (let i = 0; i < n; i++) flips += flipped[i] as number;
+  // sums over sorted values: the summary is bit-identical for any record order or sharding
+  const sortedPKeep = sortedCopy(pKeep);
   let expected = 0;
   let variance = 0;
   for (let i = 0; i < n; i++) {
-    flips += flipped[i] as number;
-    const q = 1 - (pKeep[i] as number);
+    const q = 1 - (sortedPKeep[i] as number);
     expected += q;
     variance += q * (1 - q);
   }
@@ -126,8 +128,9 @@ function describeGuarantee({ mechanism, epsilon, absMargin, k, n }: { mechanism:
   let sum = 0;
   if (absMargin) {
     max = 0;
-    for (let i = 0; i < absMargin.length; i++) {
-      const v = epsilon * (absMargin[i] as number);
+    const sorted = sortedCopy(absMargin);
+    for (let i = 0; i < sorted.length; i++) {
+      const v = epsilon * (sorted[i] as number);
       sum += v;
       if (v > max) max = v;
     }

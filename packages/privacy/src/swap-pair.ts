@@ -24,6 +24,9 @@ export function swapPair<T extends DataRecord>(record: T): T {
     const target = swappedKey(key);
     let next = value;
     if (NEGATED.has(key) && typeof value === 'number') next = value === 0 ? 0 : -value;
+    else if (NEGATED.has(key) && typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) {
+      next = Number(value) === 0 ? 0 : -Number(value); // CSV numbers arrive as strings
+    }
     else if (key === 'conversation' && value !== null && typeof value === 'object' && !Array.isArray(value)) {
       const conversation = value as DataRecord;
       next = { ...conversation, chosen: conversation.rejected, rejected: conversation.chosen };
