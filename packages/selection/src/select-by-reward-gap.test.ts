@@ -48,6 +48,20 @@ describe('selectByRewardGap against the numpy reference', () => {
     expect(Array.from(selectByRewardGap(renamed, { ratio: 0.1, field: 'gap2' }).indices)).toEqual(reference.gap[1]!.indices);
   });
 
+  it('computes the gap from trainer log-prob columns when reward_gap is absent (hand-computed)', () => {
+    const rows = [
+      // β = 0.5: 0.5·((−10 + 11) − (−12 + 11.5)) = 0.75
+      { id: 'a', policy_chosen_logps: -10, policy_rejected_logps: -12, reference_chosen_logps: -11, reference_rejected_logps: -11.5 },
+      // 0.5·((−5 + 4) − (−3 + 5)) = −1.5
+      { id: 'b', policy_chosen_logps: -5, policy_rejected_logps: -3, reference_chosen_logps: -4, reference_rejected_logps: -5 },
+      { id: 'c', reward_gap: 0 },
+    ];
+    const { selected, report } = selectRecords(rows, { strategy: { by: 'gap', beta: 0.5 }, ratio: 1 });
+    expect(selected.map((r) => r.id)).toEqual(['b', 'c', 'a']);
+    expect(report.quantiles.min).toBeCloseTo(-1.5, 12);
+    expect(report.quantiles.max).toBeCloseTo(0.75, 12);
+  });
+
   it('names file, line and field of a missing or non-numeric gap', () => {
     const broken = [{ reward_gap: 1 }, { reward_gap: 'x' }];
     expect(() => selectByRewardGap(broken, { ratio: 0.5, locate: (i) => ({ file: 'in.jsonl', line: i + 1 }) })).toThrow('in.jsonl:2: field "reward_gap": expected a finite number, found the string "x"');
@@ -151,6 +165,7 @@ describe('selectRandom', () => {
 describe('parseStrategy', () => {
   it('parses the CLI names', () => {
     expect(parseStrategy('gap')).toEqual({ by: 'gap' });
+    expect(parseStrategy('gap', { beta: 0.2, gapField: 'g' })).toEqual({ by: 'gap', field: 'g', beta: 0.2 });
     expect(parseStrategy('margin')).toEqual({ by: 'margin' });
     expect(parseStrategy('random', { seed: 3 })).toEqual({ by: 'random', seed: 3 });
     expect(parseStrategy('field:score')).toEqual({ by: 'field', field: 'score', direction: 'top' });

@@ -1,15 +1,20 @@
 import { InvalidArgumentError } from '@pref/io';
-import { labelAt, marginAt, numberAt, recordIdentity, seededUniform, type Locate } from './record-values';
+import { labelAt, marginAt, numberAt, recordIdentity, seededUniform, valueAt, type Locate } from './record-values';
+
+const LOGPS_COLUMNS = ['policy_chosen_logps', 'policy_rejected_logps', 'reference_chosen_logps', 'reference_rejected_logps'] as const;
 
 /**
  * What to rank records by. Every strategy keeps the records with the smallest rank key.
- * - `gap`: the implicit reward gap (`reward_gap`, or `field`), ascending: mis-ranked pairs first.
+ * - `gap`: the implicit reward gap (`reward_gap`, or `field`), ascending: mis-ranked pairs first. A
+ *   record without the gap column but with the four log-prob columns (policy_chosen_logps,
+ *   policy_rejected_logps, reference_chosen_logps, reference_rejected_logps, e.g. from a trainer) gets
+ *   gap = β·((π_c − ref_c) − (π_r − ref_r)) with `beta` (default 0.1).
  * - `margin`: the reward-model margin (`margin_raw`, else `chosen_score − rejected_score`), ascending.
  * - `random`: a seeded uniform draw per record identity (its id, else its texts).
  * - `field`: any numeric field (dotted paths allowed), `bottom` (smallest first) or `top` (largest first).
  */
 export type SelectionStrategy =
-  | { by: 'gap'; field?: string }
+  | { by: 'gap'; field?: string; beta?: number }
   | { by: 'margin' }
   | { by: 'random'; seed: number | string }
   | { by: 'field'; field: string; direction?: 'top' | 'bottom' };
@@ -27,8 +32,8 @@ export interface KeyExtractor {
 }
 
 /** Parses a CLI-style strategy name: `gap`, `margin`, `random`, `field:<name>` (top) or `field:<name>:bottom`. */
-export function parseStrategy(name: string, { seed = 0, gapField }: { seed?: number | string; gapField?: string } = {}): SelectionStrategy {
-  if (name === 'gap') return gapField === undefined ? { by: 'gap' } : { by: 'gap', field: gapField };
+export function parseStrategy(name: string, { seed = 0, gapField, beta }: { seed?: number | string; gapField?: string; beta?: number } = {}): SelectionStrategy {
+  if (name === 'gap') return { by: 'gap', ...(gapField !== undefined ? { field: gapField } : {}), ...(beta !== undefined ? { beta } : {}) };
   if (name === 'margin') return { by: 'margin' };
   if (name === 'random') return { by: 'random', seed };
   const match = /^field:([^:]+)(?::(top|bottom))?$/.exec(name);
@@ -41,7 +46,18 @@ export function keyExtractor(strategy: SelectionStrategy): KeyExtractor {
   switch (strategy.by) {
     case 'gap': {
       const field = strategy.field ?? 'reward_gap';
-      return { strategy: 'gap', key: field, hasThreshold: true, extract: (r, i, l) => { const v = numberAt(r, field, i, l); return [v, v]; } };
+      const beta = strategy.beta ?? 0.1;
+      if (!(beta > 0) || !Number.isFinite(beta)) throw new InvalidArgumentError({ argument: 'beta', message: `must be a positive number, got ${String(beta)}` });
+      const extract = (r: Record<string, unknown>, i: number, l: Locate): [number, number] => {
+        if (valueAt(r, field) === undefined && LOGPS_COLUMNS.every((c) => r[c] !== undefined)) {
+          const [pc, pr, rc, rr] = LOGPS_COLUMNS.map((c) => numberAt(r, c, i, l)) as [number, number, number, number];
+          const gap = beta * (pc - rc) - beta * (pr - rr);
+          return [gap, gap];
+        }
+        const v = numberAt(r, field, i, l);
+        return [v, v];
+      };
+      return { strategy: 'gap', key: field, hasThreshold: true, extract };
     }
     case 'margin':
       return { strategy: 'margin', key: 'margin_raw', hasThreshold: true, extract: (r, i, l) => { const v = marginAt(r, i, l); return [v, v]; } };

@@ -31,7 +31,7 @@ export function registerSelectCommands(program: Command): void {
     .option('--gap-field <name>', 'column holding the gap for --by gap', 'reward_gap')
     .option('--policy <dir>', 'compute log-probs and reward_gap first with this policy model')
     .option('--reference <dir>', 'reference model for the reward gap')
-    .option('--beta <number>', 'DPO β of the implicit reward', '0.1')
+    .option('--beta <number>', 'DPO β of the implicit reward (also used for records that carry the four *_logps columns but no gap)', '0.1')
     .option('--batch-size <n>', 'sequences per forward pass', '8')
     .option('--chat-template', 'score conversation prompts through the chat template')
     .option('--threads <n>', 'onnxruntime intra-op threads')
@@ -50,7 +50,9 @@ export function registerSelectCommands(program: Command): void {
       if (!(ratio >= 0 && ratio <= 1)) throw new InvalidArgumentError({ argument: '--ratio', message: `expected a number in [0, 1], got "${options.ratio}"` });
       if (options.order !== 'rank' && options.order !== 'input') throw new InvalidArgumentError({ argument: '--order', message: `expected rank or input, got "${options.order}"` });
       const seed = /^-?\d+$/.test(options.seed) ? Number(options.seed) : options.seed;
-      const strategy = parseStrategy(options.by, { seed, gapField: options.gapField });
+      const beta = Number(options.beta);
+      if (!(beta > 0) || !Number.isFinite(beta)) throw new InvalidArgumentError({ argument: '--beta', message: `expected a positive number, got "${options.beta}"` });
+      const strategy = parseStrategy(options.by, { seed, gapField: options.gapField, beta });
       let source = input;
       let scratch: string | undefined;
       try {
