@@ -192,3 +192,29 @@ describe('streaming statistics (property tests)', () => {
     );
   });
 });
+
+describe('marginsFile', () => {
+  it('names file and line of a bad score, refuses stdin, honours abort', async () => {
+    const { mkdtempSync, writeFileSync, rmSync, existsSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const { marginsFile } = await import('./index');
+    const dir = mkdtempSync(join(tmpdir(), 'pref-margins-'));
+    try {
+      const input = join(dir, 'bad.jsonl');
+      writeFileSync(input, ['{"chosen_score": 1, "rejected_score": 0}', '{"chosen_score": 2, "rejected_score": 1}', '{"chosen_score": null, "rejected_score": 1}'].join('\n') + '\n');
+      await expect(marginsFile(input, join(dir, 'out.jsonl'))).rejects.toThrow(/bad\.jsonl:3: field "chosen_score"/);
+      expect(existsSync(join(dir, 'out.jsonl'))).toBe(false);
+      await expect(marginsFile('-', join(dir, 'out.jsonl'))).rejects.toThrow(/stdin/);
+      const good = join(dir, 'good.jsonl');
+      writeFileSync(good, '{"chosen_score": "3", "rejected_score": 1}\n{"margin_raw": -1}\n');
+      const result = await marginsFile(good, join(dir, 'good.out.jsonl'), { method: 'none', clip: [-1.5, 1.5] });
+      expect([result.raw.min, result.raw.max, result.clipped.max, result.normalized.mean]).toEqual([-1, 2, 1.5, 0.25]);
+      const controller = new AbortController();
+      controller.abort();
+      await expect(marginsFile(good, join(dir, 'aborted.jsonl'), { signal: controller.signal })).rejects.toThrow(/abort/i);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -262,3 +262,15 @@ describe('CSV-style string numbers', () => {
     expect(swapPair({ prompt: 'p', chosen: 'c', rejected: 'r', margin_raw: '1.5' }).margin_raw).toBe(-1.5);
   });
 });
+
+describe('abort and progress', () => {
+  it('privatizePairs reports progress and stops on abort', () => {
+    const data = synthetic(25_000);
+    const seen: number[] = [];
+    privatizePairs(data, { seed: 1, onProgress: (done) => seen.push(done) });
+    expect(seen).toEqual([10_000, 20_000, 25_000]);
+    const controller = new AbortController();
+    controller.abort();
+    expect(() => privatizePairs(data, { seed: 1, signal: controller.signal })).toThrowError(/aborted/);
+  });
+});
