@@ -148,7 +148,7 @@ const batchSize = 8;
 const encoded = items.map((item) => lm.encodeSequence(item));
 const totalTokens = encoded.reduce((sum, e) => sum + e.ids.length, 0);
 const order = encoded.map((_, i) => i).sort((a, b) => encoded[b]!.ids.length - encoded[a]!.ids.length || a - b);
-const feeds = [];
+const feeds: Array<ReturnType<typeof lm.buildFeeds>> = [];
 for (let from = 0; from < order.length; from += batchSize) feeds.push(lm.buildFeeds(order.slice(from, from + batchSize).map((i) => encoded[i]!)));
 await lm.sequenceLogProbs(items.slice(0, batchSize), { batchSize }); // warm-up
 const tRaw = await time(async () => {
