@@ -1,5 +1,6 @@
 import { Tokenizer } from '@huggingface/tokenizers';
 import { Template } from '@huggingface/jinja';
+import { accelerateTokenizer } from './accelerate-tokenizer';
 import { truncatedPairLengths, type TruncationStrategy } from './truncation';
 
 /** One model input row: token ids and (when the tokenizer defines them) token type ids. */
@@ -41,6 +42,7 @@ export class SequenceEncoder {
 
   constructor(tokenizerJson: Record<string, unknown>, tokenizerConfig: Record<string, unknown>) {
     this.tokenizer = new Tokenizer(tokenizerJson, tokenizerConfig);
+    accelerateTokenizer(this.tokenizer);
     this.tokenizerConfig = tokenizerConfig;
     this.pairTemplate = this.readTemplate(true);
     this.singleTemplate = this.readTemplate(false);

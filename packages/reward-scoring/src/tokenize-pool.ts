@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import { accelerateTokenizer } from './accelerate-tokenizer';
 
 /**
  * The worker is an eval'd CommonJS script that requires @huggingface/tokenizers by absolute path,
@@ -10,6 +11,7 @@ const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { Tokenizer } = require(workerData.tokenizersPath);
 const tokenizer = new Tokenizer(workerData.tokenizerJson, workerData.tokenizerConfig);
+(${accelerateTokenizer.toString()})(tokenizer);
 parentPort.on('message', (message) => {
   try {
     const parts = [];

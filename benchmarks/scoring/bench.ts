@@ -1,0 +1,205 @@
+/**
+ * Scoring throughput, as ratios measured in one run:
+ *   (a) the full pipeline: scorePairs (tokenizer workers, length-sorted token-budget batches)
+ *   (b) raw session.run on the same pre-tokenized sorted batches — the ceiling
+ *   (c) a naive loop: fixed batches of 8 in input order, padded to the model's max length
+ *   (d) the @huggingface/transformers text-classification pipeline on the same model and texts
+ * on two builder models (tiny, and BERT-base-like ≈110M parameters) with a realistic length mix
+ * (prompts 10–60 tokens, responses 20–400).
+ *
+ *   npx tsx benchmarks/scoring/bench.ts [--pairs-tiny 1500] [--pairs-base 24] [--threads N] [--skip-base]
+ */
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import {
+  WeightGenerator,
+  buildEncoderClassifier,
+  loadRewardModel,
+  planBatches,
+  scorePairs,
+  type EncodedSequence,
+  type RewardModel,
+} from '@pref/reward-scoring';
+import type { PreferencePair } from '@pref/io';
+
+const here = import.meta.dirname;
+const args = process.argv.slice(2);
+const flag = (name: string, fallback: number): number => {
+  const at = args.indexOf(`--${name}`);
+  return at === -1 ? fallback : Number(args[at + 1]);
+};
+const PAIRS_TINY = flag('pairs-tiny', 1500);
+const PAIRS_BASE = flag('pairs-base', 24);
+const THREADS = args.includes('--threads') ? flag('threads', 2) : undefined;
+const fixtureDir = join(here, '..', '..', 'packages', 'reward-scoring', 'fixtures', 'tiny-bert');
+
+interface Size {
+  name: string;
+  options: Parameters<typeof buildEncoderClassifier>[0];
+  pairs: number;
+}
+const sizes: Size[] = [
+  { name: 'tiny', options: { vocabSize: 30522, hidden: 64, layers: 2, heads: 2, intermediate: 128, maxPosition: 512, numLabels: 1, seed: 1 }, pairs: PAIRS_TINY },
+  { name: 'bert-base', options: { vocabSize: 30522, hidden: 768, layers: 12, heads: 12, intermediate: 3072, maxPosition: 512, numLabels: 1, seed: 1 }, pairs: PAIRS_BASE },
+];
+if (args.includes('--skip-base')) sizes.pop();
+
+/** A model folder (cached in the temp dir): builder weights + the fixture's WordPiece tokenizer. */
+function modelFolder(size: Size): { dir: string; parameters: number } {
+  const dir = join(tmpdir(), 'pref-bench-scoring', size.name);
+  const marker = join(dir, 'parameters.txt');
+  if (existsSync(marker)) return { dir, parameters: Number(readFileSync(marker, 'utf8')) };
+  mkdirSync(join(dir, 'onnx'), { recursive: true });
+  const built = buildEncoderClassifier(size.options);
+  writeFileSync(join(dir, 'onnx', 'model.onnx'), built.bytes);
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(built.config));
+  copyFileSync(join(fixtureDir, 'tokenizer.json'), join(dir, 'tokenizer.json'));
+  const tokenizerConfig = JSON.parse(readFileSync(join(fixtureDir, 'tokenizer_config.json'), 'utf8'));
+  writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ ...tokenizerConfig, model_max_length: 512 }));
+  writeFileSync(marker, String(built.parameterCount));
+  return { dir, parameters: built.parameterCount };
+}
+
+/** Pairs whose texts tokenize to the wanted lengths: every word is one vocabulary token. */
+function makePairs(count: number): PreferencePair[] {
+  const vocab = Object.keys((JSON.parse(readFileSync(join(fixtureDir, 'tokenizer.json'), 'utf8')) as { model: { vocab: Record<string, number> } }).model.vocab)
+    .filter((w) => /^[a-z]{3,}$/.test(w));
+  const rng = new WeightGenerator(42);
+  const text = (tokens: number) => Array.from({ length: tokens }, () => vocab[Math.floor(rng.uniform() * vocab.length)]).join(' ');
+  const between = (lo: number, hi: number) => lo + Math.floor(rng.uniform() * (hi - lo + 1));
+  return Array.from({ length: count }, (_, i) => ({ id: String(i), prompt: text(between(10, 60)), chosen: text(between(20, 400)), rejected: text(between(20, 400)) }));
+}
+
+function feeds(model: RewardModel, rows: readonly EncodedSequence[], padTo?: number): Record<string, ort.Tensor> {
+  const width = padTo ?? rows.reduce((m, r) => Math.max(m, r.ids.length), 1);
+  const size = rows.length * width;
+  const ids = new BigInt64Array(size);
+  const mask = new BigInt64Array(size);
+  const types = new BigInt64Array(size);
+  rows.forEach((row, r) => {
+    for (let i = 0; i < row.ids.length; i++) {
+      ids[r * width + i] = BigInt(row.ids[i]!);
+      mask[r * width + i] = 1n;
+      types[r * width + i] = BigInt(row.typeIds[i]!);
+    }
+  });
+  const all: Record<string, ort.Tensor> = {
+    input_ids: new ort.Tensor('int64', ids, [rows.length, width]),
+    attention_mask: new ort.Tensor('int64', mask, [rows.length, width]),
+    token_type_ids: new ort.Tensor('int64', types, [rows.length, width]),
+  };
+  return Object.fromEntries(model.inputNames.map((name) => [name, all[name]!]));
+}
+
+async function timed<T>(fn: () => Promise<T>): Promise<{ seconds: number; value: T }> {
+  const start = performance.now();
+  const value = await fn();
+  return { seconds: (performance.now() - start) / 1000, value };
+}
+
+interface Row {
+  size: string;
+  method: string;
+  seconds: number;
+  pairsPerSecond: number;
+  tokensPerSecond: number;
+  note?: string;
+}
+
+const results: Row[] = [];
+const notes: string[] = [];
+for (const size of sizes) {
+  const { dir, parameters } = modelFolder(size);
+  const pairs = makePairs(size.pairs);
+  const model = await loadRewardModel(dir, { threads: THREADS, tokenizerWorkers: 1 });
+  const sessionOptions: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all', interOpNumThreads: 1, ...(THREADS ? { intraOpNumThreads: THREADS } : {}) };
+  const session = await ort.InferenceSession.create(model.modelPath, sessionOptions);
+  const e = model.encoder;
+  const sequences = pairs.flatMap((p) => {
+    const prompt = e.tokenize(p.prompt);
+    return [e.encodePair(prompt, e.tokenize(p.chosen), model.maxLength), e.encodePair(prompt, e.tokenize(p.rejected), model.maxLength)];
+  });
+  const realTokens = sequences.reduce((sum, s) => sum + s.ids.length, 0);
+  const push = (method: string, seconds: number, note?: string) =>
+    results.push({ size: `${size.name} (${(parameters / 1e6).toFixed(1)}M)`, method, seconds, pairsPerSecond: pairs.length / seconds, tokensPerSecond: realTokens / seconds, note });
+
+  // Warm-up (first session.run allocates).
+  await session.run(feeds(model, sequences.slice(0, 2)));
+  for await (const _ of scorePairs(pairs.slice(0, 2), model)) void _;
+
+  // (a) full pipeline
+  let padded = 0;
+  const a = await timed(async () => {
+    let count = 0;
+    for await (const _ of scorePairs(pairs, model, { onProgress: (p) => (padded = p.paddedTokens) })) count++;
+    return count;
+  });
+  push('(a) pref scorePairs', a.seconds, `padding ${((100 * (padded - realTokens)) / padded).toFixed(1)}% of tokens`);
+
+  // (b) raw session.run on the same sorted batches, feeds built before timing
+  const windows: EncodedSequence[][] = [];
+  for (let i = 0; i < sequences.length; i += 1024) windows.push(sequences.slice(i, i + 1024));
+  const prepared = windows.flatMap((w) => planBatches(w.map((s) => s.ids.length), 16384, 0.1).map((batch) => feeds(model, batch.map((i) => w[i]!))));
+  const b = await timed(async () => {
+    for (const feed of prepared) await session.run(feed);
+  });
+  push('(b) raw session.run, same sorted batches', b.seconds);
+
+  // (c) naive: batches of 8 in input order, padded to max length
+  const c = await timed(async () => {
+    for (let i = 0; i < sequences.length; i += 8) {
+      const rows = sequences.slice(i, i + 8);
+      await session.run(feeds(model, rows, model.maxLength));
+    }
+  });
+  push('(c) naive: batches of 8, unsorted, padded to max length', c.seconds);
+
+  // (d) @huggingface/transformers pipeline
+  try {
+    const transformers = await import('@huggingface/transformers');
+    transformers.env.allowRemoteModels = false;
+    transformers.env.localModelPath = join(dir, '..') + '/';
+    const classifier = await transformers.pipeline('text-classification', size.name, { dtype: 'fp32', device: 'cpu' });
+    const texts = pairs.flatMap((p) => [`${p.prompt}\n${p.chosen}`, `${p.prompt}\n${p.rejected}`]);
+    await classifier(texts.slice(0, 2));
+    const d = await timed(async () => {
+      for (let i = 0; i < texts.length; i += 8) await classifier(texts.slice(i, i + 8));
+    });
+    push('(d) @huggingface/transformers pipeline, batches of 8', d.seconds, 'joined text (pipeline has no pair input)');
+  } catch (error) {
+    notes.push(`(d) on ${size.name}: @huggingface/transformers could not run: ${(error as Error).message.split('\n')[0]}`);
+  }
+  await session.release();
+  await model.dispose();
+}
+
+const lines: string[] = [];
+lines.push(`Machine: ${process.platform} ${process.arch}, Node ${process.version}, ${ort.env.versions?.common ?? 'onnxruntime 1.30'}; threads: ${THREADS ?? 'onnxruntime default'}.`);
+lines.push(`Data: prompts 10–60 tokens, responses 20–400 tokens (pair encoding, up to 463 tokens per sequence); ${PAIRS_TINY} pairs on tiny, ${PAIRS_BASE} on bert-base.`);
+lines.push('');
+lines.push('| model | method | seconds | pairs/s | tokens/s | note |');
+lines.push('|---|---|---:|---:|---:|---|');
+for (const r of results) lines.push(`| ${r.size} | ${r.method} | ${r.seconds.toFixed(2)} | ${r.pairsPerSecond.toFixed(1)} | ${r.tokensPerSecond.toFixed(0)} | ${r.note ?? ''} |`);
+lines.push('');
+lines.push('| model | (a)/(b) target ≥ 0.95 | (a)/(c) | (a)/(d) target ≥ 2 |');
+lines.push('|---|---:|---:|---:|');
+for (const sizeName of [...new Set(results.map((r) => r.size))]) {
+  const of = (prefix: string) => results.find((r) => r.size === sizeName && r.method.startsWith(prefix));
+  const ratio = (x?: Row, y?: Row) => (x && y ? (x.pairsPerSecond / y.pairsPerSecond).toFixed(2) : 'n/a');
+  lines.push(`| ${sizeName} | ${ratio(of('(a)'), of('(b)'))} | ${ratio(of('(a)'), of('(c)'))} | ${ratio(of('(a)'), of('(d)'))} |`);
+}
+for (const note of notes) lines.push('', note);
+const table = lines.join('\n');
+console.log(table);
+
+const readmePath = join(here, 'README.md');
+if (existsSync(readmePath)) {
+  const readme = readFileSync(readmePath, 'utf8');
+  const start = '<!-- results:start -->';
+  const end = '<!-- results:end -->';
+  if (readme.includes(start) && readme.includes(end)) {
+    writeFileSync(readmePath, `${readme.slice(0, readme.indexOf(start) + start.length)}\n${table}\n${readme.slice(readme.indexOf(end))}`);
+  }
+}
