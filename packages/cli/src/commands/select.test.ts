@@ -72,6 +72,22 @@ describe('pref select --by gap with policy and reference models', () => {
     expect(readJsonl(join(dir, 'by-field-score-bottom.jsonl')).map((r) => r.id)).toEqual(expected.selected_ids);
   });
 
+  it('--order input and --report write the same selection in input order and the report file', async () => {
+    const output = join(dir, 'input-order.jsonl');
+    const reportPath = join(dir, 'report.json');
+    const { code } = await run('select', scored, '-o', output, '--ratio', String(expected.ratio), '--order', 'input', '--report', reportPath, '-q');
+    expect(code).toBe(0);
+    const inputOrder = expected.pairs.map((p) => p.id).filter((id) => expected.selected_ids.includes(id));
+    expect(readJsonl(output).map((r) => r.id)).toEqual(inputOrder);
+    expect(JSON.parse(readFileSync(reportPath, 'utf8'))).toMatchObject({ strategy: 'gap', kept: 6, total: 24 });
+  });
+
+  it('rejects bad options with the option name', async () => {
+    expect((await run('select', input, '-o', join(dir, 'y.jsonl'), '--ratio', '2')).stderr).toContain('--ratio: expected a number in [0, 1]');
+    expect((await run('select', input, '-o', join(dir, 'y.jsonl'), '--ratio', '0.1', '--by', 'best')).stderr).toContain('by: expected gap, margin, random');
+    expect((await run('logprobs', input, '-o', join(dir, 'y.jsonl'))).stderr).toContain('--policy: give --policy and/or --reference');
+  });
+
   it('fails with file, line and field when the gap column is missing', async () => {
     const { code, stderr } = await run('select', input, '-o', join(dir, 'x.jsonl'), '--ratio', '0.5', '-q');
     expect(code).toBe(1);
