@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from '@pref/io';
+import { argsort } from './argsort';
 import { InvalidBatchValueError } from './errors';
 import { log1mexp, logSigmoid, sigmoid, softplus } from './stable-math';
 
@@ -701,7 +702,7 @@ const KERNELS: Record<DpoLossType, Kernel> = {
       policyMargin[i] = policyChosen[i]! - policyRejected[i]!;
       referenceMargin[i] = refChosen && refRejected ? refChosen[i]! - refRejected[i]! : 0;
     }
-    const order = sortedOrder(policyMargin);
+    const order = argsort(policyMargin);
     referenceMargin.sort();
     let total = 0;
     for (let k = 0; k < n; k++) {
@@ -717,8 +718,8 @@ const KERNELS: Record<DpoLossType, Kernel> = {
 
   aot_unpaired(ctx, w, gw, losses, gc, gr) {
     const { n, beta, chosenLogratio, rejectedLogratio, smoothingScalar } = ctx;
-    const chosenOrder = sortedOrder(chosenLogratio);
-    const rejectedOrder = sortedOrder(rejectedLogratio);
+    const chosenOrder = argsort(chosenLogratio);
+    const rejectedOrder = argsort(rejectedLogratio);
     let total = 0;
     for (let k = 0; k < n; k++) {
       const ic = chosenOrder[k]!;
@@ -860,10 +861,3 @@ const KERNELS: Record<DpoLossType, Kernel> = {
 /** Smallest distance below 0 an average log-prob is held at by `orpo` (keeps 1/(1 − e^a) finite). */
 const ORPO_LOGP_CEILING = 1e-300;
 
-/** Indices that sort `values` ascending; ties keep index order, so the result is deterministic. */
-function sortedOrder(values: Float64Array): Uint32Array {
-  const order = new Uint32Array(values.length);
-  for (let i = 0; i < order.length; i++) order[i] = i;
-  order.sort((a, b) => values[a]! - values[b]! || a - b);
-  return order;
-}
