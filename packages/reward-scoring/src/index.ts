@@ -74,3 +74,4 @@ export type { GoldFunctionName, RewardScorer, GoldRewardSpec, GoldScoredPair, Sc
 // Trained linear Bradley–Terry reward model (synthetic-data engineer)
 export { trainRewardModel, exportRewardModel, rewardModelOnnx, wordTokenizerJson } from './train-reward-model';
 export type { TrainRewardModelOptions, TrainedRewardModel, RewardModelReport } from './train-reward-model';
+export { defaultRewardModelDir } from './train-reward-model/default-model';
