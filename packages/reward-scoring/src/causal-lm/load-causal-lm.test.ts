@@ -86,6 +86,12 @@ describe('loadCausalLM errors', () => {
     expect((error as Error).message).toMatch(/nonexistent-folder.*no ONNX model/);
   });
 
+  it('treats org/name as a Hub id and respects offline mode', async () => {
+    const error = await loadCausalLM('some-org/some-model', { offline: true, cacheDir: '/nonexistent-cache' }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'DOWNLOAD' });
+    expect((error as Error).message).toContain('some-org/some-model');
+  });
+
   it('aborts between batches', async () => {
     const lm = await loadCausalLM(fixtureDir, { intraOpNumThreads: 1 });
     const controller = new AbortController();

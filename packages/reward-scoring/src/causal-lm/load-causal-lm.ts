@@ -4,6 +4,7 @@ import { Template } from '@huggingface/jinja';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { AbortedError, type ChatMessage } from '@pref/io';
 import * as ort from 'onnxruntime-node';
+import { resolveModel, type ResolveModelOptions } from '../resolve-model';
 import { CausalLMError } from './errors';
 import { logSoftmaxAt } from './log-softmax';
 
@@ -17,7 +18,7 @@ export const CAUSAL_LM_MODEL_FILES = [
   'onnx/decoder_model_merged.onnx',
 ] as const;
 
-export interface LoadCausalLMOptions {
+export interface LoadCausalLMOptions extends Omit<ResolveModelOptions, 'modelFile'> {
   /** The ONNX file inside the folder. Default: the first of {@link CAUSAL_LM_MODEL_FILES} that exists. */
   modelFile?: string;
   /** onnxruntime threads inside one operator. Default: onnxruntime's choice (all cores). */
@@ -328,6 +329,8 @@ export class CausalLM {
 /**
  * Loads a causal LM exported to ONNX in the Hugging Face layout: `model.onnx` (or `onnx/model.onnx`,
  * `decoder_model*.onnx`), `tokenizer.json`, and optionally `tokenizer_config.json` and `config.json`.
+ * A Hub id (`org/name`) that is not a local folder is fetched into the Hugging Face cache (`model.onnx`
+ * unless `modelFile` says otherwise; `offline`, `revision`, `cacheDir` as for loadRewardModel).
  * Graphs with `past_key_values.N.key/value` inputs (Optimum `use_cache` exports) get empty past
  * tensors; `position_ids` is fed when the graph asks for it.
  *
@@ -336,9 +339,17 @@ export class CausalLM {
  * const { logProb, tokenCount } = await lm.sequenceLogProbs('Question: 2+2? Answer:', ' 4');
  * await lm.dispose();
  */
-export async function loadCausalLM(modelDir: string, options: LoadCausalLMOptions = {}): Promise<CausalLM> {
+export async function loadCausalLM(dirOrHubId: string, options: LoadCausalLMOptions = {}): Promise<CausalLM> {
   const { modelFile, intraOpNumThreads, executionProviders = ['cpu'] } = options;
-  const modelPath = modelFile !== undefined ? join(modelDir, modelFile) : CAUSAL_LM_MODEL_FILES.map((f) => join(modelDir, f)).find((p) => existsSync(p));
+  let modelDir = dirOrHubId;
+  let modelPath: string | undefined;
+  if (!existsSync(dirOrHubId) && /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/.test(dirOrHubId)) {
+    // A Hub id: the reward-model loader's resolver downloads into the standard HF cache.
+    const resolved = await resolveModel(dirOrHubId, { ...options, modelFile: modelFile ?? 'model.onnx' });
+    modelDir = resolved.dir;
+    modelPath = resolved.modelPath;
+  }
+  modelPath ??= modelFile !== undefined ? join(modelDir, modelFile) : CAUSAL_LM_MODEL_FILES.map((f) => join(modelDir, f)).find((p) => existsSync(p));
   if (modelPath === undefined || !existsSync(modelPath)) {
     throw new CausalLMError({ code: 'MODEL_LOAD', modelDir, message: `no ONNX model found (looked for ${modelFile ?? CAUSAL_LM_MODEL_FILES.join(', ')})` });
   }
