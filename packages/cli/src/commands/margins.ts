@@ -5,10 +5,10 @@ import { createProgress } from '../progress';
 
 const METHODS: readonly NormalizeMethod[] = ['zscore', 'percentile', 'robust', 'none'];
 
-function parseClip(text: string): [number, number] {
+function parsePair(text: string, argument: string): [number, number] {
   const parts = text.split(',').map((part) => Number(part.trim()));
   if (parts.length !== 2 || parts.some((n) => !Number.isFinite(n)) || (parts[0] as number) > (parts[1] as number)) {
-    throw new InvalidArgumentError({ argument: '--clip', message: `expected MIN,MAX with MIN <= MAX (e.g. -6,6), got "${text}"` });
+    throw new InvalidArgumentError({ argument, message: `expected LOW,HIGH with LOW <= HIGH (e.g. ${argument === '--clip' ? '-6,6' : '5,95'}), got "${text}"` });
   }
   return [parts[0] as number, parts[1] as number];
 }
@@ -37,10 +37,10 @@ export function registerMarginsCommands(program: Command): void {
       }
       const delta = Number(options.delta);
       if (!Number.isFinite(delta)) throw new InvalidArgumentError({ argument: '--delta', message: `expected a number, got "${options.delta}"` });
-      const percentiles = parseClip(options.percentiles);
+      const percentiles = parsePair(options.percentiles, '--percentiles');
       const progress = createProgress('margins', { unit: 'rows', quiet: options.quiet });
       const result = await marginsFile(input, options.output, {
-        clip: parseClip(options.clip),
+        clip: parsePair(options.clip, '--clip'),
         method: options.normalize as NormalizeMethod,
         delta,
         percentiles,
