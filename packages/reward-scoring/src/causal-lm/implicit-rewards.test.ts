@@ -4,7 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addLogProbs, implicitRewards, loadCausalLM, type CausalLM } from './index';
 
 const fixtureDir = fileURLToPath(new URL('../../fixtures/tiny-gpt/', import.meta.url));
-const reference = JSON.parse(readFileSync(`${fixtureDir}reference.json`, 'utf8')) as { cases: Array<{ prompt: string; response: string; sum_logp: number }> };
+const reference = JSON.parse(readFileSync(`${fixtureDir}reference.json`, 'utf8')) as {
+  cases: Array<{ prompt: string; response: string; sum_logp: number }>;
+  chat_cases: Array<{ messages: Array<{ role: string; content: string }>; response: string; sum_logp: number }>;
+};
 const [good, bad] = [reference.cases[0]!, reference.cases[1]!]; // same prompt, two responses
 
 describe('implicitRewards', () => {
@@ -55,6 +58,15 @@ describe('implicitRewards', () => {
     expect(Math.abs(out!.policy_chosen_logps! - good.sum_logp)).toBeLessThan(1e-4);
     expect(out).not.toHaveProperty('reference_chosen_logps');
     expect(out).not.toHaveProperty('reward_gap');
+  });
+
+  it('scores conversation prompts through the chat template when asked', async () => {
+    const chat = reference.chat_cases[0]!;
+    const pair = { prompt: 'flattened text, not used', chosen: chat.response, rejected: chat.response, conversation: { prompt: chat.messages, chosen: [], rejected: [] } };
+    const [out] = await addLogProbs([pair], { policy: lm, chatTemplate: true });
+    expect(Math.abs(out!.policy_chosen_logps! - chat.sum_logp)).toBeLessThan(1e-4);
+    const [plain] = await addLogProbs([pair], { policy: lm });
+    expect(Math.abs(plain!.policy_chosen_logps! - chat.sum_logp)).toBeGreaterThan(1e-3);
   });
 
   it('flags pairs whose prompt tokens are not a prefix', async () => {
