@@ -103,7 +103,7 @@ function describeGuarantee({ mechanism, epsilon, absMargin, k, n }: { mechanism:
       mechanism,
       label_dp: true,
       epsilon,
-      statement: `${epsilon}-label-DP: each label is kept with probability e^ε/(1+e^ε) = ${1 / (1 + Math.exp(-epsilon))}, independently of the data (binary randomized response).`,
+      statement: `ε-label-DP with ε = ${epsilon}: each label is kept with probability e^ε/(1+e^ε) = ${1 / (1 + Math.exp(-epsilon))}, independently of the data (binary randomized response).`,
       caveats: [seedCaveat, 'Only the chosen/rejected order is protected; prompts, responses and any scores in the output are not.'],
     };
   }
@@ -114,7 +114,7 @@ function describeGuarantee({ mechanism, epsilon, absMargin, k, n }: { mechanism:
       mechanism,
       label_dp: true,
       epsilon,
-      statement: `${epsilon}-label-DP (RRWithPrior, Ghazi et al. 2021, binary case): records whose prior is more confident than e^ε/(1+e^ε) get the prior's preferred order (output independent of the label); the others get randomized response.`,
+      statement: `ε-label-DP with ε = ${epsilon} (RRWithPrior, Ghazi et al. 2021, binary case): records whose prior is more confident than e^ε/(1+e^ε) get the prior's preferred order (output independent of the label); the others get randomized response.`,
       prior_only_records: priorOnly,
       randomized_response_records: n - priorOnly,
       caveats: [
