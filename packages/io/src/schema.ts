@@ -34,6 +34,7 @@ export interface FieldMapping {
 }
 
 const HH_ASSISTANT = '\n\nAssistant:';
+const HAS_VISIBLE = /\S/;
 
 function isMessageList(value: unknown): value is unknown[] {
   return Array.isArray(value) && value.length > 0 && value.every((m) => typeof m === 'object' && m !== null && !Array.isArray(m) && 'role' in m);
@@ -95,7 +96,8 @@ function fail(where: Where, field: string | undefined, expected: string, value?:
 
 function requireText(where: Where, field: string, value: unknown): string {
   if (typeof value !== 'string') fail(where, field, 'a non-empty string', value);
-  if (value.trim() === '') fail(where, field, 'a non-empty string', value, value.length === 0 ? 'an empty string' : 'only whitespace');
+  // A regex test stops at the first visible character and, unlike trim(), allocates nothing.
+  if (!HAS_VISIBLE.test(value)) fail(where, field, 'a non-empty string', value, value.length === 0 ? 'an empty string' : 'only whitespace');
   return value;
 }
 
@@ -162,10 +164,15 @@ function readConversation(where: Where, value: unknown): PairConversation | unde
 
 const CANONICAL_KEYS = new Set(['id', 'metadata', 'system', 'prompt', 'chosen', 'rejected', 'conversation']);
 
-function finish(where: Where, record: DataRecord, core: Omit<PreferencePair, 'id' | 'metadata'>, consumed: readonly string[]): PreferencePair {
+function finish(where: Where, record: DataRecord, core: { prompt: string; chosen: string; rejected: string; system?: string; conversation?: PairConversation }, consumed: readonly string[]): PreferencePair {
   const id = readId(where, record.id);
   const metadata = readMetadata(where, record.metadata);
-  const pair: PreferencePair = { ...(id === undefined ? {} : { id }), ...core } as PreferencePair;
+  const pair = (id === undefined ? {} : { id }) as PreferencePair;
+  pair.prompt = core.prompt;
+  pair.chosen = core.chosen;
+  pair.rejected = core.rejected;
+  if (core.system !== undefined) pair.system = core.system;
+  if (core.conversation !== undefined) pair.conversation = core.conversation;
   if (pair.system === undefined && record.system !== undefined && record.system !== null) pair.system = requireString(where, 'system', record.system);
   if (metadata !== undefined) pair.metadata = metadata;
   // Every column the schema did not consume is kept as it came.
