@@ -111,22 +111,39 @@ const input = join(dir, 'scored.jsonl');
   parts.push(text);
   writeFileSync(input, parts.join(''));
 }
-const tFileInput = await time(() => selectFile(input, join(dir, 'out-input.jsonl'), { strategy: { by: 'gap' }, ratio, order: 'input' }), 1);
-const tFileRank = await time(() => selectFile(input, join(dir, 'out-rank.jsonl'), { strategy: { by: 'gap' }, ratio }), 1);
-const tFileBaseline = await time(async () => {
+/** Wall time and the peak growth of JS heap + array buffers (sampled every 10 ms) of one run. */
+async function measured(fn: () => Promise<unknown>): Promise<{ seconds: number; peakMb: number }> {
+  const memory = () => {
+    const m = process.memoryUsage();
+    return m.heapUsed + m.arrayBuffers;
+  };
+  (globalThis as { gc?: () => void }).gc?.();
+  const base = memory();
+  let peak = base;
+  const timer = setInterval(() => (peak = Math.max(peak, memory())), 10);
+  const start = process.hrtime.bigint();
+  await fn();
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  clearInterval(timer);
+  peak = Math.max(peak, memory());
+  return { seconds, peakMb: (peak - base) / 1e6 };
+}
+const fileBaseline = await measured(async () => {
   const all: DataRecord[] = [];
   for await (const { record } of readRecords(input)) all.push(record);
   await writeRecords(join(dir, 'out-memory.jsonl'), selectByRewardGap(all, { ratio }).selected);
-}, 1);
+});
+const fileRank = await measured(() => selectFile(input, join(dir, 'out-rank.jsonl'), { strategy: { by: 'gap' }, ratio }));
+const fileInput = await measured(() => selectFile(input, join(dir, 'out-input.jsonl'), { strategy: { by: 'gap' }, ratio, order: 'input' }));
 if (readFileSync(join(dir, 'out-rank.jsonl'), 'utf8') !== readFileSync(join(dir, 'out-memory.jsonl'), 'utf8')) throw new Error('selectFile output differs from the in-memory selection');
 rmSync(dir, { recursive: true, force: true });
 lines.push(`### Selecting ${(ratio * 100).toFixed(0)}% of a ${fileRecords.toLocaleString('en-US')}-record JSONL file`, '');
-row('method', 'seconds', 'records/s', 'vs baseline');
-row('---', '---:', '---:', '---:');
-row('baseline: all records in memory, `selectByRewardGap`, write', tFileBaseline.toFixed(2), rate(fileRecords, tFileBaseline), '1.00×');
-row('`selectFile`, gap order (2 passes + spill of the kept records)', tFileRank.toFixed(2), rate(fileRecords, tFileRank), `${(tFileBaseline / tFileRank).toFixed(2)}×`);
-row('`selectFile`, input order (2 passes)', tFileInput.toFixed(2), rate(fileRecords, tFileInput), `${(tFileBaseline / tFileInput).toFixed(2)}×`);
-lines.push('', '`selectFile` holds 16 bytes per record (rank key + value) plus a 4-byte rank, instead of the records; outputs are byte-identical (checked in the run).', '');
+row('method', 'seconds', 'records/s', 'vs baseline', 'peak heap + buffers (MB)');
+row('---', '---:', '---:', '---:', '---:');
+row('baseline: all records in memory, `selectByRewardGap`, write', fileBaseline.seconds.toFixed(2), rate(fileRecords, fileBaseline.seconds), '1.00×', fileBaseline.peakMb.toFixed(0));
+row('`selectFile`, gap order (2 passes + spill of the kept records)', fileRank.seconds.toFixed(2), rate(fileRecords, fileRank.seconds), `${(fileBaseline.seconds / fileRank.seconds).toFixed(2)}×`, fileRank.peakMb.toFixed(0));
+row('`selectFile`, input order (2 passes)', fileInput.seconds.toFixed(2), rate(fileRecords, fileInput.seconds), `${(fileBaseline.seconds / fileInput.seconds).toFixed(2)}×`, fileInput.peakMb.toFixed(0));
+lines.push('', '`selectFile` holds 16 bytes per record (rank key + value) plus a 4-byte rank instead of the records (peak memory is sampled, so approximate; run with `node --expose-gc` for a cleaner baseline); outputs are byte-identical (checked in the run).', '');
 
 // ---- 3. log-prob throughput -----------------------------------------------------------------------
 const modelDir = mkdtempSync(join(tmpdir(), 'pref-bench-lm-'));
