@@ -30,3 +30,5 @@ export { privatizeFile } from './privatize-file';
 export type { PrivatizeFileOptions, PrivatizeFileResult } from './privatize-file';
 export { prepareFile, defaultRejectsPath } from './prepare-file';
 export type { PrepareFileOptions, PrepareFileResult } from './prepare-file';
+export { planRrWithPrior, rrWithPriorDistribution, sampleRrWithPrior } from './rr-with-prior';
+export type { RrWithPriorPlan } from './rr-with-prior';
