@@ -83,7 +83,9 @@ export function readPairs(path: string, options: ReadPairsOptions = {}): PairStr
     started = true;
     let schema: SchemaName | undefined = schemaOption === 'auto' ? undefined : schemaOption;
     stats.schema = schema;
+    // id hash → first location, packed as fileIndex * 2^32 + line (files: the Arrow shards/splits of one input).
     const seenIds = rejectDuplicateIds ? new Map<number, number>() : undefined;
+    const seenFiles: string[] = [];
     let rejectsOut: AtomicWriteStream | undefined;
     let rejectsBuffer = '';
     const reject = async (error: InvalidRecordError, record: unknown, raw: string | undefined) => {
@@ -133,12 +135,16 @@ export function readPairs(path: string, options: ReadPairsOptions = {}): PairStr
           pair = recordToPair(record, schema, where, mapping);
           if (seenIds && pair.id !== undefined) {
             const key = hash53(pair.id);
-            const firstLine = seenIds.get(key);
-            if (firstLine !== undefined) {
+            const first = seenIds.get(key);
+            if (first !== undefined) {
               stats.duplicateIds += 1;
-              throw new InvalidRecordError({ ...where, field: 'id', expected: 'a unique id', found: `${JSON.stringify(pair.id)}, already used at line ${firstLine}` });
+              const firstFile = seenFiles[Math.floor(first / 2 ** 32)];
+              const firstLine = first % 2 ** 32;
+              const at = firstFile === row.file ? `line ${firstLine}` : `${firstFile}:${firstLine}`;
+              throw new InvalidRecordError({ ...where, field: 'id', expected: 'a unique id', found: `${JSON.stringify(pair.id)}, already used at ${at}` });
             }
-            seenIds.set(key, row.line);
+            if (seenFiles.at(-1) !== row.file) seenFiles.push(row.file);
+            seenIds.set(key, (seenFiles.length - 1) * 2 ** 32 + row.line);
           }
         } catch (error) {
           if (!InvalidRecordError.isInstance(error)) throw error;

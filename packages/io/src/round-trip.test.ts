@@ -115,6 +115,9 @@ describe('fixtures written by other implementations', () => {
     const seen: string[] = [];
     const { pairs } = await collectPairs(join(fixtures, 'hf-dict'), { onInvalid: (e) => seen.push(`${e.file.split('/').slice(-2).join('/')}:${e.line}:${e.field}`) });
     expect(pairs).toHaveLength(3);
+    const messages: string[] = [];
+    await collectPairs(join(fixtures, 'hf-dict'), { onInvalid: (e) => messages.push(e.message) });
+    expect(messages[0]).toContain(`already used at ${join(fixtures, 'hf-dict', 'train', 'data-00000-of-00001.arrow')}:1`);
     expect(seen).toEqual(['test/data-00000-of-00001.arrow:1:id', 'test/data-00000-of-00001.arrow:2:id', 'test/data-00000-of-00001.arrow:3:id']);
     const { pairs: all } = await collectPairs(join(fixtures, 'hf-dict'), { rejectDuplicateIds: false });
     expect(all).toHaveLength(6);

@@ -124,3 +124,43 @@ describe('pref head', () => {
     expect(stdout).toContain('Usage: pref head');
   });
 });
+
+describe('every format and schema from the command line', () => {
+  it('stats on {text, label} rows reports rows and fields, not pairs', async () => {
+    const input = join(dir, 'tl.jsonl');
+    writeFileSync(input, '{"text":"a","label":1}\n{"text":"b","label":0}\n');
+    const { code, stdout } = await run('stats', input, '--json');
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({ schema: 'text-label', rows: 2, pairs: 0, fields: { text: 2, label: 2 } });
+  });
+  it('convert HH → HF folder → JSON array, and validate/stats/head read the folder', async () => {
+    const input = join(dir, 'hh.jsonl');
+    writeFileSync(input, JSON.stringify({ chosen: '\n\nHuman: Hi\n\nAssistant: Hello.', rejected: '\n\nHuman: Hi\n\nAssistant: Go.' }) + '\n');
+    const folder = join(dir, 'hh-hf');
+    expect((await run('convert', input, folder, '--quiet')).code).toBe(0);
+    expect((await run('validate', folder, '--quiet')).code).toBe(0);
+    const stats = JSON.parse((await run('stats', folder, '--json')).stdout);
+    expect(stats).toMatchObject({ rows: 1, pairs: 1, schema: 'prompt-chosen-rejected' });
+    const json = join(dir, 'hh.json');
+    expect((await run('convert', folder, json, '--quiet')).code).toBe(0);
+    const [row] = JSON.parse(readFileSync(json, 'utf8'));
+    expect(row).toMatchObject({ prompt: '\n\nHuman: Hi\n\nAssistant:', chosen: ' Hello.', rejected: ' Go.' });
+    const raw = await run('head', folder, '--raw', '-n', '1');
+    expect(Object.keys(JSON.parse(raw.stdout))).toEqual(['prompt', 'chosen', 'rejected', 'conversation']);
+  });
+  it('convert --to records copies rows of any schema unchanged', async () => {
+    const input = join(dir, 'tl2.jsonl');
+    writeFileSync(input, '{"text":"a","label":1}\n');
+    const out = join(dir, 'tl2.parquet');
+    const { code, stdout } = await run('convert', input, out, '--to', 'records', '--json');
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({ read: 1, written: 1, rejected: 0 });
+  });
+  it('validate fails on an empty file', async () => {
+    const input = join(dir, 'empty.jsonl');
+    writeFileSync(input, '');
+    const { code, stderr } = await run('validate', input, '--quiet');
+    expect(code).toBe(1);
+    expect(stderr).toContain('no rows');
+  });
+});
