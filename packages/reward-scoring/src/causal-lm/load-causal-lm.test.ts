@@ -92,6 +92,13 @@ describe('loadCausalLM errors', () => {
     expect((error as Error).message).toContain('some-org/some-model');
   });
 
+  it('refuses sequences longer than the model positions, naming the sequence', async () => {
+    const lm = await loadCausalLM(fixtureDir, { intraOpNumThreads: 1 });
+    expect(lm.maxLength).toBe(128);
+    await expect(lm.sequenceLogProbs([{ prompt: 'a', response: 'b' }, { prompt: 'Question:', response: ' x'.repeat(200) }])).rejects.toThrow(/sequence 1 has 20\d tokens .* more than the model's 128 positions/);
+    await lm.dispose();
+  });
+
   it('aborts between batches', async () => {
     const lm = await loadCausalLM(fixtureDir, { intraOpNumThreads: 1 });
     const controller = new AbortController();

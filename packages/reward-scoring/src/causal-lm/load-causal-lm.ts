@@ -127,6 +127,8 @@ export class CausalLM {
   readonly hasPastInputs: boolean;
   /** True when the graph takes `position_ids`. */
   readonly hasPositionIds: boolean;
+  /** Longest sequence the model accepts (config `n_positions` / `max_position_embeddings`), when known. */
+  readonly maxLength: number | undefined;
   private readonly pastInputs: PastInput[];
   private readonly logitsName: string;
   private readonly tokenizerConfig: Record<string, unknown>;
@@ -173,6 +175,7 @@ export class CausalLM {
     this.bosTokenId = tokenId('bos_token') ?? tokenId('eos_token');
     this.padTokenId = tokenId('pad_token') ?? tokenId('eos_token') ?? 0;
     this.chatTemplate = typeof tokenizerConfig.chat_template === 'string' ? tokenizerConfig.chat_template : undefined;
+    this.maxLength = numberFrom(config, ['n_positions', 'max_position_embeddings', 'n_ctx']);
   }
 
   /** Token ids of `text` as the model's tokenizer produces them (with its special tokens, if it adds any). */
@@ -241,6 +244,11 @@ export class CausalLM {
   private async scoreMany(inputs: readonly SequenceInput[], { batchSize = 8, signal, onProgress }: SequenceLogProbsOptions): Promise<SequenceLogProb[]> {
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new CausalLMError({ code: 'MODEL_RUN', modelDir: this.modelDir, message: `batchSize must be a positive integer, got ${batchSize}` });
     const encoded = inputs.map((input) => this.encodeSequence(input));
+    encoded.forEach((e, i) => {
+      if (this.maxLength !== undefined && e.ids.length > this.maxLength) {
+        throw new CausalLMError({ code: 'MODEL_RUN', modelDir: this.modelDir, message: `sequence ${i} has ${e.ids.length} tokens (prompt + response), more than the model's ${this.maxLength} positions; shorten or drop it` });
+      }
+    });
     // Longest first so the first batch fails fast on a too-long sequence; stable on ties.
     const order = encoded.map((_, i) => i).sort((a, b) => encoded[b]!.ids.length - encoded[a]!.ids.length || a - b);
     const results = new Array<SequenceLogProb>(inputs.length);
