@@ -8,7 +8,7 @@ describe('generateToxicityTexts', () => {
   it('labels exactly the texts that contain a placeholder word', () => {
     const texts = generateToxicityTexts({ n: 2000, seed: 1, toxicRate: 0.3 });
     for (const item of texts) {
-      const words = item.text.toLowerCase().match(/[a-z]+/g) ?? [];
+      const words: string[] = item.text.toLowerCase().match(/[a-z]+/g) ?? [];
       const found = PLACEHOLDER_TOXIC_WORDS.filter((word) => words.includes(word));
       expect(item.label).toBe(found.length > 0 ? 1 : 0);
       expect(item.placeholders).toEqual(found);
