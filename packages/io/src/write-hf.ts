@@ -142,6 +142,10 @@ async function writeDatasetFiles(folder: string, records: AsyncIterable<DataReco
       written += 1;
       if (batch.length >= rowGroupSize) {
         flush();
+        // Let the piping loop hand this batch's bytes to the file, and wait for the file stream to
+        // drain, so memory stays bounded by about one batch however fast the source is.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (out.writableNeedDrain) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
         onProgress?.({ written });
       }
     }
