@@ -86,5 +86,5 @@ export async function d2poExample({ out, n = 300, budget, seed = '42', checkpoin
 if (isMain(import.meta.url)) {
   const list = flag('checkpoints');
   const result = await d2poExample({ out: flag('out', 'out/examples/d2po'), n: Number(flag('n', '300')), budget: flag('budget') === undefined ? undefined : Number(flag('budget')), seed: flag('seed', '42'), checkpoints: list?.split(',') });
-  console.log(JSON.stringify({ ...result.summary, ...result.files }, null, 2));
+  console.log(JSON.stringify({ summary: result.summary, files: result.files }, null, 2));
 }

@@ -79,5 +79,5 @@ export async function organizeExample({ out, curated = curatedPairsPath(), synth
 
 if (isMain(import.meta.url)) {
   const result = await organizeExample({ out: flag('out', 'out/examples/organize'), curated: flag('curated'), synthetic: flag('synthetic'), n: Number(flag('n', '300')), seed: flag('seed', '42') });
-  console.log(JSON.stringify({ ...result.stats, lengths: undefined, ...result.files }, null, 2));
+  console.log(JSON.stringify({ stats: { ...result.stats, lengths: undefined }, files: result.files }, null, 2));
 }

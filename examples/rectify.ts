@@ -83,5 +83,5 @@ export async function rectifyExample({ out, classifier, prompts = 30, perPrompt 
 
 if (isMain(import.meta.url)) {
   const result = await rectifyExample({ out: flag('out', 'out/examples/rectify'), classifier: flag('classifier'), dropRate: Number(flag('drop-rate', '0.5')), seed: flag('seed', '42') });
-  console.log(JSON.stringify({ ...result.summary, ...result.files }, null, 2));
+  console.log(JSON.stringify({ summary: result.summary, files: result.files }, null, 2));
 }
