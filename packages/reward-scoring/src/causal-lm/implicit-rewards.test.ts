@@ -74,6 +74,12 @@ describe('implicitRewards', () => {
     expect(out!.logps_prompt_is_prefix).toBe(false);
   });
 
+  it('names file, line and field of a pair too long for the model', async () => {
+    const pairs = [{ prompt: 'a', chosen: 'b', rejected: 'c' }, { prompt: 'Q:', chosen: 'ok', rejected: ' x'.repeat(100) }];
+    await expect(addLogProbs(pairs, { policy: lm, locate: (i) => ({ file: 'p.jsonl', line: i + 1 }) }))
+      .rejects.toThrow(/^p\.jsonl:2: field "rejected": expected prompt \+ rejected within the policy model's 128 positions, found \d+ tokens$/);
+  });
+
   it('rejects a non-positive beta', async () => {
     await expect(implicitRewards([], { beta: 0 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });

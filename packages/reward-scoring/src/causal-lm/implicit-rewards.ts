@@ -1,4 +1,5 @@
 import { InvalidArgumentError, InvalidRecordError, type PreferencePair } from '@pref/io';
+import { CausalLMError } from './errors';
 import type { CausalLM, SequenceInput } from './load-causal-lm';
 
 /** Record columns holding precomputed summed log-probs (the names TRL's DPO trainer logs). */
@@ -105,10 +106,18 @@ export async function addLogProbs<T extends PreferencePair>(
       }
     });
     if (todo.length === 0 || model === undefined) continue;
-    const scored = await model.sequenceLogProbs(
-      todo.map((t) => t.input),
-      { batchSize, signal, onProgress: (p) => onProgress?.({ model: role, done: p.done, total: p.total }) },
-    );
+    let scored;
+    try {
+      scored = await model.sequenceLogProbs(
+        todo.map((t) => t.input),
+        { batchSize, signal, onProgress: (p) => onProgress?.({ model: role, done: p.done, total: p.total }) },
+      );
+    } catch (error) {
+      const culprit = CausalLMError.isInstance(error) && error.sequenceIndex !== undefined ? todo[error.sequenceIndex] : undefined;
+      if (culprit === undefined) throw error;
+      const { file, line } = locate(culprit.index);
+      throw new InvalidRecordError({ file, line, field: culprit.side, expected: `prompt + ${culprit.side} within the ${role} model's ${model.maxLength} positions`, found: (error as Error).message.replace(/^.*?: sequence \d+ has /, '').replace(/ \(prompt.*$/, ''), cause: error });
+    }
     todo.forEach((t, k) => {
       const result = scored[k]!;
       out[t.index]![`${role}_${t.side}_logps`] = result.logProb;

@@ -246,7 +246,7 @@ export class CausalLM {
     const encoded = inputs.map((input) => this.encodeSequence(input));
     encoded.forEach((e, i) => {
       if (this.maxLength !== undefined && e.ids.length > this.maxLength) {
-        throw new CausalLMError({ code: 'MODEL_RUN', modelDir: this.modelDir, message: `sequence ${i} has ${e.ids.length} tokens (prompt + response), more than the model's ${this.maxLength} positions; shorten or drop it` });
+        throw new CausalLMError({ code: 'MODEL_RUN', modelDir: this.modelDir, message: `sequence ${i} has ${e.ids.length} tokens (prompt + response), more than the model's ${this.maxLength} positions; shorten or drop it`, sequenceIndex: i });
       }
     });
     // Longest first so the first batch fails fast on a too-long sequence; stable on ties.
