@@ -22,6 +22,11 @@ export interface LoadRewardModelOptions extends ResolveModelOptions {
   threads?: number;
   /** Tokenizer worker threads; 0 tokenizes on the main thread. Default: 1. */
   tokenizerWorkers?: number;
+  /**
+   * Let idle onnxruntime threads spin. Spinning threads compete with the tokenizer workers for
+   * cores, so it is off by default. Default: false.
+   */
+  spinning?: boolean;
 }
 
 /** What the model reports for each scored sequence. */
@@ -265,7 +270,7 @@ export class RewardModel {
  * await model.dispose();
  */
 export async function loadRewardModel(dirOrHubId: string, options: LoadRewardModelOptions = {}): Promise<RewardModel> {
-  const { device = 'cpu', deviceId = 0, threads, tokenizerWorkers = 1 } = options;
+  const { device = 'cpu', deviceId = 0, threads, tokenizerWorkers = 1, spinning = process.env.PREF_ORT_SPINNING === '1' } = options;
   const { dir, modelPath } = await resolveModel(dirOrHubId, options);
   const config = existsSync(join(dir, 'config.json')) ? readJson(join(dir, 'config.json'), 'config') : {};
   if (!existsSync(join(dir, 'tokenizer.json'))) {
@@ -292,6 +297,7 @@ export async function loadRewardModel(dirOrHubId: string, options: LoadRewardMod
     executionProviders: device === 'cuda' ? [{ name: 'cuda', deviceId }] : ['cpu'],
     graphOptimizationLevel: 'all',
     interOpNumThreads: 1,
+    extra: { session: { intra_op: { allow_spinning: spinning ? '1' : '0' } } },
     ...(threads !== undefined ? { intraOpNumThreads: threads } : {}),
   };
   let session: ort.InferenceSession;

@@ -72,7 +72,7 @@ export async function scorePairsToFile(
   options: ScorePairsToFileOptions,
 ): Promise<ScoreProgress & { resumedFrom: number }> {
   const { outputPath: output, resume = false, fingerprint: inputFingerprint = '', ...scoreOptions } = options;
-  const windowSize = scoreOptions.windowSize ?? 512;
+  const windowSize = scoreOptions.windowSize ?? 128;
   const fingerprint = JSON.stringify({
     input: inputFingerprint,
     model: model.modelPath,

@@ -42,7 +42,7 @@ export interface ScorePairsOptions {
   batchTokens?: number;
   /** Largest share of padding tokens in a batch (rows shorter than (1 − maxPadding) × the longest start a new batch). Default: 0.1. */
   maxPadding?: number;
-  /** Pairs read, tokenized and scored together; batches never cross a window, so results do not depend on where a run was resumed. Default: 512. */
+  /** Pairs read, tokenized and scored together; batches never cross a window, so results do not depend on where a run was resumed. Default: 128. */
   windowSize?: number;
   /** Skip this many pairs at the start of the stream (resume). Must be a multiple of `windowSize`. Default: 0. */
   skip?: number;
@@ -174,7 +174,7 @@ export async function* scorePairWindows<T extends PreferencePair>(
     output = 'logit',
     batchTokens = 16384,
     maxPadding = 0.1,
-    windowSize = 512,
+    windowSize = 128,
     skip = 0,
     total,
     signal,
