@@ -274,3 +274,18 @@ describe('abort and progress', () => {
     expect(() => privatizePairs(data, { seed: 1, signal: controller.signal })).toThrowError(/aborted/);
   });
 });
+
+describe('typed-array path equals the record path', () => {
+  it('uniformsFromKeyHashes(hashKey(keys)) = createRecordUniform(keys); flipMask reproduces privatizePairs', async () => {
+    const { hashKey, uniformsFromKeyHashes } = await import('./index');
+    const data = synthetic(2_000);
+    const hashes = new Uint32Array(2 * data.length);
+    data.forEach((r, i) => hashKey(recordKey(r), hashes, i));
+    const uniforms = uniformsFromKeyHashes(hashes, 'typed');
+    const uniform = createRecordUniform({ seed: 'typed' });
+    data.forEach((r, i) => expect(uniforms[i]).toBe(uniform(recordKey(r))));
+    const pKeep = marginSigmoidPKeep(Float64Array.from(data, (r) => r.margin_normalized as number), { epsilon: 0.7 });
+    const viaRecords = privatizePairs(data, { seed: 'typed', epsilon: 0.7 });
+    expect(Array.from(flipMask(pKeep, uniforms))).toEqual(Array.from(viaRecords.flipped));
+  });
+});
