@@ -1,6 +1,6 @@
 import { atomicWriteFile, createAtomicWriteStream, readRecords, writeRecords, type AtomicWriteStream, type DataRecord } from '@pref/io';
 import { Privatizer, type AuditEntry, type PrivatizeOptions } from './privatize-pairs';
-import { summarizeFlips, type PrivacySummary } from './summarize-flips';
+import type { PrivacySummary } from './summarize-flips';
 import { toTrainReady, type TrainFormat } from './to-train-ready';
 
 export interface PrivatizeFileOptions extends PrivatizeOptions {
@@ -50,7 +50,6 @@ export async function privatizeFile(
     const trainStream = trainReady ? await createAtomicWriteStream(trainReady) : undefined;
     if (trainStream) streams.push(trainStream);
 
-    let sortedSummary: PrivacySummary | undefined;
     type Item = { key: string; record: DataRecord; audit: AuditEntry; line: number; file: string };
     const sink = async (item: Item): Promise<DataRecord> => {
       if (auditStream) await auditStream.write(`${JSON.stringify(item.audit)}\n`);
@@ -75,22 +74,12 @@ export async function privatizeFile(
         items.push({ key: result.audit.key, record: result.record, audit: auditEntry, file, line });
       }
       items.sort(compareKeys);
-      sortedSummary = summarizeFlips({
-        mechanism: privatizer.mechanism,
-        epsilon: privatizer.epsilon,
-        pKeep: Float64Array.from(items, (item) => item.audit.p_keep),
-        flipped: Uint8Array.from(items, (item) => (item.audit.flipped ? 1 : 0)),
-        absMargin: items.every((item) => Number.isFinite(Number(item.record.margin_normalized ?? Number.NaN)))
-          ? Float64Array.from(items, (item) => Math.abs(Number(item.record.margin_normalized)))
-          : undefined,
-        k: privatizer.mechanism === 'rr-with-prior' ? Uint8Array.from(items, (item) => item.audit.k ?? 0) : undefined,
-      });
       for (const item of items) yield await sink(item);
     }
 
     const { written } = await writeRecords(output, privatized(), { signal });
-    // sorted mode: statistics summed in key order, so even the last bits do not depend on input order
-    const summary = sortedSummary ?? privatizer.summary();
+    // summarizeFlips sums sorted values, so the summary is bit-identical for any input order
+    const summary = privatizer.summary();
     for (const stream of streams) await stream.commit();
     if (summaryPath) await atomicWriteFile(summaryPath, `${JSON.stringify(summary, null, 2)}\n`);
     return { written, summary };
