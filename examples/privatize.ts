@@ -12,9 +12,9 @@ import type { DataRecord } from '@pref/io';
 import { addMargins } from '@pref/margins';
 import { privatizePairs, toTrainReady } from '@pref/privacy';
 import type { PrivacySummary } from '@pref/privacy';
-import { loadRewardModel, scorePairs } from '@pref/reward-scoring';
+import { defaultRewardModelDir, loadRewardModel, scorePairs } from '@pref/reward-scoring';
 import { truthySamplePath } from '@pref/synthetic';
-import { defaultRewardModelDir, flipRateChart, marginHistogramChart, pKeepHistogramChart, writeReport } from '@pref/cli';
+import { flipRateChart, marginHistogramChart, pKeepHistogramChart, writeReport } from '@pref/cli';
 import { column, flag, isMain, readAll } from './shared';
 
 export interface PrivatizeExampleOptions {

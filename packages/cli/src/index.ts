@@ -21,7 +21,7 @@ export { runPipeline, pipelineSteps, PIPELINE_NAMES } from './pipeline/run-pipel
 export type { PipelineName, PipelineOptionsByName, RunPipelineOptions } from './pipeline/run-pipeline';
 export { readPipelineFile } from './pipeline/pipeline-config';
 export type { PipelineFile } from './pipeline/pipeline-config';
-export { defaultRewardModelDir, defaultSamplePath } from './pipeline/defaults';
+export { defaultModelDir, defaultSamplePath } from './pipeline/defaults';
 export { privatizeSteps } from './pipeline/privatize';
 export type { PrivatizePipelineOptions, PrivatizeStepResult } from './pipeline/privatize';
 export { selectSteps } from './pipeline/select';

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { defaultRewardModelDir, defaultSamplePath } from '../pipeline/defaults';
+import { defaultModelDir, defaultSamplePath } from '../pipeline/defaults';
 import { runPipeline } from '../pipeline/run-pipeline';
 
 interface DemoCliOptions {
@@ -21,7 +21,7 @@ export function registerDemoCommands(program: Command): void {
       const out = resolve(options.out);
       const started = performance.now();
       const input = defaultSamplePath();
-      const model = defaultRewardModelDir();
+      const model = defaultModelDir();
       const result = await runPipeline('privatize', { input, model, seed: 42, epsilon: 1 }, { out, force: options.force, quiet: options.quiet });
       const seconds = (performance.now() - started) / 1000;
       const lines = [

@@ -4,7 +4,7 @@ import { InvalidArgumentError } from '@pref/io';
 import { readPipelineFile } from '../pipeline/pipeline-config';
 import { PIPELINE_NAMES, runPipeline } from '../pipeline/run-pipeline';
 import type { PipelineName, PipelineOptionsByName } from '../pipeline/run-pipeline';
-import { defaultRewardModelDir, defaultSamplePath } from '../pipeline/defaults';
+import { defaultModelDir, defaultSamplePath } from '../pipeline/defaults';
 
 interface PipelineCliOptions {
   file?: string;
@@ -62,7 +62,7 @@ export function optionsFromFlags(name: PipelineName, flags: PipelineCliOptions, 
       if (flags.model) options.model = resolve(flags.model);
       if (epsilon !== undefined) options.epsilon = epsilon;
       options.input ??= defaultSamplePath();
-      options.model ??= defaultRewardModelDir();
+      options.model ??= defaultModelDir();
       break;
     case 'select':
       if (inputs) options.input = inputs[0];

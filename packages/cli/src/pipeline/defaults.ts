@@ -1,15 +1,8 @@
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
 import { PrefError } from '@pref/io';
+import { defaultRewardModelDir } from '@pref/reward-scoring';
 import { truthySamplePath } from '@pref/synthetic';
-
-function requireHere(): NodeRequire {
-  // CJS build and vitest define __filename; the ESM build has import.meta.url.
-  const from = typeof __filename === 'string' ? pathToFileURL(__filename).href : import.meta.url;
-  return createRequire(from);
-}
 
 /** The embedded truthy-style sample dataset shipped in @pref/synthetic (the demo's input). */
 export function defaultSamplePath(): string {
@@ -17,12 +10,11 @@ export function defaultSamplePath(): string {
 }
 
 /**
- * The default reward model shipped in @pref/reward-scoring (`models/pref-bt-rm/`, a Bradley–Terry
- * model trained on the synthetic and curated sets), located through Node's resolution of the package.
+ * The reward model shipped in @pref/reward-scoring (`models/pref-bt-rm/`), checked to be present so a
+ * missing model is a clear error before any work starts.
  */
-export function defaultRewardModelDir(): string {
-  const packageJson = requireHere().resolve('@pref/reward-scoring/package.json');
-  const dir = join(dirname(packageJson), 'models', 'pref-bt-rm');
+export function defaultModelDir(): string {
+  const dir = defaultRewardModelDir();
   if (!existsSync(join(dir, 'model.onnx'))) {
     throw new PrefError({ code: 'MODEL_LOAD', message: `the default reward model is missing: ${dir}/model.onnx (pass --model DIR)` });
   }

@@ -194,7 +194,10 @@ export function privatizeSteps(options: PrivatizePipelineOptions): PipelineStep[
             },
             {
               heading: 'Margins',
-              paragraphs: [`${clippedCount} of ${raw.length} raw margins fell outside [${clip[0]}, ${clip[1]}] and were clipped.`],
+              paragraphs: [
+                `The reward model prefers the chosen response (raw margin > 0) on ${raw.filter((value) => value > 0).length} of ${raw.length} pairs. ${clippedCount} raw margins fell outside [${clip[0]}, ${clip[1]}] and were clipped.`,
+                'Normalization centres the margins, so pairs whose margin is below the mean get p_keep < 0.5 even when the model agrees with their label (the seed procedure).',
+              ],
               charts: [{ name: 'margin-histogram', caption: 'Reward margin (chosen − rejected score) before and after clipping', spec: marginHistogramChart({ raw, clipped }) }],
             },
             {
