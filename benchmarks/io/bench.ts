@@ -71,7 +71,7 @@ const baselineWrite = await time(async () => {
   for (const r of rows(totalRows)) {
     buffer += `${JSON.stringify(r)}\n`;
     if (buffer.length > 1 << 20) {
-      if (!out.write(buffer)) await new Promise((resolve) => out.once('drain', resolve));
+      if (!out.write(buffer)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
       buffer = '';
     }
   }

@@ -71,6 +71,7 @@ const fatalCases: FatalCase[] = [
   { name: 'text/label rows are not pairs', file: 'text-label.jsonl', content: '{"text":"a","label":1}\n', fatal: /text, label/, code: 'SCHEMA_DETECTION' },
   { name: 'corrupt gzip', file: 'corrupt.jsonl.gz', content: gzipSync(Buffer.from(`${ok()}\n`.repeat(100))).subarray(0, 30), fatal: /corrupt\.jsonl\.gz/, code: 'IO' },
   { name: 'not a Parquet file', file: 'fake.parquet', content: `${ok()}\n`, fatal: /not a readable Parquet file/, code: 'IO' },
+  { name: 'Parquet content under a .jsonl name', file: 'really-parquet.jsonl', content: readFileSync(new URL('../fixtures/external/skywork.duckdb.parquet', import.meta.url)), fatal: /content is Parquet/, code: 'UNSUPPORTED_FORMAT' },
   { name: 'missing file', file: 'does-not-exist.jsonl', content: '', fatal: /does-not-exist|ENOENT/, code: 'IO' },
   { name: 'folder that is not a dataset', file: 'not-a-dataset', content: '', fatal: /not a Hugging Face save_to_disk dataset/, code: 'UNSUPPORTED_FORMAT' },
 ];

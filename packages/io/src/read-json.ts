@@ -1,5 +1,5 @@
 import { readBytes } from './byte-source';
-import { InvalidRecordError } from './errors';
+import { InvalidRecordError, PrefError } from './errors';
 import { splitJsonArrayBatches } from './json-array';
 import { splitLineBatches } from './line-reader';
 import { describeValue, type RowReaderOptions, type RowResult } from './rows';
@@ -40,7 +40,11 @@ export async function* readJsonRows(path: string, { signal, onBytes }: RowReader
     const next = await bytes.next();
     if (next.done) break;
     seen.push(next.value);
-    const firstByte = firstNonBlank(Buffer.concat(seen));
+    const head = Buffer.concat(seen);
+    if (head.length >= 4 && head.toString('latin1', 0, 4) === 'PAR1') {
+      throw new PrefError({ code: 'UNSUPPORTED_FORMAT', message: `${path}: the content is Parquet; name the file .parquet or pass format: 'parquet'` });
+    }
+    const firstByte = firstNonBlank(head);
     if (firstByte !== undefined) {
       mode = firstByte === 0x5b ? 'array' : 'lines';
       break;
