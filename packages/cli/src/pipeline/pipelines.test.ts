@@ -100,6 +100,82 @@ describe('privatize pipeline', () => {
   });
 });
 
+describe('select pipeline', () => {
+  it('computes log-probs with the policy and reference models and keeps the published selection (PyTorch reference)', async () => {
+    // The tiny-gpt fixture's reference.json holds 24 pairs with PyTorch log-probs, β = 0.1 gaps and the
+    // published selection (numpy stable argsort of the gaps, first floor(n · 0.25)).
+    const fixture = resolve(__dirname, '../../../reward-scoring/fixtures/tiny-gpt');
+    const reference = JSON.parse(readFileSync(join(fixture, 'reference.json'), 'utf8')).selection as {
+      beta: number; ratio: number; pairs: Record<string, unknown>[]; selected_ids: string[]; threshold: number; negative_share: number;
+    };
+    const input = join(dir, 'select-input.jsonl');
+    const stripped = reference.pairs.map(({ id, prompt, chosen, rejected, metadata }) => ({ id, prompt, chosen, rejected, metadata }));
+    await writeFile(input, stripped.map((row) => JSON.stringify(row)).join('\n') + '\n');
+    const out = join(dir, 'select');
+    await runPipeline('select', { input, policy: fixture, reference: join(fixture, 'reference-model'), beta: reference.beta, ratio: reference.ratio }, { out, quiet: true });
+    const rewards = readJsonl(join(out, '01-rewards', 'rewards.jsonl'));
+    expect(rewards).toHaveLength(reference.pairs.length);
+    rewards.forEach((row, i) => {
+      expect(row.id).toBe(reference.pairs[i]!.id);
+      expect(row.reward_gap as number).toBeCloseTo(reference.pairs[i]!.reward_gap as number, 4);
+    });
+    const selected = readJsonl(join(out, '02-selected', 'selected.jsonl'));
+    expect(selected.map((row) => row.id)).toEqual(reference.selected_ids);
+    const summary = JSON.parse(readFileSync(join(out, 'report', 'summary.json'), 'utf8'));
+    expect(summary.gap.threshold).toBeCloseTo(reference.threshold, 4);
+    expect(summary.gap.negativeShare).toBeCloseTo(reference.negative_share, 12);
+    expect(readJsonl(join(out, '02-selected', 'random-baseline.jsonl'))).toHaveLength(reference.selected_ids.length);
+    expectValidPng(join(out, 'report', 'plots', 'selected-gap.png'));
+  });
+});
+
+describe('rectify and d2po pipelines', () => {
+  it('rectify: rows conserved between generations, reward-model data (kept + dropped) and value data', async () => {
+    const out = join(dir, 'rectify');
+    const code = await runCli(['node', 'pref', 'pipeline', 'rectify', '--out', out, '--classifier', tinyBert, '--seed', '5', '--set', 'prompts=12', '--set', 'rmDropRate=0.5', '--quiet']);
+    expect(code).toBe(0);
+    const groups = readJsonl(join(out, '01-scored', 'generations.jsonl'));
+    expect(groups).toHaveLength(12);
+    const generations = groups.reduce((n, group) => n + (group.generations as string[]).length, 0);
+    expect(generations).toBe(48);
+    for (const group of groups) for (const t of group.toxicity as number[]) expect(t > 0 && t < 1).toBe(true);
+    const state = JSON.parse(readFileSync(join(out, 'pipeline-state.json'), 'utf8'));
+    const rm = state.steps['reward-model-data'].result;
+    expect(rm.train + rm.validation + rm.dropped).toBe(48);
+    expect(readJsonl(join(out, '02-reward-model-data', 'train.jsonl'))).toHaveLength(rm.train);
+    const value = state.steps['value-data'].result;
+    expect(value.train + value.validation).toBe(4 * (12 - value.dropped));
+    const pairs = state.steps.pairs.result;
+    expect(pairs.pairs + pairs.skipped).toBe(12);
+    for (const plot of ['dataset-rows', 'toxicity-histogram']) expectValidPng(join(out, 'report', 'plots', `${plot}.png`));
+  });
+
+  it('d2po: the same budget for conf and rand, and the gold table rises over the simulated checkpoints', async () => {
+    const out = join(dir, 'd2po');
+    const code = await runCli(['node', 'pref', 'pipeline', 'd2po', '--out', out, '--seed', '2', '--set', 'n=80', '--set', 'budget=8', '--quiet']);
+    expect(code).toBe(0);
+    const comparison = JSON.parse(readFileSync(join(out, '03-relabel', 'comparison.json'), 'utf8'));
+    expect(comparison.budget).toBe(8);
+    expect(comparison.conf.labelled).toBe(8);
+    expect(comparison.rand.labelled).toBe(8);
+    // conf labels the pairs with the smallest discriminator gap first.
+    expect(comparison.conf.meanAbsDiscriminatorGap).toBeLessThanOrEqual(comparison.rand.meanAbsDiscriminatorGap);
+    for (const mode of ['conf', 'rand']) {
+      for (const row of readJsonl(join(out, '03-relabel', `${mode}.jsonl`))) {
+        // After relabelling, chosen is the response the gold reward prefers.
+        const chosenIsA = row.chosen === readJsonl(join(out, '00-input', 'pairs.jsonl')).find((pair) => pair.id === row.id)!.chosen;
+        expect((chosenIsA ? (row.gold_a as number) : (row.gold_b as number)) >= (chosenIsA ? (row.gold_b as number) : (row.gold_a as number))).toBe(true);
+      }
+    }
+    const table = JSON.parse(readFileSync(join(out, '04-eval', 'checkpoints.json'), 'utf8')).checkpoints as { checkpoint: string; meanGoldReward: number }[];
+    expect(table.map((row) => row.checkpoint)).toEqual(['step-000', 'step-100', 'step-200']);
+    expect(table[0]!.meanGoldReward).toBeLessThan(table[2]!.meanGoldReward);
+    expect(table[2]!.meanGoldReward).toBe(0);
+    expect(readFileSync(join(out, 'report', 'report.md'), 'utf8')).toContain('| step-200 | 80 | 0 |');
+    expectValidPng(join(out, 'report', 'plots', 'gold-reward-by-checkpoint.png'));
+  });
+});
+
 describe('pref demo', () => {
   it('runs the privatize pipeline on the embedded sample with the shipped model and says where everything is', async () => {
     const out = join(dir, 'demo');
