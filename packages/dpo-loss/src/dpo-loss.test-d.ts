@@ -18,3 +18,6 @@ dpoLoss(batch, { lossType: 'kto_pair' });
 // @ts-expect-error log-probs are Float64Arrays, not number[]
 dpoLoss({ policyChosenLogps: [0], policyRejectedLogps: [0] });
 dpoLoss(batch, { lossType: ['sigmoid', 'sft'], lossWeights: [1, 0.5] });
+dpoLoss(batch, { fDivergence: 'js_divergence' });
+// @ts-expect-error not a TRL f-divergence
+dpoLoss(batch, { fDivergence: 'hellinger' });

@@ -1,7 +1,7 @@
 import { InvalidArgumentError, PrefError } from '@pref/io';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DPO_LOSS_TYPES, dpoLoss, type DpoLossBatch, type DpoLossOptions, type DpoLossType } from './dpo-loss';
+import { DPO_LOSS_TYPES, F_DIVERGENCES, dpoLoss, type DpoLossBatch, type DpoLossOptions, type DpoLossType } from './dpo-loss';
 import { InvalidBatchValueError } from './errors';
 
 /** Deterministic uniform(0,1) stream (mulberry32) so the tests do not depend on Math.random. */
@@ -65,6 +65,28 @@ describe('dpoLoss gradients', () => {
     }
   });
 
+  it.each(F_DIVERGENCES.map((f) => [f]))('every loss type under %s matches finite differences', (fDivergence) => {
+    const batch = randomBatch(6, 21);
+    for (const type of DPO_LOSS_TYPES) {
+      const options = { ...optionsFor(type), fDivergence, alphaDivergenceCoef: 0.6 };
+      const result = dpoLoss(batch, options);
+      for (const key of ['policyChosenLogps', 'policyRejectedLogps'] as const) {
+        for (let i = 0; i < 6; i++) {
+          const h = 1e-6 * Math.max(1, Math.abs(batch[key][i]!));
+          const plus = Float64Array.from(batch[key]);
+          const minus = Float64Array.from(batch[key]);
+          plus[i] = plus[i]! + h;
+          minus[i] = minus[i]! - h;
+          const numeric = (dpoLoss({ ...batch, [key]: plus }, options).loss - dpoLoss({ ...batch, [key]: minus }, options).loss) / (2 * h);
+          const analytic = result.gradients[key][i]!;
+          expect(Math.abs(numeric - analytic), `${fDivergence} ${type} ${key}[${i}]: ${analytic} vs ${numeric}`).toBeLessThanOrEqual(
+            1e-6 * Math.max(1, Math.abs(analytic)),
+          );
+        }
+      }
+    }
+  });
+
   it('the default bco_pair shift is the batch reward mean, held constant', () => {
     const batch = randomBatch(10, 3);
     const free = dpoLoss(batch, { lossType: 'bco_pair', beta: 0.2 });
@@ -76,7 +98,7 @@ describe('dpoLoss gradients', () => {
 
 describe('dpoLoss numerical robustness', () => {
   const logp = fc.double({ min: -1e7, max: 0, noNaN: true });
-  it('every loss type stays finite (no NaN, no ±Infinity) for |βΔ| up to 1e6 and beyond', () => {
+  it('every loss type and divergence stays finite (no NaN, no ±Infinity) for |βΔ| up to 1e6 and beyond', () => {
     fc.assert(
       fc.property(
         fc.array(fc.tuple(logp, logp, logp, logp, fc.integer({ min: 0, max: 4000 }), fc.integer({ min: 0, max: 4000 })), {
@@ -85,7 +107,9 @@ describe('dpoLoss numerical robustness', () => {
         }),
         fc.constantFrom(...DPO_LOSS_TYPES),
         fc.constantFrom(1e-3, 0.1, 1, 10),
-        (rows, type, beta) => {
+        fc.constantFrom(...F_DIVERGENCES),
+        fc.constantFrom(0.3, 2),
+        (rows, type, beta, fDivergence, alphaDivergenceCoef) => {
           const col = (k: number) => Float64Array.from(rows, (r) => r[k]!);
           const result = dpoLoss(
             {
@@ -96,15 +120,17 @@ describe('dpoLoss numerical robustness', () => {
               chosenLengths: Uint32Array.from(rows, (r) => r[4]),
               rejectedLengths: Uint32Array.from(rows, (r) => r[5]),
             },
-            { ...optionsFor(type), beta },
+            { ...optionsFor(type), beta, fDivergence, alphaDivergenceCoef },
           );
           const outputs = [result.losses, result.gradients.policyChosenLogps, result.gradients.policyRejectedLogps, result.chosenRewards, result.rejectedRewards];
-          for (const values of outputs) for (const v of values) expect(Number.isFinite(v), `${type} β=${beta}`).toBe(true);
+          for (const values of outputs) {
+            for (const v of values) expect(Number.isFinite(v), `${type} β=${beta} ${fDivergence} α=${alphaDivergenceCoef}`).toBe(true);
+          }
           expect(Number.isFinite(result.loss)).toBe(true);
           for (const v of Object.values(result.metrics)) expect(Number.isFinite(v)).toBe(true);
         },
       ),
-      { numRuns: 1500 },
+      { numRuns: 3000 },
     );
   });
 
@@ -131,6 +157,34 @@ describe('dpoLoss numerical robustness', () => {
     for (const v of [...result.losses, ...result.gradients.policyChosenLogps, ...result.gradients.policyRejectedLogps]) {
       expect(Number.isFinite(v)).toBe(true);
     }
+  });
+});
+
+describe('f-divergences', () => {
+  it('alpha_divergence with α = 1 is reverse KL, and js_divergence scores are log σ(ρ) (worked by hand)', () => {
+    const batch = randomBatch(8, 13);
+    const reverse = dpoLoss(batch, { lossType: 'sigmoid' });
+    const alphaOne = dpoLoss(batch, { lossType: 'sigmoid', fDivergence: 'alpha_divergence', alphaDivergenceCoef: 1 });
+    expect(Array.from(alphaOne.losses)).toEqual(Array.from(reverse.losses));
+    // ρ_c = 2, ρ_r = −1: s_c − s_r = log σ(2) − log σ(−1) = 1.1863336764752503; hinge with β = 0.5:
+    // max(0, 1 − 0.5·1.1863336764752503) = 0.40683316176237483
+    const js = dpoLoss(
+      { policyChosenLogps: Float64Array.of(2), policyRejectedLogps: Float64Array.of(-1) },
+      { lossType: 'hinge', beta: 0.5, fDivergence: 'js_divergence' },
+    );
+    expect(js.losses[0]).toBeCloseTo(0.40683316176237483, 14);
+    // Rewards stay β·ρ whatever the divergence, as TRL logs them.
+    expect(Array.from(js.chosenRewards)).toEqual([1]);
+  });
+
+  it('caps forward_kl exponents at 80 (finite score, zero gradient beyond the cap)', () => {
+    const result = dpoLoss(
+      { policyChosenLogps: Float64Array.of(-1e6), policyRejectedLogps: Float64Array.of(-1) },
+      { lossType: 'ipo', beta: 0.1, fDivergence: 'forward_kl' },
+    );
+    expect(Number.isFinite(result.loss)).toBe(true);
+    expect(result.gradients.policyChosenLogps[0]).toBe(0);
+    expect(result.gradients.policyRejectedLogps[0]).not.toBe(0);
   });
 });
 
@@ -289,6 +343,7 @@ describe('dpoLoss input errors', () => {
     expect(() => dpoLoss(base(), { beta: 0 })).toThrow('beta: expected a finite number > 0, found 0');
     expect(() => dpoLoss(base(), { lossType: ['sigmoid', 'ipo'], lossWeights: [1] })).toThrow(/1 weights for 2 loss types/);
     expect(() => dpoLoss(base(), { lossType: 'discopop', discopopTau: 2 })).toThrow(/discopopTau/);
+    expect(() => dpoLoss(base(), { fDivergence: 'hellinger' as 'js_divergence' })).toThrow(/unknown divergence "hellinger"/);
     expect(() => dpoLoss({ ...base(), policyRejectedLogps: new Float64Array(3) })).toThrow(/policyRejectedLogps: has 3 entries but policyChosenLogps has 4/);
     expect(() => dpoLoss({ policyChosenLogps: new Float64Array(0), policyRejectedLogps: new Float64Array(0) })).toThrow(/empty/);
     const { referenceRejectedLogps: _dropped, ...oneSided } = base();

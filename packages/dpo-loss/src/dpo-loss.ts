@@ -78,6 +78,21 @@ export const DPO_LOSS_TYPES = [
  */
 export type DpoLossType = (typeof DPO_LOSS_TYPES)[number];
 
+/**
+ * The f-divergence of f-DPO (Wang et al. 2023, "Beyond Reverse KL: Generalizing Direct Preference
+ * Optimization with Diverse Divergence Constraints", arXiv 2309.16240), as TRL's `f_divergence_type`.
+ * It maps each log-ratio ρ to a score s = f′(e^ρ) up to constants, and the score-based losses use
+ * s_c − s_r where DPO uses ρ_c − ρ_r: `reverse_kl` s = ρ (DPO); `forward_kl` s = −e^(−ρ);
+ * `js_divergence` s = log σ(ρ); `alpha_divergence` s = e^((α−1)ρ)/(α−1) (= reverse KL when α = 1).
+ * Exponents are capped at 80 as TRL does, so scores stay finite (the gradient is 0 past the cap).
+ * Used by sigmoid, robust, hinge, ipo, exo_pair, nca_pair, bco_pair, sppo_hard, apo_down (its βΔ
+ * term), discopop and sigmoid_norm; aot, apo_zero, sft, simpo and orpo use the log-ratios, as in TRL.
+ */
+export type FDivergence = 'reverse_kl' | 'forward_kl' | 'js_divergence' | 'alpha_divergence';
+
+/** Every {@link FDivergence}. */
+export const F_DIVERGENCES: readonly FDivergence[] = ['reverse_kl', 'forward_kl', 'js_divergence', 'alpha_divergence'];
+
 /** Per-example completion lengths in tokens (any numeric typed array). */
 export type LengthArray = Float64Array | Float32Array | Int32Array | Uint32Array | Uint16Array;
 
@@ -120,6 +135,10 @@ export interface DpoLossOptions {
   bcoRewardShift?: number;
   /** How per-example losses are reduced into `loss` and the gradients. Default: 'mean'. */
   reduction?: 'mean' | 'sum';
+  /** The divergence of f-DPO (TRL `f_divergence_type`); see {@link FDivergence}. Default: 'reverse_kl'. */
+  fDivergence?: FDivergence;
+  /** α of `alpha_divergence` (TRL `f_alpha_divergence_coef`). Default: 1 (which is reverse KL). */
+  alphaDivergenceCoef?: number;
 }
 
 /** The figures TRL's `DPOTrainer` logs for a batch (means over the batch). */
@@ -139,8 +158,8 @@ export interface DpoLossResult {
   /** Per-example loss, Σ_k weight_k · loss_k (for `aot*`, indexed by sorted position). */
   losses: Float64Array;
   /**
-   * Implicit rewards β·(π_c − ref_c); β·a_c when the first loss type is `simpo` or `orpo`, and
-   * β·(π_c − ref_c)/ℓ_c when it is `ipo` with lengths (TRL's per-token IPO).
+   * Implicit rewards β·(π_c − ref_c), as TRL logs them for every DPO loss type and divergence;
+   * β·a_c when the first loss type is `simpo` or `orpo` (as TRL's `CPOTrainer` / `ORPOTrainer`).
    */
   chosenRewards: Float64Array;
   /** Implicit rewards for the rejected side, defined as `chosenRewards`. */
@@ -164,6 +183,12 @@ interface KernelContext {
   refRejected: Float64Array | undefined;
   chosenLogratio: Float64Array;
   rejectedLogratio: Float64Array;
+  /** f-divergence scores s(ρ); the log-ratio arrays themselves under reverse KL. */
+  chosenScore: Float64Array;
+  rejectedScore: Float64Array;
+  /** ds/dρ per example; undefined under reverse KL (where it is 1). */
+  chosenScoreSlope: Float64Array | undefined;
+  rejectedScoreSlope: Float64Array | undefined;
   chosenLength: Float64Array | undefined;
   rejectedLength: Float64Array | undefined;
   smoothing: Float64Array | undefined;
@@ -176,7 +201,9 @@ interface KernelContext {
 /**
  * Adds weight·loss_i into `losses` and gradientWeight·∂loss_i/∂π_c,i, gradientWeight·∂loss_i/∂π_r,i
  * into the gradient arrays (gradientWeight = weight / n for the mean, so no extra pass rescales them);
- * returns Σ_i loss_i (unweighted) for `lossByType`.
+ * losses defined on the f-divergence scores s_c, s_r add ∂loss_i/∂s into the score gradients instead
+ * (the same arrays as the log-prob gradients under reverse KL, where s = ρ). Returns Σ_i loss_i
+ * (unweighted) for `lossByType`.
  */
 type Kernel = (
   ctx: KernelContext,
@@ -185,6 +212,8 @@ type Kernel = (
   losses: Float64Array,
   gradChosen: Float64Array,
   gradRejected: Float64Array,
+  gradChosenScore: Float64Array,
+  gradRejectedScore: Float64Array,
 ) => number;
 
 const LOSS_TYPE_SET: ReadonlySet<string> = new Set(DPO_LOSS_TYPES);
@@ -216,12 +245,24 @@ export function dpoLoss(batch: DpoLossBatch, options: DpoLossOptions = {}): DpoL
     simpoGamma = 0.5,
     bcoRewardShift,
     reduction = 'mean',
+    fDivergence = 'reverse_kl',
+    alphaDivergenceCoef = 1,
   } = options;
   const types: readonly DpoLossType[] = typeof lossType === 'string' ? [lossType] : lossType;
   validateOptions(types, lossWeights, beta, labelSmoothing, discopopTau, simpoGamma, bcoRewardShift, reduction);
+  if (!F_DIVERGENCES.includes(fDivergence)) {
+    throw new InvalidArgumentError({
+      argument: 'fDivergence',
+      message: `unknown divergence "${String(fDivergence)}"; expected one of ${F_DIVERGENCES.join(', ')}`,
+    });
+  }
+  if (!Number.isFinite(alphaDivergenceCoef)) {
+    throw new InvalidArgumentError({ argument: 'alphaDivergenceCoef', message: `expected a finite number, found ${alphaDivergenceCoef}` });
+  }
 
   const n = batch.policyChosenLogps.length;
   const ctx = prepareContext(batch, types, n, beta, labelSmoothing, discopopTau, simpoGamma);
+  applyFDivergence(ctx, fDivergence, alphaDivergenceCoef);
 
   const losses = new Float64Array(n);
   const gradChosen = new Float64Array(n);
@@ -230,15 +271,11 @@ export function dpoLoss(batch: DpoLossBatch, options: DpoLossOptions = {}): DpoL
   const rejectedRewards = new Float64Array(n);
 
   const rewardsFromAverages = types[0] === 'simpo' || types[0] === 'orpo';
-  const rewardsPerToken = types[0] === 'ipo' && ctx.chosenLength !== undefined;
   let rewardSum = 0;
   for (let i = 0; i < n; i++) {
     if (rewardsFromAverages) {
       chosenRewards[i] = (beta * ctx.policyChosen[i]!) / (ctx.chosenLength ? ctx.chosenLength[i]! : 1);
       rejectedRewards[i] = (beta * ctx.policyRejected[i]!) / (ctx.rejectedLength ? ctx.rejectedLength[i]! : 1);
-    } else if (rewardsPerToken) {
-      chosenRewards[i] = (beta * ctx.chosenLogratio[i]!) / ctx.chosenLength![i]!;
-      rejectedRewards[i] = (beta * ctx.rejectedLogratio[i]!) / ctx.rejectedLength![i]!;
     } else {
       chosenRewards[i] = beta * ctx.chosenLogratio[i]!;
       rejectedRewards[i] = beta * ctx.rejectedLogratio[i]!;
@@ -249,12 +286,22 @@ export function dpoLoss(batch: DpoLossBatch, options: DpoLossOptions = {}): DpoL
   ctx.bcoShift = bcoRewardShift ?? rewardMean;
 
   const scale = reduction === 'mean' ? 1 / n : 1;
+  const { chosenScoreSlope, rejectedScoreSlope } = ctx;
+  // Under reverse KL the score gradients are the log-prob gradients; otherwise they are folded in below.
+  const gradChosenScore = chosenScoreSlope ? new Float64Array(n) : gradChosen;
+  const gradRejectedScore = rejectedScoreSlope ? new Float64Array(n) : gradRejected;
   const lossByType: Partial<Record<DpoLossType, number>> = {};
   types.forEach((type, k) => {
     const weight = lossWeights?.[k] ?? 1;
-    const total = KERNELS[type](ctx, weight, weight * scale, losses, gradChosen, gradRejected);
+    const total = KERNELS[type](ctx, weight, weight * scale, losses, gradChosen, gradRejected, gradChosenScore, gradRejectedScore);
     lossByType[type] = (lossByType[type] ?? 0) + total * scale;
   });
+  if (chosenScoreSlope && rejectedScoreSlope) {
+    for (let i = 0; i < n; i++) {
+      gradChosen[i] = gradChosen[i]! + gradChosenScore[i]! * chosenScoreSlope[i]!;
+      gradRejected[i] = gradRejected[i]! + gradRejectedScore[i]! * rejectedScoreSlope[i]!;
+    }
+  }
 
   const { metrics, lossSum } = computeMetrics(chosenRewards, rejectedRewards, ctx.policyChosen, ctx.policyRejected, losses);
   return {
@@ -386,6 +433,39 @@ const SMOOTHING_RANGE: Partial<Record<DpoLossType, SmoothingRange>> = {
 };
 const PER_EXAMPLE_SMOOTHING: ReadonlySet<DpoLossType> = new Set(['sigmoid', 'robust', 'exo_pair', 'simpo']);
 
+/** Exponent cap of the f-divergence scores: TRL clamps at 80 (its float32 limit) before exp. */
+const SCORE_EXPONENT_CAP = 80;
+
+/** Replaces the scores and their slopes in `ctx` for a divergence other than reverse KL. */
+function applyFDivergence(ctx: KernelContext, fDivergence: FDivergence, alpha: number): void {
+  // TRL falls back to reverse KL when |α − 1| < 1e-6 (the limit of the alpha score is log t).
+  if (fDivergence === 'reverse_kl' || (fDivergence === 'alpha_divergence' && Math.abs(alpha - 1) < 1e-6)) return;
+  const transform = (logratio: Float64Array): [Float64Array, Float64Array] => {
+    const score = new Float64Array(logratio.length);
+    const slope = new Float64Array(logratio.length);
+    for (let i = 0; i < logratio.length; i++) {
+      const rho = logratio[i]!;
+      if (fDivergence === 'js_divergence') {
+        score[i] = logSigmoid(rho);
+        slope[i] = sigmoid(-rho);
+      } else if (fDivergence === 'forward_kl') {
+        const t = -rho;
+        const e = Math.exp(t > SCORE_EXPONENT_CAP ? SCORE_EXPONENT_CAP : t);
+        score[i] = -e;
+        slope[i] = t > SCORE_EXPONENT_CAP ? 0 : e;
+      } else {
+        const t = (alpha - 1) * rho;
+        const e = Math.exp(t > SCORE_EXPONENT_CAP ? SCORE_EXPONENT_CAP : t);
+        score[i] = e / (alpha - 1);
+        slope[i] = t > SCORE_EXPONENT_CAP ? 0 : e;
+      }
+    }
+    return [score, slope];
+  };
+  [ctx.chosenScore, ctx.chosenScoreSlope] = transform(ctx.chosenLogratio);
+  [ctx.rejectedScore, ctx.rejectedScoreSlope] = transform(ctx.rejectedLogratio);
+}
+
 /** Names the first non-finite input of pair i (or the overflowing log-ratio, if every input is finite). */
 function throwNonFinite(batch: DpoLossBatch, i: number): never {
   const fields = ['policyChosenLogps', 'policyRejectedLogps', 'referenceChosenLogps', 'referenceRejectedLogps'] as const;
@@ -508,6 +588,10 @@ function prepareContext(
     refRejected: referenceRejectedLogps,
     chosenLogratio,
     rejectedLogratio,
+    chosenScore: chosenLogratio,
+    rejectedScore: rejectedLogratio,
+    chosenScoreSlope: undefined,
+    rejectedScoreSlope: undefined,
     chosenLength,
     rejectedLength,
     smoothing,
@@ -559,74 +643,74 @@ function sigmoidSlope(x: number): number {
 const scratch = new Float64Array(2);
 
 const KERNELS: Record<DpoLossType, Kernel> = {
-  sigmoid(ctx, w, gw, losses, gc, gr) {
-    const { n, beta, chosenLogratio, rejectedLogratio, smoothing, smoothingScalar } = ctx;
+  sigmoid(ctx, w, gw, losses, _gc, _gr, gcs, grs) {
+    const { n, beta, chosenScore, rejectedScore, smoothing, smoothingScalar } = ctx;
     let total = 0;
     for (let i = 0; i < n; i++) {
       const eps = smoothing ? smoothing[i]! : smoothingScalar;
-      smoothedSigmoid(beta * (chosenLogratio[i]! - rejectedLogratio[i]!), eps, scratch);
+      smoothedSigmoid(beta * (chosenScore[i]! - rejectedScore[i]!), eps, scratch);
       const loss = scratch[0]!;
       const dz = scratch[1]!;
       total += loss;
       losses[i] = losses[i]! + w * loss;
-      gc[i] = gc[i]! + gw * beta * dz;
-      gr[i] = gr[i]! - gw * beta * dz;
+      gcs[i] = gcs[i]! + gw * beta * dz;
+      grs[i] = grs[i]! - gw * beta * dz;
     }
     return total;
   },
 
-  robust(ctx, w, gw, losses, gc, gr) {
-    const { n, beta, chosenLogratio, rejectedLogratio, smoothing, smoothingScalar } = ctx;
+  robust(ctx, w, gw, losses, _gc, _gr, gcs, grs) {
+    const { n, beta, chosenScore, rejectedScore, smoothing, smoothingScalar } = ctx;
     let total = 0;
     for (let i = 0; i < n; i++) {
       const eps = smoothing ? smoothing[i]! : smoothingScalar;
-      robustSigmoid(beta * (chosenLogratio[i]! - rejectedLogratio[i]!), eps, scratch);
+      robustSigmoid(beta * (chosenScore[i]! - rejectedScore[i]!), eps, scratch);
       const loss = scratch[0]!;
       const dz = scratch[1]!;
       total += loss;
       losses[i] = losses[i]! + w * loss;
-      gc[i] = gc[i]! + gw * beta * dz;
-      gr[i] = gr[i]! - gw * beta * dz;
+      gcs[i] = gcs[i]! + gw * beta * dz;
+      grs[i] = grs[i]! - gw * beta * dz;
     }
     return total;
   },
 
-  hinge(ctx, w, gw, losses, gc, gr) {
-    const { n, beta, chosenLogratio, rejectedLogratio } = ctx;
+  hinge(ctx, w, gw, losses, _gc, _gr, gcs, grs) {
+    const { n, beta, chosenScore, rejectedScore } = ctx;
     let total = 0;
     for (let i = 0; i < n; i++) {
-      const z = beta * (chosenLogratio[i]! - rejectedLogratio[i]!);
+      const z = beta * (chosenScore[i]! - rejectedScore[i]!);
       const loss = z < 1 ? 1 - z : 0;
       // The subgradient at the kink is 0, as torch.relu's.
       const dz = z < 1 ? -1 : 0;
       total += loss;
       losses[i] = losses[i]! + w * loss;
-      gc[i] = gc[i]! + gw * beta * dz;
-      gr[i] = gr[i]! - gw * beta * dz;
+      gcs[i] = gcs[i]! + gw * beta * dz;
+      grs[i] = grs[i]! - gw * beta * dz;
     }
     return total;
   },
 
-  ipo(ctx, w, gw, losses, gc, gr) {
-    const { n, beta, chosenLogratio, rejectedLogratio, chosenLength, rejectedLength } = ctx;
+  ipo(ctx, w, gw, losses, _gc, _gr, gcs, grs) {
+    const { n, beta, chosenScore, rejectedScore, chosenLength, rejectedLength } = ctx;
     const target = 1 / (2 * beta);
     let total = 0;
     for (let i = 0; i < n; i++) {
       // With lengths, TRL averages IPO's log-probs over the completion's tokens.
       const lc = chosenLength ? chosenLength[i]! : 1;
       const lr = rejectedLength ? rejectedLength[i]! : 1;
-      const gap = chosenLogratio[i]! / lc - rejectedLogratio[i]! / lr - target;
+      const gap = chosenScore[i]! / lc - rejectedScore[i]! / lr - target;
       const loss = gap * gap;
       total += loss;
       losses[i] = losses[i]! + w * loss;
-      gc[i] = gc[i]! + (gw * 2 * gap) / lc;
-      gr[i] = gr[i]! - (gw * 2 * gap) / lr;
+      gcs[i] = gcs[i]! + (gw * 2 * gap) / lc;
+      grs[i] = grs[i]! - (gw * 2 * gap) / lr;
     }
     return total;
   },
 
-  exo_pair(ctx, w, gw, losses, gc, gr) {
-    const { n, beta, chosenLogratio, rejectedLogratio, smoothing, smoothingScalar } = ctx;
+  exo_pair(ctx, w, gw, losses, _gc, _gr, gcs, grs) {
+    const { n, beta, chosenScore, rejectedScore, smoothing, smoothingScalar } = ctx;
     let total = 0;
     for (let i = 0; i < n; i++) {
       const raw = smoothing ? smoothing[i]! : smoothingScalar;
@@ -634,7 +718,7 @@ const KERNELS: Record<DpoLossType, Kernel> = {
       const eps = raw === 0 ? 1e-3 : raw;
       const logEps = Math.log(eps);
       const log1mEps = Math.log1p(-eps);
-      const z = beta * (chosenLogratio[i]! - rejectedLogratio[i]!);
+      const z = beta * (chosenScore[i]! - rejectedScore[i]!);
       const lsPos = logSigmoid(z);
       const lsNeg = logSigmoid(-z);
       const loss = Math.exp(lsPos) * (lsPos - log1mEps) + Math.exp(lsNeg) * (lsNeg - logEps);
@@ -642,54 +726,54 @@ const KERNELS: Record<DpoLossType, Kernel> = {
       const dz = Math.exp(lsPos + lsNeg) * (z + logEps - log1mEps);
       total += loss;
       losses[i] = losses[i]! + w * loss;
-      gc[i] = gc[i]! + gw * beta * dz;
-      gr[i] = gr[i]! - gw * beta * dz;
+      gcs[i] = gcs[i]! + gw * beta * dz;
+      grs[i] = grs[i]! - gw * beta * dz;
     }
     return total;
   },
 
-  nca_pair(ctx, w, gw, losses, gc, gr) {
-    const { n, beta, chosenLogratio, rejectedLogratio } = ctx;
+  nca_pair(ctx, w, gw, losses, _gc, _gr, gcs, grs) {
+    const { n, beta, chosenScore, rejectedScore } = ctx;
     let total = 0;
     for (let i = 0; i < n; i++) {
-      const rc = beta * chosenLogratio[i]!;
-      const rr = beta * rejectedLogratio[i]!;
+      const rc = beta * chosenScore[i]!;
+      const rr = beta * rejectedScore[i]!;
       const loss = -logSigmoid(rc) - 0.5 * logSigmoid(-rc) - 0.5 * logSigmoid(-rr);
       total += loss;
       losses[i] = losses[i]! + w * loss;
-      gc[i] = gc[i]! + gw * beta * (-sigmoid(-rc) + 0.5 * sigmoid(rc));
-      gr[i] = gr[i]! + gw * beta * 0.5 * sigmoid(rr);
+      gcs[i] = gcs[i]! + gw * beta * (-sigmoid(-rc) + 0.5 * sigmoid(rc));
+      grs[i] = grs[i]! + gw * beta * 0.5 * sigmoid(rr);
     }
     return total;
   },
 
-  bco_pair(ctx, w, gw, losses, gc, gr) {
-    const { n, beta, chosenLogratio, rejectedLogratio, bcoShift } = ctx;
+  bco_pair(ctx, w, gw, losses, _gc, _gr, gcs, grs) {
+    const { n, beta, chosenScore, rejectedScore, bcoShift } = ctx;
     let total = 0;
     for (let i = 0; i < n; i++) {
-      const c = beta * chosenLogratio[i]! - bcoShift;
-      const r = beta * rejectedLogratio[i]! - bcoShift;
+      const c = beta * chosenScore[i]! - bcoShift;
+      const r = beta * rejectedScore[i]! - bcoShift;
       const loss = -logSigmoid(c) - logSigmoid(-r);
       total += loss;
       losses[i] = losses[i]! + w * loss;
-      gc[i] = gc[i]! - gw * beta * sigmoid(-c);
-      gr[i] = gr[i]! + gw * beta * sigmoid(r);
+      gcs[i] = gcs[i]! - gw * beta * sigmoid(-c);
+      grs[i] = grs[i]! + gw * beta * sigmoid(r);
     }
     return total;
   },
 
-  sppo_hard(ctx, w, gw, losses, gc, gr) {
-    const { n, beta, chosenLogratio, rejectedLogratio } = ctx;
+  sppo_hard(ctx, w, gw, losses, _gc, _gr, gcs, grs) {
+    const { n, beta, chosenScore, rejectedScore } = ctx;
     const half = 0.5 / beta;
     let total = 0;
     for (let i = 0; i < n; i++) {
-      const a = chosenLogratio[i]! - half;
-      const b = rejectedLogratio[i]! + half;
+      const a = chosenScore[i]! - half;
+      const b = rejectedScore[i]! + half;
       const loss = a * a + b * b;
       total += loss;
       losses[i] = losses[i]! + w * loss;
-      gc[i] = gc[i]! + gw * 2 * a;
-      gr[i] = gr[i]! + gw * 2 * b;
+      gcs[i] = gcs[i]! + gw * 2 * a;
+      grs[i] = grs[i]! + gw * 2 * b;
     }
     return total;
   },
@@ -748,27 +832,29 @@ const KERNELS: Record<DpoLossType, Kernel> = {
     return total;
   },
 
-  apo_down(ctx, w, gw, losses, gc, gr) {
-    const { n, beta, chosenLogratio, rejectedLogratio } = ctx;
+  apo_down(ctx, w, gw, losses, gc, _gr, gcs, grs) {
+    const { n, beta, chosenLogratio, chosenScore, rejectedScore } = ctx;
     let total = 0;
     for (let i = 0; i < n; i++) {
       const zc = beta * chosenLogratio[i]!;
-      const z = beta * (chosenLogratio[i]! - rejectedLogratio[i]!);
+      const z = beta * (chosenScore[i]! - rejectedScore[i]!);
       const loss = sigmoid(zc) + 1 - sigmoid(z);
       const slope = sigmoidSlope(z);
       total += loss;
       losses[i] = losses[i]! + w * loss;
-      gc[i] = gc[i]! + gw * beta * (sigmoidSlope(zc) - slope);
-      gr[i] = gr[i]! + gw * beta * slope;
+      // σ(βρ_c) is on the log-ratio itself (TRL), 1 − σ(βΔ) on the f-divergence scores.
+      gc[i] = gc[i]! + gw * beta * sigmoidSlope(zc);
+      gcs[i] = gcs[i]! - gw * beta * slope;
+      grs[i] = grs[i]! + gw * beta * slope;
     }
     return total;
   },
 
-  discopop(ctx, w, gw, losses, gc, gr) {
-    const { n, beta, chosenLogratio, rejectedLogratio, discopopTau: tau } = ctx;
+  discopop(ctx, w, gw, losses, _gc, _gr, gcs, grs) {
+    const { n, beta, chosenScore, rejectedScore, discopopTau: tau } = ctx;
     let total = 0;
     for (let i = 0; i < n; i++) {
-      const z = beta * (chosenLogratio[i]! - rejectedLogratio[i]!);
+      const z = beta * (chosenScore[i]! - rejectedScore[i]!);
       const logMix = logSigmoid(z / tau); // log m
       const logKeep = logSigmoid(-z / tau); // log (1 − m)
       const logistic = softplus(-z); // −log σ(z)
@@ -780,25 +866,25 @@ const KERNELS: Record<DpoLossType, Kernel> = {
       const dz = -sigmoid(-z) * keep - logistic * mixSlope - exponential + exponential * keep / tau;
       total += loss;
       losses[i] = losses[i]! + w * loss;
-      gc[i] = gc[i]! + gw * beta * dz;
-      gr[i] = gr[i]! - gw * beta * dz;
+      gcs[i] = gcs[i]! + gw * beta * dz;
+      grs[i] = grs[i]! - gw * beta * dz;
     }
     return total;
   },
 
-  sigmoid_norm(ctx, w, gw, losses, gc, gr) {
-    const { n, beta, chosenLogratio, rejectedLogratio } = ctx;
+  sigmoid_norm(ctx, w, gw, losses, _gc, _gr, gcs, grs) {
+    const { n, beta, chosenScore, rejectedScore } = ctx;
     const chosenLength = ctx.chosenLength!;
     const rejectedLength = ctx.rejectedLength!;
     let total = 0;
     for (let i = 0; i < n; i++) {
-      const z = beta * (chosenLogratio[i]! / chosenLength[i]! - rejectedLogratio[i]! / rejectedLength[i]!);
+      const z = beta * (chosenScore[i]! / chosenLength[i]! - rejectedScore[i]! / rejectedLength[i]!);
       const loss = -logSigmoid(z);
       const dz = -sigmoid(-z);
       total += loss;
       losses[i] = losses[i]! + w * loss;
-      gc[i] = gc[i]! + (gw * beta * dz) / chosenLength[i]!;
-      gr[i] = gr[i]! - (gw * beta * dz) / rejectedLength[i]!;
+      gcs[i] = gcs[i]! + (gw * beta * dz) / chosenLength[i]!;
+      grs[i] = grs[i]! - (gw * beta * dz) / rejectedLength[i]!;
     }
     return total;
   },

@@ -1,5 +1,5 @@
-export { dpoLoss, DPO_LOSS_TYPES } from './dpo-loss';
-export type { DpoLossBatch, DpoLossOptions, DpoLossResult, DpoLossType, DpoMetrics, LengthArray } from './dpo-loss';
+export { dpoLoss, DPO_LOSS_TYPES, F_DIVERGENCES } from './dpo-loss';
+export type { DpoLossBatch, DpoLossOptions, DpoLossResult, DpoLossType, DpoMetrics, FDivergence, LengthArray } from './dpo-loss';
 export { InvalidBatchValueError } from './errors';
 export type { InvalidBatchValueLocation } from './errors';
 export { log1mexp, logSigmoid, sigmoid, softplus } from './stable-math';

@@ -1,6 +1,6 @@
 /**
  * Every loss type against the independent Python reference in fixtures/reference.json (torch autograd
- * on random inputs, 60-digit mpmath on extreme inputs up to |βΔ| = 1e6; see fixtures/README.md).
+ * on random inputs, 150-digit mpmath on extreme inputs up to |βΔ| = 1e6; see fixtures/README.md).
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
