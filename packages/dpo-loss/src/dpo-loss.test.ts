@@ -189,7 +189,7 @@ describe('f-divergences', () => {
 });
 
 describe('robust DPO (rDPO)', () => {
-  // Chowdhury et al. 2024, Lemma 3.1: averaged over the label flip, the robust loss is the clean
+  // Chowdhury et al. 2024 (rDPO): averaged over the label flip, the robust loss is the clean
   // loss, (1−ε)·ℓ̂(z) + ε·ℓ̂(−z) = −log σ(z), and so is its gradient.
   it('is unbiased: (1−ε)·ℓ̂(z) + ε·ℓ̂(−z) = −log σ(z)', () => {
     fc.assert(

@@ -45,7 +45,7 @@ export const DPO_LOSS_TYPES = [
  *   Alignment" (arXiv 2402.05369); TRL `"nca_pair"`.
  * - `robust` — rDPO, unbiased under labels flipped with probability ε < ½:
  *   (−(1−ε)·log σ(z) + ε·log σ(−z)) / (1 − 2ε). Chowdhury et al. 2024, "Provably Robust DPO"
- *   (arXiv 2403.00409), eq. 8; TRL `"robust"`. Give ε per example in `batch.labelSmoothing`.
+ *   (arXiv 2403.00409), the unbiased loss ℓ̂; TRL `"robust"`. Give ε per example in `batch.labelSmoothing`.
  * - `bco_pair` — −log σ(βρ_c − δ) − log σ(−(βρ_r − δ)), δ = mean of all 2n rewards βρ (no gradient
  *   through δ) or `bcoRewardShift`. Jung et al. 2024, "Binary Classifier Optimization" (arXiv
  *   2404.04656); TRL `"bco_pair"` keeps δ as a running mean across steps: pass it as `bcoRewardShift`.

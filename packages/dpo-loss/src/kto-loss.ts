@@ -62,8 +62,8 @@ export interface KtoLossResult {
  *
  * With ρ = π − ref and the reference point z = max(0, mean(π_KL − ref_KL)) (held constant):
  * desirable: λ_D·(1 − σ(β(ρ − z))); undesirable: λ_U·(1 − σ(β(z − ρ))); the loss is the mean.
- * Ethayarajh et al. 2024, "KTO: Model Alignment as Prospect Theoretic Optimization" (arXiv 2402.01306),
- * eq. 8; TRL `KTOTrainer.kto_loss` (which detaches the KL estimate, as here).
+ * Ethayarajh et al. 2024, "KTO: Model Alignment as Prospect Theoretic Optimization" (arXiv 2402.01306);
+ * TRL `KTOTrainer.kto_loss` (which detaches the KL estimate, as here).
  *
  * @throws InvalidArgumentError for bad options or mismatched lengths.
  * @throws InvalidBatchValueError for a non-finite value, naming field and index.
