@@ -13,12 +13,10 @@ import { CURATED } from './curated-source';
 import { EMBODIMENT, MYTHS, SYSTEM_PROMPTS } from './truthy-source';
 
 const dataDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'data');
+const files = new Map<string, string>();
 
 function writeAtomic(name: string, text: string): void {
-  const target = join(dataDir, name);
-  const temp = `${target}.${process.pid}.tmp`;
-  writeFileSync(temp, text);
-  renameSync(temp, target);
+  files.set(name, text);
 }
 
 const jsonl = (rows: readonly unknown[]): string => rows.map((row) => JSON.stringify(row)).join('\n') + '\n';
@@ -92,4 +90,17 @@ EMBODIMENT.forEach((item, itemIndex) => {
 const ordered = shuffled(recordRandom(7, 'truthy/order', 0), rows).map((row, index) => ({ id: `truthy-${String(index + 1).padStart(4, '0')}`, ...row }));
 writeAtomic('truthy-sample.jsonl', jsonl(ordered));
 
-process.stdout.write(`prompts.json: ${TOPICS.length}, curated.jsonl: ${CURATED.length}, truthy-sample.jsonl: ${ordered.length}\n`);
+/** The data files' contents, by file name (what the script writes). */
+export function builtDataFiles(): ReadonlyMap<string, string> {
+  return files;
+}
+
+if (process.argv[1] !== undefined && /build-data\.ts$/.test(process.argv[1])) {
+  for (const [name, text] of files) {
+    const target = join(dataDir, name);
+    const temp = `${target}.${process.pid}.tmp`;
+    writeFileSync(temp, text);
+    renameSync(temp, target);
+  }
+  process.stdout.write(`prompts.json: ${TOPICS.length}, curated.jsonl: ${CURATED.length}, truthy-sample.jsonl: ${ordered.length}\n`);
+}

@@ -83,3 +83,15 @@ describe('combineDatasets', () => {
     expect(starter.filter((pair) => pair.provenance === 'curated')).toHaveLength(loadCuratedPairs().length);
   });
 });
+
+describe('data files are reproducible', () => {
+  it('scripts/build-data.ts rebuilds the committed bytes', async () => {
+    const { builtDataFiles } = await import('../scripts/build-data');
+    const { readFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { dataDirectory } = await import('./data-files');
+    const files = builtDataFiles();
+    expect([...files.keys()].sort()).toEqual(['curated.jsonl', 'prompts.json', 'truthy-sample.jsonl']);
+    for (const [name, text] of files) expect(readFileSync(join(dataDirectory(), name), 'utf8'), name).toBe(text);
+  });
+});

@@ -83,3 +83,23 @@ describe('lengthOnlyAccuracy', () => {
     expect(lengthOnlyAccuracy([])).toBeNaN();
   });
 });
+
+describe('generateSyntheticPair (property)', () => {
+  it('every pair is well formed for any seed, index and kind', async () => {
+    const fc = (await import('fast-check')).default;
+    const { generateSyntheticPair } = await import('./generate-pairs');
+    fc.assert(
+      fc.property(fc.oneof(fc.integer(), fc.string()), fc.nat(1_000_000), fc.constantFrom('mix', ...SYNTHETIC_KINDS), (seed, index, kind) => {
+        const pair = generateSyntheticPair(index, { seed, kind });
+        expect(pair.true_margin).toBeGreaterThan(0);
+        expect(pair.chosen.trim().length).toBeGreaterThan(0);
+        expect(pair.rejected.trim().length).toBeGreaterThan(0);
+        expect(pair.chosen).not.toBe(pair.rejected);
+        expect(pair.chosen).not.toMatch(/ {2,}| \n|\n /);
+        expect(pair.rejected).not.toMatch(/ {2,}| \n|\n /);
+        expect(generateSyntheticPair(index, { seed, kind })).toEqual(pair);
+      }),
+      { numRuns: 400 },
+    );
+  });
+});
