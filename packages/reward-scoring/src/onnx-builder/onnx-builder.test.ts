@@ -136,3 +136,24 @@ describe('OnnxGraphBuilder', () => {
     expectClose(out.logits!.data as Float32Array, reference.encoder.flat(), 1e-4);
   });
 });
+
+describe('README example: linear Bradley–Terry reward model', () => {
+  it('computes bias + sum of per-token weights over unmasked tokens', async () => {
+    const vocab = 5;
+    const weights = Float32Array.from([0.5, -1, 2, 0.25, 3]);
+    const bias = -0.125;
+    const g = createGraphBuilder('bt');
+    const ids = g.addInput('input_ids', 'int64', ['batch', 'sequence']);
+    const mask = g.addInput('attention_mask', 'int64', ['batch', 'sequence']);
+    const table = g.addInitializer('w', weights, [vocab]);
+    const picked = g.op('Mul', [g.op('Gather', [table, ids]), g.op('Cast', [mask], { to: 1 })]);
+    const summed = g.op('ReduceSum', [picked, g.constInt64([1])], { keepdims: 1 });
+    g.op('Add', [summed, g.constFloat([bias])], {}, { output: 'logits' });
+    g.addOutput('logits', 'float32', ['batch', 1]);
+    const session = await ort.InferenceSession.create(g.toBytes());
+    const out = await session.run({ input_ids: int64([[1, 2, 4], [3, 0, 0]]), attention_mask: int64([[1, 1, 1], [1, 0, 0]]) });
+    expect(out.logits!.dims).toEqual([2, 1]);
+    // Row 0: -1 + 2 + 3 - 0.125 = 3.875; row 1: 0.25 - 0.125 = 0.125 (padding ignored).
+    expect(Array.from(out.logits!.data as Float32Array)).toEqual([3.875, 0.125]);
+  });
+});
