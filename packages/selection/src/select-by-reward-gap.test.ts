@@ -124,6 +124,15 @@ describe('selectSmallest', () => {
       expect(Array.from(selectSmallest(keys, count))).toEqual(expected);
     }));
   });
+  it('equals a stable full sort on arbitrary doubles, including ±0, ±Infinity and subnormals (property)', () => {
+    fc.assert(fc.property(fc.array(fc.oneof(fc.double({ noNaN: true }), fc.constantFrom(0, -0, 5e-324, -5e-324, Infinity, -Infinity, 1, -1)), { maxLength: 200 }), fc.nat(), (values, k) => {
+      const keys = Float64Array.from(values);
+      const count = values.length === 0 ? 0 : k % (values.length + 1);
+      const expected = values.map((_, i) => i).sort((a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : a - b)).slice(0, count);
+      expect(Array.from(selectSmallest(keys, count))).toEqual(expected);
+    }));
+  });
+
   it('handles sorted, reversed and constant inputs', () => {
     const n = 10_000;
     expect(Array.from(selectSmallest(Float64Array.from({ length: n }, (_, i) => i), 3))).toEqual([0, 1, 2]);

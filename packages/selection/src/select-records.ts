@@ -2,7 +2,7 @@ import { InvalidArgumentError } from '@pref/io';
 import { locateInMemory, labelAt, type Locate } from './record-values';
 import { budgetFor, type SelectionOrder } from './select-by-keys';
 import { buildReport, type SelectionReport } from './selection-report';
-import { selectSmallest } from './select-smallest';
+import { selectSmallest, sortIndicesByKey } from './select-smallest';
 import { keyExtractor, type KeyExtractor, type SelectionStrategy } from './strategy';
 
 export interface SelectRecordsOptions {
@@ -87,7 +87,7 @@ export function selectFromKeys(
       for (const j of chosen) parts.push(positions[j]!);
       strata![name] = { total: positions.length, kept: chosen.length };
     });
-    kept = Uint32Array.from(parts).sort((a, b) => rankKeys[a]! - rankKeys[b]! || a - b);
+    kept = sortIndicesByKey(Uint32Array.from(parts).sort(), rankKeys);
   }
   let threshold = Number.NaN;
   if (extractor.hasThreshold && kept.length > 0) {
