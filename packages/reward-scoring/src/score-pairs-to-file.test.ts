@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { checkpointPaths } from './score-pairs-to-file';
+import { loadRewardModel } from './load-reward-model';
+import { checkpointPaths, scorePairsToFile } from './score-pairs-to-file';
 
 const child = fileURLToPath(new URL('./testing/score-file-child.ts', import.meta.url));
 const tsx = fileURLToPath(new URL('../../../node_modules/tsx/dist/esm/index.mjs', import.meta.url));
@@ -74,4 +75,29 @@ describe('scorePairsToFile survives kill -9', () => {
     expect(existsSync(checkpoint)).toBe(false);
     expect(existsSync(partial)).toBe(false);
   }, 60_000);
+});
+
+describe('scorePairsToFile checkpoints', () => {
+  it('an aborted run resumes; a checkpoint from other settings is refused', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pref-ckpt-'));
+    const model = await loadRewardModel(fileURLToPath(new URL('../fixtures/tiny-bert', import.meta.url)), { tokenizerWorkers: 0 });
+    try {
+      const pairs = Array.from({ length: 30 }, (_, i) => ({ id: String(i), prompt: 'how do plants grow?', chosen: `with water ${'and light '.repeat(i % 4)}`, rejected: 'no.' }));
+      const full = join(dir, 'full.jsonl');
+      await scorePairsToFile(pairs, model, { outputPath: full, windowSize: 8 });
+      const output = join(dir, 'out.jsonl');
+      const controller = new AbortController();
+      await expect(
+        scorePairsToFile(pairs, model, { outputPath: output, windowSize: 8, signal: controller.signal, onProgress: (p) => p.pairsDone >= 16 && controller.abort() }),
+      ).rejects.toThrow();
+      const { checkpoint } = checkpointPaths(output);
+      expect(JSON.parse(readFileSync(checkpoint, 'utf8')).pairsDone).toBe(16);
+      await expect(scorePairsToFile(pairs, model, { outputPath: output, windowSize: 8, batchTokens: 999, resume: true })).rejects.toThrow(/made with another input, model or settings/);
+      const result = await scorePairsToFile(pairs, model, { outputPath: output, windowSize: 8, resume: true });
+      expect(result.resumedFrom).toBe(16);
+      expect(readFileSync(output).equals(readFileSync(full))).toBe(true);
+    } finally {
+      await model.dispose();
+    }
+  });
 });
