@@ -1,6 +1,3 @@
-import { Resvg } from '@resvg/resvg-js';
-import * as vega from 'vega';
-import { compile } from 'vega-lite';
 import type { ChartSpec } from './charts';
 import { REPORT_FONT_FAMILY, measureTextWidth, reportFontFiles } from './font';
 
@@ -25,27 +22,35 @@ interface TextItem {
   fontWeight?: unknown;
 }
 
-let metricsInstalled = false;
+type VegaModule = typeof import('vega');
+
+// vega, vega-lite and resvg take about a second to import; only commands that draw plots pay for it.
+let renderer: Promise<{ vega: VegaModule; compile: typeof import('vega-lite').compile; Resvg: typeof import('@resvg/resvg-js').Resvg }> | undefined;
+function loadRenderer() {
+  renderer ??= Promise.all([import('vega'), import('vega-lite'), import('@resvg/resvg-js')]).then(([vegaModule, vegaLite, resvg]) => {
+    installTextMetrics(vegaModule);
+    return { vega: vegaModule, compile: vegaLite.compile, Resvg: resvg.Resvg };
+  });
+  return renderer;
+}
 
 /**
  * Vega measures text with node-canvas when installed, else with a crude per-character estimate. We
  * install a measurer backed by the shipped font file instead (the hook vl-convert uses), so label
  * and title layout is exact for the font resvg draws with, on every machine.
  */
-function installTextMetrics(): void {
-  if (metricsInstalled) return;
+function installTextMetrics(vega: VegaModule): void {
   const metrics = (vega as unknown as { textMetrics: { width: (item: TextItem, text?: unknown) => number } }).textMetrics;
   metrics.width = (item: TextItem, text?: unknown): number => {
     const value = text === undefined ? item.text : text;
     const line = Array.isArray(value) ? value.join(' ') : value === undefined || value === null ? '' : String(value);
     return measureTextWidth(line, item.fontSize ?? 11, item.fontWeight);
   };
-  metricsInstalled = true;
 }
 
 /** Compiles a Vega-Lite spec and renders it to SVG (vega, headless) and PNG (resvg, shipped font). */
 export async function renderChart(spec: ChartSpec, { scale = 2 }: RenderChartOptions = {}): Promise<RenderedChart> {
-  installTextMetrics();
+  const { vega, compile, Resvg } = await loadRenderer();
   const vegaSpec = compile(spec).spec;
   const view = new vega.View(vega.parse(vegaSpec), { renderer: 'none' });
   let svg: string;
