@@ -28,6 +28,8 @@ export interface PrivatizeFileResult {
   summary: PrivacySummary;
 }
 
+const FLUSH_CHARS = 1 << 20;
+
 function compareKeys(a: { key: string }, b: { key: string }): number {
   return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
 }
@@ -51,18 +53,34 @@ export async function privatizeFile(
     if (trainStream) streams.push(trainStream);
 
     type Item = { key: string; record: DataRecord; audit: AuditEntry; line: number; file: string };
-    const sink = async (item: Item): Promise<DataRecord> => {
-      if (auditStream) await auditStream.write(`${JSON.stringify(item.audit)}\n`);
-      if (trainStream) await trainStream.write(`${JSON.stringify(toTrainReady(item.record, { includeId, format, file: item.file, line: item.line }))}\n`);
+    // side outputs are buffered and written ~1 MB at a time: one awaited write per record costs more
+    // than the privatization itself
+    let auditBuffer = '';
+    let trainBuffer = '';
+    const flush = async (force: boolean) => {
+      if (auditStream && (force ? auditBuffer.length > 0 : auditBuffer.length >= FLUSH_CHARS)) {
+        await auditStream.write(auditBuffer);
+        auditBuffer = '';
+      }
+      if (trainStream && (force ? trainBuffer.length > 0 : trainBuffer.length >= FLUSH_CHARS)) {
+        await trainStream.write(trainBuffer);
+        trainBuffer = '';
+      }
+    };
+    const sink = (item: Item): DataRecord => {
+      if (auditStream) auditBuffer += `${JSON.stringify(item.audit)}\n`;
+      if (trainStream) trainBuffer += `${JSON.stringify(toTrainReady(item.record, { includeId, format, file: item.file, line: item.line }))}\n`;
       return item.record;
     };
+    const full = () => auditBuffer.length >= FLUSH_CHARS || trainBuffer.length >= FLUSH_CHARS;
     const readOptions = { signal, onProgress: (p: { rows: number; bytesRead: number; totalBytes?: number }) => onProgress?.(p) };
 
     async function* privatized(): AsyncGenerator<DataRecord> {
       if (!sortByKey) {
         for await (const { record, file, line } of readRecords(input, readOptions)) {
           const result = privatizer.privatize(record, { file, line });
-          yield await sink({ key: result.audit.key, record: result.record, audit: result.audit, file, line });
+          yield sink({ key: result.audit.key, record: result.record, audit: result.audit, file, line });
+          if (full()) await flush(false);
         }
         return;
       }
@@ -74,10 +92,14 @@ export async function privatizeFile(
         items.push({ key: result.audit.key, record: result.record, audit: auditEntry, file, line });
       }
       items.sort(compareKeys);
-      for (const item of items) yield await sink(item);
+      for (const item of items) {
+        yield sink(item);
+        if (full()) await flush(false);
+      }
     }
 
     const { written } = await writeRecords(output, privatized(), { signal });
+    await flush(true);
     // summarizeFlips sums sorted values, so the summary is bit-identical for any input order
     const summary = privatizer.summary();
     for (const stream of streams) await stream.commit();

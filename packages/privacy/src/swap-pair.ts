@@ -18,22 +18,30 @@ function swappedKey(key: string): string {
  */
 export function swapPair<T extends DataRecord>(record: T): T {
   const out: DataRecord = {};
-  const assigned = new Set<string>();
-  for (const key of Object.keys(record)) out[key] = undefined; // keep the key order
-  for (const [key, value] of Object.entries(record)) {
-    const target = swappedKey(key);
-    let next = value;
-    if (NEGATED.has(key) && typeof value === 'number') next = value === 0 ? 0 : -value;
-    else if (NEGATED.has(key) && typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) {
-      next = Number(value) === 0 ? 0 : -Number(value); // CSV numbers arrive as strings
-    }
-    else if (key === 'conversation' && value !== null && typeof value === 'object' && !Array.isArray(value)) {
-      const conversation = value as DataRecord;
-      next = { ...conversation, chosen: conversation.rejected, rejected: conversation.chosen };
-    }
-    out[target] = next;
-    assigned.add(target);
+  let unpaired: string[] | undefined;
+  // Each key takes its counterpart's value, so the key order stays the same and no key is deleted
+  // (deleting would push V8 objects into slow dictionary mode, which costs in JSON.stringify).
+  for (const key in record) {
+    const source = swappedKey(key);
+    if (source === key) out[key] = transformed(key, record[key]);
+    else if (source in record) out[key] = record[source];
+    else (unpaired ??= []).push(key);
   }
-  for (const key of Object.keys(out)) if (!assigned.has(key)) delete out[key];
+  // a chosen_X without rejected_X (or the reverse) moves to the other name
+  if (unpaired) for (const key of unpaired) out[swappedKey(key)] = record[key];
   return out as T;
+}
+
+function transformed(key: string, value: unknown): unknown {
+  if (NEGATED.has(key)) {
+    if (typeof value === 'number') return value === 0 ? 0 : -value;
+    // CSV numbers arrive as strings
+    if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) return Number(value) === 0 ? 0 : -Number(value);
+    return value;
+  }
+  if (key === 'conversation' && value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    const conversation = value as DataRecord;
+    return { ...conversation, chosen: conversation.rejected, rejected: conversation.chosen };
+  }
+  return value;
 }
