@@ -4,7 +4,7 @@ export { selectRecords, selectFromKeys, allocateBudget } from './select-records'
 export type { SelectRecordsOptions, Selection } from './select-records';
 export { selectFile } from './select-file';
 export type { SelectFileOptions } from './select-file';
-export { selectSmallest, quantileSorted } from './select-smallest';
+export { selectSmallest, sortIndicesByKey, quantileSorted, quantilesUnsorted } from './select-smallest';
 export { budgetFor } from './select-by-keys';
 export type { SelectionOrder } from './select-by-keys';
 export type { SelectionReport, KeyQuantiles } from './selection-report';

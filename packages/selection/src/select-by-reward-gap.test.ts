@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { quantileSorted, quantilesUnsorted } from './select-smallest';
 import { allocateBudget, selectByField, selectByRewardGap, selectBySmallestMargin, selectRandom, selectRecords, selectSmallest, selectStratified, parseStrategy } from './index';
 
 // Reference selections computed independently with numpy: fixtures/reference.py.
@@ -130,6 +131,14 @@ describe('selectSmallest', () => {
       const count = values.length === 0 ? 0 : k % (values.length + 1);
       const expected = values.map((_, i) => i).sort((a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : a - b)).slice(0, count);
       expect(Array.from(selectSmallest(keys, count))).toEqual(expected);
+    }));
+  });
+
+  it('quantilesUnsorted equals interpolation on the sorted values (property)', () => {
+    fc.assert(fc.property(fc.array(fc.integer({ min: -20, max: 20 }), { minLength: 1, maxLength: 100 }), fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 1, maxLength: 6 }), (ints, qs) => {
+      const values = Float64Array.from(ints, (v) => v / 4);
+      const sorted = Float64Array.from(values).sort();
+      quantilesUnsorted(values, qs).forEach((got, i) => expect(got).toBeCloseTo(quantileSorted(sorted, qs[i]!), 12));
     }));
   });
 

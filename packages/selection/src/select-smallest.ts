@@ -1,6 +1,6 @@
 /** Wirth's selection: rearranges `values` so that values[k] is the k-th smallest (0-based). O(n) on average. */
-function kthSmallestInPlace(values: Float64Array, k: number): number {
-  let left = 0;
+function kthSmallestInPlace(values: Float64Array, k: number, from = 0): number {
+  let left = from;
   let right = values.length - 1;
   while (left < right) {
     // Median of three as pivot keeps sorted and reverse-sorted inputs linear.
@@ -29,7 +29,7 @@ function kthSmallestInPlace(values: Float64Array, k: number): number {
 
 /**
  * Indices of the `count` smallest keys, in ascending key order, ties broken by index (input order).
- * Exact, O(n) to find the threshold plus O(count·log count) to order the kept indices; the keys must
+ * Exact, O(n) to find the threshold plus a linear radix sort of the kept indices; the keys must
  * not contain NaN.
  */
 export function selectSmallest(keys: Float64Array, count: number): Uint32Array {
@@ -91,6 +91,34 @@ export function sortIndicesByKey(indices: Uint32Array, keys: Float64Array): Uint
   const sorted = new Uint32Array(n);
   for (let i = 0; i < n; i++) sorted[i] = indices[order[i]!]!;
   return sorted;
+}
+
+/**
+ * Linear-interpolation quantiles (numpy's default) of unsorted values without sorting them: the
+ * needed order statistics are selected in ascending order on one copy, each search starting where
+ * the previous one ended. Same results as {@link quantileSorted} on the sorted values.
+ */
+export function quantilesUnsorted(values: Float64Array, qs: readonly number[]): number[] {
+  const n = values.length;
+  if (n === 0) return qs.map(() => Number.NaN);
+  const work = Float64Array.from(values);
+  const positions = [...new Set(qs.flatMap((q) => {
+    const p = (n - 1) * q;
+    return [Math.floor(p), Math.min(Math.floor(p) + 1, n - 1)];
+  }))].sort((a, b) => a - b);
+  const at = new Map<number, number>();
+  let from = 0;
+  for (const position of positions) {
+    at.set(position, kthSmallestInPlace(work, position, from));
+    from = position;
+  }
+  return qs.map((q) => {
+    const p = (n - 1) * q;
+    const lower = Math.floor(p);
+    const a = at.get(lower)!;
+    const b = at.get(Math.min(lower + 1, n - 1))!;
+    return a + (p - lower) * (b - a);
+  });
 }
 
 /** Linear-interpolation quantile of ascending-sorted values (numpy's default `method='linear'`). */

@@ -1,4 +1,4 @@
-import { quantileSorted } from './select-smallest';
+import { quantilesUnsorted } from './select-smallest';
 
 /** Linear-interpolation quantiles (numpy's default) of a selection key. */
 export interface KeyQuantiles {
@@ -42,12 +42,11 @@ export function buildReport(
   kept: Uint32Array,
   threshold: number,
 ): SelectionReport {
-  const sorted = Float64Array.from(values).sort();
   let negative = 0;
   for (let i = 0; i < values.length; i++) if (values[i]! < 0) negative++;
   let keptNegative = 0;
   for (let i = 0; i < kept.length; i++) if (values[kept[i]!]! < 0) keptNegative++;
-  const q = (p: number) => quantileSorted(sorted, p);
+  const [min, p10, p25, p50, p75, p90, max] = quantilesUnsorted(values, [0, 0.1, 0.25, 0.5, 0.75, 0.9, 1]) as [number, number, number, number, number, number, number];
   return {
     strategy,
     key,
@@ -55,7 +54,7 @@ export function buildReport(
     kept: kept.length,
     ratio,
     threshold,
-    quantiles: { min: q(0), p10: q(0.1), p25: q(0.25), p50: q(0.5), p75: q(0.75), p90: q(0.9), max: q(1) },
+    quantiles: { min, p10, p25, p50, p75, p90, max },
     negativeShare: values.length === 0 ? 0 : negative / values.length,
     keptNegativeShare: kept.length === 0 ? 0 : keptNegative / kept.length,
     ...(strata ? { strata } : {}),
