@@ -48,6 +48,22 @@ describe('selectFile (two passes, numbers only in memory)', () => {
     expect(readdirSync(dir)).not.toContain('never.jsonl');
   });
 
+  it('stops on abort, reports progress for both passes, and leaves no output', async () => {
+    const many = writeJsonl(dir, 'many.jsonl', Array.from({ length: 20_000 }, (_, i) => ({ id: i, reward_gap: (i * 7919) % 1000 })));
+    const passes = new Set<number>();
+    await selectFile(many, join(dir, 'many-out.jsonl'), { strategy: { by: 'gap' }, ratio: 0.1, onProgress: (p) => passes.add(p.pass) });
+    expect([...passes].sort()).toEqual([1, 2]);
+    const controller = new AbortController();
+    const result = selectFile(many, join(dir, 'aborted.jsonl'), {
+      strategy: { by: 'gap' },
+      ratio: 0.1,
+      signal: controller.signal,
+      onProgress: (p) => p.records >= 8192 && controller.abort(),
+    });
+    await expect(result).rejects.toMatchObject({ code: 'ABORTED' });
+    expect(readdirSync(dir)).not.toContain('aborted.jsonl');
+  });
+
   it('writes records unchanged through the spill file in key order', async () => {
     const rows = [{ reward_gap: 2, n: 1 }, { reward_gap: 1, n: 2 }];
     const path = writeJsonl(dir, 'small.jsonl', rows);

@@ -64,6 +64,7 @@ const spillReviver = (_key: string, value: unknown) =>
 export async function selectFile(input: string, output: string, options: SelectFileOptions): Promise<{ report: SelectionReport; written: number }> {
   const { strategy, ratio, stratify, order = 'key', format, outputFormat, signal, onProgress } = options;
   const extractor = keyExtractor(strategy);
+  if (signal?.aborted) throw new AbortedError({ cause: signal.reason });
   const rankKeys = new NumberColumn((n) => new Float64Array(n));
   const values = new NumberColumn((n) => new Float64Array(n));
   const categoryIds = new NumberColumn((n) => new Uint32Array(n));
@@ -83,7 +84,10 @@ export async function selectFile(input: string, output: string, options: SelectF
       categoryIds.push(id);
     }
     index++;
-    if (index % PROGRESS_EVERY === 0) onProgress?.({ pass: 1, records: index });
+    if (index % PROGRESS_EVERY === 0) {
+      if (signal?.aborted) throw new AbortedError({ cause: signal.reason });
+      onProgress?.({ pass: 1, records: index });
+    }
   }
   const total = index;
   onProgress?.({ pass: 1, records: total, total });
@@ -104,7 +108,10 @@ export async function selectFile(input: string, output: string, options: SelectF
     for await (const { record } of readRecords(input, { format, signal })) {
       const position = rank[i++]!;
       if (position !== 0) yield { record, position: position - 1 };
-      if (i % PROGRESS_EVERY === 0) onProgress?.({ pass: 2, records: i, total });
+      if (i % PROGRESS_EVERY === 0) {
+        if (signal?.aborted) throw new AbortedError({ cause: signal.reason });
+        onProgress?.({ pass: 2, records: i, total });
+      }
     }
     onProgress?.({ pass: 2, records: i, total });
   }
