@@ -93,3 +93,13 @@ describe('pref train-rm', () => {
     expect(agreement).toBeCloseTo(report.evalAccuracy['truthy-sample']!, 10);
   });
 });
+
+describe('pref synth --kind starter', () => {
+  it('streams exactly buildStarterDataset (synthetic mix, then curated, with provenance)', async () => {
+    const { buildStarterDataset } = await import('@pref/synthetic');
+    const output = join(dir, 'starter-big.jsonl');
+    expect((await run('synth', '--kind', 'starter', '--n', '4500', '--seed', '1', '-o', output, '-q')).code).toBe(0);
+    const expected = buildStarterDataset({ n: 4500, seed: 1 }).map((pair) => JSON.stringify(pair));
+    expect(readFileSync(output, 'utf8').trim().split('\n')).toEqual(expected);
+  });
+});

@@ -1,16 +1,15 @@
 import { Option, type Command } from 'commander';
 import { InvalidArgumentError, writeRecords, type DataRecord } from '@pref/io';
 import {
-  buildStarterDataset,
   generateLogProbs,
   generateMathPairs,
   generateSyntheticPairs,
   generateToxicityTexts,
-  lengthOnlyAccuracy,
   loadCuratedPairs,
   loadPromptCollection,
   loadTruthySample,
   SYNTHETIC_KINDS,
+  type SyntheticKind,
 } from '@pref/synthetic';
 import { createProgress } from '../progress';
 
@@ -46,25 +45,42 @@ function parseNumber(value: string, flag: string, { integer = false, min = 0, ma
   return number;
 }
 
-/** The records of one synthetic set (pure: same flags, same records). */
-export function synthRecords(kind: SynthFlags['kind'], n: number, seed: number | string, noiseRate: number): DataRecord[] {
+/** Generated records are produced in chunks of this many (record i depends only on the seed and i). */
+const CHUNK = 2000;
+
+function generatedChunk(kind: SynthFlags['kind'], n: number, seed: number | string, noiseRate: number, startIndex: number): DataRecord[] {
   switch (kind) {
     case 'math':
-      return generateMathPairs({ n, seed, noiseRate });
+      return generateMathPairs({ n, seed, noiseRate, startIndex });
     case 'toxicity':
-      return generateToxicityTexts({ n, seed }) as unknown as DataRecord[];
+      return generateToxicityTexts({ n, seed, startIndex }) as unknown as DataRecord[];
     case 'logprobs':
-      return generateLogProbs({ n, seed });
+      return generateLogProbs({ n, seed, startIndex });
     case 'starter':
-      return buildStarterDataset({ n, seed, noiseRate });
-    case 'curated':
-      return loadCuratedPairs();
-    case 'truthy-sample':
-      return loadTruthySample();
-    case 'prompts':
-      return loadPromptCollection() as unknown as DataRecord[];
+      return generateSyntheticPairs({ n, seed, noiseRate, startIndex }).map((pair) => ({ ...pair, provenance: 'synthetic' }));
     default:
-      return generateSyntheticPairs({ n, kind, seed, noiseRate });
+      return generateSyntheticPairs({ n, kind: kind as SyntheticKind | 'mix', seed, noiseRate, startIndex });
+  }
+}
+
+/**
+ * The records of one set, streamed chunk by chunk so any `n` runs in constant memory (pure: same
+ * flags, same records; `starter` equals `buildStarterDataset`: synthetic mix then curated, with provenance).
+ */
+export function* synthRecords(kind: SynthFlags['kind'], n: number, seed: number | string, noiseRate: number): Generator<DataRecord> {
+  switch (kind) {
+    case 'curated':
+      yield* loadCuratedPairs();
+      return;
+    case 'truthy-sample':
+      yield* loadTruthySample();
+      return;
+    case 'prompts':
+      yield* loadPromptCollection() as unknown as DataRecord[];
+      return;
+    default:
+      for (let start = 0; start < n; start += CHUNK) yield* generatedChunk(kind, Math.min(CHUNK, n - start), seed, noiseRate, start);
+      if (kind === 'starter') for (const pair of loadCuratedPairs()) yield { ...pair, provenance: 'curated' };
   }
 }
 
@@ -85,14 +101,25 @@ export function registerSynthCommands(program: Command): void {
       const noiseRate = parseNumber(flags.noise, '--noise', { maxExclusive: 1 });
       const seed = /^-?\d+$/.test(flags.seed) ? Number(flags.seed) : flags.seed;
       const progress = createProgress('synth', { unit: 'records', quiet: flags.quiet || flags.output === '-' });
-      const records = synthRecords(flags.kind, n, seed, noiseRate);
-      const result = await writeRecords(flags.output, records, { onProgress: ({ written }) => progress.update(written, records.length) });
+      const fixedSize = flags.kind === 'curated' || flags.kind === 'truthy-sample' || flags.kind === 'prompts';
+      let pairs = 0;
+      let longerChosen = 0;
+      let flipped = 0;
+      const counted = function* (): Generator<DataRecord> {
+        for (const record of synthRecords(flags.kind, n, seed, noiseRate)) {
+          if (typeof record.chosen === 'string' && typeof record.rejected === 'string') {
+            pairs += 1;
+            longerChosen += record.chosen.length > record.rejected.length ? 1 : record.chosen.length === record.rejected.length ? 0.5 : 0;
+          }
+          if (record.label_flipped === true) flipped += 1;
+          yield record;
+        }
+      };
+      const result = await writeRecords(flags.output, counted(), { onProgress: ({ written }) => progress.update(written, fixedSize ? undefined : n) });
       progress.finish(`${flags.kind} → ${flags.output}`);
       if (flags.json) {
-        const pairs = records.filter((r): r is DataRecord & { chosen: string; rejected: string } => typeof r.chosen === 'string' && typeof r.rejected === 'string');
-        const flipped = records.filter((r) => r.label_flipped === true).length;
         process.stdout.write(
-          `${JSON.stringify({ kind: flags.kind, records: result.written, seed, noiseRate, flipped, lengthOnlyAccuracy: pairs.length > 0 ? lengthOnlyAccuracy(pairs) : null, output: flags.output })}\n`,
+          `${JSON.stringify({ kind: flags.kind, records: result.written, seed, noiseRate, flipped, lengthOnlyAccuracy: pairs > 0 ? longerChosen / pairs : null, output: flags.output })}\n`,
         );
       }
     });
