@@ -17,7 +17,7 @@ export type { ReportFontFiles } from './report/font';
 // Pipelines (pipeline engineer)
 export { runSteps, readAllRecords, numericColumn, STATE_FILE } from './pipeline/runner';
 export type { PipelineStep, StepContext, StepOutcome, RunStepsOptions, RunStepsResult } from './pipeline/runner';
-export { runPipeline, pipelineSteps, PIPELINE_NAMES } from './pipeline/run-pipeline';
+export { runPipeline, pipelineSteps, interruptSignal, PIPELINE_NAMES } from './pipeline/run-pipeline';
 export type { PipelineName, PipelineOptionsByName, RunPipelineOptions } from './pipeline/run-pipeline';
 export { readPipelineFile } from './pipeline/pipeline-config';
 export type { PipelineFile } from './pipeline/pipeline-config';

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { defaultModelDir, defaultSamplePath } from '../pipeline/defaults';
-import { runPipeline } from '../pipeline/run-pipeline';
+import { interruptSignal, runPipeline } from '../pipeline/run-pipeline';
 
 interface DemoCliOptions {
   out: string;
@@ -22,7 +22,13 @@ export function registerDemoCommands(program: Command): void {
       const started = performance.now();
       const input = defaultSamplePath();
       const model = defaultModelDir();
-      const result = await runPipeline('privatize', { input, model, seed: 42, epsilon: 1 }, { out, force: options.force, quiet: options.quiet });
+      const interrupt = interruptSignal();
+      let result;
+      try {
+        result = await runPipeline('privatize', { input, model, seed: 42, epsilon: 1 }, { out, force: options.force, quiet: options.quiet, signal: interrupt.signal });
+      } finally {
+        interrupt.dispose();
+      }
       const seconds = (performance.now() - started) / 1000;
       const lines = [
         `pref demo: done in ${seconds.toFixed(1)}s${result.skipped.length ? ` (${result.skipped.length} unchanged steps skipped)` : ''}`,

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '@pref/io';
 import { readPipelineFile } from '../pipeline/pipeline-config';
-import { PIPELINE_NAMES, runPipeline } from '../pipeline/run-pipeline';
+import { PIPELINE_NAMES, interruptSignal, runPipeline } from '../pipeline/run-pipeline';
 import type { PipelineName, PipelineOptionsByName } from '../pipeline/run-pipeline';
 import { defaultModelDir, defaultSamplePath } from '../pipeline/defaults';
 
@@ -119,7 +119,13 @@ export function registerPipelineCommands(program: Command): void {
       const out = resolve(flags.out ?? file?.out ?? `out/${name}`);
       const options = optionsFromFlags(name, flags, file?.options ?? {});
       const started = performance.now();
-      const result = await runPipeline(name, options as unknown as PipelineOptionsByName[typeof name], { out, force: flags.force, quiet: flags.quiet });
+      const interrupt = interruptSignal();
+      let result;
+      try {
+        result = await runPipeline(name, options as unknown as PipelineOptionsByName[typeof name], { out, force: flags.force, quiet: flags.quiet, signal: interrupt.signal });
+      } finally {
+        interrupt.dispose();
+      }
       const seconds = (performance.now() - started) / 1000;
       if (flags.json) {
         process.stdout.write(`${JSON.stringify({ pipeline: name, out, seconds, ran: result.ran, skipped: result.skipped, results: result.results }, null, 2)}\n`);

@@ -62,3 +62,14 @@ export async function runPipeline<N extends PipelineName>(name: N, options: Pipe
   }
   return runSteps({ pipeline: name, out: resolve(run.out), steps: pipelineSteps(name, options), force: run.force, quiet: run.quiet, signal: run.signal });
 }
+
+/**
+ * An AbortSignal that fires on Ctrl-C, so a pipeline stops between batches with its finished steps
+ * recorded (the next run resumes after them). `dispose` removes the handler.
+ */
+export function interruptSignal(): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  const onInterrupt = (): void => controller.abort(new Error('interrupted (SIGINT)'));
+  process.once('SIGINT', onInterrupt);
+  return { signal: controller.signal, dispose: () => process.off('SIGINT', onInterrupt) };
+}
