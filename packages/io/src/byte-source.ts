@@ -39,7 +39,7 @@ export function ioError(path: string, error: unknown): PrefError {
  */
 export async function* readBytes(
   path: string,
-  { signal, onBytes, highWaterMark = 1 << 20 }: { signal?: AbortSignal; onBytes?: (bytes: number) => void; highWaterMark?: number } = {},
+  { signal, onBytes, highWaterMark = 1 << 18 }: { signal?: AbortSignal; onBytes?: (bytes: number) => void; highWaterMark?: number } = {},
 ): AsyncGenerator<Buffer> {
   throwIfAborted(signal);
   const source: AsyncIterable<Buffer> = path === '-' ? process.stdin : createReadStream(path, { highWaterMark });

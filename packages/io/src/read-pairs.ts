@@ -3,6 +3,7 @@ import type { ReadProgress } from './byte-source';
 import { InvalidRecordError, PrefError } from './errors';
 import type { DataFormat } from './format';
 import { hash53 } from './hash';
+import { IdTable } from './id-table';
 import { stringifyRecord } from './json-text';
 import { readRowBatches, type OnInvalid } from './read-records';
 import { applyMapping, assertSchema, detectSchema, recordToPair, SCHEMA_NAMES, type FieldMapping, type SchemaName } from './schema';
@@ -83,8 +84,8 @@ export function readPairs(path: string, options: ReadPairsOptions = {}): PairStr
     started = true;
     let schema: SchemaName | undefined = schemaOption === 'auto' ? undefined : schemaOption;
     stats.schema = schema;
-    // id hash → first location, packed as fileIndex * 2^32 + line (files: the Arrow shards/splits of one input).
-    const seenIds = rejectDuplicateIds ? new Map<number, number>() : undefined;
+    // id hash → first (file index, line); files are the Arrow shards/splits of one input.
+    const seenIds = rejectDuplicateIds ? new IdTable() : undefined;
     const seenFiles: string[] = [];
     let rejectsOut: AtomicWriteStream | undefined;
     let rejectsBuffer = '';
@@ -134,17 +135,14 @@ export function readPairs(path: string, options: ReadPairsOptions = {}): PairStr
           }
           pair = recordToPair(record, schema, where, mapping);
           if (seenIds && pair.id !== undefined) {
-            const key = hash53(pair.id);
-            const first = seenIds.get(key);
+            if (seenFiles.at(-1) !== row.file) seenFiles.push(row.file);
+            const first = seenIds.getOrInsert(hash53(pair.id), seenFiles.length - 1, row.line);
             if (first !== undefined) {
               stats.duplicateIds += 1;
-              const firstFile = seenFiles[Math.floor(first / 2 ** 32)];
-              const firstLine = first % 2 ** 32;
-              const at = firstFile === row.file ? `line ${firstLine}` : `${firstFile}:${firstLine}`;
+              const firstFile = seenFiles[first.file];
+              const at = firstFile === row.file ? `line ${first.line}` : `${firstFile}:${first.line}`;
               throw new InvalidRecordError({ ...where, field: 'id', expected: 'a unique id', found: `${JSON.stringify(pair.id)}, already used at ${at}` });
             }
-            if (seenFiles.at(-1) !== row.file) seenFiles.push(row.file);
-            seenIds.set(key, (seenFiles.length - 1) * 2 ** 32 + row.line);
           }
         } catch (error) {
           if (!InvalidRecordError.isInstance(error)) throw error;
