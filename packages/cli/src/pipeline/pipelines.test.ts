@@ -98,6 +98,16 @@ describe('privatize pipeline', () => {
     expect(newEpsilon.ran).toEqual(['privatize', 'prepare', 'report']);
     expect(JSON.parse(readFileSync(join(out, '03-privatized', 'summary.json'), 'utf8')).eps_labels).toBe(2);
   });
+
+  it('is deterministic: a second run into another folder writes byte-identical data, summary and plots', async () => {
+    const input = defaultSamplePath();
+    const [a, b] = [join(dir, 'determinism-a'), join(dir, 'determinism-b')];
+    await runPipeline('privatize', { input, model: tinyBert, seed: 11 }, { out: a, quiet: true });
+    await runPipeline('privatize', { input, model: tinyBert, seed: 11 }, { out: b, quiet: true });
+    for (const file of ['01-scored/scored.jsonl', '02-margins/margins.jsonl', '03-privatized/privatized.jsonl', '03-privatized/audit.jsonl', '03-privatized/summary.json', '04-train/train.jsonl', 'report/plots/flip-rate-by-margin.png', 'report/plots/margin-histogram.svg']) {
+      expect(readFileSync(join(b, file)).equals(readFileSync(join(a, file))), file).toBe(true);
+    }
+  });
 });
 
 describe('select pipeline', () => {
