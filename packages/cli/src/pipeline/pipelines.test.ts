@@ -231,6 +231,26 @@ describe('pref pipeline', () => {
     expect(stats.written).toBe(stats.read - stats.rejected);
   });
 
+  it('stops on an invalid input row with its file, line and field, before writing any scored output', async () => {
+    const bad = join(dir, 'bad.jsonl');
+    await writeFile(bad, `${JSON.stringify({ id: 'a', prompt: 'p', chosen: 'c', rejected: 'r' })}\n${JSON.stringify({ id: 'b', prompt: 'p', chosen: 'c' })}\n`);
+    const errors: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string) => {
+      errors.push(String(chunk));
+      return true;
+    }) as typeof process.stderr.write;
+    let code: number;
+    try {
+      code = await runCli(['node', 'pref', 'pipeline', 'privatize', '--in', bad, '--model', tinyBert, '--out', join(dir, 'bad-out'), '--quiet']);
+    } finally {
+      process.stderr.write = write;
+    }
+    expect(code).toBe(1);
+    expect(errors.join('')).toMatch(/bad\.jsonl:2: .*rejected/);
+    expect(existsSync(join(dir, 'bad-out', '01-scored', 'scored.jsonl'))).toBe(false);
+  });
+
   it('fails with a clear message on an unknown pipeline', async () => {
     const errors: string[] = [];
     const write = process.stderr.write.bind(process.stderr);
