@@ -1,9 +1,9 @@
 // Streams a JSONL file through readPairs (or the readline baseline) in a fresh process and prints
 // its peak resident set size (VmHWM from /proc, the kernel's high-water mark) as JSON.
-// Usage: node rss-child.mjs <file> [pairs|baseline]
+// Usage: node rss-child.mjs <file> [pairs|pairs-no-dup-check|records|baseline]
 import { createReadStream, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { readPairs } from '@pref/io';
+import { readPairs, readRecords } from '@pref/io';
 
 const [file, mode = 'pairs'] = process.argv.slice(2);
 let rows = 0;
@@ -17,8 +17,10 @@ if (mode === 'baseline') {
       rows += 1;
     }
   }
+} else if (mode === 'records') {
+  for await (const _ of readRecords(file)) rows += 1;
 } else {
-  const stream = readPairs(file);
+  const stream = readPairs(file, { rejectDuplicateIds: mode !== 'pairs-no-dup-check' });
   for await (const _ of stream) rows += 1;
 }
 const seconds = Number(process.hrtime.bigint() - started) / 1e9;
