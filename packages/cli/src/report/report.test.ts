@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -63,10 +64,11 @@ describe('decodePng', () => {
 });
 
 describe('measureTextWidth', () => {
-  it('uses the shipped font metrics: DejaVu Sans advance widths', () => {
-    // DejaVu Sans: unitsPerEm 2048, advance of "0" is 1303 units, of "M" 1767 → at 20 px:
-    expect(measureTextWidth('0', 20)).toBeCloseTo((1303 / 2048) * 20, 6);
-    expect(measureTextWidth('M', 20)).toBeCloseTo((1767 / 2048) * 20, 6);
+  it('uses the shipped font metrics: DejaVu Sans advance widths read from the TTF by an independent script', () => {
+    // fixtures/font-metrics.json: made by fixtures/make_font_metrics.py (struct parsing of cmap/hmtx).
+    const reference = JSON.parse(readFileSync(join(__dirname, 'fixtures', 'font-metrics.json'), 'utf8')) as { cases: { text: string; fontSize: number; width: number }[] };
+    expect(reference.cases.length).toBeGreaterThanOrEqual(5);
+    for (const { text, fontSize, width } of reference.cases) expect(measureTextWidth(text, fontSize)).toBeCloseTo(width, 9);
     // Bold is wider than regular for the same text.
     expect(measureTextWidth('margin', 12, 'bold')).toBeGreaterThan(measureTextWidth('margin', 12));
   });
