@@ -11,6 +11,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { DPO_LOSS_TYPES, dpoLoss, type DpoLossOptions, type DpoLossType } from '@pref/dpo-loss';
 
@@ -174,7 +175,7 @@ if (writeReadme) {
   const readme = readFileSync(readmePath, 'utf8');
   const start = '<!-- results:start -->';
   const end = '<!-- results:end -->';
-  const stamp = `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on this machine (2 shared cores), ${pairs.toLocaleString('en')} pairs, Node ${process.version}, ${torchNote}.`;
+  const stamp = `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on this machine (2 cores shared with other jobs; load average ${loadavg()[0]!.toFixed(1)} at the end of the run), ${pairs.toLocaleString('en')} pairs, median of ${repeats} rounds, Node ${process.version}, ${torchNote}.`;
   const updated = readme.replace(new RegExp(`${start}[\\s\\S]*?${end}`), `${start}\n${stamp}\n\n${table}\n${end}`);
   const temp = `${readmePath}.tmp-${process.pid}`;
   writeFileSync(temp, updated);

@@ -492,17 +492,23 @@ function checkLength(field: string, values: { length: number } | undefined, n: n
   }
 }
 
+/**
+ * Validates token counts and clamps them to ≥ 1, as TRL does so an empty completion does not divide by
+ * zero. A Float64Array that needs no clamping is used as it is (no copy).
+ */
 function clampedLengths(field: string, values: LengthArray | undefined): Float64Array | undefined {
   if (values === undefined) return undefined;
-  const out = new Float64Array(values.length);
+  let needsCopy = !(values instanceof Float64Array);
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!;
     if (!(Number.isFinite(v) && v >= 0)) {
       throw new InvalidBatchValueError({ field, index: i, value: v, expected: 'a token count ≥ 0' });
     }
-    // TRL clamps lengths to ≥ 1 so an empty completion does not divide by zero.
-    out[i] = v < 1 ? 1 : v;
+    if (v < 1) needsCopy = true;
   }
+  if (!needsCopy) return values as Float64Array;
+  const out = new Float64Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = values[i]! < 1 ? 1 : values[i]!;
   return out;
 }
 
