@@ -200,5 +200,8 @@ process.stdout.write(`${table}\n`);
 if (writeReadme) {
   const readme = join(here, 'README.md');
   const head = `# benchmarks/selection\n\nRun: \`npx tsx benchmarks/selection/bench.ts\` (flags: \`--gaps N --file-records N --sequences N --repeats N --no-numpy --no-readme\`).\nRatios are against the baseline of each table, measured in the same run (median of ${repeats} runs for in-memory and log-prob timings, one run for files).\nMachine: ${process.arch}, Node ${process.version}, ${new Date().toISOString().slice(0, 16)}Z; other work was running on the 2 shared cores.\n\n`;
-  writeFileSync(readme, head + table + '\n');
+  // Keep the hand-written interpretation section of an earlier README.
+  const previous = existsSync(readme) ? readFileSync(readme, 'utf8') : '';
+  const notesAt = previous.indexOf('\n## Reading the numbers');
+  writeFileSync(readme, head + table + '\n' + (notesAt >= 0 ? previous.slice(notesAt) : ''));
 }
