@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Template } from '@huggingface/jinja';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { AbortedError, type ChatMessage } from '@pref/io';
+import { AbortedError, InvalidArgumentError, type ChatMessage } from '@pref/io';
 import * as ort from 'onnxruntime-node';
 import { resolveModel, type ResolveModelOptions } from '../resolve-model';
 import { CausalLMError } from './errors';
@@ -242,14 +242,15 @@ export class CausalLM {
   }
 
   private async scoreMany(inputs: readonly SequenceInput[], { batchSize = 8, signal, onProgress }: SequenceLogProbsOptions): Promise<SequenceLogProb[]> {
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new CausalLMError({ code: 'MODEL_RUN', modelDir: this.modelDir, message: `batchSize must be a positive integer, got ${batchSize}` });
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new InvalidArgumentError({ argument: 'batchSize', message: `must be a positive integer, got ${batchSize}` });
     const encoded = inputs.map((input) => this.encodeSequence(input));
     encoded.forEach((e, i) => {
       if (this.maxLength !== undefined && e.ids.length > this.maxLength) {
         throw new CausalLMError({ code: 'MODEL_RUN', modelDir: this.modelDir, message: `sequence ${i} has ${e.ids.length} tokens (prompt + response), more than the model's ${this.maxLength} positions; shorten or drop it`, sequenceIndex: i });
       }
     });
-    // Longest first so the first batch fails fast on a too-long sequence; stable on ties.
+    // Longest first: rows of similar length share a batch (little padding) and the largest batch, the
+    // memory peak, comes first; stable on ties.
     const order = encoded.map((_, i) => i).sort((a, b) => encoded[b]!.ids.length - encoded[a]!.ids.length || a - b);
     const results = new Array<SequenceLogProb>(inputs.length);
     let done = 0;
