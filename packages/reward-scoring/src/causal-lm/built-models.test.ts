@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { buildCausalLM } from '../onnx-builder/index';
-import { loadCausalLM } from './index';
+import { loadCausalLM, type SequenceLogProb } from './index';
 
 // Graph variants the PyTorch fixture does not cover: no position_ids input, float16 weights/logits.
 // Reference: the same sequence scored alone, unpadded (padding and batching must not change it),
@@ -30,7 +30,7 @@ describe('sequenceLogProbs on builder-made graphs', () => {
   it('without a position_ids input: batched values equal single-sequence values', async () => {
     const lm = await loadCausalLM(writeModel('float32', false));
     expect(lm.hasPositionIds).toBe(false);
-    const single = [];
+    const single: SequenceLogProb[] = [];
     for (const x of inputs) single.push(await lm.sequenceLogProbs(x.prompt, x.response));
     const batched = await lm.sequenceLogProbs(inputs, { batchSize: 3 });
     batched.forEach((r, i) => {
