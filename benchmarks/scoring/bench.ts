@@ -123,12 +123,14 @@ for (const size of sizes) {
     return [e.encodePair(prompt, e.tokenize(p.chosen), model.maxLength), e.encodePair(prompt, e.tokenize(p.rejected), model.maxLength)];
   });
   const realTokens = sequences.reduce((sum, s) => sum + s.ids.length, 0);
-  const push = (method: string, seconds: number, note?: string) =>
+  const push = (method: string, seconds: number, note?: string) => {
+    console.error(`${size.name}: ${method}: ${seconds.toFixed(2)} s`);
     results.push({ size: `${size.name} (${(parameters / 1e6).toFixed(1)}M)`, method, seconds, pairsPerSecond: pairs.length / seconds, tokensPerSecond: realTokens / seconds, note });
+  };
 
   // Warm-up: one window through every path (first session.run allocates, the tokenizer JITs).
   await session.run(feeds(model, sequences.slice(0, 8)));
-  for await (const _ of scorePairs(pairs.slice(0, 128), model)) void _;
+  for await (const _ of scorePairs(pairs.slice(0, Math.max(2, Math.min(128, Math.floor(pairs.length / 4)))), model)) void _;
 
   // (b) input: the same windows (128 pairs = 256 sequences) and batch plan as scorePairs, feeds built before timing.
   const windows: EncodedSequence[][] = [];
