@@ -12,7 +12,7 @@ export { parseStrategy, keyExtractor } from './strategy';
 export type { SelectionStrategy, KeyExtractor } from './strategy';
 export { seededUniform, recordIdentity, valueAt } from './record-values';
 export type { Locate } from './record-values';
-export { selectForRelabel, RelabelBudget } from './select-for-relabel';
+export { selectForRelabel, RelabelBudget, pairsFromRelabel } from './select-for-relabel';
 export type { SelectForRelabelOptions, RelabelSelection } from './select-for-relabel';
 export { pairsFromGenerations, groupGenerations } from './pairs-from-generations';
 export type { ScoredGenerations, PairMode, PairsFromGenerationsOptions, SkippedPrompt } from './pairs-from-generations';

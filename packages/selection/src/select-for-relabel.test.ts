@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RelabelBudget, selectForRelabel } from './index';
+import { pairsFromRelabel, RelabelBudget, selectForRelabel } from './index';
 
 const rollouts = [
   { id: 'a', score_a: 1.0, score_b: 0.2, gold_a: 1, gold_b: 0 }, // |Δ| 0.8
@@ -45,5 +45,25 @@ describe('selectForRelabel (D2PO)', () => {
 
   it('names the record and field of a missing score', () => {
     expect(() => selectForRelabel([{ score_a: 1 }], { mode: 'conf', budget: new RelabelBudget(1) })).toThrow('<memory>:1: field "score_b": expected a finite number');
+  });
+});
+
+describe('pairsFromRelabel', () => {
+  it('orders each labelled pair by gold score and returns gold ties', () => {
+    const rows = [
+      { id: 'x', prompt: 'P', response_a: 'A', response_b: 'B', score_a: 0.2, score_b: 0.3, gold_a: 0, gold_b: 1 },
+      { id: 'y', prompt: 'Q', response_a: 'C', response_b: 'D', score_a: 0.5, score_b: 0.1, gold_a: 2, gold_b: 1 },
+      { id: 'z', prompt: 'R', response_a: 'E', response_b: 'F', score_a: 0, score_b: 0, gold_a: 1, gold_b: 1 },
+    ];
+    const { pairs, ties } = pairsFromRelabel(rows, [0, 1, 2]);
+    expect(pairs).toEqual([
+      { id: 'x', prompt: 'P', chosen: 'B', rejected: 'A', chosen_score: 0.3, rejected_score: 0.2, chosen_gold: 1, rejected_gold: 0 },
+      { id: 'y', prompt: 'Q', chosen: 'C', rejected: 'D', chosen_score: 0.5, rejected_score: 0.1, chosen_gold: 2, rejected_gold: 1 },
+    ]);
+    expect(ties).toEqual([2]);
+  });
+
+  it('names the record and field of a missing response', () => {
+    expect(() => pairsFromRelabel([{ prompt: 'P', response_a: 'A', gold_a: 1, gold_b: 0 }], [0])).toThrow('<memory>:1: field "response_b": expected a string, found nothing (missing)');
   });
 });

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@pref/io';
+import { InvalidArgumentError, InvalidRecordError, type PreferencePair } from '@pref/io';
 import { locateInMemory, numberAt, recordIdentity, seededUniform, type Locate } from './record-values';
 
 /**
@@ -93,4 +93,58 @@ export function selectForRelabel(pairs: readonly Record<string, unknown>[], opti
   }
   budget.take(toLabel.length);
   return { toLabel: Uint32Array.from(toLabel), skippedGoldTies: Uint32Array.from(skipped), budgetRemaining: budget.remaining };
+}
+
+/**
+ * Turns labelled rollout pairs into preference pairs: for each position in `toLabel`, chosen is the
+ * response with the higher gold score. Gold ties carry no preference and are returned in `ties`.
+ * Other columns of the rollout are kept; the discriminator and gold scores are renamed
+ * chosen_/rejected_ (`chosen_score`, `rejected_score`, `chosen_gold`, `rejected_gold`).
+ */
+export function pairsFromRelabel(
+  rollouts: readonly Record<string, unknown>[],
+  toLabel: ArrayLike<number>,
+  {
+    goldFields = ['gold_a', 'gold_b'],
+    responseFields = ['response_a', 'response_b'],
+    scoreFields = ['score_a', 'score_b'],
+    locate = locateInMemory,
+  }: { goldFields?: readonly [string, string]; responseFields?: readonly [string, string]; scoreFields?: readonly [string, string]; locate?: Locate } = {},
+): { pairs: PreferencePair[]; ties: number[] } {
+  const pairs: PreferencePair[] = [];
+  const ties: number[] = [];
+  for (let k = 0; k < toLabel.length; k++) {
+    const i = toLabel[k]!;
+    const rollout = rollouts[i]!;
+    const goldA = numberAt(rollout, goldFields[0], i, locate);
+    const goldB = numberAt(rollout, goldFields[1], i, locate);
+    if (goldA === goldB) {
+      ties.push(i);
+      continue;
+    }
+    const texts = responseFields.map((field) => {
+      const value = rollout[field];
+      if (typeof value === 'string') return value;
+      const { file, line } = locate(i);
+      throw new InvalidRecordError({ file, line, field, expected: 'a string', found: value === undefined ? 'nothing (missing)' : typeof value });
+    });
+    const prompt = rollout.prompt;
+    if (typeof prompt !== 'string') {
+      const { file, line } = locate(i);
+      throw new InvalidRecordError({ file, line, field: 'prompt', expected: 'a string', found: prompt === undefined ? 'nothing (missing)' : typeof prompt });
+    }
+    const [w, l] = goldA > goldB ? [0, 1] : [1, 0];
+    const rest = Object.fromEntries(Object.entries(rollout).filter(([key]) => ![...goldFields, ...responseFields, ...scoreFields, 'prompt'].includes(key)));
+    const scores = scoreFields.map((field) => rollout[field]);
+    pairs.push({
+      ...rest,
+      prompt,
+      chosen: texts[w]!,
+      rejected: texts[l]!,
+      ...(typeof scores[w] === 'number' ? { chosen_score: scores[w], rejected_score: scores[l] } : {}),
+      chosen_gold: w === 0 ? goldA : goldB,
+      rejected_gold: w === 0 ? goldB : goldA,
+    });
+  }
+  return { pairs, ties };
 }
