@@ -41,6 +41,19 @@ export interface PrivatizePipelineOptions {
   threads?: number;
 }
 
+/** The summary's guarantee section as readable sentences (statement, ε, caveats). */
+function guaranteeParagraphs(guarantee: Record<string, unknown>): string[] {
+  const lines: string[] = [];
+  if (typeof guarantee.statement === 'string') lines.push(guarantee.statement);
+  lines.push(`ε-label-DP: ${guarantee.label_dp === true ? `yes, ε = ${String(guarantee.epsilon)}` : 'no'}.`);
+  for (const [key, value] of Object.entries(guarantee)) {
+    if (['statement', 'label_dp', 'epsilon', 'caveats', 'mechanism'].includes(key)) continue;
+    if (typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean') lines.push(`${key}: ${typeof value === 'number' ? Number(value.toPrecision(6)) : value}.`);
+  }
+  if (Array.isArray(guarantee.caveats)) for (const caveat of guarantee.caveats) lines.push(`Caveat: ${String(caveat)}`);
+  return lines;
+}
+
 /** Result of the privatize step kept in the state file. */
 export interface PrivatizeStepResult {
   summary: PrivacySummary;
@@ -158,7 +171,7 @@ export function privatizeSteps(options: PrivatizePipelineOptions): PipelineStep[
     name: 'report',
     folder: 'report',
     unit: 'plots',
-    params: { version: 1 },
+    params: { version: 2 },
     inputs: ({ out }) => [margins(out), audit(out), summaryPath(out), train(out)],
     async run({ out, dir, progress, signal, results }) {
       const withMargins = await readAllRecords(margins(out), signal);
@@ -190,7 +203,7 @@ export function privatizeSteps(options: PrivatizePipelineOptions): PipelineStep[
             },
             {
               heading: 'Guarantee',
-              paragraphs: [JSON.stringify(summary.guarantee, null, 1).replace(/\n\s*/g, ' ')],
+              paragraphs: guaranteeParagraphs(summary.guarantee as unknown as Record<string, unknown>),
             },
             {
               heading: 'Margins',
