@@ -28,10 +28,20 @@ export function posTags(tokens: readonly string[]): string[] {
   return new Tag([...tokens]).initial().smooth().tags;
 }
 
+// Tagging is the expensive step (~1 ms per 20 tokens in en-pos's rule pass) and a pure function of
+// the text, so repeated answers (common in synthetic and templated data) are served from a bounded cache.
+const NOUN_CACHE_LIMIT = 4096;
+const nounCache = new Map<string, string[]>();
+
 function nounTokens(answer: string): string[] {
+  const cached = nounCache.get(answer);
+  if (cached !== undefined) return cached;
   const tokens = wordTokenize(answer);
   const tags = posTags(tokens);
-  return tokens.filter((_, i) => (tags[i] ?? '').startsWith('NN'));
+  const nouns = tokens.filter((_, i) => (tags[i] ?? '').startsWith('NN'));
+  if (nounCache.size >= NOUN_CACHE_LIMIT) nounCache.delete(nounCache.keys().next().value as string);
+  nounCache.set(answer, nouns);
+  return nouns;
 }
 
 /** Each gold function on the full `Question: …\n\nAnswer: …` text. */
