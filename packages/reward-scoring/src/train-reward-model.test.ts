@@ -64,6 +64,15 @@ describe('trainRewardModel', () => {
     expect(a.vocab).toEqual(b.vocab);
   });
 
+  it('reports progress and stops on abort', async () => {
+    const seen: number[] = [];
+    await trainRewardModel(toy, { epochs: 30, minCount: 1, onProgress: ({ epoch }) => seen.push(epoch) });
+    expect(seen).toEqual([10, 20, 30]);
+    const controller = new AbortController();
+    controller.abort();
+    await expect(trainRewardModel(toy, { signal: controller.signal })).rejects.toThrow('the operation was aborted');
+  });
+
   it('names the bad record', async () => {
     const bad = [...toy.slice(0, 3), { prompt: 'p', chosen: '', rejected: 'x' }];
     await expect(trainRewardModel(bad)).rejects.toThrow('<memory>:4: field "chosen": expected a non-empty string');

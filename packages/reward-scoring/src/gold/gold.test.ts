@@ -156,5 +156,14 @@ describe('modifiers and scorer', () => {
     await expect(async () => {
       for await (const _ of scorePairsWithGold([{ prompt: 'p', chosen: '', rejected: 'x' }], scorer, { file: 'in.jsonl' })) void _;
     }).rejects.toThrow('in.jsonl:1: field "chosen": expected a non-empty string');
+    const controller = new AbortController();
+    controller.abort();
+    await expect(async () => {
+      for await (const _ of scorePairsWithGold(pairs, scorer, { signal: controller.signal })) void _;
+    }).rejects.toThrow('the operation was aborted');
+    const progress: number[] = [];
+    const many = Array.from({ length: 5 }, (_, i) => ({ prompt: 'p', chosen: `c${i}`, rejected: 'r' }));
+    for await (const _ of scorePairsWithGold(many, scorer, { progressEvery: 2, onProgress: ({ pairsDone }) => progress.push(pairsDone) })) void _;
+    expect(progress).toEqual([2, 4, 5]);
   });
 });
