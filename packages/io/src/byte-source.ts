@@ -35,11 +35,12 @@ export function ioError(path: string, error: unknown): PrefError {
 /**
  * Raw bytes of `path` (`-` = stdin), transparently gunzipped when the content starts with the gzip
  * magic bytes 1f 8b (so a mis-named `.jsonl` that is really gzip still reads). `onBytes` receives the
- * running count of raw bytes read.
+ * running count of raw bytes read. Chunks are 64 KB: V8 allocates strings over 128 KB in large-object
+ * space, which made decoding 256 KB chunks ~30× slower per byte (measured: 134 vs 3800 MB/s).
  */
 export async function* readBytes(
   path: string,
-  { signal, onBytes, highWaterMark = 1 << 18 }: { signal?: AbortSignal; onBytes?: (bytes: number) => void; highWaterMark?: number } = {},
+  { signal, onBytes, highWaterMark = 1 << 16 }: { signal?: AbortSignal; onBytes?: (bytes: number) => void; highWaterMark?: number } = {},
 ): AsyncGenerator<Buffer> {
   throwIfAborted(signal);
   const source: AsyncIterable<Buffer> = path === '-' ? process.stdin : createReadStream(path, { highWaterMark });
