@@ -115,7 +115,8 @@ for (const size of sizes) {
   const { dir, parameters } = modelFolder(size);
   const pairs = makePairs(size.pairs);
   const model = await loadRewardModel(dir, { threads: THREADS, tokenizerWorkers: 1 });
-  const sessionOptions: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all', interOpNumThreads: 1, ...(THREADS ? { intraOpNumThreads: THREADS } : {}) };
+  // The same session configuration loadRewardModel uses (no spinning, one inter-op thread), so (b) differs from (a) only by the pipeline.
+  const sessionOptions: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all', interOpNumThreads: 1, extra: { session: { intra_op: { allow_spinning: '0' } } }, ...(THREADS ? { intraOpNumThreads: THREADS } : {}) };
   const session = await ort.InferenceSession.create(model.modelPath, sessionOptions);
   const e = model.encoder;
   const sequences = pairs.flatMap((p) => {
