@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from '@pref/io';
 import { argsort } from './argsort';
 import { InvalidBatchValueError } from './errors';
-import { log1mexp, logSigmoid, sigmoid, softplus } from './stable-math';
+import { log1mexp, logSigmoid, sigmoid } from './stable-math';
 
 /** Every loss type {@link dpoLoss} computes, named as in TRL's `DPOConfig.loss_type` (plus `simpo`, `orpo`). */
 export const DPO_LOSS_TYPES = [
@@ -641,9 +641,11 @@ function robustSigmoid(z: number, eps: number, out: Float64Array): void {
   out[1] = (-(1 - eps) * sigNeg - eps * sigPos) * norm;
 }
 
-/** σ(x)·σ(−x), the derivative of σ, without underflowing to 0·∞. */
+/** σ(x)·σ(−x) = e/(1 + e)² with e = e^(−|x|), the derivative of σ, from one exp and no overflow. */
 function sigmoidSlope(x: number): number {
-  return Math.exp(logSigmoid(x) + logSigmoid(-x));
+  const e = Math.exp(-Math.abs(x));
+  const d = 1 + e;
+  return e / (d * d);
 }
 
 const scratch = new Float64Array(2);
@@ -744,11 +746,22 @@ const KERNELS: Record<DpoLossType, Kernel> = {
     for (let i = 0; i < n; i++) {
       const rc = beta * chosenScore[i]!;
       const rr = beta * rejectedScore[i]!;
-      const loss = -logSigmoid(rc) - 0.5 * logSigmoid(-rc) - 0.5 * logSigmoid(-rr);
+      // log σ(±x) = min(±x, 0) − log1p(e^(−|x|)) and σ(±x) from the same e^(−|x|): two exp, two log1p.
+      const ec = Math.exp(-Math.abs(rc));
+      const lc = Math.log1p(ec);
+      const bigC = 1 / (1 + ec);
+      const sigPosC = rc >= 0 ? bigC : ec * bigC;
+      const sigNegC = rc >= 0 ? ec * bigC : bigC;
+      const er = Math.exp(-Math.abs(rr));
+      const sigPosR = rr >= 0 ? 1 / (1 + er) : er / (1 + er);
+      const logPosC = (rc < 0 ? rc : 0) - lc;
+      const logNegC = (rc > 0 ? -rc : 0) - lc;
+      const logNegR = (rr > 0 ? -rr : 0) - Math.log1p(er);
+      const loss = -logPosC - 0.5 * logNegC - 0.5 * logNegR;
       total += loss;
       losses[i] = losses[i]! + w * loss;
-      gcs[i] = gcs[i]! + gw * beta * (-sigmoid(-rc) + 0.5 * sigmoid(rc));
-      grs[i] = grs[i]! + gw * beta * 0.5 * sigmoid(rr);
+      gcs[i] = gcs[i]! + gw * beta * (-sigNegC + 0.5 * sigPosC);
+      grs[i] = grs[i]! + gw * beta * 0.5 * sigPosR;
     }
     return total;
   },
@@ -861,15 +874,21 @@ const KERNELS: Record<DpoLossType, Kernel> = {
     let total = 0;
     for (let i = 0; i < n; i++) {
       const z = beta * (chosenScore[i]! - rejectedScore[i]!);
-      const logMix = logSigmoid(z / tau); // log m
-      const logKeep = logSigmoid(-z / tau); // log (1 − m)
-      const logistic = softplus(-z); // −log σ(z)
+      // m = σ(z/τ) and 1 − m = σ(−z/τ) in log space from one e^(−|z/τ|).
+      const a = z / tau;
+      const ea = Math.exp(-Math.abs(a));
+      const la = Math.log1p(ea);
+      const logMix = (a < 0 ? a : 0) - la; // log m
+      const keep = a >= 0 ? ea / (1 + ea) : 1 / (1 + ea); // 1 − m
+      const mixSlope = ea / ((1 + ea) * (1 + ea)) / tau; // dm/dz
+      // −log σ(z) = softplus(−z) and σ(−z) from one e^(−|z|).
+      const ez = Math.exp(-Math.abs(z));
+      const logistic = (z < 0 ? -z : 0) + Math.log1p(ez);
+      const sigNeg = z >= 0 ? ez / (1 + ez) : 1 / (1 + ez);
       // e^(−z)·m formed in log space: e^(−z) alone overflows for z < −709 while m underflows.
       const exponential = Math.exp(-z + logMix);
-      const keep = Math.exp(logKeep);
-      const mixSlope = Math.exp(logMix + logKeep) / tau; // dm/dz
       const loss = logistic * keep + exponential;
-      const dz = -sigmoid(-z) * keep - logistic * mixSlope - exponential + exponential * keep / tau;
+      const dz = -sigNeg * keep - logistic * mixSlope - exponential + (exponential * keep) / tau;
       total += loss;
       losses[i] = losses[i]! + w * loss;
       gcs[i] = gcs[i]! + gw * beta * dz;
