@@ -173,7 +173,9 @@ Rows are ~${bytesPerRow} bytes of JSONL (id, source, prompt, chosen, rejected, s
 the baseline measured in the same round (baseline and ours alternate; the table gives the median
 ratio and, in brackets, every round's ratio): reads against \`readline\` + \`JSON.parse\`, writes against
 \`JSON.stringify\` + a write stream (Parquet rows/s are compared with the JSONL baselines; Parquet MB/s
-are of the smaller Parquet file). Peak RSS is the kernel's high-water mark (VmHWM) of a fresh Node
+are of the smaller Parquet file; the rows reuse texts from a pool of 997, so Parquet's dictionary
+encoding makes its files and write times smaller than real data would: treat the Parquet ratios as
+optimistic). Peak RSS is the kernel's high-water mark (VmHWM) of a fresh Node
 process streaming the whole file.
 
 ## Latest run (${new Date().toISOString().slice(0, 16)}Z, ${(fileBytes / 1e6).toFixed(0)} MB JSONL, ${rounds} round(s), Node ${process.version}, 2 cores shared with other jobs; load average ${os.loadavg()[0]!.toFixed(1)} at the end)
