@@ -1,8 +1,8 @@
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { InvalidRecordError, PrefError } from './errors';
 import { collectPairs, readPairs, type RejectEntry } from './read-pairs';
 
@@ -11,6 +11,7 @@ import { collectPairs, readPairs, type RejectEntry } from './read-pairs';
  * rejected (line, field, words of the expectation) with the rest read, or a file-level error.
  */
 const dir = mkdtempSync(join(tmpdir(), 'pref-io-broken-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const ok = (extra = '') => `{"prompt":"p","chosen":"c","rejected":"r"${extra}}`;
 const chat = (chosen: unknown, rejected: unknown, extra = '') => JSON.stringify({ chosen, rejected }).slice(0, -1) + extra + '}';
 const user = { role: 'user', content: 'Hi' };

@@ -1,14 +1,15 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { splitJsonArray } from './json-array';
 import { splitLines } from './line-reader';
 import { readRecords } from './read-records';
 import { writeRecords } from './write-records';
 
 const dir = mkdtempSync(join(tmpdir(), 'pref-io-parsers-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let fileCounter = 0;
 
 async function* chunked(buffer: Buffer, cuts: number[]): AsyncGenerator<Buffer> {

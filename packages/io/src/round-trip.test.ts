@@ -1,8 +1,8 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createAtomicWriteStream, atomicWriteFile } from './atomic-write';
 import { AbortedError, PrefError } from './errors';
 import { collectPairs, readPairs } from './read-pairs';
@@ -13,6 +13,7 @@ import { writePairs } from './write-pairs';
 import { writeRecords } from './write-records';
 
 const dir = mkdtempSync(join(tmpdir(), 'pref-io-round-trip-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const fixtures = new URL('../fixtures/external/', import.meta.url).pathname;
 let counter = 0;
 

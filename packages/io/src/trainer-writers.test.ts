@@ -1,15 +1,16 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { spawnSync } from 'node:child_process';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { collectPairs } from './read-pairs';
 import { readRecords } from './read-records';
 import { toOpenRlhfRecord, toTrlRecord, writeOpenRlhf, writeTrl } from './trainer-writers';
 import type { PreferencePair } from './types';
 
 const dir = mkdtempSync(join(tmpdir(), 'pref-io-trainers-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const plain: PreferencePair = { id: '1', prompt: 'Hi', chosen: 'Hello', rejected: 'Go', system: 'Be nice.', margin_raw: 0.7 };
 const chat: PreferencePair = {
   id: '2',

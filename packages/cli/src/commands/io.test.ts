@@ -1,11 +1,12 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { collectPairs } from '@pref/io';
 import { runCli } from '../program';
 
 const dir = mkdtempSync(join(tmpdir(), 'pref-cli-io-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const good = [
   { id: 'a', prompt: 'Hi', chosen: 'Hello', rejected: 'Go away' },
   { id: 'b', prompt: 'How are you?', chosen: 'Fine, thanks.', rejected: 'Meh' },
