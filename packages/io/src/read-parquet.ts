@@ -3,16 +3,27 @@ import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, type Asy
 import { ioError, throwIfAborted } from './byte-source';
 import type { RowReaderOptions, RowResult } from './rows';
 
-/** Plain JSON-like values: 64-bit integers become numbers when exact, otherwise stay bigint. */
+/**
+ * Plain JSON-like values: 64-bit integers become numbers when exact, otherwise stay bigint.
+ * Arrays and objects are fixed in place (the readers hand over freshly decoded values).
+ */
 export function normalizeValue(value: unknown): unknown {
   if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value;
-  if (Array.isArray(value)) return value.map(normalizeValue);
-  if (value !== null && typeof value === 'object' && !(value instanceof Uint8Array) && !(value instanceof Date)) {
-    const out: Record<string, unknown> = {};
-    for (const [key, entry] of Object.entries(value)) out[key] = normalizeValue(entry);
-    return out;
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const entry: unknown = value[i];
+      if (entry !== null && (typeof entry === 'object' || typeof entry === 'bigint')) value[i] = normalizeValue(entry);
+    }
+    return value;
   }
-  return value;
+  if (value instanceof Uint8Array || value instanceof Date) return value;
+  const record = value as Record<string, unknown>;
+  for (const key in record) {
+    const entry = record[key];
+    if (entry !== null && (typeof entry === 'object' || typeof entry === 'bigint')) record[key] = normalizeValue(entry);
+  }
+  return record;
 }
 
 async function stdinBuffer(): Promise<AsyncBuffer> {
