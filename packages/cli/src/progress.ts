@@ -25,7 +25,8 @@ export function createProgress(label: string, options: ProgressOptions = {}): Pr
   const { unit = 'records', quiet = false, stream = process.stderr, plainIntervalSeconds = 5 } = options;
   const isTerminal = Boolean(stream.isTTY);
   const started = Date.now();
-  let lastPrint = 0;
+  // Plain lines start one interval in, so a short step prints only its final line.
+  let lastPrint = isTerminal ? 0 : started;
   let lastDone = 0;
   let lastTotal: number | undefined;
 

@@ -18,7 +18,7 @@ interface GoldFlags {
 export function registerGoldCommands(program: Command): void {
   program
     .command('gold')
-    .description('score pairs with a gold reward function (chosen_score, rejected_score, margin_raw)')
+    .description('Score pairs with a gold reward function (chosen_score, rejected_score, margin_raw)')
     .argument('<in>', 'input pairs (JSONL, JSON, CSV, Parquet, ...)')
     .requiredOption('--fn <name>', `gold function: ${GOLD_FUNCTION_NAMES.join(', ')}; append -noise and/or -exponent for the modifiers`)
     .requiredOption('-o, --output <out>', 'output file (- for stdout)')

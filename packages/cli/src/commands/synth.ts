@@ -88,7 +88,7 @@ export function* synthRecords(kind: SynthFlags['kind'], n: number, seed: number 
 export function registerSynthCommands(program: Command): void {
   program
     .command('synth')
-    .description('write a seeded synthetic set (same seed, same bytes) or one of the shipped sets')
+    .description('Write a seeded synthetic set (same seed, same bytes) or one of the shipped sets')
     .addOption(new Option('--kind <kind>', 'which set').choices([...SYNTH_KINDS]).default('mix'))
     .option('--n <N>', 'number of generated records', '1000')
     .option('--seed <S>', 'seed', '0')

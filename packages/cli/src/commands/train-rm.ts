@@ -32,7 +32,7 @@ function number(value: string, flag: string, integer = false): number {
 export function registerTrainRmCommands(program: Command): void {
   program
     .command('train-rm')
-    .description('train a linear Bradley-Terry reward model and export it as an ONNX folder that `pref score --model` loads')
+    .description('Train a linear Bradley-Terry reward model and export it as an ONNX folder that `pref score --model` loads')
     .argument('<in>', 'training pairs (JSONL, JSON, CSV, Parquet, ...)')
     .requiredOption('-o, --output <dir>', 'model folder to write (model.onnx, tokenizer.json, tokenizer_config.json, config.json)')
     .option('--l2 <lambda>', 'L2 penalty', '0.001')
