@@ -1,6 +1,7 @@
 /**
  * cyrb53: a fast 53-bit non-cryptographic string hash (public domain, bryc). Used for duplicate-id
- * tracking where holding every id string would cost too much memory.
+ * tracking where holding every id string would cost too much memory, and by @pref/selection for its
+ * seeded per-key draws. Not for security: collisions can be constructed.
  */
 export function hash53(text: string, seed = 0): number {
   let h1 = 0xdeadbeef ^ seed;

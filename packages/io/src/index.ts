@@ -35,6 +35,7 @@ export type { TrlOptions, OpenRlhfOptions } from './trainer-writers';
 
 // Dataset operations
 export { contentHash, pairKey, seededUnit } from './content-hash';
+export { hash53 } from './hash';
 export {
   combineDatasets,
   dedupePairs,

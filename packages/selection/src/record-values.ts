@@ -1,4 +1,4 @@
-import { InvalidRecordError } from '@pref/io';
+import { hash53, InvalidRecordError } from '@pref/io';
 
 /** Where record `index` came from, for error messages. */
 export type Locate = (index: number) => { file: string; line: number };
@@ -47,20 +47,6 @@ export function labelAt(record: Record<string, unknown>, path: string, index: nu
 export function marginAt(record: Record<string, unknown>, index: number, locate: Locate): number {
   if (record.margin_raw !== undefined) return numberAt(record, 'margin_raw', index, locate);
   return numberAt(record, 'chosen_score', index, locate) - numberAt(record, 'rejected_score', index, locate);
-}
-
-/** cyrb53 (public domain, bryc): a fast 53-bit string hash with a 32-bit seed. */
-function hash53(text: string, seed: number): number {
-  let h1 = 0xdeadbeef ^ seed;
-  let h2 = 0x41c6ce57 ^ seed;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text.charCodeAt(i);
-    h1 = Math.imul(h1 ^ ch, 2654435761);
-    h2 = Math.imul(h2 ^ ch, 1597334677);
-  }
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
 }
 
 /**
