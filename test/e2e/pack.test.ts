@@ -61,11 +61,35 @@ describe.skipIf(!built)('published packages', () => {
     expect(viaImport).toEqual(viaRequire);
   });
 
-  it('installs the pref binary, which runs', () => {
-    const output = execFileSync(join(project, 'node_modules', '.bin', 'pref'), ['--help'], {
-      cwd: project,
-      encoding: 'utf8',
-    });
-    expect(output).toContain('Usage: pref');
+  it('finds the data files it ships (sample dataset, default model, report font) from both builds', () => {
+    const script = `
+      const { existsSync } = require('node:fs');
+      const check = (label, paths) => { for (const p of paths) if (!existsSync(p)) throw new Error(label + ': missing ' + p); };
+      const cjs = [require('@pref/synthetic').truthySamplePath(), require('@pref/reward-scoring').defaultRewardModelDir(),
+        ...Object.values(require('@pref/cli').reportFontFiles())];
+      check('require', cjs);
+      Promise.all([import('@pref/synthetic'), import('@pref/reward-scoring'), import('@pref/cli')]).then(([s, r, c]) => {
+        const esm = [s.truthySamplePath(), r.defaultRewardModelDir(), ...Object.values(c.reportFontFiles())];
+        check('import', esm);
+        console.log(JSON.stringify({ cjs, esm }));
+      });`;
+    const output = execFileSync('node', ['-e', script], { cwd: project, encoding: 'utf8' });
+    const { cjs, esm } = JSON.parse(output) as { cjs: string[]; esm: string[] };
+    expect(esm).toEqual(cjs);
+    expect(cjs.every((path) => path.includes(`${join(project, 'node_modules')}`))).toBe(true);
+  });
+
+  it('installs the pref binary, which runs the demo from the installed packages alone', () => {
+    const pref = join(project, 'node_modules', '.bin', 'pref');
+    expect(execFileSync(pref, ['--help'], { cwd: project, encoding: 'utf8' })).toContain('Usage: pref');
+    execFileSync(pref, ['demo', '--out', 'demo-out', '--quiet'], { cwd: project, encoding: 'utf8' });
+    const train = readFileSync(join(project, 'demo-out', '04-train', 'train.jsonl'), 'utf8').trim().split('\n');
+    const summary = JSON.parse(readFileSync(join(project, 'demo-out', '03-privatized', 'summary.json'), 'utf8')) as {
+      total_examples: number;
+    };
+    expect(summary.total_examples).toBe(260);
+    expect(train).toHaveLength(260);
+    expect(Object.keys(JSON.parse(train[0]!) as object).sort()).toEqual(['chosen', 'prompt', 'rejected']);
+    expect(existsSync(join(project, 'demo-out', 'report', 'plots', 'p-keep-histogram.png'))).toBe(true);
   });
 });
