@@ -36,6 +36,7 @@ export type { TrlOptions, OpenRlhfOptions } from './trainer-writers';
 // Dataset operations
 export { contentHash, pairKey, seededUnit } from './content-hash';
 export { hash53 } from './hash';
+export { stringifyRecord } from './json-text';
 export {
   combineDatasets,
   dedupePairs,

@@ -6,13 +6,14 @@ function replaceBigInt(_key: string, value: unknown): unknown {
 
 /**
  * JSON text of one record. 64-bit integers (bigint, e.g. from Parquet INT64) become numbers when
- * they fit in a double exactly and decimal strings otherwise; binary becomes base64.
+ * they fit in a double exactly and decimal strings otherwise; binary becomes base64. `space` indents
+ * as in `JSON.stringify`.
  */
-export function stringifyRecord(record: unknown): string {
+export function stringifyRecord(record: unknown, space?: number): string {
   try {
-    return JSON.stringify(record);
+    return JSON.stringify(record, null, space);
   } catch (error) {
-    if (error instanceof TypeError) return JSON.stringify(record, replaceBigInt);
+    if (error instanceof TypeError) return JSON.stringify(record, replaceBigInt, space);
     throw error;
   }
 }

@@ -119,6 +119,15 @@ describe('pref head', () => {
     expect(code).toBe(0);
     expect(stdout.trim().split('\n').map((l) => JSON.parse(l).id)).toEqual(['a', 'b']);
   });
+  it('--raw prints 64-bit integers that do not fit a double as exact decimal strings (DuckDB Parquet)', async () => {
+    const parquet = join(import.meta.dirname, '..', '..', '..', 'io', 'fixtures', 'external', 'skywork.duckdb.parquet');
+    const { code, stdout } = await run('head', parquet, '--raw', '-n', '1');
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout.trim().split('\n')[0]!).id).toBe('9007199254740993');
+    const asJson = await run('head', parquet, '--raw', '-n', '1', '--json');
+    expect(asJson.code).toBe(0);
+    expect(JSON.parse(asJson.stdout)[0].id).toBe('9007199254740993');
+  });
   it('has --help', async () => {
     const { code, stdout } = await run('head', '--help');
     expect(code).toBe(0);

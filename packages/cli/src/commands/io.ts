@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
 import {
+  stringifyRecord,
   DATA_FORMATS,
   InvalidArgumentError,
   PrefError,
@@ -77,7 +78,7 @@ function formatError(error: InvalidRecordError): string {
 }
 
 function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  process.stdout.write(`${stringifyRecord(value, 2)}\n`);
 }
 
 function round(summary: LengthStats['prompt']): LengthStats['prompt'] {
@@ -266,7 +267,7 @@ export function registerIoCommands(program: Command): void {
     const out: DataRecord[] = [];
     for await (const row of head(source, n)) {
       if (flags.json) out.push(row);
-      else process.stdout.write(`${JSON.stringify(row)}\n`);
+      else process.stdout.write(`${stringifyRecord(row)}\n`);
     }
     if (flags.json) printJson(out);
   });
