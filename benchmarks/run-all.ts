@@ -20,4 +20,6 @@ for (const name of names) {
   const result = spawnSync(process.execPath, ['--import', 'tsx', join(here, name, 'bench.ts')], { stdio: 'inherit' });
   if (result.status !== 0) failed += 1;
 }
+// Copy each benchmark's fresh figures into benchmarks/README.md.
+spawnSync(process.execPath, ['--import', 'tsx', join(here, 'compose-readme.ts')], { stdio: 'inherit' });
 process.exitCode = failed === 0 ? 0 : 1;
