@@ -24,6 +24,7 @@ export type { RngKind, DrawOptions } from './record-uniforms';
 export { summarizeFlips } from './summarize-flips';
 export type { PrivacySummary, PrivacyGuarantee, SummarizeFlipsInput } from './summarize-flips';
 export { swapPair } from './swap-pair';
+export { releaseColumns, RELEASED_COLUMNS } from './release-columns';
 export { toTrainReady } from './to-train-ready';
 export type { TrainFormat, TrainReadyOptions, TrainReadyRecord } from './to-train-ready';
 export { privatizeFile } from './privatize-file';

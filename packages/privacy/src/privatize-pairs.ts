@@ -3,6 +3,7 @@ import { numericField, rawMarginOf } from '@pref/margins';
 import { assertEpsilon, MECHANISMS, rrWithPriorPKeep, sigmoid, type Mechanism } from './flip-probabilities';
 import { createRecordUniform, recordKey, type DrawOptions } from './record-uniforms';
 import { summarizeFlips, type PrivacySummary } from './summarize-flips';
+import { releaseColumns } from './release-columns';
 import { swapPair } from './swap-pair';
 
 export interface PrivatizeOptions extends DrawOptions {
@@ -15,6 +16,13 @@ export interface PrivatizeOptions extends DrawOptions {
    * labels. Default: none — the prior is sigmoid(margin_raw), or sigmoid(chosen_score − rejected_score).
    */
   priorField?: string;
+  /**
+   * Columns to keep in the privatized records beyond the released set (`RELEASED_COLUMNS`: id,
+   * prompt, chosen, rejected, system, source, prompt_id, metadata, conversation, chosen_score,
+   * rejected_score, margin_raw). Every other column is dropped, because it may carry the original label; a kept
+   * side-specific column is swapped with the label. Default: none.
+   */
+  keepColumns?: readonly string[];
 }
 
 /** One line of the audit file: what happened to a record. Kept apart from the privatized data. */
@@ -67,8 +75,10 @@ export class Privatizer {
   private readonly flips = new GrowableFloat64();
   private readonly ks = new GrowableFloat64();
   private allHaveMargin = true;
+  private readonly keepColumns: ReadonlySet<string>;
+  private readonly dropped = new Set<string>();
 
-  constructor({ mechanism = 'margin-sigmoid', epsilon = 1, priorField, seed, rng = 'seeded' }: PrivatizeOptions = {}) {
+  constructor({ mechanism = 'margin-sigmoid', epsilon = 1, priorField, keepColumns = [], seed, rng = 'seeded' }: PrivatizeOptions = {}) {
     if (!MECHANISMS.includes(mechanism)) {
       throw new InvalidArgumentError({ argument: 'mechanism', message: `unknown mechanism "${String(mechanism)}" (${MECHANISMS.join(', ')})` });
     }
@@ -76,6 +86,7 @@ export class Privatizer {
     this.mechanism = mechanism;
     this.epsilon = epsilon;
     this.priorField = priorField;
+    this.keepColumns = new Set(keepColumns);
     this.uniform = createRecordUniform({ seed, rng });
   }
 
@@ -113,7 +124,7 @@ export class Privatizer {
     if (typeof margin === 'number' && Number.isFinite(margin)) this.absMargins.push(Math.abs(margin));
     else this.allHaveMargin = false;
     const audit: AuditEntry = { key, ...(where.line !== undefined ? { line: where.line } : {}), p_keep: pKeep, flip_probability: 1 - pKeep, flipped, ...(k !== undefined ? { k } : {}) };
-    return { record: flipped ? swapPair(record) : record, audit };
+    return { record: releaseColumns(flipped ? swapPair(record) : record, this.keepColumns, this.dropped), audit };
   }
 
   /** Number of records privatized so far. */
@@ -135,7 +146,13 @@ export class Privatizer {
       flipped: Uint8Array.from(this.flips.view()),
       absMargin: this.allHaveMargin ? this.absMargins.view() : undefined,
       k: this.mechanism === 'rr-with-prior' ? Uint8Array.from(this.ks.view()) : undefined,
+      droppedColumns: [...this.dropped].sort(),
     });
+  }
+
+  /** Input columns dropped from the privatized records so far (sorted). */
+  droppedColumns(): string[] {
+    return [...this.dropped].sort();
   }
 }
 

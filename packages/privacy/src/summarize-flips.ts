@@ -16,6 +16,12 @@ export interface PrivacyGuarantee {
   prior_only_records?: number;
   randomized_response_records?: number;
   caveats: string[];
+  /**
+   * Input columns left out of the privatized records because they may carry the original label
+   * (ratings the label was made from, ground truth, dataset-normalized margins); keep one with
+   * `keepColumns` only knowingly.
+   */
+  dropped_columns?: string[];
 }
 
 /**
@@ -50,6 +56,8 @@ export interface SummarizeFlipsInput {
   absMargin?: Float64Array;
   /** rr-with-prior: k* per record. */
   k?: Uint8Array;
+  /** Input columns left out of the privatized records (see `releaseColumns`). Default: none reported. */
+  droppedColumns?: readonly string[];
 }
 
 /** z for a two-sided 99% normal interval. */
@@ -60,7 +68,7 @@ function nullIfNaN(x: number): number | null {
 }
 
 /** Builds the summary (see {@link PrivacySummary}); every statistic is order-independent. */
-export function summarizeFlips({ mechanism, epsilon, pKeep, flipped, absMargin, k }: SummarizeFlipsInput): PrivacySummary {
+export function summarizeFlips({ mechanism, epsilon, pKeep, flipped, absMargin, k, droppedColumns }: SummarizeFlipsInput): PrivacySummary {
   const n = pKeep.length;
   let flips = 0;
   for (let i = 0; i < n; i++) flips += flipped[i] as number;
@@ -91,7 +99,10 @@ export function summarizeFlips({ mechanism, epsilon, pKeep, flipped, absMargin, 
     max_p_keep: pStats.max,
     p_keep_histogram: { bin_centers: hist.binCenters, counts: hist.counts, percentages: hist.percentages },
     expected_flips: { value: expected, interval_99: [Math.max(0, expected - half), Math.min(n, expected + half)] },
-    guarantee: describeGuarantee({ mechanism, epsilon, absMargin: marginStats ? absMargin : undefined, k, n }),
+    guarantee: {
+      ...describeGuarantee({ mechanism, epsilon, absMargin: marginStats ? absMargin : undefined, k, n }),
+      ...(droppedColumns ? { dropped_columns: [...droppedColumns] } : {}),
+    },
   };
 }
 

@@ -2,17 +2,23 @@ import type { DataRecord } from '@pref/io';
 
 const NEGATED = new Set(['margin_raw', 'margin_clipped', 'margin_normalized', 'reward_gap']);
 
+// A column is side-specific when one of its name's words is `chosen` or `rejected`: snake, kebab or
+// dotted (`chosen_score`, `score_chosen`, `policy_chosen_logps`) or camelCase (`chosenScore`,
+// `scoreChosen`). Its counterpart has the other word in the same place.
+const SIDE_WORD = /(^|[_.-])(chosen|rejected)(?=$|[_.-]|[A-Z])|(?<=[a-z0-9])(Chosen|Rejected)(?=$|[_.-]|[A-Z])/;
+
 function swappedKey(key: string): string {
   if (key === 'chosen') return 'rejected';
   if (key === 'rejected') return 'chosen';
-  if (key.startsWith('chosen_')) return `rejected_${key.slice(7)}`;
-  if (key.startsWith('rejected_')) return `chosen_${key.slice(9)}`;
-  return key;
+  return key.replace(SIDE_WORD, (_match, separator: string | undefined, lower: string | undefined, upper: string | undefined) => {
+    if (lower !== undefined) return `${separator ?? ''}${lower === 'chosen' ? 'rejected' : 'chosen'}`;
+    return upper === 'Chosen' ? 'Rejected' : 'Chosen';
+  });
 }
 
 /**
- * The record with its label flipped: `chosen` ↔ `rejected`, every `chosen_X` ↔ `rejected_X` column
- * (scores, log-probs, ids), `conversation.chosen` ↔ `conversation.rejected`, and the margin columns
+ * The record with its label flipped: `chosen` ↔ `rejected`, every side-specific column (a name with
+ * the word `chosen` or `rejected` in it: `chosen_score`, `score_chosen`, `policy_chosen_logps`, …), `conversation.chosen` ↔ `conversation.rejected`, and the margin columns
  * (`margin_raw`, `margin_clipped`, `margin_normalized`, `reward_gap`) negated so they still mean
  * chosen − rejected. Returns a new object with the same key order; the input is not changed.
  */

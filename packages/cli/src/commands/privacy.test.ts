@@ -21,6 +21,21 @@ const scored = fileURLToPath(new URL('../../../margins/fixtures/scored.jsonl', i
 const reference = JSON.parse(readFileSync(fileURLToPath(new URL('../../../margins/fixtures/reference.json', import.meta.url)), 'utf8')) as { zscore: number[] };
 const readJsonl = (path: string) => readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
 
+describe('pref privatize --keep-columns', () => {
+  it('drops label-bearing columns by default, keeps (and swaps) the named ones on request', async () => {
+    const input = join(dir, 'uf.jsonl');
+    writeFileSync(input, Array.from({ length: 40 }, (_, i) => JSON.stringify({ id: `u${i}`, prompt: `p${i}`, chosen: `c${i}`, rejected: `r${i}`, score_chosen: 9, score_rejected: 2 })).join('\n') + '\n');
+    await pref('privatize', input, '-o', join(dir, 'uf-p.jsonl'), '--mechanism', 'randomized-response', '--epsilon', '0.5', '--seed', '3', '--summary', join(dir, 'uf-s.json'));
+    for (const r of readJsonl(join(dir, 'uf-p.jsonl'))) expect(Object.keys(r)).toEqual(['id', 'prompt', 'chosen', 'rejected']);
+    expect((JSON.parse(readFileSync(join(dir, 'uf-s.json'), 'utf8')) as { guarantee: { dropped_columns: string[] } }).guarantee.dropped_columns).toEqual(['score_chosen', 'score_rejected']);
+    await pref('privatize', input, '-o', join(dir, 'uf-k.jsonl'), '--mechanism', 'randomized-response', '--epsilon', '0.5', '--seed', '3', '--keep-columns', 'score_chosen, score_rejected');
+    const kept = readJsonl(join(dir, 'uf-k.jsonl'));
+    const flipped = kept.filter((r) => r.chosen === String(r.id).replace('u', 'r'));
+    expect(flipped.length).toBeGreaterThan(0);
+    for (const r of kept) expect(r.score_chosen).toBe(flipped.includes(r) ? 2 : 9);
+  });
+});
+
 describe('pref margins → privatize → prepare', () => {
   it('reproduces the reference margins, writes the seed summary keys and a label-free train file', async () => {
     await pref('margins', scored, '-o', join(dir, 'm.jsonl'));

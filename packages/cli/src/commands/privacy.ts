@@ -10,6 +10,7 @@ interface PrivatizeCliOptions {
   seed?: string;
   rng: string;
   priorField?: string;
+  keepColumns?: string;
   audit?: string;
   summary?: string;
   trainReady?: string;
@@ -31,6 +32,7 @@ export function registerPrivacyCommands(program: Command): void {
     .option('--seed <seed>', 'seed for reproducible flips (anyone who knows it can undo them); required unless --rng crypto')
     .option('--rng <kind>', 'seeded|crypto', 'seeded')
     .option('--prior-field <field>', 'rr-with-prior: column with P(original label is right); default sigmoid(chosen_score − rejected_score)')
+    .option('--keep-columns <list>', 'comma-separated extra columns to keep in the privatized data (default: only id, prompt, chosen, rejected, system, source, prompt_id, metadata, conversation, chosen_score, rejected_score, margin_raw; others may carry the original label)')
     .option('--audit <file>', 'per-record p_keep / flipped (keep it away from training data)')
     .option('--summary <file>', 'summary JSON (Truthy-DPO keys + expected_flips + guarantee)')
     .option('--train-ready <file>', 'also write prompt/chosen/rejected only')
@@ -55,6 +57,7 @@ export function registerPrivacyCommands(program: Command): void {
         seed: options.seed,
         rng: options.rng,
         priorField: options.priorField,
+        keepColumns: options.keepColumns?.split(',').map((column) => column.trim()).filter((column) => column !== ''),
         audit: options.audit,
         summary: options.summary,
         trainReady: options.trainReady,

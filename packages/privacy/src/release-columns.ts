@@ -1,0 +1,46 @@
+import type { DataRecord } from '@pref/io';
+
+/**
+ * Columns a privatized record keeps by default. Every one is either the pair itself in its released
+ * orientation (`chosen`/`rejected`, the `conversation`), shared by both sides (`id`, `prompt`, `system`,
+ * `source`, `prompt_id`, `metadata`), or a reward-model output that anyone holding that model can recompute from the
+ * released texts (`chosen_score`, `rejected_score`, `margin_raw`, swapped or negated with the label).
+ */
+export const RELEASED_COLUMNS: readonly string[] = [
+  'id',
+  'prompt',
+  'chosen',
+  'rejected',
+  'system',
+  'source',
+  'prompt_id',
+  'metadata',
+  'conversation',
+  'chosen_score',
+  'rejected_score',
+  'margin_raw',
+];
+
+/**
+ * The record as released: the default columns plus `keepColumns`; every other column is dropped,
+ * from kept and flipped records alike (so the presence of a column says nothing either).
+ *
+ * Why drop by default: other columns can carry the original label. Human ratings such as
+ * UltraFeedback's `score_chosen`/`score_rejected` were what the label was made from, so after a
+ * swap they point at the original choice; ground-truth columns (`true_preference`, `label_flipped`)
+ * state it; and `margin_clipped`/`margin_normalized` were computed with dataset-wide statistics
+ * (mean, std, percentiles) of the original orientation, so a negated value is inconsistent with the
+ * released `margin_raw` exactly when the record was flipped. Keep such a column only knowingly.
+ */
+export function releaseColumns<T extends DataRecord>(
+  record: T,
+  keepColumns: ReadonlySet<string>,
+  dropped?: Set<string>,
+): T {
+  const out: DataRecord = {};
+  for (const key in record) {
+    if (RELEASED_COLUMNS.includes(key) || keepColumns.has(key)) out[key] = record[key];
+    else dropped?.add(key);
+  }
+  return out as T;
+}
