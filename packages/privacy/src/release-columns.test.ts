@@ -82,6 +82,19 @@ describe('privatized records do not carry the original label in extra columns', 
     expect(kept.summary.guarantee.dropped_columns).toEqual(['margin_clipped', 'margin_normalized', 'true_preference']);
   });
 
+  it('a side-specific column without its counterpart is dropped, so its name cannot tell the side', () => {
+    const { records: out, summary: lone } = privatizePairs(
+      input.map(({ rejected_score: _dropped, ...rest }) => rest),
+      { mechanism: 'randomized-response', epsilon: 0.5, seed: 1, keepColumns: ['score_chosen'] },
+    );
+    for (const record of out) {
+      expect('chosen_score' in record || 'rejected_score' in record).toBe(false);
+      // a kept column keeps its name on every row, flipped or not
+      expect('score_chosen' in record && !('score_rejected' in record)).toBe(true);
+    }
+    expect(lone.guarantee.dropped_columns).toContain('chosen_score');
+  });
+
   it('releaseColumns leaves the input untouched', () => {
     const record = { ...input[0]! };
     const released = releaseColumns(record, new Set());

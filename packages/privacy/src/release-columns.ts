@@ -1,4 +1,5 @@
 import type { DataRecord } from '@pref/io';
+import { swappedKey } from './swap-pair';
 
 /**
  * Columns a privatized record keeps by default. Every one is either the pair itself in its released
@@ -23,7 +24,8 @@ export const RELEASED_COLUMNS: readonly string[] = [
 
 /**
  * The record as released: the default columns plus `keepColumns`; every other column is dropped,
- * from kept and flipped records alike (so the presence of a column says nothing either).
+ * from kept and flipped records alike (so the presence of a column says nothing either), and so is a
+ * side-specific column whose counterpart is missing (`chosen_score` without `rejected_score`).
  *
  * Why drop by default: other columns can carry the original label. Human ratings such as
  * UltraFeedback's `score_chosen`/`score_rejected` were what the label was made from, so after a
@@ -39,7 +41,11 @@ export function releaseColumns<T extends DataRecord>(
 ): T {
   const out: DataRecord = {};
   for (const key in record) {
-    if (RELEASED_COLUMNS.includes(key) || keepColumns.has(key)) out[key] = record[key];
+    // A side-specific column without its counterpart would say which side it was on (a swap renames
+    // it), so it is released only in pairs.
+    const counterpart = swappedKey(key);
+    const paired = counterpart === key || counterpart in record;
+    if (paired && (RELEASED_COLUMNS.includes(key) || keepColumns.has(key))) out[key] = record[key];
     else dropped?.add(key);
   }
   return out as T;

@@ -7,7 +7,8 @@ const NEGATED = new Set(['margin_raw', 'margin_clipped', 'margin_normalized', 'r
 // `scoreChosen`). Its counterpart has the other word in the same place.
 const SIDE_WORD = /(^|[_.-])(chosen|rejected)(?=$|[_.-]|[A-Z])|(?<=[a-z0-9])(Chosen|Rejected)(?=$|[_.-]|[A-Z])/;
 
-function swappedKey(key: string): string {
+/** The other side's name of a side-specific column (`score_chosen` → `score_rejected`); other names unchanged. */
+export function swappedKey(key: string): string {
   if (key === 'chosen') return 'rejected';
   if (key === 'rejected') return 'chosen';
   return key.replace(SIDE_WORD, (_match, separator: string | undefined, lower: string | undefined, upper: string | undefined) => {
