@@ -95,3 +95,27 @@ export function inferColumns(rows: readonly Record<string, unknown>[]): Map<stri
   }
   return columns;
 }
+
+/**
+ * A cell as a columnar writer wants it for `type`: int64 numbers become bigint, lists and structs are
+ * converted element by element, and cells of a JSON-text column go through `jsonCell` (the Arrow
+ * writer stringifies them; the Parquet writer takes them as they are and encodes them itself).
+ */
+export function toColumnValue(value: unknown, type: ColumnType, jsonCell: (value: unknown) => unknown): unknown {
+  if (value === null || value === undefined) return null;
+  switch (type.kind) {
+    case 'int64':
+      return typeof value === 'bigint' ? value : BigInt(value as number);
+    case 'json':
+      return jsonCell(value);
+    case 'list':
+      return (value as unknown[]).map((item) => toColumnValue(item, type.element, jsonCell));
+    case 'struct': {
+      const out: Record<string, unknown> = {};
+      for (const [field, fieldType] of type.fields) out[field] = toColumnValue((value as Record<string, unknown>)[field], fieldType, jsonCell);
+      return out;
+    }
+    default:
+      return value;
+  }
+}

@@ -21,7 +21,7 @@ import {
 import { tempPathFor } from './atomic-write';
 import { ioError, throwIfAborted } from './byte-source';
 import { PrefError } from './errors';
-import { fitsType, inferColumns, type ColumnType } from './infer-columns';
+import { fitsType, inferColumns, toColumnValue, type ColumnType } from './infer-columns';
 import type { DataRecord } from './types';
 import type { WriteResult } from './write-records';
 
@@ -71,25 +71,6 @@ function hfFeature(type: ColumnType): unknown {
   }
 }
 
-function toArrowValue(value: unknown, type: ColumnType): unknown {
-  if (value === null || value === undefined) return null;
-  switch (type.kind) {
-    case 'int64':
-      return typeof value === 'bigint' ? value : BigInt(value as number);
-    case 'json':
-      return JSON.stringify(value);
-    case 'list':
-      return (value as unknown[]).map((item) => toArrowValue(item, type.element));
-    case 'struct': {
-      const out: Record<string, unknown> = {};
-      for (const [field, fieldType] of type.fields) out[field] = toArrowValue((value as Record<string, unknown>)[field], fieldType);
-      return out;
-    }
-    default:
-      return value;
-  }
-}
-
 export interface WriteHfOptions {
   rowGroupSize?: number;
   split?: string;
@@ -130,7 +111,7 @@ async function writeDatasetFiles(folder: string, records: AsyncIterable<DataReco
         }
       }
     });
-    const vectors = Object.fromEntries([...cols].map(([name, type]) => [name, vectorFromArray(batch.map((row) => toArrowValue(row[name], type)), arrowType(type))]));
+    const vectors = Object.fromEntries([...cols].map(([name, type]) => [name, vectorFromArray(batch.map((row) => toColumnValue(row[name], type, (cell) => JSON.stringify(cell))), arrowType(type))]));
     const table = new Table(vectors);
     for (const recordBatch of table.batches) writer.write(recordBatch);
     batch = [];

@@ -5,7 +5,7 @@ import type { SchemaElement } from 'hyparquet';
 import { tempPathFor } from './atomic-write';
 import { ioError, throwIfAborted } from './byte-source';
 import { PrefError } from './errors';
-import { fitsType, inferColumns, type ColumnType } from './infer-columns';
+import { fitsType, inferColumns, toColumnValue, type ColumnType } from './infer-columns';
 import type { DataRecord } from './types';
 import type { WriteResult } from './write-records';
 
@@ -35,24 +35,6 @@ export function parquetElements(name: string, type: ColumnType, repetition_type:
       ];
     case 'struct':
       return [{ name, repetition_type, num_children: type.fields.size }, ...[...type.fields].flatMap(([field, fieldType]) => parquetElements(field, fieldType, 'OPTIONAL'))];
-  }
-}
-
-/** Values as the writer wants them: JSON-typed cells pass through; int64 numbers become bigint. */
-function toParquetValue(value: unknown, type: ColumnType): unknown {
-  if (value === null || value === undefined) return null;
-  switch (type.kind) {
-    case 'int64':
-      return typeof value === 'bigint' ? value : BigInt(value as number);
-    case 'list':
-      return (value as unknown[]).map((item) => toParquetValue(item, type.element));
-    case 'struct': {
-      const out: Record<string, unknown> = {};
-      for (const [field, fieldType] of type.fields) out[field] = toParquetValue((value as Record<string, unknown>)[field], fieldType);
-      return out;
-    }
-    default:
-      return value;
   }
 }
 
@@ -96,7 +78,7 @@ export async function writeParquetRecords(
         }
       }
     });
-    const columnData = [...cols].map(([name, type]) => ({ name, data: batch.map((row) => toParquetValue(row[name], type)) }));
+    const columnData = [...cols].map(([name, type]) => ({ name, data: batch.map((row) => toColumnValue(row[name], type, (cell) => cell)) }));
     await writer!.write({ columnData, rowGroupSize: batch.length });
     batch = [];
   };
