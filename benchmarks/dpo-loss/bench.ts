@@ -14,30 +14,16 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { DPO_LOSS_TYPES, dpoLoss, type DpoLossOptions, type DpoLossType } from '@pref/dpo-loss';
+import { flag, upperMedian, uniformStream } from '../shared';
 
 const here = import.meta.dirname;
 const args = process.argv.slice(2);
-const flag = (name: string): string | undefined => {
-  const at = args.indexOf(`--${name}`);
-  return at >= 0 ? args[at + 1] : undefined;
-};
 const pairs = Number(flag('pairs') ?? 1_000_000);
 const repeats = Number(flag('repeats') ?? 9);
 const types = (flag('types')?.split(',') ?? [...DPO_LOSS_TYPES]) as DpoLossType[];
 const withTorch = !args.includes('--no-torch');
 const writeReadme = !args.includes('--no-readme');
 
-/** Deterministic inputs (mulberry32) so every run times the same batch. */
-function uniformStream(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const u = uniformStream(42);
 const chosenLengths = Float64Array.from({ length: pairs }, () => 1 + Math.floor(u() * 300));
 const rejectedLengths = Float64Array.from({ length: pairs }, () => 1 + Math.floor(u() * 300));
@@ -47,10 +33,6 @@ const referenceChosenLogps = Float64Array.from(policyChosenLogps, (x) => x + 20 
 const referenceRejectedLogps = Float64Array.from(policyRejectedLogps, (x) => x + 20 * (u() - 0.5));
 const batch = { policyChosenLogps, policyRejectedLogps, referenceChosenLogps, referenceRejectedLogps, chosenLengths, rejectedLengths };
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 /**
  * Times `run` and the baseline back to back, `repeats` rounds after a warm-up. The load of this
@@ -74,7 +56,7 @@ function timePaired(run: () => unknown): { ms: number; baselineMs: number; ratio
     ms.push(t);
     ratios.push(t / b);
   }
-  return { ms: median(ms), baselineMs: median(baseMs), ratio: median(ratios) };
+  return { ms: upperMedian(ms), baselineMs: upperMedian(baseMs), ratio: upperMedian(ratios) };
 }
 
 let sink = 0;
@@ -146,7 +128,7 @@ rows.push({
     sink += dpoLoss(batch, { lossType: ['sigmoid', 'sft', 'ipo'], lossWeights: [1, 0.2, 0.1] }).loss;
   }),
 });
-const overallBaselineMs = median(rows.map((r) => r.baselineMs));
+const overallBaselineMs = upperMedian(rows.map((r) => r.baselineMs));
 
 let torchNote = 'torch not measured';
 if (withTorch && existsSync('/usr/bin/python3')) {

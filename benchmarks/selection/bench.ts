@@ -20,13 +20,10 @@ import { join } from 'node:path';
 import { readRecords, writeRecords, type DataRecord } from '@pref/io';
 import { buildCausalLM, loadCausalLM } from '@pref/reward-scoring';
 import { keyExtractor, selectByRewardGap, selectFile, selectFromKeys, selectSmallest } from '@pref/selection';
+import { flag, upperMedian, uniformStream } from '../shared';
 
 const here = import.meta.dirname;
 const args = process.argv.slice(2);
-const flag = (name: string): string | undefined => {
-  const at = args.indexOf(`--${name}`);
-  return at >= 0 ? args[at + 1] : undefined;
-};
 const gapCount = Number(flag('gaps') ?? 10_000_000);
 const fileRecords = Number(flag('file-records') ?? 300_000);
 const sequences = Number(flag('sequences') ?? 64);
@@ -35,17 +32,6 @@ const withNumpy = !args.includes('--no-numpy');
 const writeReadme = !args.includes('--no-readme');
 const ratio = 0.1;
 
-function uniformStream(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 /** CPU seconds (all threads of this process) of the last `timeWithCpu` / `time` measurement, median. */
 const cpuOf = new Map<number, number>();
 async function time(fn: () => unknown | Promise<unknown>, times = repeats): Promise<number> {
@@ -59,8 +45,8 @@ async function time(fn: () => unknown | Promise<unknown>, times = repeats): Prom
     const cpu = process.cpuUsage(cpuStart);
     cpus.push((cpu.user + cpu.system) / 1e6);
   }
-  const wall = median(runs);
-  cpuOf.set(wall, median(cpus));
+  const wall = upperMedian(runs);
+  cpuOf.set(wall, upperMedian(cpus));
   return wall;
 }
 const cpu = (wall: number) => cpuOf.get(wall) ?? Number.NaN;

@@ -23,18 +23,14 @@ import {
   wordTokenize,
 } from '@pref/reward-scoring';
 import { buildStarterDataset, generateMathPairs, generateSyntheticPairs, loadTruthySample, SYNTHETIC_KINDS } from '@pref/synthetic';
+import { flag, upperMedian } from '../shared';
 
 const here = import.meta.dirname;
 const args = process.argv.slice(2);
-const flag = (name: string): string | undefined => {
-  const at = args.indexOf(`--${name}`);
-  return at >= 0 ? args[at + 1] : undefined;
-};
 const pairs = Number(flag('pairs') ?? 20_000);
 const repeats = Number(flag('repeats') ?? 5);
 const writeReadme = !args.includes('--no-readme');
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** Times `run` and `baseline` back to back `repeats` times after a warm-up; medians in ms. */
 async function timePaired(run: () => unknown, baseline: () => unknown): Promise<{ ms: number; baselineMs: number }> {
@@ -50,7 +46,7 @@ async function timePaired(run: () => unknown, baseline: () => unknown): Promise<
     await baseline();
     bases.push(performance.now() - t);
   }
-  return { ms: median(runs), baselineMs: median(bases) };
+  return { ms: upperMedian(runs), baselineMs: upperMedian(bases) };
 }
 
 const rows: string[] = [];

@@ -1,0 +1,24 @@
+/** Small helpers the benchmark scripts share. */
+
+/** The value after `--name` on the command line, or undefined. */
+export function flag(name: string, args: readonly string[] = process.argv.slice(2)): string | undefined {
+  const at = args.indexOf(`--${name}`);
+  return at >= 0 ? args[at + 1] : undefined;
+}
+
+/** Deterministic uniform [0, 1) stream (mulberry32), so every run times the same inputs. */
+export function uniformStream(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The upper median (element ⌊n/2⌋ of the sorted values): a timing that actually occurred. */
+export function upperMedian(values: readonly number[]): number {
+  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+}
