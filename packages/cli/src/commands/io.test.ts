@@ -1,9 +1,9 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { collectPairs } from '@pref/io';
-import { runCli } from '../program';
+import { runCapturing as run } from '../testing/run-cli';
 
 const dir = mkdtempSync(join(tmpdir(), 'pref-cli-io-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -17,25 +17,6 @@ writeFileSync(goodPath, good.map((r) => JSON.stringify(r)).join('\n') + '\n');
 const badPath = join(dir, 'bad.jsonl');
 writeFileSync(badPath, [JSON.stringify(good[0]), '{"id":"x","prompt":"p","chosen":"","rejected":"r"}', 'not json', JSON.stringify(good[0])].join('\n') + '\n');
 
-async function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += String(chunk);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    const code = await runCli(['node', 'pref', ...args]);
-    return { code, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
 
 afterEach(() => {
   process.exitCode = undefined;

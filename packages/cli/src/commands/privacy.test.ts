@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { afterAll, describe, expect, it } from 'vitest';
 import { registerMarginsCommands } from './margins';
 import { registerPrivacyCommands } from './privacy';
+import { readJsonl } from '../testing/run-cli';
 
 // Only this group's commands, so these tests do not depend on the other command groups.
 async function pref(...args: string[]): Promise<void> {
@@ -19,7 +20,6 @@ const dir = mkdtempSync(join(tmpdir(), 'pref-cli-privacy-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const scored = fileURLToPath(new URL('../../../margins/fixtures/scored.jsonl', import.meta.url));
 const reference = JSON.parse(readFileSync(fileURLToPath(new URL('../../../margins/fixtures/reference.json', import.meta.url)), 'utf8')) as { zscore: number[] };
-const readJsonl = (path: string) => readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
 
 describe('pref privatize --keep-columns', () => {
   it('drops label-bearing columns by default, keeps (and swaps) the named ones on request', async () => {

@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { runCli } from '../program';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runCapturing as run, readJsonl } from '../testing/run-cli';
 
 // Policy = the tiny GPT, reference = the smaller reference-model, both exported from PyTorch; the
 // expected reward gaps and the published selection come from make_fixture.py (PyTorch + numpy).
@@ -16,19 +16,6 @@ const input = join(dir, 'pairs.jsonl');
 // Only the texts go in: the CLI computes every log-prob itself.
 writeFileSync(input, expected.pairs.map(({ id, prompt, chosen, rejected, metadata, reward_gap }) => JSON.stringify({ id, prompt, chosen, rejected, metadata, score: reward_gap })).join('\n') + '\n');
 
-async function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
-  try {
-    return { code: await runCli(['node', 'pref', ...args]), stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
-const readJsonl = (path: string) => readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
 
 afterEach(() => {
   process.exitCode = undefined;
