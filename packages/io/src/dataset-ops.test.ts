@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { contentHash, seededUnit } from './content-hash';
+import { contentHash, pairKey, seededUnit } from './content-hash';
 import { assignSplit, combineDatasets, count, dedupePairs, dropRateSample, filterPairs, head, lengthStats, quantileSorted, splitPairs } from './dataset-ops';
 import type { PreferencePair } from './types';
 
@@ -86,9 +86,14 @@ describe('dataset operations', () => {
     // a different seed gives a different split
     const c = await splitPairs(pairs, { seed: 8, validationFraction: 0.2 });
     expect(c.validation.map((p) => p.id)).not.toEqual(a.validation.map((p) => p.id));
-    // the split of a pair is the seededUnit threshold (reference-checked above)
-    expect(assignSplit({ id: 'pair-17', prompt: 'x', chosen: 'y', rejected: 'z' }, { seed: 42, validationFraction: 0.16 })).toBe('validation');
-    expect(assignSplit({ id: 'pair-17', prompt: 'x', chosen: 'y', rejected: 'z' }, { seed: 42, validationFraction: 0.15 })).toBe('train');
+    // the split of a pair is the seededUnit threshold over pairKey = id U+001F contentHash. Python:
+    // k = 'pair-17\x1f' + sha256(json.dumps(['x','y','z'], separators=(',',':'))).hexdigest();
+    // d = sha256(f'42:{k}'); (int(d[:4]) * 2**20 + (int(d[4:8]) >> 12)) / 2**52 = 0.5991828156681649
+    expect(assignSplit({ id: 'pair-17', prompt: 'x', chosen: 'y', rejected: 'z' }, { seed: 42, validationFraction: 0.5992 })).toBe('validation');
+    expect(assignSplit({ id: 'pair-17', prompt: 'x', chosen: 'y', rejected: 'z' }, { seed: 42, validationFraction: 0.5991 })).toBe('train');
+    // the same id with other content is another record, with its own draw
+    expect(pairKey({ id: 'pair-17', prompt: 'x', chosen: 'y', rejected: 'w' })).not.toBe(pairKey({ id: 'pair-17', prompt: 'x', chosen: 'y', rejected: 'z' }));
+    expect(pairKey({ id: 17n, prompt: 'x', chosen: 'y', rejected: 'z' })).toBe(pairKey({ id: '17', prompt: 'x', chosen: 'y', rejected: 'z' }));
   });
 
   it('dropRateSample drops a seeded, order-independent share of one class only', async () => {
