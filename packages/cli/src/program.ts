@@ -8,6 +8,7 @@ import { registerMarginsCommands } from './commands/margins';
 import { registerPairsCommands } from './commands/pairs';
 import { registerPipelineCommands } from './commands/pipeline';
 import { registerPrivacyCommands } from './commands/privacy';
+import { registerQuantizeCommands } from './commands/quantize';
 import { registerScoreCommands } from './commands/score';
 import { registerSelectCommands } from './commands/select';
 import { registerSynthCommands } from './commands/synth';
@@ -30,6 +31,7 @@ export function createProgram(): Command {
   registerPairsCommands(program);
   registerSynthCommands(program);
   registerTrainRmCommands(program);
+  registerQuantizeCommands(program);
   registerPipelineCommands(program);
   registerDemoCommands(program);
   return program;

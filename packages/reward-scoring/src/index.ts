@@ -50,6 +50,10 @@ export { scorePairs, scorePairWindows } from './score-pairs';
 export type { ScorePairsOptions, ScoredPair, ScoredWindow, ScoreProgress, InputFormat } from './score-pairs';
 export { RewardModelError, DeviceUnavailableError, ScoreRowError } from './errors';
 export { scorePairsToFile, checkpointPaths } from './score-pairs-to-file';
+export { quantizeModel, quantizeWeights } from './quantize-model';
+export type { QuantizeModelOptions, QuantizeModelResult } from './quantize-model';
+export { compareRewardModels } from './compare-reward-models';
+export type { CompareRewardModelsOptions, RewardModelComparison } from './compare-reward-models';
 export type { ScorePairsToFileOptions } from './score-pairs-to-file';
 // Gold reward functions (synthetic-data engineer)
 export {

@@ -1,0 +1,306 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { onnxProtoRoot } from './onnx-builder/graph-builder';
+import { RewardModelError } from './errors';
+import { resolveModel } from './resolve-model';
+
+/** Options of {@link quantizeModel}. */
+export interface QuantizeModelOptions {
+  /**
+   * Weight scales: one per output column of each weight matrix ('per-channel', what onnxruntime's
+   * `quantize_dynamic(per_channel=True)` does) or one per matrix ('per-tensor'). Default: 'per-channel'.
+   */
+  granularity?: 'per-channel' | 'per-tensor';
+  /** Weight matrices with fewer elements stay float32 (quantizing tiny matrices costs more than it saves). Default: 1024. */
+  minElements?: number;
+  /** Replace a folder that a previous `quantizeModel` wrote (it has `quantization.json`). Default: false. */
+  overwrite?: boolean;
+}
+
+/** What {@link quantizeModel} did. */
+export interface QuantizeModelResult {
+  outDir: string;
+  modelPath: string;
+  /** Weight matrices quantized (MatMul and Gemm nodes rewritten). */
+  quantizedNodes: number;
+  /** Weight matrices left in float32, with the reason. */
+  skippedNodes: { node: string; reason: string }[];
+  /** Bytes of weights before and after. */
+  weightBytesBefore: number;
+  weightBytesAfter: number;
+}
+
+interface TensorMessage {
+  name: string;
+  dims: (number | { toNumber(): number })[];
+  data_type: number;
+  raw_data?: Uint8Array;
+  float_data?: number[];
+  data_location?: number;
+  external_data?: { key: string; value: string }[];
+}
+
+interface NodeMessage {
+  name: string;
+  op_type: string;
+  domain: string;
+  input: string[];
+  output: string[];
+  attribute: { name: string; i?: number | { toNumber(): number }; f?: number }[];
+}
+
+const FLOAT = 1;
+const INT8 = 3;
+/** Files of a model folder that are not the graph itself: copied unchanged. */
+const MODEL_FILE = 'model.onnx';
+const MANIFEST = 'quantization.json';
+
+function dimsOf(tensor: TensorMessage): number[] {
+  return tensor.dims.map((d) => (typeof d === 'number' ? d : d.toNumber()));
+}
+
+function intAttribute(node: NodeMessage, name: string, fallback: number): number {
+  const attribute = node.attribute.find((a) => a.name === name);
+  if (attribute?.i === undefined) return fallback;
+  return typeof attribute.i === 'number' ? attribute.i : attribute.i.toNumber();
+}
+
+function floatAttribute(node: NodeMessage, name: string, fallback: number): number {
+  return node.attribute.find((a) => a.name === name)?.f ?? fallback;
+}
+
+/** Reads a float32 initializer's values, from raw_data, float_data or its external-data file (confined to the model folder). */
+async function floatValues(tensor: TensorMessage, modelDir: string): Promise<Float32Array> {
+  const count = dimsOf(tensor).reduce((a, b) => a * b, 1);
+  if (tensor.data_location === 1) {
+    const entries = new Map((tensor.external_data ?? []).map((e) => [e.key, e.value]));
+    const location = entries.get('location');
+    if (location === undefined) throw new RewardModelError('MODEL_LOAD', `initializer "${tensor.name}": external data without a location`);
+    const root = realpathSync(modelDir);
+    const path = resolve(root, location);
+    const real = existsSync(path) ? realpathSync(path) : path;
+    if (real !== root && !real.startsWith(root + sep)) {
+      throw new RewardModelError('MODEL_LOAD', `initializer "${tensor.name}": external data "${location}" is outside the model folder`);
+    }
+    const offset = Number(entries.get('offset') ?? 0);
+    const length = Number(entries.get('length') ?? count * 4);
+    if (length !== count * 4) throw new RewardModelError('MODEL_LOAD', `initializer "${tensor.name}": external data length ${length} does not match its shape`);
+    const file = await readFile(real);
+    if (offset + length > file.byteLength) throw new RewardModelError('MODEL_LOAD', `initializer "${tensor.name}": external data past the end of ${location}`);
+    return new Float32Array(file.buffer.slice(file.byteOffset + offset, file.byteOffset + offset + length));
+  }
+  if (tensor.raw_data !== undefined && tensor.raw_data.byteLength > 0) {
+    if (tensor.raw_data.byteLength !== count * 4) throw new RewardModelError('MODEL_LOAD', `initializer "${tensor.name}": raw data does not match its shape`);
+    return new Float32Array(tensor.raw_data.buffer.slice(tensor.raw_data.byteOffset, tensor.raw_data.byteOffset + tensor.raw_data.byteLength));
+  }
+  return Float32Array.from(tensor.float_data ?? []);
+}
+
+/**
+ * Symmetric int8 quantization of a [K, N] weight matrix (row-major): q = round(w / scale) in
+ * [−127, 127] with scale = max|w| / 127 per column (per-channel) or over the matrix (per-tensor), as
+ * onnxruntime's quantizer does for weights (`QuantType.QInt8`, symmetric, zero point 0).
+ */
+export function quantizeWeights(weights: Float32Array, rows: number, cols: number, granularity: 'per-channel' | 'per-tensor'): { values: Int8Array; scales: Float32Array } {
+  const scales = new Float32Array(granularity === 'per-channel' ? cols : 1);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      const magnitude = Math.abs(weights[r * cols + c] as number);
+      const s = granularity === 'per-channel' ? c : 0;
+      if (magnitude > (scales[s] as number)) scales[s] = magnitude;
+    }
+  }
+  for (let s = 0; s < scales.length; s++) scales[s] = (scales[s] as number) > 0 ? (scales[s] as number) / 127 : 1;
+  const values = new Int8Array(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      const scale = scales[granularity === 'per-channel' ? c : 0] as number;
+      // Math.round rounds half up; numpy (and onnxruntime's quantizer) round half to even.
+      const x = (weights[r * cols + c] as number) / scale;
+      let q = Math.round(x);
+      if (q - x === 0.5 && q % 2 !== 0) q -= 1;
+      values[r * cols + c] = Math.max(-127, Math.min(127, q));
+    }
+  }
+  return { values, scales };
+}
+
+function isInside(parent: string, child: string): boolean {
+  const rel = relative(parent, child);
+  return rel === '' || (!rel.startsWith('..') && !rel.startsWith(sep) && rel !== '..');
+}
+
+/**
+ * int8 dynamic quantization of an ONNX reward model or causal LM: every MatMul whose second input
+ * is a float32 weight matrix, and every Gemm with a weight matrix (alpha = beta = 1), becomes
+ * `DynamicQuantizeLinear(A) → MatMulInteger(A_u8, W_s8, A_zero_point) → Cast → Mul(A_scale · W_scales)`
+ * (+ the Gemm bias), the graph onnxruntime's `quantize_dynamic` emits (onnxruntime fuses it into
+ * `DynamicQuantizeMatMul` when it loads the model). Activations are quantized per call to uint8 with
+ * their own range; weights are int8, symmetric. The other files of the folder (config, tokenizer, chat
+ * template) are copied, and `quantization.json` records what was done. The output folder is written
+ * whole under a temporary name and renamed into place, so it never holds half a model.
+ */
+export async function quantizeModel(modelDir: string, outDir: string, options: QuantizeModelOptions = {}): Promise<QuantizeModelResult> {
+  const { granularity = 'per-channel', minElements = 1024, overwrite = false } = options;
+  if (granularity !== 'per-channel' && granularity !== 'per-tensor') {
+    throw new RewardModelError('MODEL_LOAD', `granularity must be 'per-channel' or 'per-tensor', got ${String(granularity)}`);
+  }
+  if (!Number.isInteger(minElements) || minElements < 1) throw new RewardModelError('MODEL_LOAD', `minElements must be a positive integer, got ${String(minElements)}`);
+  const resolved = await resolveModel(modelDir);
+  const target = resolve(outDir);
+  if (isInside(realpathSync(resolved.dir), target)) {
+    throw new RewardModelError('MODEL_LOAD', `the output folder ${outDir} is inside the model folder ${resolved.dir}`);
+  }
+  if (existsSync(target)) {
+    if (!statSync(target).isDirectory()) throw new RewardModelError('MODEL_LOAD', `${outDir} exists and is not a folder`);
+    const entries = readdirSync(target);
+    if (entries.length > 0) {
+      if (!entries.includes(MANIFEST)) {
+        throw new RewardModelError('MODEL_LOAD', `${outDir} is a folder that pref did not write (no ${MANIFEST}); choose an empty or new folder`);
+      }
+      if (!overwrite) throw new RewardModelError('MODEL_LOAD', `${outDir} already holds a quantized model; pass overwrite (--overwrite) to replace it`);
+    }
+  }
+
+  const ModelProto = onnxProtoRoot().lookupType('onnx.ModelProto');
+  const modelBytes = await readFile(resolved.modelPath);
+  const model = ModelProto.decode(modelBytes) as unknown as {
+    graph: { node: NodeMessage[]; initializer: TensorMessage[]; name: string };
+    opset_import: { domain?: string; version: number | { toNumber(): number } }[];
+  };
+  const graph = model.graph;
+  const modelFolder = dirname(resolved.modelPath);
+  const opset = model.opset_import.find((o) => (o.domain ?? '') === '');
+  const opsetVersion = opset === undefined ? 0 : typeof opset.version === 'number' ? opset.version : opset.version.toNumber();
+  if (opsetVersion < 11) throw new RewardModelError('MODEL_LOAD', `opset ${opsetVersion} is below 11 (DynamicQuantizeLinear needs 11)`);
+
+  const initializers = new Map(graph.initializer.map((t) => [t.name, t]));
+  const useCount = new Map<string, number>();
+  for (const node of graph.node) for (const input of node.input) useCount.set(input, (useCount.get(input) ?? 0) + 1);
+
+  const Tensor = onnxProtoRoot().lookupType('onnx.TensorProto');
+  const Node = onnxProtoRoot().lookupType('onnx.NodeProto');
+  const Attribute = onnxProtoRoot().lookupType('onnx.AttributeProto');
+  const newInitializers: TensorMessage[] = [];
+  const nodes: NodeMessage[] = [];
+  const skippedNodes: { node: string; reason: string }[] = [];
+  const removed = new Set<string>();
+  let quantizedNodes = 0;
+  let weightBytesBefore = 0;
+  let weightBytesAfter = 0;
+  let counter = 0;
+  const fresh = (prefix: string) => `${prefix}_q${counter++}`;
+  const makeNode = (op: string, input: string[], output: string[], attribute: Record<string, unknown>[] = []) =>
+    Node.fromObject({ name: fresh(op), op_type: op, domain: '', input, output, attribute: attribute.map((a) => Attribute.fromObject(a)) }) as unknown as NodeMessage;
+
+  for (const node of graph.node) {
+    const isMatMul = node.op_type === 'MatMul' && node.domain === '';
+    const isGemm = node.op_type === 'Gemm' && node.domain === '';
+    const weightName = node.input[1];
+    const weight = weightName === undefined ? undefined : initializers.get(weightName);
+    if (!(isMatMul || isGemm) || weight === undefined) {
+      nodes.push(node);
+      continue;
+    }
+    const dims = dimsOf(weight);
+    const label = node.name || node.output[0] || node.op_type;
+    const skip = (reason: string) => {
+      skippedNodes.push({ node: label, reason });
+      nodes.push(node);
+    };
+    if (weight.data_type !== FLOAT) { skip('weight is not float32'); continue; }
+    if (dims.length !== 2) { skip(`weight has ${dims.length} dimensions`); continue; }
+    if (isGemm && (floatAttribute(node, 'alpha', 1) !== 1 || floatAttribute(node, 'beta', 1) !== 1 || intAttribute(node, 'transA', 0) !== 0)) {
+      skip('Gemm with alpha, beta or transA');
+      continue;
+    }
+    const [d0, d1] = dims as [number, number];
+    if (d0 * d1 < minElements) { skip(`fewer than ${minElements} elements`); continue; }
+    let values = await floatValues(weight, modelFolder);
+    let rows = d0;
+    let cols = d1;
+    if (isGemm && intAttribute(node, 'transB', 0) === 1) {
+      // Gemm computes A · Bᵀ: quantize the transposed [K, N] matrix so MatMulInteger sees A · W.
+      const transposed = new Float32Array(values.length);
+      for (let r = 0; r < d0; r++) for (let c = 0; c < d1; c++) transposed[c * d0 + r] = values[r * d1 + c] as number;
+      values = transposed;
+      rows = d1;
+      cols = d0;
+    }
+    const quantized = quantizeWeights(values, rows, cols, granularity);
+    const base = weight.name;
+    const qName = fresh(`${base}_int8`);
+    const scaleName = fresh(`${base}_scale`);
+    newInitializers.push(
+      Tensor.fromObject({ name: qName, dims: [rows, cols], data_type: INT8, raw_data: new Uint8Array(quantized.values.buffer) }) as unknown as TensorMessage,
+      Tensor.fromObject({ name: scaleName, dims: granularity === 'per-channel' ? [cols] : [], data_type: FLOAT, raw_data: new Uint8Array(quantized.scales.buffer) }) as unknown as TensorMessage,
+    );
+    weightBytesBefore += values.length * 4;
+    weightBytesAfter += quantized.values.length + quantized.scales.length * 4;
+    useCount.set(base, (useCount.get(base) ?? 1) - 1);
+    if ((useCount.get(base) ?? 0) === 0) removed.add(base);
+
+    const input = node.input[0] as string;
+    const [aQuant, aScale, aZero, product, productFloat, scale, scaled] = ['aq', 'ascale', 'azp', 'mmi', 'mmf', 'scale', 'scaled'].map((s) => fresh(`${label}_${s}`)) as [string, string, string, string, string, string, string];
+    const output = node.output[0] as string;
+    const hasBias = isGemm && node.input[2] !== undefined && node.input[2] !== '';
+    nodes.push(
+      makeNode('DynamicQuantizeLinear', [input], [aQuant, aScale, aZero]),
+      makeNode('MatMulInteger', [aQuant, qName, aZero], [product]),
+      makeNode('Cast', [product], [productFloat], [{ name: 'to', type: 2, i: FLOAT }]),
+      makeNode('Mul', [aScale, scaleName], [scale]),
+      makeNode('Mul', [productFloat, scale], [hasBias ? scaled : output]),
+    );
+    if (hasBias) nodes.push(makeNode('Add', [scaled, node.input[2] as string], [output]));
+    quantizedNodes++;
+  }
+  if (quantizedNodes === 0) {
+    throw new RewardModelError('MODEL_LOAD', `no MatMul or Gemm with a float32 weight of at least ${minElements} elements in ${resolved.modelPath}: nothing to quantize`);
+  }
+  graph.node = nodes;
+  graph.initializer = [...graph.initializer.filter((t) => !removed.has(t.name)), ...newInitializers];
+
+  // Initializers that still live in external data are copied inline: they are the small float ones.
+  for (const tensor of graph.initializer) {
+    if (tensor.data_location === 1) {
+      const values = await floatValues(tensor, modelFolder);
+      tensor.raw_data = new Uint8Array(values.buffer);
+      tensor.data_location = 0;
+      tensor.external_data = [];
+    }
+  }
+
+  const staging = join(dirname(target), `.${basename(target)}.pref-tmp-${process.pid}-${Date.now()}`);
+  await mkdir(staging, { recursive: true });
+  try {
+    const bytes = ModelProto.encode(model as never).finish();
+    await writeFile(join(staging, MODEL_FILE), bytes);
+    for (const file of readdirSync(resolved.dir)) {
+      const from = join(resolved.dir, file);
+      if (file.endsWith('.onnx') || file.endsWith('.onnx_data') || file === MANIFEST || !statSync(from).isFile()) continue;
+      await copyFile(from, join(staging, file));
+    }
+    const manifest = {
+      tool: '@pref/reward-scoring quantizeModel',
+      source: resolved.dir,
+      source_model_sha256: createHash('sha256').update(modelBytes).digest('hex'),
+      weight_type: 'int8 (symmetric)',
+      activation_type: 'uint8 (dynamic, per call)',
+      granularity,
+      min_elements: minElements,
+      quantized_nodes: quantizedNodes,
+      skipped_nodes: skippedNodes,
+      weight_bytes_before: weightBytesBefore,
+      weight_bytes_after: weightBytesAfter,
+    };
+    await writeFile(join(staging, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
+    if (existsSync(target)) await rm(target, { recursive: true });
+    await rename(staging, target);
+  } catch (error) {
+    await rm(staging, { recursive: true, force: true });
+    throw error;
+  }
+  return { outDir: target, modelPath: join(target, MODEL_FILE), quantizedNodes, skippedNodes, weightBytesBefore, weightBytesAfter };
+}
