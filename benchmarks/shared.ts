@@ -22,3 +22,9 @@ export function uniformStream(seed: number): () => number {
 export function upperMedian(values: readonly number[]): number {
   return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 }
+
+/**
+ * Whether this run writes its figures into the benchmark's README (`--write`). Without it a benchmark
+ * only prints: running one never changes tracked files unless asked.
+ */
+export const WRITE_FIGURES: boolean = process.argv.includes('--write');

@@ -7,14 +7,14 @@
  * no metrics). Optionally, torch (Debian python3-torch, CPU, float64, 1 thread) computing the same
  * sigmoid loss with autograd on the same batch, as an outside reference point.
  *
- *   npx tsx benchmarks/dpo-loss/bench.ts [--pairs 1000000] [--repeats 9] [--types sigmoid,robust] [--no-torch] [--no-readme]
+ *   npx tsx benchmarks/dpo-loss/bench.ts [--pairs 1000000] [--repeats 9] [--types sigmoid,robust] [--no-torch] [--write]
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { DPO_LOSS_TYPES, dpoLoss, type DpoLossOptions, type DpoLossType } from '@pref/dpo-loss';
-import { flag, upperMedian, uniformStream } from '../shared';
+import { flag, upperMedian, uniformStream, WRITE_FIGURES } from '../shared';
 
 const here = import.meta.dirname;
 const args = process.argv.slice(2);
@@ -22,7 +22,7 @@ const pairs = Number(flag('pairs') ?? 1_000_000);
 const repeats = Number(flag('repeats') ?? 9);
 const types = (flag('types')?.split(',') ?? [...DPO_LOSS_TYPES]) as DpoLossType[];
 const withTorch = !args.includes('--no-torch');
-const writeReadme = !args.includes('--no-readme');
+const writeReadme = WRITE_FIGURES;
 
 const u = uniformStream(42);
 const chosenLengths = Float64Array.from({ length: pairs }, () => 1 + Math.floor(u() * 300));

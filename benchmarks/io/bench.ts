@@ -1,7 +1,7 @@
 /**
  * @pref/io throughput and memory.
  *
- *   node --import tsx benchmarks/io/bench.ts [--size-mb 200] [--rounds 3] [--parquet-rows 100000] [--no-readme]
+ *   node --import tsx benchmarks/io/bench.ts [--size-mb 200] [--rounds 3] [--parquet-rows 100000] [--write]
  *
  * Generates a JSONL file of preference pairs (~1 KB per row) in a temp dir, then measures in one run:
  *  - JSONL read: plain `readline` + `JSON.parse` (the baseline), readRecords, readPairs;
@@ -18,6 +18,7 @@ import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { readPairs, readRecords, writeRecords, type DataRecord } from '@pref/io';
+import { WRITE_FIGURES } from '../shared';
 
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: number) => {
@@ -26,7 +27,7 @@ const flag = (name: string, fallback: number) => {
 };
 const sizeMb = flag('size-mb', 200);
 const parquetRows = flag('parquet-rows', 100_000);
-const writeReadme = !args.includes('--no-readme');
+const writeReadme = WRITE_FIGURES;
 const here = import.meta.dirname;
 const dir = mkdtempSync(join(tmpdir(), 'pref-bench-io-'));
 

@@ -15,10 +15,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildEncoderClassifier, compareRewardModels, loadRewardModel, quantizeModel } from '@pref/reward-scoring';
 import { loadTruthySample } from '@pref/synthetic';
-import { flag } from '../shared';
+import { flag, WRITE_FIGURES } from '../shared';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const args = process.argv.slice(2);
 const PAIRS = Number(flag('pairs') ?? 260);
 const ROUNDS = Number(flag('rounds') ?? 3);
 const THREADS = flag('threads') === undefined ? undefined : Number(flag('threads'));
@@ -63,7 +62,7 @@ const table = [
   '| --- | --- | --- | --- | --- | --- | --- |',
   ...rows,
 ].join('\n');
-if (args.includes('--write')) {
+if (WRITE_FIGURES) {
   const readmePath = join(here, 'README.md');
   const readme = readFileSync(readmePath, 'utf8');
   const start = '<!-- figures -->';

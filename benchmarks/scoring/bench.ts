@@ -23,6 +23,7 @@ import {
   type RewardModel,
 } from '@pref/reward-scoring';
 import type { PreferencePair } from '@pref/io';
+import { WRITE_FIGURES } from '../shared';
 
 const here = import.meta.dirname;
 const args = process.argv.slice(2);
@@ -200,7 +201,7 @@ const table = lines.join('\n');
 console.log(table);
 
 const readmePath = join(here, 'README.md');
-if (existsSync(readmePath)) {
+if (WRITE_FIGURES && existsSync(readmePath)) {
   const readme = readFileSync(readmePath, 'utf8');
   const start = '<!-- results:start -->';
   const end = '<!-- results:end -->';

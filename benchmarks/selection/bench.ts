@@ -11,7 +11,7 @@
  *  3. `CausalLM.sequenceLogProbs` (tokenize, pad, run, log-softmax) vs raw `session.run` on the same
  *     padded batches (feeds built in advance, logits fetched, nothing else).
  *
- *   npx tsx benchmarks/selection/bench.ts [--gaps 10000000] [--file-records 300000] [--sequences 64] [--repeats 3] [--no-numpy] [--no-readme]
+ *   npx tsx benchmarks/selection/bench.ts [--gaps 10000000] [--file-records 300000] [--sequences 64] [--repeats 3] [--no-numpy] [--write]
  */
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { readRecords, writeRecords, type DataRecord } from '@pref/io';
 import { buildCausalLM, loadCausalLM } from '@pref/reward-scoring';
 import { keyExtractor, selectByRewardGap, selectFile, selectFromKeys, selectSmallest } from '@pref/selection';
-import { flag, upperMedian, uniformStream } from '../shared';
+import { flag, upperMedian, uniformStream, WRITE_FIGURES } from '../shared';
 
 const here = import.meta.dirname;
 const args = process.argv.slice(2);
@@ -29,7 +29,7 @@ const fileRecords = Number(flag('file-records') ?? 300_000);
 const sequences = Number(flag('sequences') ?? 64);
 const repeats = Number(flag('repeats') ?? 3);
 const withNumpy = !args.includes('--no-numpy');
-const writeReadme = !args.includes('--no-readme');
+const writeReadme = WRITE_FIGURES;
 const ratio = 0.1;
 
 /** CPU seconds (all threads of this process) of the last `timeWithCpu` / `time` measurement, median. */
@@ -185,7 +185,7 @@ const table = lines.join('\n');
 process.stdout.write(`${table}\n`);
 if (writeReadme) {
   const readme = join(here, 'README.md');
-  const head = `# benchmarks/selection\n\nRun: \`npx tsx benchmarks/selection/bench.ts\` (flags: \`--gaps N --file-records N --sequences N --repeats N --no-numpy --no-readme\`).\nRatios are against the baseline of each table, measured in the same run (median of ${repeats} runs for in-memory and log-prob timings, one run for files).\nMachine: ${process.arch}, Node ${process.version}, ${new Date().toISOString().slice(0, 16)}Z; other work was running on the 2 shared cores.\n\n`;
+  const head = `# benchmarks/selection\n\nRun: \`npx tsx benchmarks/selection/bench.ts\` (flags: \`--gaps N --file-records N --sequences N --repeats N --no-numpy --write\`).\nRatios are against the baseline of each table, measured in the same run (median of ${repeats} runs for in-memory and log-prob timings, one run for files).\nMachine: ${process.arch}, Node ${process.version}, ${new Date().toISOString().slice(0, 16)}Z; other work was running on the 2 shared cores.\n\n`;
   // Keep the hand-written interpretation section of an earlier README.
   const previous = existsSync(readme) ? readFileSync(readme, 'utf8') : '';
   const notesAt = previous.indexOf('\n## Reading the numbers');

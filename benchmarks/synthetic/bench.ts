@@ -9,7 +9,7 @@
  * - reward model: the trained model's JavaScript scorer vs the exported ONNX folder through
  *   `loadRewardModel` + `scorePairs` (same scores), on the embedded truthy-style sample.
  *
- *   npx tsx benchmarks/synthetic/bench.ts [--pairs 20000] [--repeats 5] [--no-readme]
+ *   npx tsx benchmarks/synthetic/bench.ts [--pairs 20000] [--repeats 5] [--write]
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,13 +23,13 @@ import {
   wordTokenize,
 } from '@pref/reward-scoring';
 import { buildStarterDataset, generateMathPairs, generateSyntheticPairs, loadTruthySample, SYNTHETIC_KINDS } from '@pref/synthetic';
-import { flag, upperMedian } from '../shared';
+import { flag, upperMedian, WRITE_FIGURES } from '../shared';
 
 const here = import.meta.dirname;
 const args = process.argv.slice(2);
 const pairs = Number(flag('pairs') ?? 20_000);
 const repeats = Number(flag('repeats') ?? 5);
-const writeReadme = !args.includes('--no-readme');
+const writeReadme = WRITE_FIGURES;
 
 
 /** Times `run` and `baseline` back to back `repeats` times after a warm-up; medians in ms. */
