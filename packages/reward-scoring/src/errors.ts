@@ -37,3 +37,59 @@ export class ScoreRowError extends RewardModelError {
     this.field = field;
   }
 }
+
+const modelFileErrorMarker = Symbol.for('pref.error.reward-scoring.model-file');
+
+/**
+ * A file of a model folder (or a Hub answer about one) that pref refuses: a path that leaves the
+ * folder, a file over its size limit, invalid JSON, a field out of range. `code` is `MODEL_LOAD`
+ * (or `DOWNLOAD` for Hub answers). The message names the file and the field, never the file's
+ * contents: a file may be a symlink to something private.
+ */
+export class ModelFileError extends RewardModelError {
+  private readonly [modelFileErrorMarker] = true;
+  /** The file concerned. */
+  readonly file: string;
+  /** The field inside the file, when one is to blame (`added_tokens[3].content`). */
+  readonly field?: string;
+
+  constructor(options: { file: string; field?: string; message: string; code?: 'MODEL_LOAD' | 'DOWNLOAD'; cause?: unknown }) {
+    super(options.code ?? 'MODEL_LOAD', `${options.file}${options.field === undefined ? '' : `: field "${options.field}"`}: ${options.message}`, options.cause);
+    this.name = 'ModelFileError';
+    this.file = options.file;
+    this.field = options.field;
+  }
+
+  static override isInstance(error: unknown): error is ModelFileError {
+    return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[modelFileErrorMarker] === true;
+  }
+}
+
+const chatTemplateErrorMarker = Symbol.for('pref.error.reward-scoring.chat-template');
+
+/** Which bound a chat template ran into (see `ChatTemplateLimits`). */
+export type ChatTemplateLimit = 'templateChars' | 'depth' | 'loopIterations' | 'outputChars' | 'timeMs';
+
+/**
+ * A chat template that cannot be compiled or rendered: a syntax error, an error raised by the
+ * template, or one of its limits (`limit` says which). `code` is `MODEL_LOAD` at compile time and
+ * `MODEL_RUN` while rendering.
+ */
+export class ChatTemplateError extends RewardModelError {
+  private readonly [chatTemplateErrorMarker] = true;
+  /** Where the template came from (`chat_template.jinja` or `tokenizer_config.json`). */
+  readonly source: string;
+  /** The limit that stopped it, when one did. */
+  readonly limit?: ChatTemplateLimit;
+
+  constructor(options: { source: string; message: string; code: 'MODEL_LOAD' | 'MODEL_RUN'; limit?: ChatTemplateLimit; cause?: unknown }) {
+    super(options.code, `chat template (${options.source}): ${options.message}`, options.cause);
+    this.name = 'ChatTemplateError';
+    this.source = options.source;
+    this.limit = options.limit;
+  }
+
+  static override isInstance(error: unknown): error is ChatTemplateError {
+    return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[chatTemplateErrorMarker] === true;
+  }
+}
