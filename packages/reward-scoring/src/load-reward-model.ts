@@ -1,10 +1,21 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join, relative, sep } from 'node:path';
 import { createRequire } from 'node:module';
 import * as ort from 'onnxruntime-node';
+import { compileChatTemplate, readChatTemplate, type ChatTemplate, type ChatTemplateLimits } from './chat-template/index';
 import { DeviceUnavailableError, RewardModelError } from './errors';
+import {
+  MODEL_FILE_LIMITS,
+  checkOnnxExternalData,
+  checkTokenizerConfig,
+  checkTokenizerJson,
+  configLabels,
+  modelFilePath,
+  modelFolder,
+  readModelJson,
+} from './model-files';
 import { resolveModel, type ResolveModelOptions } from './resolve-model';
-import { SequenceEncoder, type EncodedSequence } from './sequence-encoder';
+import { SequenceEncoder, type ChatTurn, type EncodedSequence } from './sequence-encoder';
 import { TokenizePool } from './tokenize-pool';
 import { planBatches, toInt64 } from './batching';
 import { float16BitsToFloat32 } from './onnx-builder/graph-builder';
@@ -27,21 +38,27 @@ export interface LoadRewardModelOptions extends ResolveModelOptions {
    * cores, so it is off by default. Default: false.
    */
   spinning?: boolean;
+  /**
+   * Token id written into padded positions. Classifier graphs that find the end of a sequence by
+   * its pad id (LlamaForSequenceClassification reads the score at the last token that is not
+   * `config.pad_token_id`, a constant baked into the exported graph) need exactly that id.
+   * Default: config.json `pad_token_id`, else tokenizer_config.json `pad_token`, else 0.
+   */
+  padTokenId?: number;
+  /** Limits of the chat template (see {@link ChatTemplateLimits}). Default: CHAT_TEMPLATE_LIMITS. */
+  chatTemplateLimits?: Partial<ChatTemplateLimits>;
 }
+
+const LOAD_OPTION_KEYS = new Set([
+  'modelFile', 'revision', 'cacheDir', 'hubUrl', 'offline', 'accessToken',
+  'device', 'deviceId', 'threads', 'tokenizerWorkers', 'spinning', 'padTokenId', 'chatTemplateLimits',
+]);
 
 /** What the model reports for each scored sequence. */
 export type ScoreOutput =
   | 'logit'
   | { label: string | number; probability?: boolean }
   | ((logits: Float32Array) => number);
-
-function readJson(path: string, what: string): Record<string, unknown> {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
-  } catch (error) {
-    throw new RewardModelError('MODEL_LOAD', `cannot read ${what} ${path}: ${(error as Error).message}`, error);
-  }
-}
 
 /** Where onnxruntime-node keeps its native binaries, to tell whether the CUDA provider was installed. */
 function cudaProviderInstalled(): boolean | undefined {
@@ -81,8 +98,12 @@ export class RewardModel {
   /** Default maximum sequence length: tokenizer `model_max_length` capped by `max_position_embeddings`. */
   readonly maxLength: number;
   readonly device: RewardModelDevice;
-  /** Token id used for padding. */
+  /** Token id used for padding (see {@link LoadRewardModelOptions.padTokenId}). */
   readonly padId: number;
+  /** Where {@link padId} came from: `padTokenId option`, `config.json pad_token_id`, `tokenizer_config.json pad_token` or `default`. */
+  readonly padSource: string;
+  /** The chat template (`chat_template.jinja`, else tokenizer_config.json `chat_template`), compiled with its limits. */
+  readonly chatTemplate: ChatTemplate | undefined;
   private readonly session: ort.InferenceSession;
   private pool: TokenizePool | undefined;
 
@@ -95,6 +116,8 @@ export class RewardModel {
     session: ort.InferenceSession;
     device: RewardModelDevice;
     pool: TokenizePool | undefined;
+    padTokenId?: number;
+    chatTemplate?: ChatTemplate;
   }) {
     this.dir = init.dir;
     this.modelPath = init.modelPath;
@@ -113,20 +136,14 @@ export class RewardModel {
       );
     }
     this.outputName = init.session.outputNames.includes('logits') ? 'logits' : init.session.outputNames[0]!;
-    const id2label = (init.config.id2label ?? {}) as Record<string, string>;
-    const numLabels =
-      typeof init.config.num_labels === 'number' ? init.config.num_labels : Math.max(Object.keys(id2label).length, 1);
-    this.numLabels = numLabels;
-    this.labels = Array.from({ length: numLabels }, (_, i) => id2label[String(i)] ?? `LABEL_${i}`);
+    this.labels = configLabels(init.config, join(init.dir, 'config.json'));
+    this.numLabels = this.labels.length;
+    this.chatTemplate = init.chatTemplate;
     const tokenizerMax = Number(init.encoder.tokenizerConfig.model_max_length);
     const positionMax = Number(init.config.max_position_embeddings);
     const limits = [tokenizerMax, positionMax].filter((v) => Number.isFinite(v) && v > 0 && v < 1e9);
     this.maxLength = limits.length > 0 ? Math.min(...limits) : 512;
-    const padToken = init.encoder.tokenizerConfig.pad_token;
-    const padText = typeof padToken === 'object' && padToken !== null ? (padToken as { content: string }).content : padToken;
-    this.padId =
-      (typeof padText === 'string' ? init.encoder.tokenizer.token_to_id(padText) : undefined) ??
-      (typeof init.config.pad_token_id === 'number' ? init.config.pad_token_id : 0);
+    [this.padId, this.padSource] = resolvePadId(init.padTokenId, init.config, init.encoder, join(init.dir, 'config.json'));
   }
 
   /** Number of tokenizer worker threads in use (0: tokenizing on the main thread). */
@@ -251,6 +268,64 @@ export class RewardModel {
     return scores;
   }
 
+  /**
+   * Renders a conversation with the model's chat template (no generation prompt: the last turn is
+   * the response being scored), within the template's limits.
+   */
+  renderChat(messages: readonly ChatTurn[]): string {
+    if (this.chatTemplate === undefined) {
+      throw new RewardModelError('INVALID_ARGUMENT', `${this.dir} has no chat template (chat_template.jinja or tokenizer_config.json chat_template)`);
+    }
+    const special = (key: string): unknown => {
+      const value = this.encoder.tokenizerConfig[key];
+      return typeof value === 'object' && value !== null ? (value as { content?: string }).content : value;
+    };
+    return this.chatTemplate.render({
+      messages: messages.map((m) => ({ role: m.role, content: m.content })),
+      add_generation_prompt: false,
+      bos_token: special('bos_token') ?? '',
+      eos_token: special('eos_token') ?? '',
+      unk_token: special('unk_token') ?? '',
+      pad_token: special('pad_token') ?? '',
+    });
+  }
+
+  /**
+   * Scores one short sequence alone and again right-padded next to a longer one, and throws when
+   * the two scores differ: the graph then reads padded positions (typically a classifier that
+   * locates the end of a sequence by a pad id other than the one pref pads with). Run by
+   * {@link loadRewardModel}.
+   */
+  async checkPadding(): Promise<void> {
+    const short = this.encoder.encodeSingle(this.encoder.tokenize('Hello there.'), this.maxLength);
+    const long = this.encoder.encodeSingle(
+      this.encoder.tokenize('A longer sentence, so that the short one is padded by several positions in the batch.'),
+      this.maxLength,
+    );
+    if (long.ids.length <= short.ids.length) return;
+    const alone = await this.runBatch([short]);
+    const batched = (await this.runBatch([long, short])).subarray(this.numLabels);
+    const tolerance = this.device === 'cuda' ? 2e-2 : 2e-3;
+    for (let k = 0; k < this.numLabels; k++) {
+      const a = alone[k]!;
+      const b = batched[k]!;
+      if (Math.abs(a - b) <= tolerance * Math.max(1, Math.abs(a))) continue;
+      const tokenizerPad = tokenText(this.encoder.tokenizerConfig.pad_token);
+      const tokenizerPadId = tokenizerPad === undefined ? undefined : this.encoder.tokenizer.token_to_id(tokenizerPad);
+      const configPad = this.config.pad_token_id;
+      throw new RewardModelError(
+        'MODEL_LOAD',
+        `${this.dir}: padding changes this model's scores: a sequence scored alone gives ${a.toPrecision(6)}, ` +
+          `the same sequence right-padded in a batch gives ${b.toPrecision(6)} (logit ${k}). pref pads with token id ${this.padId} (${this.padSource}); ` +
+          `config.json pad_token_id is ${configPad === undefined ? 'not set' : JSON.stringify(configPad)}, ` +
+          `tokenizer_config.json pad_token is ${tokenizerPad === undefined ? 'not set' : `${JSON.stringify(tokenizerPad)} (id ${tokenizerPadId ?? 'not in the vocabulary'})`}. ` +
+          'Classifiers such as LlamaForSequenceClassification read the score at the last token that is not the pad id fixed in the graph at export: ' +
+          'set "pad_token_id" in config.json to that id (the id the model was exported with), or pass padTokenId. ' +
+          'A graph without an attention_mask input cannot be batched at all.',
+      );
+    }
+  }
+
   /** Releases the onnxruntime session and the tokenizer workers. */
   async dispose(): Promise<void> {
     await this.pool?.close();
@@ -270,16 +345,34 @@ export class RewardModel {
  * await model.dispose();
  */
 export async function loadRewardModel(dirOrHubId: string, options: LoadRewardModelOptions = {}): Promise<RewardModel> {
-  const { device = 'cpu', deviceId = 0, threads, tokenizerWorkers = 1, spinning = process.env.PREF_ORT_SPINNING === '1' } = options;
+  for (const key of Object.keys(options)) {
+    if (!LOAD_OPTION_KEYS.has(key)) {
+      throw new RewardModelError('INVALID_ARGUMENT', `unknown option "${key}" (known: ${[...LOAD_OPTION_KEYS].join(', ')})`);
+    }
+  }
+  const { device = 'cpu', deviceId = 0, threads, tokenizerWorkers = 1, spinning = process.env.PREF_ORT_SPINNING === '1', padTokenId, chatTemplateLimits } = options;
+  if (padTokenId !== undefined && (!Number.isInteger(padTokenId) || padTokenId < 0 || padTokenId > 2 ** 31 - 1)) {
+    throw new RewardModelError('INVALID_ARGUMENT', `padTokenId must be a non-negative integer, got ${String(padTokenId)}`);
+  }
   const { dir, modelPath } = await resolveModel(dirOrHubId, options);
-  const config = existsSync(join(dir, 'config.json')) ? readJson(join(dir, 'config.json'), 'config') : {};
-  if (!existsSync(join(dir, 'tokenizer.json'))) {
+  // Every file is read confined to the folder (a Hub snapshot: its repository cache folder), size-
+  // checked before it is read, and field-checked before anything is sized from it.
+  const folder = modelFolder(dir);
+  const config = readModelJson(folder, 'config.json', MODEL_FILE_LIMITS.metadataBytes) ?? {};
+  configLabels(config, join(dir, 'config.json'));
+  const tokenizerJson = readModelJson(folder, 'tokenizer.json', MODEL_FILE_LIMITS.tokenizerBytes);
+  if (tokenizerJson === undefined) {
     throw new RewardModelError('MODEL_LOAD', `${dir} has no tokenizer.json (export the fast tokenizer with the model)`);
   }
-  const tokenizerJson = readJson(join(dir, 'tokenizer.json'), 'tokenizer');
-  const tokenizerConfig = existsSync(join(dir, 'tokenizer_config.json'))
-    ? readJson(join(dir, 'tokenizer_config.json'), 'tokenizer config')
-    : {};
+  checkTokenizerJson(tokenizerJson, join(dir, 'tokenizer.json'));
+  const tokenizerConfig = readModelJson(folder, 'tokenizer_config.json', MODEL_FILE_LIMITS.metadataBytes) ?? {};
+  checkTokenizerConfig(tokenizerConfig, join(dir, 'tokenizer_config.json'));
+  const templateSource = readChatTemplate(folder, tokenizerConfig);
+  const chatTemplate =
+    templateSource === undefined ? undefined : compileChatTemplate(templateSource.source, { origin: templateSource.origin, limits: chatTemplateLimits });
+  const modelRelative = relative(dir, modelPath).split(sep).join('/');
+  if (modelFilePath(folder, modelRelative) === undefined) throw new RewardModelError('MODEL_LOAD', `model file not found: ${modelPath}`);
+  checkOnnxExternalData(folder, modelPath);
   let encoder: SequenceEncoder;
   try {
     encoder = new SequenceEncoder(tokenizerJson, tokenizerConfig);
@@ -321,10 +414,37 @@ export async function loadRewardModel(dirOrHubId: string, options: LoadRewardMod
     }
   }
   try {
-    return new RewardModel({ dir, modelPath, config, encoder, session, device, pool });
+    const model = new RewardModel({ dir, modelPath, config, encoder, session, device, pool, padTokenId, chatTemplate });
+    await model.checkPadding();
+    return model;
   } catch (error) {
     await pool?.close();
     await session.release();
     throw error;
   }
+}
+
+function tokenText(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'object' && value !== null && typeof (value as { content?: unknown }).content === 'string') return (value as { content: string }).content;
+  return undefined;
+}
+
+/**
+ * The pad id and where it came from: the option, else config.json `pad_token_id` (what classifier
+ * graphs compare against), else the tokenizer's pad token, else 0.
+ */
+function resolvePadId(option: number | undefined, config: Record<string, unknown>, encoder: SequenceEncoder, configFile: string): [number, string] {
+  if (option !== undefined) return [option, 'padTokenId option'];
+  const fromConfig = config.pad_token_id;
+  if (fromConfig !== undefined && fromConfig !== null) {
+    if (typeof fromConfig !== 'number' || !Number.isInteger(fromConfig) || fromConfig < 0 || fromConfig > 2 ** 31 - 1) {
+      throw new RewardModelError('MODEL_LOAD', `${configFile}: field "pad_token_id" must be a non-negative integer or null, found ${JSON.stringify(fromConfig)?.slice(0, 40)}`);
+    }
+    return [fromConfig, 'config.json pad_token_id'];
+  }
+  const padText = tokenText(encoder.tokenizerConfig.pad_token);
+  const fromTokenizer = padText === undefined ? undefined : encoder.tokenizer.token_to_id(padText);
+  if (fromTokenizer !== undefined) return [fromTokenizer, `tokenizer_config.json pad_token ${JSON.stringify(padText)}`];
+  return [0, 'default 0: neither config.json pad_token_id nor a tokenizer pad_token is set'];
 }

@@ -118,7 +118,7 @@ describe('scorePairs', () => {
 
   it('chat mode renders the tokenizer chat_template and truncates on the left', async () => {
     const pair = { prompt: 'how do plants grow?', chosen: 'with water and light.', rejected: 'no.', system: 'be kind' };
-    const rendered = fixture.encoder.renderChat([
+    const rendered = fixture.renderChat([
       { role: 'system', content: 'be kind' },
       { role: 'user', content: 'how do plants grow?' },
       { role: 'assistant', content: 'with water and light.' },

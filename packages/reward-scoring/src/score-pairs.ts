@@ -1,7 +1,7 @@
 import type { ChatMessage, PreferencePair } from '@pref/io';
 import { AbortedError } from '@pref/io';
 import { planBatches } from './batching';
-import { RewardModelError, ScoreRowError } from './errors';
+import { ChatTemplateError, RewardModelError, ScoreRowError } from './errors';
 import type { RewardModel, ScoreOutput } from './load-reward-model';
 import { fillTemplate, type ChatTurn, type EncodedSequence } from './sequence-encoder';
 import type { TruncationStrategy } from './truncation';
@@ -88,6 +88,20 @@ function chatMessages(pair: PreferencePair, side: 'chosen' | 'rejected', system:
   return [...head, ...prompt, ...response];
 }
 
+/** Renders one side of a row with the chat template; a template error names the row. */
+function renderRow(model: RewardModel, messages: ChatTurn[], row: number, side: 'chosen' | 'rejected'): string {
+  try {
+    return model.renderChat(messages);
+  } catch (error) {
+    if (ChatTemplateError.isInstance(error)) {
+      const wrapped = new ScoreRowError('MODEL_RUN', row, side, error.message);
+      (wrapped as { cause?: unknown }).cause = error;
+      throw wrapped;
+    }
+    throw error;
+  }
+}
+
 async function encodeWindow(
   pairs: readonly PreferencePair[],
   start: number,
@@ -113,8 +127,8 @@ async function encodeWindow(
       );
     } else {
       texts.push(
-        model.encoder.renderChat(chatMessages(pair, 'chosen', system)),
-        model.encoder.renderChat(chatMessages(pair, 'rejected', system)),
+        renderRow(model, chatMessages(pair, 'chosen', system), row, 'chosen'),
+        renderRow(model, chatMessages(pair, 'rejected', system), row, 'rejected'),
       );
     }
   });
@@ -186,8 +200,8 @@ export async function* scorePairWindows<T extends PreferencePair>(
   if (!Number.isInteger(maxLength) || maxLength < 4) throw new RewardModelError('INVALID_ARGUMENT', `maxLength must be an integer >= 4, got ${maxLength}`);
   if (!Number.isInteger(windowSize) || windowSize < 1) throw new RewardModelError('INVALID_ARGUMENT', `windowSize must be a positive integer`);
   if (skip % windowSize !== 0) throw new RewardModelError('INVALID_ARGUMENT', `skip (${skip}) must be a multiple of windowSize (${windowSize})`);
-  if (inputFormat === 'chat' && !model.encoder.hasChatTemplate) {
-    throw new RewardModelError('INVALID_ARGUMENT', `input format "chat" needs a chat_template in ${model.dir}/tokenizer_config.json`);
+  if (inputFormat === 'chat' && model.chatTemplate === undefined) {
+    throw new RewardModelError('INVALID_ARGUMENT', `input format "chat" needs a chat template in ${model.dir} (chat_template.jinja or tokenizer_config.json chat_template)`);
   }
   model.reducer(output); // validate before reading anything
   const encodeOptions = { inputFormat, template, maxLength, truncation, systemPrompt };

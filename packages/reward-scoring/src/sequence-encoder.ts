@@ -1,5 +1,4 @@
 import { Tokenizer } from '@huggingface/tokenizers';
-import { Template } from '@huggingface/jinja';
 import { accelerateTokenizer } from './accelerate-tokenizer';
 import { truncatedPairLengths, type TruncationStrategy } from './truncation';
 
@@ -38,7 +37,6 @@ export class SequenceEncoder {
   readonly tokenizerConfig: Record<string, unknown>;
   private readonly pairTemplate: TemplatePart[];
   private readonly singleTemplate: TemplatePart[];
-  private chatTemplate: Template | undefined;
 
   constructor(tokenizerJson: Record<string, unknown>, tokenizerConfig: Record<string, unknown>) {
     this.tokenizer = new Tokenizer(tokenizerJson, tokenizerConfig);
@@ -126,40 +124,6 @@ export class SequenceEncoder {
     const start = Math.max(ids.length - maxLength, 0);
     const kept = ids.subarray(start);
     return { ids: kept.slice(), typeIds: new Int32Array(kept.length), truncated: start > 0 };
-  }
-
-  /** Whether tokenizer_config.json has a chat template. */
-  get hasChatTemplate(): boolean {
-    return this.chatTemplateSource() !== undefined;
-  }
-
-  private chatTemplateSource(): string | undefined {
-    const source = this.tokenizerConfig.chat_template;
-    if (typeof source === 'string') return source;
-    if (Array.isArray(source)) {
-      const named = source.find((entry: { name?: string }) => entry?.name === 'default') as { template?: string } | undefined;
-      return named?.template;
-    }
-    return undefined;
-  }
-
-  /** Renders messages with the tokenizer_config `chat_template` (no generation prompt). */
-  renderChat(messages: readonly ChatTurn[]): string {
-    const source = this.chatTemplateSource();
-    if (source === undefined) throw new Error('the tokenizer has no chat_template (tokenizer_config.json)');
-    this.chatTemplate ??= new Template(source);
-    const special = (key: string): unknown => {
-      const value = this.tokenizerConfig[key];
-      return typeof value === 'object' && value !== null ? (value as { content?: string }).content : value;
-    };
-    return this.chatTemplate.render({
-      messages: messages as ChatTurn[],
-      add_generation_prompt: false,
-      bos_token: special('bos_token') ?? '',
-      eos_token: special('eos_token') ?? '',
-      unk_token: special('unk_token') ?? '',
-      pad_token: special('pad_token') ?? '',
-    });
   }
 }
 
