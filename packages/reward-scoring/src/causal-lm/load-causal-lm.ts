@@ -1,9 +1,19 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { Template } from '@huggingface/jinja';
+import { existsSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { AbortedError, InvalidArgumentError, type ChatMessage } from '@pref/io';
 import * as ort from 'onnxruntime-node';
+import { compileChatTemplate, readChatTemplate, type ChatTemplate, type ChatTemplateLimits } from '../chat-template/index';
+import {
+  MODEL_FILE_LIMITS,
+  checkOnnxExternalData,
+  checkRelativePath,
+  checkTokenizerConfig,
+  checkTokenizerJson,
+  modelFilePath,
+  modelFolder,
+  readModelJson,
+} from '../model-files';
 import { resolveModel, type ResolveModelOptions } from '../resolve-model';
 import { CausalLMError } from './errors';
 import { logSoftmaxAt } from './log-softmax';
@@ -25,6 +35,8 @@ export interface LoadCausalLMOptions extends Omit<ResolveModelOptions, 'modelFil
   intraOpNumThreads?: number;
   /** Execution providers passed to onnxruntime. Default: ['cpu']. */
   executionProviders?: string[];
+  /** Limits of the chat template (see {@link ChatTemplateLimits}). Default: CHAT_TEMPLATE_LIMITS. */
+  chatTemplateLimits?: Partial<ChatTemplateLimits>;
 }
 
 /** One sequence to score: a prompt (text, or chat messages rendered by the chat template) and a response. */
@@ -75,14 +87,6 @@ interface Encoded {
   promptIsPrefix: boolean;
 }
 
-function readJson(path: string, modelDir: string): Record<string, unknown> {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
-  } catch (cause) {
-    throw new CausalLMError({ code: 'MODEL_LOAD', modelDir, message: `cannot read ${path}: ${(cause as Error).message}`, cause });
-  }
-}
-
 function tokenText(value: unknown): string | undefined {
   if (typeof value === 'string') return value;
   if (typeof value === 'object' && value !== null && typeof (value as { content?: unknown }).content === 'string') return (value as { content: string }).content;
@@ -121,7 +125,7 @@ export class CausalLM {
   readonly bosTokenId: number | undefined;
   /** Token id used to fill padded positions (never scored). */
   readonly padTokenId: number;
-  /** The chat template from tokenizer_config.json, when there is one. */
+  /** The chat template source (`chat_template.jinja`, else tokenizer_config.json `chat_template`), when there is one. */
   readonly chatTemplate: string | undefined;
   /** True when the graph takes `past_key_values.*` inputs (fed empty). */
   readonly hasPastInputs: boolean;
@@ -132,11 +136,22 @@ export class CausalLM {
   private readonly pastInputs: PastInput[];
   private readonly logitsName: string;
   private readonly tokenizerConfig: Record<string, unknown>;
-  private readonly compiledTemplates = new Map<string, Template>();
+  private readonly compiledTemplates = new Map<string, ChatTemplate>();
+  private readonly templateLimits: Partial<ChatTemplateLimits> | undefined;
 
   /** Use {@link loadCausalLM}. */
-  constructor(parts: { modelDir: string; config: Record<string, unknown>; tokenizerConfig: Record<string, unknown>; tokenizer: Tokenizer; session: ort.InferenceSession }) {
+  constructor(parts: {
+    modelDir: string;
+    config: Record<string, unknown>;
+    tokenizerConfig: Record<string, unknown>;
+    tokenizer: Tokenizer;
+    session: ort.InferenceSession;
+    chatTemplate?: ChatTemplate;
+    chatTemplateLimits?: Partial<ChatTemplateLimits>;
+  }) {
     const { modelDir, config, tokenizerConfig, tokenizer, session } = parts;
+    this.templateLimits = parts.chatTemplateLimits;
+    if (parts.chatTemplate !== undefined) this.compiledTemplates.set(parts.chatTemplate.source, parts.chatTemplate);
     this.modelDir = modelDir;
     this.config = config;
     this.tokenizerConfig = tokenizerConfig;
@@ -174,7 +189,7 @@ export class CausalLM {
     };
     this.bosTokenId = tokenId('bos_token') ?? tokenId('eos_token');
     this.padTokenId = tokenId('pad_token') ?? tokenId('eos_token') ?? 0;
-    this.chatTemplate = typeof tokenizerConfig.chat_template === 'string' ? tokenizerConfig.chat_template : undefined;
+    this.chatTemplate = parts.chatTemplate?.source;
     this.maxLength = numberFrom(config, ['n_positions', 'max_position_embeddings', 'n_ctx']);
   }
 
@@ -185,16 +200,16 @@ export class CausalLM {
 
   /** Renders prompt turns with the chat template (add_generation_prompt: true). */
   applyChatTemplate(messages: readonly ChatMessage[], template = this.chatTemplate): string {
-    if (template === undefined) throw new CausalLMError({ code: 'MODEL_LOAD', modelDir: this.modelDir, message: 'tokenizer_config.json has no chat_template; pass prompt text instead of messages' });
+    if (template === undefined) throw new CausalLMError({ code: 'MODEL_LOAD', modelDir: this.modelDir, message: 'the model has no chat template (chat_template.jinja or tokenizer_config.json chat_template); pass prompt text instead of messages' });
     let compiled = this.compiledTemplates.get(template);
     if (compiled === undefined) {
-      compiled = new Template(template);
+      compiled = compileChatTemplate(template, { origin: 'the template passed to applyChatTemplate', limits: this.templateLimits });
       this.compiledTemplates.set(template, compiled);
     }
     return this.render(compiled, messages);
   }
 
-  private render(template: Template, messages: readonly ChatMessage[]): string {
+  private render(template: ChatTemplate, messages: readonly ChatMessage[]): string {
     return template.render({
       messages,
       add_generation_prompt: true,
@@ -349,7 +364,8 @@ export class CausalLM {
  * await lm.dispose();
  */
 export async function loadCausalLM(dirOrHubId: string, options: LoadCausalLMOptions = {}): Promise<CausalLM> {
-  const { modelFile, intraOpNumThreads, executionProviders = ['cpu'] } = options;
+  const { modelFile, intraOpNumThreads, executionProviders = ['cpu'], chatTemplateLimits } = options;
+  if (modelFile !== undefined) checkRelativePath(modelFile, { file: dirOrHubId, field: 'modelFile' });
   let modelDir = dirOrHubId;
   let modelPath: string | undefined;
   if (!existsSync(dirOrHubId) && /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/.test(dirOrHubId)) {
@@ -358,17 +374,32 @@ export async function loadCausalLM(dirOrHubId: string, options: LoadCausalLMOpti
     modelDir = resolved.dir;
     modelPath = resolved.modelPath;
   }
-  modelPath ??= modelFile !== undefined ? join(modelDir, modelFile) : CAUSAL_LM_MODEL_FILES.map((f) => join(modelDir, f)).find((p) => existsSync(p));
+  // Files are read confined to the folder (a Hub snapshot: its repository cache folder), size-checked
+  // before reading and field-checked before anything is sized from them.
+  if (!existsSync(modelDir)) throw new CausalLMError({ code: 'MODEL_LOAD', modelDir, message: 'no ONNX model found: the folder does not exist' });
+  const folder = modelFolder(modelDir);
+  if (modelPath === undefined) {
+    const candidates = modelFile !== undefined ? [modelFile] : [...CAUSAL_LM_MODEL_FILES];
+    for (const candidate of candidates) {
+      modelPath = modelFilePath(folder, candidate);
+      if (modelPath !== undefined) break;
+    }
+  } else {
+    modelFilePath(folder, relative(modelDir, modelPath).split(sep).join('/'));
+  }
   if (modelPath === undefined || !existsSync(modelPath)) {
     throw new CausalLMError({ code: 'MODEL_LOAD', modelDir, message: `no ONNX model found (looked for ${modelFile ?? CAUSAL_LM_MODEL_FILES.join(', ')})` });
   }
-  const tokenizerPath = join(modelDir, 'tokenizer.json');
-  if (!existsSync(tokenizerPath)) throw new CausalLMError({ code: 'MODEL_LOAD', modelDir, message: 'no tokenizer.json in the folder' });
-  const tokenizerJson = readJson(tokenizerPath, modelDir);
-  const tokenizerConfigPath = join(modelDir, 'tokenizer_config.json');
-  const tokenizerConfig = existsSync(tokenizerConfigPath) ? readJson(tokenizerConfigPath, modelDir) : {};
-  const configPath = join(modelDir, 'config.json');
-  const config = existsSync(configPath) ? readJson(configPath, modelDir) : {};
+  checkOnnxExternalData(folder, modelPath);
+  const tokenizerJson = readModelJson(folder, 'tokenizer.json', MODEL_FILE_LIMITS.tokenizerBytes);
+  if (tokenizerJson === undefined) throw new CausalLMError({ code: 'MODEL_LOAD', modelDir, message: 'no tokenizer.json in the folder' });
+  checkTokenizerJson(tokenizerJson, join(modelDir, 'tokenizer.json'));
+  const tokenizerConfig = readModelJson(folder, 'tokenizer_config.json', MODEL_FILE_LIMITS.metadataBytes) ?? {};
+  checkTokenizerConfig(tokenizerConfig, join(modelDir, 'tokenizer_config.json'));
+  const config = readModelJson(folder, 'config.json', MODEL_FILE_LIMITS.metadataBytes) ?? {};
+  const templateSource = readChatTemplate(folder, tokenizerConfig);
+  const chatTemplate =
+    templateSource === undefined ? undefined : compileChatTemplate(templateSource.source, { origin: templateSource.origin, limits: chatTemplateLimits });
   let tokenizer: Tokenizer;
   try {
     tokenizer = new Tokenizer(tokenizerJson, tokenizerConfig);
@@ -385,5 +416,5 @@ export async function loadCausalLM(dirOrHubId: string, options: LoadCausalLMOpti
   } catch (cause) {
     throw new CausalLMError({ code: 'MODEL_LOAD', modelDir, message: `onnxruntime cannot load ${modelPath}: ${(cause as Error).message}`, cause });
   }
-  return new CausalLM({ modelDir, config, tokenizerConfig, tokenizer, session });
+  return new CausalLM({ modelDir, config, tokenizerConfig, tokenizer, session, chatTemplate, chatTemplateLimits });
 }
