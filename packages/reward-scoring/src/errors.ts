@@ -16,16 +16,27 @@ export class RewardModelError extends PrefError {
   }
 }
 
+const deviceUnavailableMarker = Symbol.for('pref.error.reward-scoring.device-unavailable');
+
 /** The requested execution provider (CUDA) cannot be used. `code` is `DEVICE_UNAVAILABLE`. */
 export class DeviceUnavailableError extends RewardModelError {
+  private readonly [deviceUnavailableMarker] = true;
+
   constructor(message: string, cause?: unknown) {
     super('DEVICE_UNAVAILABLE', message, cause);
     this.name = 'DeviceUnavailableError';
   }
+
+  static override isInstance(error: unknown): error is DeviceUnavailableError {
+    return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[deviceUnavailableMarker] === true;
+  }
 }
+
+const scoreRowErrorMarker = Symbol.for('pref.error.reward-scoring.score-row');
 
 /** A row cannot be scored: empty text or a non-finite score. `code` is `NUMERIC` or `INVALID_RECORD`. */
 export class ScoreRowError extends RewardModelError {
+  private readonly [scoreRowErrorMarker] = true;
   /** 1-based position of the pair in the input stream. */
   readonly row: number;
   readonly field: string;
@@ -35,6 +46,10 @@ export class ScoreRowError extends RewardModelError {
     this.name = 'ScoreRowError';
     this.row = row;
     this.field = field;
+  }
+
+  static override isInstance(error: unknown): error is ScoreRowError {
+    return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[scoreRowErrorMarker] === true;
   }
 }
 
