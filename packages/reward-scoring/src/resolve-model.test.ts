@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, mkdtempSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -7,17 +7,23 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadRewardModel } from './load-reward-model';
-import { hubCacheDir, resolveModel } from './resolve-model';
+import { checkHubRevision, hubCacheDir, resolveModel } from './resolve-model';
 
 const fixtureDir = fileURLToPath(new URL('../fixtures/tiny-bert', import.meta.url));
 const REPO = 'test-org/tiny-bert';
 const SHA = 'a'.repeat(39) + '1';
-const FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'model.onnx', 'README.md'];
+const FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'model.onnx', 'README.md', 'chat_template.jinja'];
+const TEMPLATE = "{% for m in messages %}<{{ m['role'] }}>{{ m['content'] }}{% endfor %}";
+
+/** What the server answers, changed by the tests of hostile answers. */
+const answers: { sha: string; oid?: (path: string) => string; extraBytes?: number } = { sha: SHA };
 
 /** Serves the fixture the way huggingface.co does for the routes @huggingface/hub calls. */
 function startHub(): Promise<{ server: Server; url: string; requests: string[] }> {
   const requests: string[] = [];
-  const content = new Map(FILES.map((f) => [f, f === 'README.md' ? Buffer.from('# tiny') : readFileSync(join(fixtureDir, f))]));
+  const content = new Map(
+    FILES.map((f) => [f, f === 'README.md' ? Buffer.from('# tiny') : f === 'chat_template.jinja' ? Buffer.from(TEMPLATE) : readFileSync(join(fixtureDir, f))]),
+  );
   const oid = (data: Buffer) => createHash('sha1').update(data).digest('hex');
   const server = createServer((req, res) => {
     const url = new URL(req.url!, 'http://localhost');
@@ -27,19 +33,20 @@ function startHub(): Promise<{ server: Server; url: string; requests: string[] }
     req.on('end', () => {
       if (req.method === 'GET' && url.pathname === `/api/models/${REPO}/revision/main`) {
         res.writeHead(200, { 'Content-Type': 'application/json' });
-        res.end(JSON.stringify({ _id: 'x1', id: REPO, sha: SHA, private: false, gated: false, downloads: 0, likes: 0, pipeline_tag: 'text-classification', tags: [], lastModified: '2026-01-01T00:00:00.000Z' }));
+        res.end(JSON.stringify({ _id: 'x1', id: REPO, sha: answers.sha, private: false, gated: false, downloads: 0, likes: 0, pipeline_tag: 'text-classification', tags: [], lastModified: '2026-01-01T00:00:00.000Z' }));
         return;
       }
       if (req.method === 'POST' && url.pathname === `/api/models/${REPO}/paths-info/${SHA}`) {
         const { paths } = JSON.parse(body) as { paths: string[] };
-        const found = paths.filter((p) => content.has(p)).map((p) => ({ type: 'file', path: p, oid: oid(content.get(p)!), size: content.get(p)!.length, lastCommit: { id: SHA, title: 'init', date: '2026-01-01T00:00:00.000Z' } }));
+        const found = paths.filter((p) => content.has(p)).map((p) => ({ type: 'file', path: p, oid: answers.oid?.(p) ?? oid(content.get(p)!), size: content.get(p)!.length, lastCommit: { id: SHA, title: 'init', date: '2026-01-01T00:00:00.000Z' } }));
         res.writeHead(200, { 'Content-Type': 'application/json' });
         res.end(JSON.stringify(found));
         return;
       }
       const prefix = `/${REPO}/resolve/${SHA}/`;
       if (req.method === 'GET' && url.pathname.startsWith(prefix)) {
-        const data = content.get(decodeURIComponent(url.pathname.slice(prefix.length)));
+        const listed = content.get(decodeURIComponent(url.pathname.slice(prefix.length)));
+        const data = listed === undefined || !answers.extraBytes ? listed : Buffer.concat([listed, Buffer.alloc(answers.extraBytes)]);
         if (data === undefined) {
           res.writeHead(404, { 'X-Error-Code': 'EntryNotFound' });
           res.end('not found');
@@ -73,6 +80,9 @@ describe('Hub ids through the Hugging Face cache', () => {
   });
   afterAll(() => new Promise<void>((resolve) => hub.server.close(() => resolve())));
   afterEach(() => {
+    answers.sha = SHA;
+    delete answers.oid;
+    delete answers.extraBytes;
     for (const key of ['HF_HOME', 'HF_HUB_CACHE', 'HF_HUB_OFFLINE', 'XDG_CACHE_HOME']) {
       if (savedEnv[key] === undefined) delete process.env[key];
       else process.env[key] = savedEnv[key];
@@ -136,5 +146,68 @@ describe('Hub ids through the Hugging Face cache', () => {
     process.env.HF_HUB_CACHE = mkdtempSync(join(tmpdir(), 'pref-hf-x-'));
     await expect(resolveModel('nobody/nothing', { hubUrl: hub.url })).rejects.toThrow(/cannot resolve nobody\/nothing@main/);
   });
-});
 
+  it('downloads chat_template.jinja with the model, and the loader prefers it', async () => {
+    const cache = mkdtempSync(join(tmpdir(), 'pref-hf-tpl-'));
+    const model = await loadRewardModel(REPO, { hubUrl: hub.url, cacheDir: cache, tokenizerWorkers: 0 });
+    try {
+      expect(existsSync(join(model.dir, 'chat_template.jinja'))).toBe(true);
+      expect(model.chatTemplate?.origin).toBe(join(model.dir, 'chat_template.jinja'));
+      expect(model.renderChat([{ role: 'user', content: 'hi' }, { role: 'assistant', content: 'yo' }])).toBe('<user>hi<assistant>yo');
+    } finally {
+      await model.dispose();
+    }
+  });
+
+  it('refuses revisions that would become paths outside the cache, before any request', async () => {
+    const before = hub.requests.length;
+    for (const revision of ['../../../../etc/passwd', '/etc/passwd', 'main/../../x', 'a\u0000b', 'ref\nname', 'a\\..\\b', '', 'x/./y']) {
+      await expect(resolveModel(REPO, { hubUrl: hub.url, cacheDir: mkdtempSync(join(tmpdir(), 'pref-hf-rev-')), revision })).rejects.toThrow(/revision .* (has a|is an absolute|contains|is empty)/);
+    }
+    expect(hub.requests.length).toBe(before);
+    expect(checkHubRevision('refs/pr/1')).toBe('refs/pr/1');
+    expect(checkHubRevision('v1.0-rc.2')).toBe('v1.0-rc.2');
+  });
+
+  it('refuses a Hub sha that is not 40 hex digits, creating nothing outside the cache', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'pref-hf-sha-'));
+    const cache = join(root, 'cache');
+    for (const sha of ['../../../escape', 'A'.repeat(40), 'a'.repeat(39), 'a'.repeat(40) + '/..']) {
+      answers.sha = sha;
+      await expect(resolveModel(REPO, { hubUrl: hub.url, cacheDir: cache })).rejects.toThrow(/is not a commit id \(40 hex digits\)/);
+    }
+    expect(readdirSync(root)).toEqual([]);
+  });
+
+  it('refuses blob ids from the file listing that are not hashes (they name files in blobs/)', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'pref-hf-oid-'));
+    answers.oid = (path) => (path === 'config.json' ? '../../../../escape' : 'b'.repeat(40));
+    await expect(resolveModel(REPO, { hubUrl: hub.url, cacheDir: join(root, 'cache') })).rejects.toThrow(/config\.json: the Hub's file listing gives no valid blob id/);
+    expect(readdirSync(root).sort()).toEqual(['cache']);
+    expect(existsSync(join(root, 'escape'))).toBe(false);
+  });
+
+  it('refuses a download longer than the listed size and leaves no partial blob', async () => {
+    const cache = mkdtempSync(join(tmpdir(), 'pref-hf-size-'));
+    answers.extraBytes = 1000;
+    await expect(resolveModel(REPO, { hubUrl: hub.url, cacheDir: cache })).rejects.toThrow(/larger than the \d+ bytes the Hub listed/);
+    const blobs = join(cache, 'models--test-org--tiny-bert', 'blobs');
+    expect(readdirSync(blobs).filter((f) => f.endsWith('.incomplete'))).toEqual([]);
+  });
+
+  it('offline: a cached ref that links outside the cache, or is not a sha, is refused without printing it', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'pref-hf-ref-'));
+    const cache = join(root, 'cache');
+    const refs = join(cache, 'models--test-org--tiny-bert', 'refs');
+    mkdirSync(refs, { recursive: true });
+    writeFileSync(join(root, 'secret.txt'), 'PREF-SECRET-ref');
+    symlinkSync(join(root, 'secret.txt'), join(refs, 'main'));
+    const outside = await resolveModel(REPO, { cacheDir: cache, offline: true }).catch((e: Error) => e);
+    expect((outside as Error).message).toMatch(/refs\/main: resolves to .*outside the model folder/);
+    expect((outside as Error).message).not.toContain('PREF-SECRET');
+    writeFileSync(join(refs, 'dev'), 'PREF-SECRET-not-a-sha');
+    const garbage = await resolveModel(REPO, { cacheDir: cache, offline: true, revision: 'dev' }).catch((e: Error) => e);
+    expect((garbage as Error).message).toMatch(/refs\/dev is not a commit id/);
+    expect((garbage as Error).message).not.toContain('PREF-SECRET');
+  });
+});

@@ -87,10 +87,11 @@ export function checkHubRevision(revision: string): string {
   return revision;
 }
 
-/** Checks a commit id (from the Hub or the cache's refs): exactly 40 lowercase hex digits. */
+/** Checks a commit id (from the Hub or the cache's refs): exactly 40 lowercase hex digits. `from` names where it came from. */
 export function checkHubCommit(sha: unknown, from: string): string {
   if (typeof sha !== 'string' || !COMMIT.test(sha)) {
-    throw new RewardModelError('DOWNLOAD', `${from} is not a commit id (40 hex digits)${typeof sha === 'string' && sha.length <= 80 && /^[\w.-]*$/.test(sha) ? `: ${quote(sha)}` : ''}`);
+    // The value is not quoted: it may come from a file (a cached ref) that is not what it claims.
+    throw new RewardModelError('DOWNLOAD', `${from} is not a commit id (40 hex digits)`);
   }
   return sha;
 }
