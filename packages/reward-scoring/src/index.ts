@@ -37,7 +37,7 @@ export type {
 // Reward-model loading and scoring (scoring engineer)
 export { loadRewardModel, RewardModel } from './load-reward-model';
 export type { LoadRewardModelOptions, RewardModelDevice, ScoreOutput } from './load-reward-model';
-export { resolveModel, hubCacheDir } from './resolve-model';
+export { resolveModel, hubCacheDir, checkHubRevision, checkHubCommit } from './resolve-model';
 export type { ResolveModelOptions, ResolvedModel } from './resolve-model';
 export { SequenceEncoder, fillTemplate } from './sequence-encoder';
 export type { EncodedSequence, ChatTurn } from './sequence-encoder';
@@ -48,7 +48,13 @@ export { TokenizePool } from './tokenize-pool';
 export type { TokenizePoolOptions } from './tokenize-pool';
 export { scorePairs, scorePairWindows } from './score-pairs';
 export type { ScorePairsOptions, ScoredPair, ScoredWindow, ScoreProgress, InputFormat } from './score-pairs';
-export { RewardModelError, DeviceUnavailableError, ScoreRowError } from './errors';
+export { RewardModelError, DeviceUnavailableError, ScoreRowError, ModelFileError, ChatTemplateError } from './errors';
+export type { ChatTemplateLimit } from './errors';
+// Untrusted model folders: confined reads with size and field limits; bounded chat templates
+export { MODEL_FILE_LIMITS } from './model-files';
+export type { ModelFileLimits } from './model-files';
+export { compileChatTemplate, ChatTemplate, CHAT_TEMPLATE_LIMITS } from './chat-template/index';
+export type { ChatTemplateLimits } from './chat-template/index';
 export { scorePairsToFile, checkpointPaths } from './score-pairs-to-file';
 export { quantizeModel, quantizeWeights } from './quantize-model';
 export type { QuantizeModelOptions, QuantizeModelResult } from './quantize-model';
