@@ -158,16 +158,110 @@ function isValidUtf8(bytes: Uint8Array): boolean {
 }
 
 /**
- * Where a JSON.parse failure happened, as line:column, without quoting the text (V8's messages
- * quote the start of the input, which may be a private file behind a symlink).
+ * Offset of the first JSON syntax error in `text` (`text.length` for an unexpected end, -1 when the
+ * text is valid JSON), found by
+ * an iterative scan: V8's JSON.parse messages quote the input instead of giving a position, and
+ * the input may be a private file behind a symlink.
  */
-function jsonErrorLocation(text: string, error: Error): string {
-  const match = /position (\d+)/.exec(error.message);
-  if (match === null) return /end of JSON/.test(error.message) ? ' (unexpected end)' : '';
-  const position = Number(match[1]);
+export function jsonErrorOffset(text: string): number {
+  let i = 0;
+  const n = text.length;
+  const skip = (): void => {
+    while (i < n && (text[i] === ' ' || text[i] === '\n' || text[i] === '\r' || text[i] === '\t')) i++;
+  };
+  // Stack of open containers: '{' expecting a key (or '}'), ':' / ',' states kept implicitly.
+  const stack: ('{' | '[')[] = [];
+  let expectValue = true;
+  const literal = /^(?:true|false|null|-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?)/;
+  const stringEnd = (): number => {
+    let j = i + 1;
+    while (j < n) {
+      const c = text.charCodeAt(j);
+      if (c === 34) return j + 1;
+      if (c < 32) return -1;
+      if (c === 92) {
+        const e = text[j + 1];
+        if (e === 'u') {
+          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(j + 2, j + 6))) return -1;
+          j += 6;
+          continue;
+        }
+        if (e === undefined || !'"\\/bfnrt'.includes(e)) return -1;
+        j += 2;
+        continue;
+      }
+      j++;
+    }
+    return -2;
+  };
+  skip();
+  while (i < n) {
+    if (expectValue) {
+      const c = text[i]!;
+      if (c === '{' || c === '[') {
+        stack.push(c);
+        i++;
+        skip();
+        if (text[i] === (c === '{' ? '}' : ']')) {
+          stack.pop();
+          i++;
+          expectValue = false;
+        } else if (c === '{') {
+          if (text[i] !== '"') return i;
+          const end = stringEnd();
+          if (end < 0) return end === -2 ? n : i;
+          i = end;
+          skip();
+          if (text[i] !== ':') return i;
+          i++;
+        }
+      } else if (c === '"') {
+        const end = stringEnd();
+        if (end < 0) return end === -2 ? n : i;
+        i = end;
+        expectValue = false;
+      } else {
+        const match = literal.exec(text.slice(i, i + 400));
+        if (match === null) return i;
+        i += match[0].length;
+        expectValue = false;
+      }
+    } else {
+      const top = stack[stack.length - 1];
+      const c = text[i]!;
+      if (top === undefined) return i;
+      if (c === ',') {
+        i++;
+        skip();
+        if (top === '{') {
+          if (text[i] !== '"') return i;
+          const end = stringEnd();
+          if (end < 0) return end === -2 ? n : i;
+          i = end;
+          skip();
+          if (text[i] !== ':') return i;
+          i++;
+        }
+        expectValue = true;
+      } else if ((c === '}' && top === '{') || (c === ']' && top === '[')) {
+        stack.pop();
+        i++;
+      } else {
+        return i;
+      }
+    }
+    skip();
+  }
+  return stack.length === 0 && !expectValue ? -1 : n;
+}
+
+function jsonErrorLocation(text: string): string {
+  const position = jsonErrorOffset(text);
+  if (position < 0) return '';
+  if (position >= text.length) return ' (unexpected end)';
   let line = 1;
   let lineStart = 0;
-  for (let i = 0; i < position && i < text.length; i++) {
+  for (let i = 0; i < position; i++) {
     if (text.charCodeAt(i) === 10) {
       line++;
       lineStart = i + 1;
@@ -187,7 +281,7 @@ export function readModelJson(folder: ModelFolder, relativePath: string, maxByte
   try {
     value = JSON.parse(text);
   } catch (cause) {
-    throw new ModelFileError({ file: join(folder.dir, relativePath), message: `is not valid JSON${jsonErrorLocation(text, cause as Error)}` });
+    throw new ModelFileError({ file: join(folder.dir, relativePath), message: `is not valid JSON${jsonErrorLocation(text)}` });
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new ModelFileError({ file: join(folder.dir, relativePath), message: `must hold a JSON object, found ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value}` });
