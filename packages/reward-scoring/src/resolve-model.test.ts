@@ -210,4 +210,14 @@ describe('Hub ids through the Hugging Face cache', () => {
     expect((garbage as Error).message).toMatch(/refs\/dev is not a commit id/);
     expect((garbage as Error).message).not.toContain('PREF-SECRET');
   });
+
+  it('offline: a snapshot folder that is a symlink out of the cache is refused', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'pref-hf-snap-'));
+    const cache = join(root, 'cache');
+    const storage = join(cache, 'models--test-org--tiny-bert');
+    mkdirSync(join(storage, 'snapshots'), { recursive: true });
+    mkdirSync(join(root, 'elsewhere'));
+    symlinkSync(join(root, 'elsewhere'), join(storage, 'snapshots', SHA));
+    await expect(resolveModel(REPO, { cacheDir: cache, offline: true, revision: SHA })).rejects.toThrow(/outside the repository cache folder/);
+  });
 });

@@ -250,6 +250,7 @@ async function resolveHubModel(repoId: string, options: ResolveModelOptions): Pr
     if (!existsSync(snapshot)) {
       throw new RewardModelError('DOWNLOAD', `${repoId}@${commit} is not in the Hugging Face cache (${cacheDir}) and offline mode is on`);
     }
+    checkSnapshotInside(snapshot, storage);
     return { dir: snapshot, modelPath: findModelFile(snapshot, options.modelFile), commit };
   }
 
@@ -284,5 +285,15 @@ async function resolveHubModel(repoId: string, options: ResolveModelOptions): Pr
     if (RewardModelError.isInstance(error)) throw error;
     throw new RewardModelError('DOWNLOAD', `download of ${repoId}@${commit} failed: ${(error as Error).message}`, error);
   }
+  checkSnapshotInside(snapshot, storage);
   return { dir: snapshot, modelPath: findModelFile(snapshot, modelFile), commit };
+}
+
+/** A snapshot folder (or `snapshots/`) that is itself a symlink out of the repository's cache folder is refused. */
+function checkSnapshotInside(snapshot: string, storage: string): void {
+  const real = realpathSync(snapshot);
+  const root = realpathSync(storage);
+  if (dirname(real) !== join(root, 'snapshots')) {
+    throw new ModelFileError({ file: snapshot, message: `resolves to ${real}, outside the repository cache folder ${root}` });
+  }
 }
