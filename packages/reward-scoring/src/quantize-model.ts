@@ -4,6 +4,7 @@ import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promis
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { onnxProtoRoot } from './onnx-builder/graph-builder';
 import { RewardModelError } from './errors';
+import { modelFilePath, modelFolder as confinedFolder } from './model-files';
 import { resolveModel } from './resolve-model';
 
 /** Options of {@link quantizeModel}. */
@@ -78,8 +79,9 @@ async function floatValues(tensor: TensorMessage, modelDir: string): Promise<Flo
     const entries = new Map((tensor.external_data ?? []).map((e) => [e.key, e.value]));
     const location = entries.get('location');
     if (location === undefined) throw new RewardModelError('MODEL_LOAD', `initializer "${tensor.name}": external data without a location`);
-    const root = realpathSync(modelDir);
-    const path = resolve(root, location);
+    // A Hugging Face snapshot's files link into the repository cache folder's blobs/: confine to that.
+    const root = confinedFolder(modelDir).root;
+    const path = resolve(realpathSync(modelDir), location);
     const real = existsSync(path) ? realpathSync(path) : path;
     if (real !== root && !real.startsWith(root + sep)) {
       throw new RewardModelError('MODEL_LOAD', `initializer "${tensor.name}": external data "${location}" is outside the model folder`);
@@ -280,6 +282,8 @@ export async function quantizeModel(modelDir: string, outDir: string, options: Q
     for (const file of readdirSync(resolved.dir)) {
       const from = join(resolved.dir, file);
       if (file.endsWith('.onnx') || file.endsWith('.onnx_data') || file === MANIFEST || !statSync(from).isFile()) continue;
+      // A file linking out of the model folder is refused, not copied into the output.
+      modelFilePath(confinedFolder(resolved.dir), file);
       await copyFile(from, join(staging, file));
     }
     const manifest = {
