@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, test } from 'vitest';
 import { loadRewardModel, scorePairs } from '@pref/reward-scoring';
 import { createLinearModel, linearModelWords } from './create-linear-model';
@@ -83,5 +84,28 @@ describe('createLinearModel', () => {
     } finally {
       await loaded.dispose();
     }
+  });
+});
+
+describe('loadLinearModel', () => {
+  test('a checkpoint folder loads back with the same scores (float32), and pref-bt-rm loads', async () => {
+    const { loadLinearModel } = await import('./load-linear-model');
+    const { defaultRewardModelDir } = await import('@pref/reward-scoring');
+    const model = createLinearModel();
+    await model.update(reference.adamw.pairs, { epochs: 3, batchSize: 2, shuffleKey: (_e, i) => i });
+    const dir = join(tmp, 'reload');
+    await model.exportOnnx(dir, { labels: 3, call: 1 });
+    const loaded = loadLinearModel(dir);
+    const texts = ['data hope two', 'the cat sat', 'provide an example, unseen words'];
+    const [a, b] = [await model.score(texts), await loaded.score(texts)];
+    texts.forEach((_, i) => expect(b[i]).toBeCloseTo(a[i]!, 6));
+    const shipped = loadLinearModel(defaultRewardModelDir());
+    expect((shipped.saveState() as { vocab: string[] }).vocab.length).toBeGreaterThan(100);
+  });
+  test('other folders are refused with a reason', async () => {
+    const { loadLinearModel } = await import('./load-linear-model');
+    expect(() => loadLinearModel(join(tmp, 'missing'))).toThrow(/has no config\.json/);
+    const encoder = fileURLToPath(new URL('../../reward-scoring/fixtures/tiny-bert', import.meta.url));
+    expect(() => loadLinearModel(encoder)).toThrow(/not "pref-linear-bt".*not supported yet/);
   });
 });

@@ -159,6 +159,9 @@ describe('serveD2po over HTTP', () => {
       await server.close();
     }
     await expect(createD2poClient(`http://127.0.0.1:${port}`, { retries: 0 }).health()).rejects.toThrow(/request failed/);
+    const taken = await serveD2po(childOptions(freshDir(), 50));
+    await expect(serveD2po({ ...childOptions(freshDir(), 50), port: taken.port })).rejects.toThrow(/port: cannot listen on 127\.0\.0\.1:\d+ \(EADDRINUSE\)/);
+    await taken.close();
   });
 });
 

@@ -140,9 +140,11 @@ export async function serveD2po(options: ServeD2poOptions): Promise<D2poServer> 
   });
   server.requestTimeout = 0; // a /train call of a large model may take long; the queue bounds the work.
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(new InvalidArgumentError({ argument: 'port', message: `cannot listen on ${host}:${port} (${error.code ?? error.message})`, cause: error })),
+    );
     server.listen(port, host, () => {
-      server.off('error', reject);
+      server.removeAllListeners('error');
       resolve();
     });
   });
