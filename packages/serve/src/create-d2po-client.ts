@@ -1,3 +1,4 @@
+import { Agent, request as httpRequest } from 'node:http';
 import { InvalidArgumentError } from '@pref/io';
 import { D2poClientError } from './errors';
 
@@ -47,40 +48,69 @@ export function createD2poClient(url: string, options: D2poClientOptions = {}): 
   } catch (error) {
     throw new InvalidArgumentError({ argument: 'url', message: `not a URL: ${url}`, cause: error });
   }
+  if (base.protocol !== 'http:') throw new InvalidArgumentError({ argument: 'url', message: `expected an http:// URL (the service binds loopback without TLS), got ${url}` });
+
+  const agent = new Agent({ keepAlive: true });
+  /** One HTTP exchange; the body is sent with its Content-Length in one write (fetch's streamed body costs ~15 ms a call on loopback). */
+  const exchange = (target: URL, body: string | undefined): Promise<{ status: number; text: string }> =>
+    new Promise((resolve, reject) => {
+      const req = httpRequest(
+        target,
+        {
+          method: body === undefined ? 'GET' : 'POST',
+          agent,
+          headers: body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => {
+            clearTimeout(timer);
+            resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') });
+          });
+          res.on('error', (error) => {
+            clearTimeout(timer);
+            reject(error);
+          });
+        },
+      );
+      const timer = setTimeout(() => req.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { name: 'TimeoutError' })), timeoutMs);
+      req.on('error', (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+      req.end(body);
+    });
 
   const request = async (path: string, body: unknown, idempotent: boolean): Promise<unknown> => {
-    const target = new URL(path, base).toString();
+    const target = new URL(path, base);
+    const where = target.toString();
+    const payload = body === undefined ? undefined : JSON.stringify(body);
     for (let attempt = 0; ; attempt++) {
       let retryable = false;
       let failure: D2poClientError;
       try {
-        const response = await fetch(target, {
-          method: body === undefined ? 'GET' : 'POST',
-          headers: body === undefined ? {} : { 'content-type': 'application/json' },
-          body: body === undefined ? undefined : JSON.stringify(body),
-          signal: AbortSignal.timeout(timeoutMs),
-        });
-        const text = await response.text();
-        if (response.ok) {
+        const response = await exchange(target, payload);
+        if (response.status >= 200 && response.status < 300) {
           try {
-            return JSON.parse(text) as unknown;
+            return JSON.parse(response.text) as unknown;
           } catch (error) {
-            throw new D2poClientError({ url: target, status: response.status, message: 'the answer is not JSON', cause: error });
+            throw new D2poClientError({ url: where, status: response.status, message: 'the answer is not JSON', cause: error });
           }
         }
-        let message = text.slice(0, 500);
+        let message = response.text.slice(0, 500);
         try {
-          const parsed = JSON.parse(text) as { error?: { message?: string } };
+          const parsed = JSON.parse(response.text) as { error?: { message?: string } };
           if (typeof parsed.error?.message === 'string') message = parsed.error.message;
         } catch {
           // not JSON: keep the text
         }
-        failure = new D2poClientError({ url: target, status: response.status, message: `HTTP ${response.status}: ${message}` });
+        failure = new D2poClientError({ url: where, status: response.status, message: `HTTP ${response.status}: ${message}` });
         retryable = response.status === 503 || (idempotent && response.status >= 500);
       } catch (error) {
         if (D2poClientError.isInstance(error)) throw error;
-        const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
-        failure = new D2poClientError({ url: target, message: timedOut ? `no answer within ${timeoutMs} ms` : `request failed (${error instanceof Error ? error.message : String(error)})`, cause: error });
+        const timedOut = error instanceof Error && error.name === 'TimeoutError';
+        failure = new D2poClientError({ url: where, message: timedOut ? `no answer within ${timeoutMs} ms` : `request failed (${error instanceof Error ? error.message : String(error)})`, cause: error });
         retryable = connectionRefused(error) || idempotent;
       }
       if (!retryable || attempt >= retries) throw failure;

@@ -165,6 +165,7 @@ export async function serveD2po(options: ServeD2poOptions): Promise<D2poServer> 
         await queue;
         const { calls } = discriminator.stats();
         if (calls > lastSavedCall) await folder.saveState(calls, discriminator);
+        folder.close();
         server.closeAllConnections();
         await closed;
         await model.close();
