@@ -5,7 +5,8 @@ const resumeMarker = Symbol.for('pref.error.serve.resume');
 const clientMarker = Symbol.for('pref.error.serve.client');
 
 /**
- * A request the service refuses (answered with a 4xx status and `{"error": {"code", "message", "field"}}`).
+ * A request the service refuses (answered with a 4xx status and `{"error": {"code", "message", "field"}}`;
+ * status 500 for `/train` after an internal failure stopped it).
  * `field` is the JSON path of the offending value (`texts`, `texts.3`), `status` the HTTP status.
  */
 export class BadRequestError extends PrefError {

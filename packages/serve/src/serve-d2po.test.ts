@@ -139,6 +139,42 @@ describe('serveD2po over HTTP', () => {
     }
   });
 
+  test('a /train that fails inside stops /train (500, health "failed"); a restart resumes from the last committed call', async () => {
+    const out = freshDir();
+    const inner = createLinearModel({ learningRate: 0.05 });
+    let updates = 0;
+    const failing = { ...inner, kind: inner.kind, update: async (...args: Parameters<typeof inner.update>) => {
+      if (++updates === 3) throw new Error('disk on fire');
+      return inner.update(...args);
+    } };
+    const server = await serveD2po({ ...childOptions(out, 50), model: failing });
+    const client = createD2poClient(server.url, { retries: 0 });
+    const answers: number[][] = [];
+    let failedAt = -1;
+    for (const [i, batch] of batches.slice(0, 8).entries()) {
+      try {
+        answers.push(await client.train(batch));
+      } catch (error) {
+        failedAt = i;
+        expect((error as D2poClientError).status).toBe(500);
+        expect((error as Error).message).toMatch(/disk on fire.*restart the service/);
+        break;
+      }
+    }
+    expect(failedAt).toBeGreaterThan(0);
+    await expect(client.train(batches[failedAt]!)).rejects.toThrow(/call \d+ failed/);
+    expect(await client.health()).toMatchObject({ status: 'failed' });
+    await server.close();
+    const restarted = await serveD2po(childOptions(out, 50));
+    expect(restarted.resume.calls).toBe(failedAt);
+    const reference = await serveD2po(childOptions(freshDir(), 50));
+    const referenceClient = createD2poClient(reference.url);
+    for (const batch of batches.slice(0, failedAt)) await referenceClient.train(batch);
+    expect(await createD2poClient(restarted.url).train(batches[failedAt]!)).toEqual(await referenceClient.train(batches[failedAt]!));
+    await restarted.close();
+    await reference.close();
+  });
+
   test('a folder written with other options is refused', async () => {
     const out = freshDir();
     await (await serveD2po(childOptions(out, 50))).close();

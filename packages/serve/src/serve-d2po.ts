@@ -95,9 +95,20 @@ export async function serveD2po(options: ServeD2poOptions): Promise<D2poServer> 
     });
   };
 
+  // A /train call that fails after it began changing state (a model or disk error) leaves memory and
+  // log out of step; from then on /train is refused and a restart resumes from the last committed call.
+  let failure: string | undefined;
   const trainCall = async (texts: string[]): Promise<number[]> => {
-    const result = await discriminator.train(texts);
-    folder.appendCall(result);
+    if (failure !== undefined) throw new BadRequestError({ status: 500, message: failure });
+    let result: D2poTrainResult;
+    try {
+      result = await discriminator.train(texts);
+      folder.appendCall(result);
+    } catch (error) {
+      const calls = discriminator.stats().calls;
+      failure = `call ${calls} failed (${error instanceof Error ? error.message : String(error)}); /train is stopped: restart the service on the same --out to resume from the last committed call`;
+      throw new BadRequestError({ status: 500, message: failure, cause: error });
+    }
     await checkpointModel(result.call);
     if (result.call % saveFreq === 0) {
       await folder.saveState(result.call, discriminator);
@@ -111,7 +122,7 @@ export async function serveD2po(options: ServeD2poOptions): Promise<D2poServer> 
     const path = (request.url ?? '/').split('?')[0];
     if (path === '/health') {
       if (request.method !== 'GET' && request.method !== 'HEAD') return sendError(response, 405, 'METHOD_NOT_ALLOWED', `${path} takes GET`, undefined, { allow: 'GET, HEAD' });
-      return sendJson(response, 200, { status: draining ? 'draining' : 'ok', model: model.kind, queued: pending, ...discriminator.stats() });
+      return sendJson(response, 200, { status: failure !== undefined ? 'failed' : draining ? 'draining' : 'ok', ...(failure === undefined ? {} : { error: failure }), model: model.kind, queued: pending, ...discriminator.stats() });
     }
     if (path !== '/train' && path !== '/predict') return sendError(response, 404, 'NOT_FOUND', `no route ${path} (routes: POST /train, POST /predict, GET /health)`);
     if (request.method !== 'POST') return sendError(response, 405, 'METHOD_NOT_ALLOWED', `${path} takes POST`, undefined, { allow: 'POST' });
@@ -131,7 +142,8 @@ export async function serveD2po(options: ServeD2poOptions): Promise<D2poServer> 
       }
       if (BadRequestError.isInstance(error)) {
         // After a refused body the rest of it may still be arriving: close the connection.
-        sendError(response, error.status, error.status === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST', error.message, error.field, error.status === 413 ? { connection: 'close' } : {});
+        const code = error.status === 413 ? 'PAYLOAD_TOO_LARGE' : error.status >= 500 ? 'INTERNAL' : 'BAD_REQUEST';
+        sendError(response, error.status, code, error.message, error.field, error.status === 413 ? { connection: 'close' } : {});
         return;
       }
       const message = PrefError.isInstance(error) ? error.message : error instanceof Error ? error.message : String(error);
@@ -164,7 +176,7 @@ export async function serveD2po(options: ServeD2poOptions): Promise<D2poServer> 
         server.closeIdleConnections();
         await queue;
         const { calls } = discriminator.stats();
-        if (calls > lastSavedCall) await folder.saveState(calls, discriminator);
+        if (failure === undefined && calls > lastSavedCall) await folder.saveState(calls, discriminator);
         folder.close();
         server.closeAllConnections();
         await closed;
