@@ -11,6 +11,7 @@ import { registerPrivacyCommands } from './commands/privacy';
 import { registerQuantizeCommands } from './commands/quantize';
 import { registerScoreCommands } from './commands/score';
 import { registerSelectCommands } from './commands/select';
+import { registerServeCommands } from './commands/serve';
 import { registerSynthCommands } from './commands/synth';
 import { registerTrainRmCommands } from './commands/train-rm';
 
@@ -34,6 +35,7 @@ export function createProgram(): Command {
   registerQuantizeCommands(program);
   registerPipelineCommands(program);
   registerDemoCommands(program);
+  registerServeCommands(program);
   return program;
 }
 

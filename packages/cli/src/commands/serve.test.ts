@@ -1,0 +1,58 @@
+import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import { createD2poClient } from '@pref/serve';
+import { runCapturing } from '../testing/run-cli';
+
+const tmp = mkdtempSync(join(tmpdir(), 'pref-cli-serve-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const probe = createServer();
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+
+describe('pref serve d2po', () => {
+  test('serves the rmapi.py protocol until SIGTERM, then checkpoints and exits 0', async () => {
+    const out = join(tmp, 'run');
+    const port = await freePort();
+    const running = runCapturing('serve', 'd2po', '--gold', 'bagofwords', '--port', String(port), '--out', out, '--samp-n', '4', '--relabels', '2', '--batch-size', '2', '--save-freq', '100');
+    const client = createD2poClient(`http://127.0.0.1:${port}`, { retries: 100, retryDelayMs: 20 });
+    const texts = ['Question: q\n\nAnswer: data hope', 'Question: q\n\nAnswer: the cat', 'Question: r\n\nAnswer: two', 'Question: r\n\nAnswer: example provide code'];
+    const scores = await client.train(texts);
+    expect(scores).toHaveLength(4);
+    expect(await client.predict(texts.slice(0, 2))).toHaveLength(2);
+    process.emit('SIGTERM');
+    const { code, stderr } = await running;
+    expect(code).toBe(0);
+    expect(stderr).toMatch(/listening on http:\/\/127\.0\.0\.1:\d+/);
+    expect(stderr).toMatch(/call 1: 4 texts, 2 labelled/);
+    expect(stderr).toMatch(/SIGTERM: checkpoint written after call 1/);
+    expect(JSON.parse(readFileSync(join(out, 'state.json'), 'utf8')).call).toBe(1);
+    expect(readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n')).toHaveLength(2);
+  });
+
+  test('bad flags exit 1 with the flag named', async () => {
+    const bad = [
+      [['--gold', 'nope'], /unknown gold function "nope"/],
+      [['--gold', 'bagofwords', '--samp-n', '0'], /--samp-n: expected an integer >= 1, got "0"/],
+      [['--gold', 'bagofwords', '--learning-rate', 'fast'], /--learning-rate: expected a number > 0/],
+      [['--gold', 'bagofwords', '--model', join(tmp, 'nothing')], /--model: .*has no config\.json/],
+    ] as const;
+    for (const [args, message] of bad) {
+      const { code, stderr } = await runCapturing('serve', 'd2po', '--port', '0', '--out', join(tmp, 'bad'), ...args);
+      expect(code, args.join(' ')).toBe(1);
+      expect(stderr).toMatch(message);
+    }
+    const choice = await runCapturing('serve', 'd2po', '--gold', 'bagofwords', '--relab-criteria', 'best');
+    expect(choice.code).not.toBe(0);
+    expect(choice.stderr).toMatch(/Allowed choices are conf, rand/);
+    expect(existsSync(join(tmp, 'bad', 'log.jsonl'))).toBe(false);
+  });
+});

@@ -1,0 +1,93 @@
+import { resolve } from 'node:path';
+import { Option, type Command } from 'commander';
+import { InvalidArgumentError } from '@pref/io';
+import { closeOnSignals, createLinearModel, loadLinearModel, serveD2po } from '@pref/serve';
+
+interface ServeD2poFlags {
+  gold: string;
+  model?: string;
+  port: string;
+  host: string;
+  out: string;
+  sampN: string;
+  relabels: string;
+  relabCriteria: 'conf' | 'rand';
+  goldTies: 'spend' | 'skip';
+  updateEpochs: string;
+  stopUpdates: string;
+  saveFreq: string;
+  learningRate: string;
+  batchSize: string;
+  seed: string;
+  maxBodyBytes: string;
+  quiet?: boolean;
+}
+
+function integer(value: string, flag: string, min: number): number {
+  const parsed = Number(value);
+  if (value.trim() === '' || !Number.isInteger(parsed) || parsed < min) {
+    throw new InvalidArgumentError({ argument: flag, message: `expected an integer >= ${min}, got "${value}"` });
+  }
+  return parsed;
+}
+
+/** `pref serve d2po`: D2PO's discriminator as an HTTP service, a drop-in for upstream's newupdateapi.sh. */
+export function registerServeCommands(program: Command): void {
+  const serve = program.command('serve').description('Run pref as a service');
+  serve
+    .command('d2po')
+    .description("D2PO's discriminator (rmapi.py protocol): POST /train and /predict {\"texts\": [...]} → scores; GET /health")
+    .requiredOption('--gold <name>', 'gold reward labelling the selected pairs: a gold function with optional -noise/-exponent (e.g. bagofwords)')
+    .option('--model <dir>', 'start from this linear Bradley-Terry ONNX folder (pref train-rm output or a step_N checkpoint); default: an empty model')
+    .option('--port <n>', 'port (0: any free port)', '5007')
+    .option('--host <addr>', 'address to bind (the service has no authentication: keep it on loopback)', '127.0.0.1')
+    .option('--out <dir>', 'run folder: log.jsonl, log.index.jsonl, state.json, step_N/ checkpoints; an existing run is resumed', 'd2po-run')
+    .option('--samp-n <n>', 'texts per window (samp_n)', '1')
+    .option('--relabels <n>', 'gold labels (pairs) per window (relabels)', '1')
+    .addOption(new Option('--relab-criteria <c>', 'which pairs get gold labels: conf (smallest score gap) or rand').choices(['conf', 'rand']).default('conf'))
+    .addOption(new Option('--gold-ties <mode>', 'a selected pair whose golds tie: spend its label (upstream) or skip it without spending').choices(['spend', 'skip']).default('spend'))
+    .option('--update-epochs <n>', 'passes over the window\'s labelled pairs per update (update_epochs)', '1')
+    .option('--stop-updates <n>', 'stop updating after this many gold labels (stopupdates)', '100000')
+    .option('--save-freq <n>', 'checkpoint every this many calls (save_freq)', '50')
+    .option('--learning-rate <lr>', 'AdamW step size of the linear model', '0.05')
+    .option('--batch-size <n>', 'pairs per optimizer step (batch_size)', '32')
+    .option('--seed <n>', 'seed of rand selection, update shuffles and gold noise', '0')
+    .option('--max-body-bytes <n>', 'largest request body (413 beyond)', String(16 * 1024 * 1024))
+    .option('-q, --quiet', 'no per-call output')
+    .action(async (flags: ServeD2poFlags) => {
+      const learningRate = Number(flags.learningRate);
+      if (!(learningRate > 0 && Number.isFinite(learningRate))) throw new InvalidArgumentError({ argument: '--learning-rate', message: `expected a number > 0, got "${flags.learningRate}"` });
+      const model = flags.model === undefined ? createLinearModel({ learningRate }) : loadLinearModel(flags.model, { learningRate });
+      const out = resolve(flags.out);
+      const server = await serveD2po({
+        gold: flags.gold,
+        model,
+        modelSettings: { learningRate, initialModel: flags.model === undefined ? null : resolve(flags.model) },
+        out,
+        port: integer(flags.port, '--port', 0),
+        host: flags.host,
+        sampN: integer(flags.sampN, '--samp-n', 1),
+        relabels: integer(flags.relabels, '--relabels', 0),
+        relabCriteria: flags.relabCriteria,
+        goldTiesSpendBudget: flags.goldTies === 'spend',
+        updateEpochs: integer(flags.updateEpochs, '--update-epochs', 1),
+        stopUpdates: integer(flags.stopUpdates, '--stop-updates', 0),
+        saveFreq: integer(flags.saveFreq, '--save-freq', 1),
+        batchSize: integer(flags.batchSize, '--batch-size', 1),
+        seed: integer(flags.seed, '--seed', 0),
+        maxBodyBytes: integer(flags.maxBodyBytes, '--max-body-bytes', 1),
+        onCall: flags.quiet
+          ? undefined
+          : (result, stats) => {
+              const { agree, total } = result.agreement;
+              const update = result.update === undefined ? '' : `, updated on ${result.update.pairs} pairs (last loss ${result.update.losses.at(-1)?.toFixed(4)})`;
+              process.stderr.write(`call ${result.call}: ${result.scores.length} texts, ${result.labelled.length} labelled, agreement ${agree}/${total}${update}, ${stats.labels} labels used${stats.updatesStopped ? ', updates stopped' : ''}\n`);
+            },
+      });
+      const { calls, replayed, droppedBytes } = server.resume;
+      const resumed = calls === 0 ? '' : `; resumed at call ${calls} (${replayed} replayed from the log${droppedBytes > 0 ? `, ${droppedBytes} bytes of an interrupted call dropped` : ''})`;
+      process.stderr.write(`pref serve d2po: listening on ${server.url} (run folder ${out}${resumed})\n`);
+      const signal = await closeOnSignals(server);
+      process.stderr.write(`pref serve d2po: ${signal}: checkpoint written after call ${server.stats().calls}, stopped\n`);
+    });
+}

@@ -1,0 +1,14 @@
+export { serveD2po } from './serve-d2po';
+export type { ServeD2poOptions, D2poServer } from './serve-d2po';
+export { createD2poDiscriminator, takeWindowRelabels } from './create-d2po-discriminator';
+export type { D2poOptions, D2poDiscriminator, D2poTrainResult, D2poLogLine, D2poStats, D2poState } from './create-d2po-discriminator';
+export { createLinearModel, linearModelWords } from './create-linear-model';
+export { loadLinearModel } from './load-linear-model';
+export { closeOnSignals } from './close-on-signals';
+export type { LinearModelOptions } from './create-linear-model';
+export type { OnlineRewardModel, OnlinePreference, OnlineUpdateOptions, OnlineUpdateReport } from './online-reward-model';
+export { createD2poClient } from './create-d2po-client';
+export type { D2poClient, D2poClientOptions } from './create-d2po-client';
+export { RUN_FILES } from './run-folder';
+export type { ResumeSummary } from './run-folder';
+export { BadRequestError, ResumeError, D2poClientError } from './errors';
