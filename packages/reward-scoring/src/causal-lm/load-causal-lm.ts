@@ -66,8 +66,23 @@ export interface SequenceLogProb {
 }
 
 export interface SequenceLogProbsOptions {
-  /** Sequences per forward pass. Default: 8. */
+  /**
+   * Most sequences per forward pass. Batches are also capped so that their logits (rows × padded
+   * length × vocabulary × 4 bytes) stay within `maxLogitsBytes`: long sequences of a large-vocabulary
+   * model go one at a time. Default: 8.
+   */
   batchSize?: number;
+  /** Memory cap of one batch's logits tensor, in bytes (at least one sequence per batch). Default: 256 MiB. */
+  maxLogitsBytes?: number;
+  /**
+   * Run a prompt shared by several inputs (the chosen and rejected responses of a pair) once and score
+   * the responses from its key/value cache. 'auto' does it for exports with `past_key_values` inputs,
+   * `present` outputs and `position_ids`, for prompts of at least `minSharedPromptTokens` tokens that
+   * recur; the results equal the unshared ones up to float rounding. Default: 'auto'.
+   */
+  sharePrompts?: 'auto' | 'never';
+  /** Shortest prompt (tokens) worth sharing. Default: 32. */
+  minSharedPromptTokens?: number;
   signal?: AbortSignal;
   /** Called after each batch with the number of sequences done and the total. */
   onProgress?: (progress: { done: number; total: number; tokens: number }) => void;
@@ -110,6 +125,34 @@ function float16ToFloat32(bits: number): number {
   return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
 }
 
+/** A logits tensor as float32 values (float16 exports converted). */
+function toFloat32(tensor: ort.Tensor): Float32Array {
+  const raw = tensor.data as Float32Array | Uint16Array;
+  return tensor.type === 'float16' ? Float32Array.from(raw as Uint16Array, float16ToFloat32) : (raw as Float32Array);
+}
+
+/** Optimum's name of the output that carries a past input's updated cache: past_key_values.N.key → present.N.key. */
+function presentName(pastName: string): string {
+  return pastName.replace(/^past_key_values\./, 'present.');
+}
+
+/**
+ * Groups of inputs (indices) that share their exact prompt tokens, for prompts of at least
+ * `minTokens` tokens that occur more than once and split cleanly (tokenize(prompt) is a prefix of
+ * tokenize(prompt + response)); every member has at least one response token.
+ */
+function sharedPromptGroups(encoded: readonly Encoded[], minTokens: number): number[][] {
+  const groups = new Map<string, number[]>();
+  encoded.forEach((entry, i) => {
+    if (!entry.promptIsPrefix || entry.start < minTokens || entry.ids.length <= entry.start) return;
+    const key = entry.ids.slice(0, entry.start).join(',');
+    const group = groups.get(key);
+    if (group === undefined) groups.set(key, [i]);
+    else group.push(i);
+  });
+  return [...groups.values()].filter((group) => group.length > 1);
+}
+
 /**
  * A causal language model (ONNX decoder export + Hugging Face tokenizer) that scores responses.
  * Holds an onnxruntime session: call {@link CausalLM.dispose} when done.
@@ -138,6 +181,7 @@ export class CausalLM {
   private readonly tokenizerConfig: Record<string, unknown>;
   private readonly compiledTemplates = new Map<string, ChatTemplate>();
   private readonly templateLimits: Partial<ChatTemplateLimits> | undefined;
+  private seenVocabSize: number | undefined;
 
   /** Use {@link loadCausalLM}. */
   constructor(parts: {
@@ -256,29 +300,161 @@ export class CausalLM {
     return this.scoreMany(promptOrInputs, typeof responseOrOptions === 'object' ? responseOrOptions : {});
   }
 
-  private async scoreMany(inputs: readonly SequenceInput[], { batchSize = 8, signal, onProgress }: SequenceLogProbsOptions): Promise<SequenceLogProb[]> {
+  private async scoreMany(
+    inputs: readonly SequenceInput[],
+    { batchSize = 8, maxLogitsBytes = 256 * 2 ** 20, sharePrompts = 'auto', minSharedPromptTokens = 32, signal, onProgress }: SequenceLogProbsOptions,
+  ): Promise<SequenceLogProb[]> {
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new InvalidArgumentError({ argument: 'batchSize', message: `must be a positive integer, got ${batchSize}` });
+    if (!(maxLogitsBytes > 0)) throw new InvalidArgumentError({ argument: 'maxLogitsBytes', message: `must be a positive number, got ${maxLogitsBytes}` });
+    if (sharePrompts !== 'auto' && sharePrompts !== 'never') throw new InvalidArgumentError({ argument: 'sharePrompts', message: `must be 'auto' or 'never', got ${String(sharePrompts)}` });
+    if (!Number.isInteger(minSharedPromptTokens) || minSharedPromptTokens < 1) throw new InvalidArgumentError({ argument: 'minSharedPromptTokens', message: `must be a positive integer, got ${minSharedPromptTokens}` });
     const encoded = inputs.map((input) => this.encodeSequence(input));
     encoded.forEach((e, i) => {
       if (this.maxLength !== undefined && e.ids.length > this.maxLength) {
         throw new CausalLMError({ code: 'MODEL_RUN', modelDir: this.modelDir, message: `sequence ${i} has ${e.ids.length} tokens (prompt + response), more than the model's ${this.maxLength} positions; shorten or drop it`, sequenceIndex: i });
       }
     });
-    // Longest first: rows of similar length share a batch (little padding) and the largest batch, the
-    // memory peak, comes first; stable on ties.
-    const order = encoded.map((_, i) => i).sort((a, b) => encoded[b]!.ids.length - encoded[a]!.ids.length || a - b);
     const results = new Array<SequenceLogProb>(inputs.length);
     let done = 0;
     let tokens = 0;
-    for (let from = 0; from < order.length; from += batchSize) {
+    const report = (indices: readonly number[]) => {
+      done += indices.length;
+      tokens += indices.reduce((sum, i) => sum + encoded[i]!.ids.length, 0);
+      onProgress?.({ done, total: inputs.length, tokens });
+    };
+    const shared = sharePrompts === 'auto' && this.canSharePrompts() ? sharedPromptGroups(encoded, minSharedPromptTokens) : [];
+    const inGroup = new Set(shared.flat());
+    for (const group of shared) {
       if (signal?.aborted) throw new AbortedError({ cause: signal.reason });
-      const batch = order.slice(from, from + batchSize);
+      const scored = await this.forwardSharedPrompt(group.map((i) => encoded[i]!), batchSize, maxLogitsBytes);
+      group.forEach((index, k) => (results[index] = scored[k]!));
+      report(group);
+    }
+    // Longest first: rows of similar length share a batch (little padding) and the largest batch, the
+    // memory peak, comes first; stable on ties.
+    const order = encoded.map((_, i) => i).filter((i) => !inGroup.has(i)).sort((a, b) => encoded[b]!.ids.length - encoded[a]!.ids.length || a - b);
+    const vocabSize = this.vocabSize();
+    for (let from = 0; from < order.length; ) {
+      if (signal?.aborted) throw new AbortedError({ cause: signal.reason });
+      // The first (longest) row sets the padded width of the batch.
+      const width = encoded[order[from]!]!.ids.length;
+      const rows = Math.max(1, Math.min(batchSize, Math.floor(maxLogitsBytes / (width * vocabSize * 4))));
+      const batch = order.slice(from, from + rows);
+      from += batch.length;
       const scored = await this.forward(batch.map((i) => encoded[i]!));
       batch.forEach((index, k) => (results[index] = scored[k]!));
-      done += batch.length;
-      tokens += batch.reduce((sum, i) => sum + encoded[i]!.ids.length, 0);
-      onProgress?.({ done, total: inputs.length, tokens });
+      report(batch);
     }
+    return results;
+  }
+
+  /**
+   * The vocabulary size for memory planning: config's `vocab_size`, else the width of logits seen so
+   * far, else 262,144 (as large as current vocabularies get, so the first batch errs on the small side).
+   */
+  private vocabSize(): number {
+    return numberFrom(this.config, ['vocab_size', 'n_vocab']) ?? this.seenVocabSize ?? 262_144;
+  }
+
+  /** Whether the export can continue from a prompt's cache: past inputs, present outputs, position ids. */
+  private canSharePrompts(): boolean {
+    return this.hasPastInputs && this.hasPositionIds && this.pastInputs.every((past) => this.session.outputNames.includes(presentName(past.name)));
+  }
+
+  /**
+   * Scores inputs that share one prompt: the prompt runs once (batch of one, its `present` key/values
+   * kept), then the responses run as right-padded continuations with that cache tiled over the rows,
+   * positions continuing from the prompt's length. The first response token is read from the prompt's
+   * last logits, the others from the continuation's.
+   */
+  private async forwardSharedPrompt(group: readonly Encoded[], batchSize: number, maxLogitsBytes: number): Promise<SequenceLogProb[]> {
+    const first = group[0]!;
+    const promptLength = first.start;
+    const promptFeeds = this.buildFeeds([{ ids: first.ids.slice(0, promptLength) }]);
+    const presentNames = this.pastInputs.map((past) => presentName(past.name));
+    let promptOut: ort.InferenceSession.OnnxValueMapType;
+    try {
+      promptOut = await this.session.run(promptFeeds, [this.logitsName, ...presentNames]);
+    } catch (cause) {
+      throw new CausalLMError({ code: 'MODEL_RUN', modelDir: this.modelDir, message: `forward pass failed on a shared prompt of ${promptLength} tokens: ${(cause as Error).message}`, cause });
+    }
+    const promptLogits = promptOut[this.logitsName]!;
+    const vocabSize = promptLogits.dims[2] as number;
+    const lastLogits = toFloat32(promptLogits).subarray((promptLength - 1) * vocabSize, promptLength * vocabSize);
+    const results: SequenceLogProb[] = [];
+    const byLength = group.map((_, i) => i).sort((a, b) => group[b]!.ids.length - group[a]!.ids.length || a - b);
+    const out = new Array<SequenceLogProb>(group.length);
+    for (let from = 0; from < byLength.length; ) {
+      const width = Math.max(1, group[byLength[from]!]!.ids.length - promptLength);
+      const rows = Math.max(1, Math.min(batchSize, Math.floor(maxLogitsBytes / (width * vocabSize * 4))));
+      const batch = byLength.slice(from, from + rows).map((i) => group[i]!);
+      const indices = byLength.slice(from, from + rows);
+      from += batch.length;
+      const scored = await this.forwardContinuation(batch, promptLength, lastLogits, promptOut, width);
+      indices.forEach((index, k) => (out[index] = scored[k]!));
+    }
+    for (const tensor of Object.values(promptOut)) tensor.dispose?.();
+    results.push(...out);
+    return results;
+  }
+
+  private async forwardContinuation(
+    batch: readonly Encoded[],
+    promptLength: number,
+    lastLogits: Float32Array,
+    promptOut: ort.InferenceSession.OnnxValueMapType,
+    width: number,
+  ): Promise<SequenceLogProb[]> {
+    const rows = batch.length;
+    const total = promptLength + width;
+    const ids = new BigInt64Array(rows * width).fill(BigInt(this.padTokenId));
+    const mask = new BigInt64Array(rows * total);
+    const positions = new BigInt64Array(rows * width).fill(1n);
+    batch.forEach((entry, row) => {
+      mask.fill(1n, row * total, row * total + promptLength);
+      for (let t = 0; t < entry.ids.length - promptLength; t++) {
+        ids[row * width + t] = BigInt(entry.ids[promptLength + t]!);
+        mask[row * total + promptLength + t] = 1n;
+        positions[row * width + t] = BigInt(promptLength + t);
+      }
+    });
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: new ort.Tensor('int64', ids, [rows, width]),
+      attention_mask: new ort.Tensor('int64', mask, [rows, total]),
+      position_ids: new ort.Tensor('int64', positions, [rows, width]),
+    };
+    for (const past of this.pastInputs) {
+      const present = promptOut[presentName(past.name)]!;
+      const data = present.data as Float32Array | Uint16Array;
+      const tiled = new (data.constructor as Float32ArrayConstructor | Uint16ArrayConstructor)(data.length * rows);
+      for (let row = 0; row < rows; row++) tiled.set(data, row * data.length);
+      feeds[past.name] = new ort.Tensor(present.type as 'float32', tiled as Float32Array, [rows, ...present.dims.slice(1)]);
+    }
+    if (this.session.inputNames.includes('use_cache_branch')) feeds.use_cache_branch = new ort.Tensor('bool', new Uint8Array([1]), [1]);
+    let output: ort.Tensor;
+    try {
+      output = (await this.session.run(feeds, [this.logitsName]))[this.logitsName]!;
+    } catch (cause) {
+      throw new CausalLMError({ code: 'MODEL_RUN', modelDir: this.modelDir, message: `forward pass failed on responses after a shared prompt: ${(cause as Error).message}`, cause });
+    }
+    const vocabSize = output.dims[2] as number;
+    const logits = toFloat32(output);
+    const results = batch.map((entry, row) => {
+      let logProb = 0;
+      for (let t = promptLength; t < entry.ids.length; t++) {
+        // Token t is predicted by position t − 1: the prompt's last position for the first response token.
+        const value = t === promptLength
+          ? logSoftmaxAt(lastLogits, 0, vocabSize, entry.ids[t]!)
+          : logSoftmaxAt(logits, (row * width + (t - promptLength - 1)) * vocabSize, vocabSize, entry.ids[t]!);
+        if (!Number.isFinite(value)) {
+          throw new CausalLMError({ code: 'MODEL_RUN', modelDir: this.modelDir, message: `non-finite log-probability at token ${t} of a sequence of ${entry.ids.length} tokens` });
+        }
+        logProb += value;
+      }
+      const tokenCount = entry.ids.length - promptLength;
+      return { logProb, tokenCount, meanLogProb: tokenCount === 0 ? Number.NaN : logProb / tokenCount, promptIsPrefix: entry.promptIsPrefix };
+    });
+    output.dispose?.();
     return results;
   }
 
@@ -325,8 +501,8 @@ export class CausalLM {
       throw new CausalLMError({ code: 'MODEL_RUN', modelDir: this.modelDir, message: `forward pass failed: ${(cause as Error).message}`, cause });
     }
     const [, width, vocabSize] = output.dims as [number, number, number];
-    const raw = output.data as Float32Array | Uint16Array;
-    const logits: ArrayLike<number> = output.type === 'float16' ? Float32Array.from(raw as Uint16Array, float16ToFloat32) : (raw as Float32Array);
+    this.seenVocabSize = vocabSize;
+    const logits = toFloat32(output);
     const results = batch.map((entry, row) => {
       let logProb = 0;
       // Position t predicts token t + 1: response tokens start..end-1 are read from positions start-1..end-2.
