@@ -64,7 +64,7 @@ describe('quantizeModel', () => {
     mkdirSync(dir);
     writeFileSync(join(dir, 'model.onnx'), g.toBytes({ opset: 17 }));
     const out = join(temp, 'mm-int8');
-    const result = await quantizeModel(dir, out, { minElements: 16 });
+    const result = await quantizeModel(dir, out, { minElements: 16, activations: 'per-tensor' });
     expect(result.quantizedNodes).toBe(2);
     const ops = (decodeOnnxModel(readFileSync(result.modelPath)) as { graph: { node: { op_type: string }[] } }).graph.node.map((n) => n.op_type);
     expect(ops).not.toContain('MatMul');
@@ -100,6 +100,82 @@ describe('quantizeModel', () => {
         expect(Math.abs(y[r * N + c]! - exact)).toBeLessThan(0.05 * Math.sqrt(K));
       }
     }
+  });
+
+  it('per-token activations: int8 with one scale per row, exactly as written from the formula', async () => {
+    const K = 40;
+    const N = 24;
+    const rng = new WeightGenerator(8);
+    const weights = Float32Array.from({ length: K * N }, () => rng.normal() * 0.5);
+    const g = createGraphBuilder('mm');
+    g.addInput('x', 'float32', ['batch', 'rows', K]);
+    g.addInitializer('w', weights, [K, N]);
+    g.addOutput(g.op('MatMul', ['x', 'w'], {}, { output: 'y' }), 'float32', ['batch', 'rows', N]);
+    const dir = join(temp, 'mm-token');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'model.onnx'), g.toBytes({ opset: 17 }));
+    const result = await quantizeModel(dir, join(temp, 'mm-token-int8'), { minElements: 16 });
+    const ops = (decodeOnnxModel(readFileSync(result.modelPath)) as { graph: { node: { op_type: string }[] } }).graph.node.map((n) => n.op_type);
+    expect(ops).not.toContain('DynamicQuantizeLinear');
+    // rows with very different ranges: one scale per row keeps the small row precise
+    const x = Float32Array.from({ length: 2 * 3 * K }, (_, i) => rng.normal() * (i < K ? 100 : 0.01));
+    const session = await ort.InferenceSession.create(result.modelPath);
+    const y = (await session.run({ x: new ort.Tensor('float32', x, [2, 3, K]) })).y!.data as Float32Array;
+    const alone = (await session.run({ x: new ort.Tensor('float32', x.slice(3 * K, 4 * K), [1, 1, K]) })).y!.data as Float32Array;
+    await session.release();
+    const { values: wq, scales } = quantizeWeights(weights, K, N, 'per-channel');
+    const roundEven = (v: number) => { const r = Math.round(v); return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r; };
+    for (let r = 0; r < 6; r++) {
+      const row = x.subarray(r * K, (r + 1) * K);
+      const scale = Math.fround(Math.fround(row.reduce((m, v) => Math.max(m, Math.abs(v)), 0)) / 127);
+      const q = Array.from(row, (v) => Math.max(-127, Math.min(127, roundEven(Math.fround(v / scale)))));
+      for (let c = 0; c < N; c++) {
+        let acc = 0;
+        for (let k = 0; k < K; k++) acc += q[k]! * wq[k * N + c]!;
+        const expected = acc * Math.fround(scale * scales[c]!);
+        expect(Math.abs(y[r * N + c]! - expected)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(expected)));
+      }
+    }
+    // a row's result does not depend on the other rows of the batch
+    for (let c = 0; c < N; c++) expect(alone[c]).toBe(y[3 * N + c]);
+  });
+
+  it('per-token graphs compute the same with and without onnxruntime graph fusions', async () => {
+    // onnxruntime's MatMulIntegerToFloat fusion keeps one activation scale per tensor; the per-token
+    // graph must not match it.
+    const dir = encoderFolder('fusion');
+    const result = await quantizeModel(dir, join(temp, 'fusion-int8'));
+    const feeds = {
+      input_ids: new ort.Tensor('int64', BigInt64Array.from([2n, 10n, 20n, 30n, 40n, 3n, 2n, 7n, 9n, 3n, 0n, 0n]), [2, 6]),
+      attention_mask: new ort.Tensor('int64', BigInt64Array.from([1n, 1n, 1n, 1n, 1n, 1n, 1n, 1n, 1n, 1n, 0n, 0n]), [2, 6]),
+      token_type_ids: new ort.Tensor('int64', new BigInt64Array(12), [2, 6]),
+    };
+    const outputs: Float32Array[] = [];
+    for (const level of ['disabled', 'all'] as const) {
+      const session = await ort.InferenceSession.create(result.modelPath, { graphOptimizationLevel: level });
+      outputs.push((await session.run(feeds))[session.outputNames[0]!]!.data as Float32Array);
+      await session.release();
+    }
+    for (let i = 0; i < outputs[0]!.length; i++) expect(Math.abs(outputs[0]![i]! - outputs[1]![i]!)).toBeLessThan(1e-5);
+  });
+
+  it('per-token scores do not depend on the batch; per-tensor (DynamicQuantizeLinear) ones do', async () => {
+    const dir = encoderFolder('batching');
+    const pairs = Array.from({ length: 24 }, (_, i) => ({ id: `b${i}`, prompt: 'the cat sat on a mat', chosen: 'and the dog ran '.repeat(1 + (i % 5)).trim(), rejected: 'water and light in the sun '.repeat(1 + ((i * 3) % 7)).trim() }));
+    const spread: Record<string, number> = {};
+    for (const activations of ['per-token', 'per-tensor'] as const) {
+      const out = join(temp, `batching-${activations}`);
+      await quantizeModel(dir, out, { activations });
+      const model = await loadRewardModel(out, { tokenizerWorkers: 0 });
+      const one: number[] = [];
+      const many: number[] = [];
+      for await (const row of scorePairs(pairs, model, { batchTokens: 1 })) one.push(row.chosen_score, row.rejected_score);
+      for await (const row of scorePairs(pairs, model, { batchTokens: 100_000, maxPadding: 1 })) many.push(row.chosen_score, row.rejected_score);
+      await model.dispose();
+      spread[activations] = Math.max(...one.map((v, i) => Math.abs(v - many[i]!)));
+    }
+    expect(spread['per-token']).toBeLessThan(1e-5);
+    expect(spread['per-tensor']).toBeGreaterThan(1e-4);
   });
 
   it('scores like the float32 model (Pearson > 0.99, ranking of pairs kept) and loads like any model', async () => {

@@ -14,6 +14,14 @@ export interface QuantizeModelOptions {
    * `quantize_dynamic(per_channel=True)` does) or one per matrix ('per-tensor'). Default: 'per-channel'.
    */
   granularity?: 'per-channel' | 'per-tensor';
+  /**
+   * How activations are quantized at run time. 'per-token': int8, symmetric, one scale per token
+   * (max|x|/127 over the hidden dimension), so a sequence's score does not depend on what else is in
+   * its batch or how far it is padded. 'per-tensor': onnxruntime's `DynamicQuantizeLinear` (uint8, one
+   * scale and zero point for the whole batch tensor, what `quantize_dynamic` emits): faster kernels, but
+   * a score moves with the other sequences in the batch. Default: 'per-token'.
+   */
+  activations?: 'per-token' | 'per-tensor';
   /** Weight matrices with fewer elements stay float32 (quantizing tiny matrices costs more than it saves). Default: 1024. */
   minElements?: number;
   /** Replace a folder that a previous `quantizeModel` wrote (it has `quantization.json`). Default: false. */
@@ -145,7 +153,10 @@ function isInside(parent: string, child: string): boolean {
  * whole under a temporary name and renamed into place, so it never holds half a model.
  */
 export async function quantizeModel(modelDir: string, outDir: string, options: QuantizeModelOptions = {}): Promise<QuantizeModelResult> {
-  const { granularity = 'per-channel', minElements = 1024, overwrite = false } = options;
+  const { granularity = 'per-channel', activations = 'per-token', minElements = 1024, overwrite = false } = options;
+  if (activations !== 'per-token' && activations !== 'per-tensor') {
+    throw new RewardModelError('MODEL_LOAD', `activations must be 'per-token' or 'per-tensor', got ${String(activations)}`);
+  }
   if (granularity !== 'per-channel' && granularity !== 'per-tensor') {
     throw new RewardModelError('MODEL_LOAD', `granularity must be 'per-channel' or 'per-tensor', got ${String(granularity)}`);
   }
@@ -194,6 +205,26 @@ export async function quantizeModel(modelDir: string, outDir: string, options: Q
   let weightBytesAfter = 0;
   let counter = 0;
   const fresh = (prefix: string) => `${prefix}_q${counter++}`;
+  const scalar = (name: string, value: number) =>
+    Tensor.fromObject({ name, dims: [], data_type: FLOAT, raw_data: new Uint8Array(Float32Array.of(value).buffer) }) as unknown as TensorMessage;
+  // Constants of the per-token activation quantizer, added once when first needed.
+  const constants = {
+    added: false,
+    tiny: fresh('pref_quant_tiny'),
+    int8Max: fresh('pref_quant_127'),
+    int8Min: fresh('pref_quant_minus_127'),
+    lastAxis: fresh('pref_quant_last_axis'),
+    ensure(): void {
+      if (this.added) return;
+      this.added = true;
+      newInitializers.push(
+        scalar(this.tiny, 1e-30),
+        scalar(this.int8Max, 127),
+        scalar(this.int8Min, -127),
+        Tensor.fromObject({ name: this.lastAxis, dims: [1], data_type: 7, raw_data: new Uint8Array(BigInt64Array.of(-1n).buffer) }) as unknown as TensorMessage,
+      );
+    },
+  };
   const makeNode = (op: string, input: string[], output: string[], attribute: Record<string, unknown>[] = []) =>
     Node.fromObject({ name: fresh(op), op_type: op, domain: '', input, output, attribute: attribute.map((a) => Attribute.fromObject(a)) }) as unknown as NodeMessage;
 
@@ -248,13 +279,45 @@ export async function quantizeModel(modelDir: string, outDir: string, options: Q
     const [aQuant, aScale, aZero, product, productFloat, scale, scaled] = ['aq', 'ascale', 'azp', 'mmi', 'mmf', 'scale', 'scaled'].map((s) => fresh(`${label}_${s}`)) as [string, string, string, string, string, string, string];
     const output = node.output[0] as string;
     const hasBias = isGemm && node.input[2] !== undefined && node.input[2] !== '';
-    nodes.push(
-      makeNode('DynamicQuantizeLinear', [input], [aQuant, aScale, aZero]),
-      makeNode('MatMulInteger', [aQuant, qName, aZero], [product]),
-      makeNode('Cast', [product], [productFloat], [{ name: 'to', type: 2, i: FLOAT }]),
-      makeNode('Mul', [aScale, scaleName], [scale]),
-      makeNode('Mul', [productFloat, scale], [hasBias ? scaled : output]),
-    );
+    if (activations === 'per-tensor') {
+      nodes.push(
+        makeNode('DynamicQuantizeLinear', [input], [aQuant, aScale, aZero]),
+        makeNode('MatMulInteger', [aQuant, qName, aZero], [product]),
+      );
+    } else {
+      // Per token: s = max(max|x| over the last axis, tiny) / 127, q = saturate(round_half_even(x / s)) as int8.
+      const [absolute, absMax, floored, divided, rounded, clipped] = ['abs', 'absmax', 'floor', 'div', 'round', 'clip'].map((s) => fresh(`${label}_${s}`)) as [string, string, string, string, string, string];
+      constants.ensure();
+      nodes.push(
+        makeNode('Abs', [input], [absolute]),
+        opsetVersion >= 18
+          ? makeNode('ReduceMax', [absolute, constants.lastAxis], [absMax], [{ name: 'keepdims', type: 2, i: 1 }])
+          : makeNode('ReduceMax', [absolute], [absMax], [{ name: 'axes', type: 7, ints: [-1] }, { name: 'keepdims', type: 2, i: 1 }]),
+        makeNode('Max', [absMax, constants.tiny], [floored]),
+        makeNode('Div', [floored, constants.int8Max], [aScale]),
+        makeNode('Div', [input, aScale], [divided]),
+        makeNode('Round', [divided], [rounded]),
+        makeNode('Clip', [rounded, constants.int8Min, constants.int8Max], [clipped]),
+        makeNode('Cast', [clipped], [aQuant], [{ name: 'to', type: 2, i: INT8 }]),
+        makeNode('MatMulInteger', [aQuant, qName], [product]),
+      );
+    }
+    if (activations === 'per-tensor') {
+      nodes.push(
+        makeNode('Cast', [product], [productFloat], [{ name: 'to', type: 2, i: FLOAT }]),
+        makeNode('Mul', [aScale, scaleName], [scale]),
+        makeNode('Mul', [productFloat, scale], [hasBias ? scaled : output]),
+      );
+    } else {
+      // Weight scales first, token scales second, and no Mul(a_scale, b_scale) node: onnxruntime's
+      // MatMulIntegerToFloat fusion matches that node and then uses only one activation scale for the
+      // whole tensor (measured: a 2-layer encoder's score moved from −0.654 to −1.173).
+      nodes.push(
+        makeNode('Cast', [product], [productFloat], [{ name: 'to', type: 2, i: FLOAT }]),
+        makeNode('Mul', [productFloat, scaleName], [scale]),
+        makeNode('Mul', [scale, aScale], [hasBias ? scaled : output]),
+      );
+    }
     if (hasBias) nodes.push(makeNode('Add', [scaled, node.input[2] as string], [output]));
     quantizedNodes++;
   }
@@ -291,8 +354,9 @@ export async function quantizeModel(modelDir: string, outDir: string, options: Q
       source: resolved.dir,
       source_model_sha256: createHash('sha256').update(modelBytes).digest('hex'),
       weight_type: 'int8 (symmetric)',
-      activation_type: 'uint8 (dynamic, per call)',
+      activation_type: activations === 'per-token' ? 'int8 (symmetric, one scale per token, per call)' : 'uint8 (DynamicQuantizeLinear: one scale and zero point per batch tensor, per call)',
       granularity,
+      activations,
       min_elements: minElements,
       quantized_nodes: quantizedNodes,
       skipped_nodes: skippedNodes,

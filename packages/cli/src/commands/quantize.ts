@@ -8,6 +8,7 @@ interface QuantizeFlags {
   model: string;
   output: string;
   granularity: 'per-channel' | 'per-tensor';
+  activations: 'per-token' | 'per-tensor';
   minElements: string;
   overwrite?: boolean;
   eval?: string;
@@ -28,14 +29,15 @@ function integerFlag(value: string | undefined, flag: string, min: number): numb
   return parsed;
 }
 
-function readme(model: string, granularity: string, nodes: number, comparison: RewardModelComparison | undefined, evalFile: string | undefined): string {
+function readme(model: string, granularity: string, activations: string, nodes: number, comparison: RewardModelComparison | undefined, evalFile: string | undefined): string {
   const lines = [
     '# int8 dynamic quantization',
     '',
-    `Made by \`pref quantize\` from \`${model}\`: ${nodes} MatMul/Gemm weight matrices stored as int8 (symmetric, ${granularity} scales);`,
-    'activations are quantized to uint8 per call (DynamicQuantizeLinear → MatMulInteger), as onnxruntime\'s',
-    '`quantize_dynamic` does. Load it like any model folder (`pref score --model THIS_FOLDER`). `quantization.json`',
-    'lists what was quantized and what was left in float32.',
+    `Made by \`pref quantize\` from \`${model}\`: ${nodes} MatMul/Gemm weight matrices stored as int8 (symmetric, ${granularity} scales).`,
+    activations === 'per-token'
+      ? 'Activations are quantized per call to int8 with one scale per token, so a score does not depend on the rest of its batch.'
+      : 'Activations are quantized per call with DynamicQuantizeLinear (one uint8 scale per batch tensor, as onnxruntime\'s `quantize_dynamic`): scores move slightly with the other sequences in a batch.',
+    'Load it like any model folder (`pref score --model THIS_FOLDER`). `quantization.json` lists what was quantized and what was left in float32.',
     '',
   ];
   if (comparison === undefined) {
@@ -67,6 +69,7 @@ export function registerQuantizeCommands(program: Command): void {
     .requiredOption('--model <dir>', 'model folder (model.onnx, tokenizer.json, config.json)')
     .requiredOption('-o, --output <dir>', 'new folder for the quantized model (refused if it holds anything pref did not write)')
     .addOption(new Option('--granularity <g>', 'weight scales per output channel or per matrix').choices(['per-channel', 'per-tensor']).default('per-channel'))
+    .addOption(new Option('--activations <a>', 'activation scales: per token (scores independent of the batch) or per batch tensor (DynamicQuantizeLinear, as onnxruntime quantize_dynamic; scores move with the batch)').choices(['per-token', 'per-tensor']).default('per-token'))
     .option('--min-elements <N>', 'leave smaller weight matrices in float32', '1024')
     .option('--overwrite', 'replace a folder that an earlier `pref quantize` wrote')
     .option('--eval <pairs>', 'pairs to measure throughput ratio, score change and ranking agreement on (written to the folder README)')
@@ -81,7 +84,7 @@ export function registerQuantizeCommands(program: Command): void {
       const evalLimit = integerFlag(flags.evalLimit, '--eval-limit', 1)!;
       const threads = integerFlag(flags.threads, '--threads', 1);
       const progress = createProgress('quantize', { unit: 'steps', quiet: flags.quiet });
-      const result = await quantizeModel(flags.model, flags.output, { granularity: flags.granularity, minElements, overwrite: Boolean(flags.overwrite) });
+      const result = await quantizeModel(flags.model, flags.output, { granularity: flags.granularity, activations: flags.activations, minElements, overwrite: Boolean(flags.overwrite) });
       let comparison: RewardModelComparison | undefined;
       if (flags.eval !== undefined) {
         const { pairs } = await collectPairs(flags.eval, { schema: (flags.schema ?? 'auto') as SchemaName | 'auto' });
@@ -95,7 +98,7 @@ export function registerQuantizeCommands(program: Command): void {
           await Promise.all([reference.dispose(), candidate.dispose()]);
         }
       }
-      await atomicWriteFile(join(result.outDir, 'README.md'), readme(flags.model, flags.granularity, result.quantizedNodes, comparison, flags.eval));
+      await atomicWriteFile(join(result.outDir, 'README.md'), readme(flags.model, flags.granularity, flags.activations, result.quantizedNodes, comparison, flags.eval));
       const figures = comparison === undefined
         ? ''
         : `; ${comparison.speedup.toFixed(2)}× float32 speed, max |Δscore| ${comparison.maxAbsScoreChange.toPrecision(3)}, ranking kept on ${(100 * comparison.rankingAgreement).toFixed(1)}% of pairs`;

@@ -1,4 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildCausalLM } from '../onnx-builder/transformer-models';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadCausalLM, type CausalLM } from './index';
@@ -59,5 +62,35 @@ describe('shared prompts through the key/value cache (with-past export)', () => 
     results.forEach((r, i) => expect(Math.abs(r.logProb - reference.cases[i]!.sum_logp)).toBeLessThan(1e-4));
     await expect(plain.sequenceLogProbs(inputs, { maxLogitsBytes: 0 })).rejects.toThrow(/maxLogitsBytes/);
     await expect(plain.sequenceLogProbs(inputs, { sharePrompts: 'always' as 'auto' })).rejects.toThrow(/sharePrompts/);
+  });
+});
+
+describe('the ONNX builder with past key/values (withPast)', () => {
+  it('gives the same log-probs as the same weights without a cache, shared or not', async () => {
+    const temp = mkdtempSync(join(tmpdir(), 'pref-with-past-'));
+    try {
+      const folders = [false, true].map((withPast) => {
+        const dir = join(temp, withPast ? 'past' : 'plain');
+        mkdirSync(dir);
+        const built = buildCausalLM({ vocabSize: 512, hidden: 32, layers: 2, heads: 4, maxPosition: 256, seed: 9, positionIdsInput: true, initStd: 0.2, withPast });
+        writeFileSync(join(dir, 'model.onnx'), built.bytes);
+        writeFileSync(join(dir, 'config.json'), JSON.stringify(built.config));
+        for (const file of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(`${fixtureDir}${file}`, join(dir, file));
+        return dir;
+      });
+      const [plain, past] = await Promise.all(folders.map((dir) => loadCausalLM(dir, { intraOpNumThreads: 1 })));
+      expect(past!.hasPastInputs).toBe(true);
+      const prompt = 'Question: which of these is a prime number, and why would anyone care about it at all? Answer:';
+      const inputs = [' 7, since', ' 8', ' nine is not', ' 2 is the only even prime'].map((response) => ({ prompt, response }));
+      const run = vi.spyOn(past!.session, 'run');
+      const shared = await past!.sequenceLogProbs(inputs);
+      expect(run).toHaveBeenCalledTimes(2);
+      run.mockRestore();
+      const unshared = await plain!.sequenceLogProbs(inputs, { batchSize: 1 });
+      shared.forEach((r, i) => expect(Math.abs(r.logProb - unshared[i]!.logProb)).toBeLessThan(1e-5));
+      await Promise.all([plain!.dispose(), past!.dispose()]);
+    } finally {
+      rmSync(temp, { recursive: true, force: true });
+    }
   });
 });

@@ -39,6 +39,12 @@ export interface CausalLMOptions {
   /** Default: 0.02. */
   initStd?: number;
   dtype?: 'float32' | 'float16';
+  /**
+   * Optimum `use_cache` layout: `past_key_values.N.key|value` inputs ([batch, heads, past, head_dim])
+   * and `present.N.key|value` outputs (past and new positions); `attention_mask` then covers
+   * past + new positions. Default: false.
+   */
+  withPast?: boolean;
 }
 
 /** A generated model: ONNX bytes plus the Hugging Face `config.json` that describes it. */
@@ -108,6 +114,7 @@ function selfAttention(
   name: string,
   hidden: number,
   heads: number,
+  past?: { key: string; value: string; presentKey: string; presentValue: string },
 ): string {
   const g = ctx.g;
   const headDim = hidden / heads;
@@ -115,8 +122,17 @@ function selfAttention(
   const project = (part: string, perm: number[]): string =>
     g.op('Transpose', [g.op('Reshape', [linear(ctx, x, `${name}.${part}`, hidden, hidden), splitShape])], { perm });
   const q = project('query', [0, 2, 1, 3]);
-  const k = project('key', [0, 2, 3, 1]);
-  const v = project('value', [0, 2, 1, 3]);
+  let k: string;
+  let v: string;
+  if (past === undefined) {
+    k = project('key', [0, 2, 3, 1]);
+    v = project('value', [0, 2, 1, 3]);
+  } else {
+    // Optimum's cache layout: keys and values [batch, heads, positions, head_dim], past then new.
+    const keys = g.op('Concat', [past.key, project('key', [0, 2, 1, 3])], { axis: 2 }, { output: past.presentKey });
+    v = g.op('Concat', [past.value, project('value', [0, 2, 1, 3])], { axis: 2 }, { output: past.presentValue });
+    k = g.op('Transpose', [keys], { perm: [0, 1, 3, 2] });
+  }
   const scores = g.op('Mul', [g.op('MatMul', [q, k]), g.constFloat(1 / Math.sqrt(headDim))]);
   const probs = g.op('Softmax', [g.op('Add', [scores, attentionBias])], { axis: -1 });
   const context = g.op('Transpose', [g.op('MatMul', [probs, v])], { perm: [0, 2, 1, 3] });
@@ -240,31 +256,43 @@ export function buildCausalLM(options: CausalLMOptions & OnnxModelOptions): Buil
     positionIdsInput = false,
     initStd = 0.02,
     dtype = 'float32',
+    withPast = false,
   } = options;
   checkSizes(hidden, heads);
   const g = new OnnxGraphBuilder('causal_lm');
   const ctx: WeightContext = { g, rng: new WeightGenerator(seed), std: initStd, dtype, parameters: 0 };
   const ids = g.addInput('input_ids', 'int64', ['batch', 'sequence']);
-  const mask = g.addInput('attention_mask', 'int64', ['batch', 'sequence']);
+  const mask = g.addInput('attention_mask', 'int64', ['batch', withPast ? 'total_sequence' : 'sequence']);
   const positionIds = positionIdsInput ? g.addInput('position_ids', 'int64', ['batch', 'sequence']) : undefined;
+  const headDim = hidden / heads;
+  const pasts = Array.from({ length: withPast ? layers : 0 }, (_, layer) => ({
+    key: g.addInput(`past_key_values.${layer}.key`, 'float32', ['batch', heads, 'past_sequence', headDim]),
+    value: g.addInput(`past_key_values.${layer}.value`, 'float32', ['batch', heads, 'past_sequence', headDim]),
+    presentKey: `present.${layer}.key`,
+    presentValue: `present.${layer}.value`,
+  }));
 
   const tokenTable = weight(ctx, 'transformer.wte.weight', [vocabSize, hidden], 'normal');
   const positionTable = weight(ctx, 'transformer.wpe.weight', [maxPosition, hidden], 'normal');
-  const range = positionRange(g, ids);
+  // Query positions continue after the cached ones; key positions cover past + new.
+  const pastLength = withPast ? g.op('Gather', [g.op('Shape', [pasts[0]!.key]), g.constInt64(2)], { axis: 0 }) : undefined;
+  const newRange = positionRange(g, ids);
+  const queryRange = pastLength === undefined ? newRange : g.op('Add', [newRange, pastLength]);
+  const keyRange = pastLength === undefined ? newRange : g.op('Range', [g.constInt64(0), g.op('Add', [pastLength, g.op('Gather', [g.op('Shape', [ids]), g.constInt64(1)], { axis: 0 })]), g.constInt64(1)]);
   let x = g.op('Add', [
     g.op('Gather', [tokenTable, ids], { axis: 0 }),
-    g.op('Gather', [positionTable, positionIds ?? range], { axis: 0 }),
+    g.op('Gather', [positionTable, positionIds ?? queryRange], { axis: 0 }),
   ]);
-  // Causal bias [seq, seq]: -1e9 where key position j > query position i.
+  // Causal bias [seq, keys]: -1e9 where key position j > query position i.
   const future = g.op('Greater', [
-    g.op('Unsqueeze', [range, g.constInt64([0])]),
-    g.op('Unsqueeze', [range, g.constInt64([1])]),
+    g.op('Unsqueeze', [keyRange, g.constInt64([0])]),
+    g.op('Unsqueeze', [queryRange, g.constInt64([1])]),
   ]);
   const causalBias = g.op('Mul', [g.op('Cast', [future], { to: 1 }), g.constFloat(-1e9)]);
   const attentionBias = g.op('Add', [paddingBias(g, mask), causalBias]);
   for (let layer = 0; layer < layers; layer++) {
     const name = `transformer.h.${layer}`;
-    const attention = selfAttention(ctx, layerNorm(ctx, x, `${name}.ln_1`, hidden, 1e-5), attentionBias, `${name}.attn`, hidden, heads);
+    const attention = selfAttention(ctx, layerNorm(ctx, x, `${name}.ln_1`, hidden, 1e-5), attentionBias, `${name}.attn`, hidden, heads, pasts[layer]);
     x = g.op('Add', [x, attention]);
     const up = gelu(g, linear(ctx, layerNorm(ctx, x, `${name}.ln_2`, hidden, 1e-5), `${name}.mlp.c_fc`, hidden, intermediate));
     x = g.op('Add', [x, linear(ctx, up, `${name}.mlp.c_proj`, intermediate, hidden)]);
@@ -274,6 +302,10 @@ export function buildCausalLM(options: CausalLMOptions & OnnxModelOptions): Buil
   if (dtype === 'float16') logits = g.op('Cast', [logits], { to: 10 });
   g.op('Identity', [logits], {}, { output: 'logits' });
   g.addOutput('logits', dtype, ['batch', 'sequence', vocabSize]);
+  for (const past of pasts) {
+    g.addOutput(past.presentKey, 'float32', ['batch', heads, 'total_sequence', headDim]);
+    g.addOutput(past.presentValue, 'float32', ['batch', heads, 'total_sequence', headDim]);
+  }
   return {
     bytes: g.toBytes(options),
     graph: g,
