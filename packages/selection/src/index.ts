@@ -18,3 +18,18 @@ export { pairsFromGenerations, groupGenerations } from './pairs-from-generations
 export type { ScoredGenerations, PairMode, PairsFromGenerationsOptions, SkippedPrompt } from './pairs-from-generations';
 export { buildRectificationValueData, buildRewardModelData } from './rectification-data';
 export type { ValueDataRow, RewardModelDataRow, DataSplit } from './rectification-data';
+export { PythonRandom } from './python-random';
+export { pythonJsonDumps, pythonFloatRepr, PythonFloat } from './python-json';
+export { rewardModelDataFromCsv, valuePromptsFromCsv, valueDataFromGenerations, PANDAS_NA_STRINGS } from './rectification-upstream';
+export type {
+  LocatedRow,
+  RewardModelCsvOptions,
+  RewardModelCsvRow,
+  UpstreamSplitCounts,
+  ValuePromptsCsvOptions,
+  ValuePromptCounts,
+  ValueDataMode,
+  ValueDataOptions,
+  ValueDataRowUpstream,
+  ValueDataCounts,
+} from './rectification-upstream';
