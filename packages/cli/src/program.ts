@@ -9,6 +9,7 @@ import { registerPairsCommands } from './commands/pairs';
 import { registerPipelineCommands } from './commands/pipeline';
 import { registerPrivacyCommands } from './commands/privacy';
 import { registerQuantizeCommands } from './commands/quantize';
+import { registerRectifyCommands } from './commands/rectify';
 import { registerScoreCommands } from './commands/score';
 import { registerSelectCommands } from './commands/select';
 import { registerSynthCommands } from './commands/synth';
@@ -32,6 +33,7 @@ export function createProgram(): Command {
   registerSynthCommands(program);
   registerTrainRmCommands(program);
   registerQuantizeCommands(program);
+  registerRectifyCommands(program);
   registerPipelineCommands(program);
   registerDemoCommands(program);
   return program;

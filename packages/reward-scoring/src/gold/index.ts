@@ -4,3 +4,5 @@ export { goldInputText, answerPart, questionPart, wordTokenize, fleschKincaidGra
 export { mathReward, mathSteps, questionExpression, MATH_UNPARSABLE } from './math';
 export { parseGoldSpec, goldNoise, goldReward, createGoldScorer, scorePairsWithGold } from './gold-scorer';
 export type { RewardScorer, GoldRewardSpec, GoldScoredPair, ScorePairsWithGoldOptions } from './gold-scorer';
+export { gpt2Tokenizer, gpt2Encode, gpt2Decode, cutToGpt2Tokens } from './gpt2';
+export type { Gpt2DecodeOptions } from './gpt2';
