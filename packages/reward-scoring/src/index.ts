@@ -66,7 +66,10 @@ export {
   wordTokenize,
   fleschKincaidGrade,
   mathReward,
-  mathSteps,
+  mathStepRewards,
+  solveExpression,
+  MATH_FAILURE,
+  CONT_GOLD_FUNCTIONS,
   MATH_UNPARSABLE,
   parseGoldSpec,
   goldNoise,
@@ -77,6 +80,9 @@ export {
   gpt2Encode,
   gpt2Decode,
   cutToGpt2Tokens,
+  einsteinReward,
+  omissionReward,
+  contposReward,
 } from './gold/index';
 export type { GoldFunctionName, RewardScorer, GoldRewardSpec, GoldScoredPair, ScorePairsWithGoldOptions, Gpt2DecodeOptions } from './gold/index';
 // Trained linear Bradley–Terry reward model (synthetic-data engineer)
