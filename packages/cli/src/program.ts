@@ -21,7 +21,9 @@ export function createProgram(): Command {
     .description('Turn raw preference data into scored, private, selected, DPO-ready datasets.')
     .version('0.1.0')
     .showHelpAfterError()
-    .exitOverride();
+    .exitOverride()
+    // Options belong to the command they follow (`pref gold relabel --fn …` is not `pref gold --fn …`).
+    .enablePositionalOptions();
   registerIoCommands(program);
   registerScoreCommands(program);
   registerGoldCommands(program);
