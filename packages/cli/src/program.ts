@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { PrefError } from '@pref/io';
+import { registerClassifyCommands } from './commands/classify';
 import { registerDemoCommands } from './commands/demo';
 import { registerGoldCommands } from './commands/gold';
 import { registerIoCommands } from './commands/io';
@@ -36,6 +37,7 @@ export function createProgram(): Command {
   registerTrainRmCommands(program);
   registerQuantizeCommands(program);
   registerRectifyCommands(program);
+  registerClassifyCommands(program);
   registerPipelineCommands(program);
   registerDemoCommands(program);
   return program;
