@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { PrefError } from '@pref/io';
 import { registerClassifyCommands } from './commands/classify';
+import { registerD2poCommands } from './commands/d2po';
 import { registerDemoCommands } from './commands/demo';
 import { registerGoldCommands } from './commands/gold';
 import { registerIoCommands } from './commands/io';
@@ -38,6 +39,7 @@ export function createProgram(): Command {
   registerQuantizeCommands(program);
   registerRectifyCommands(program);
   registerClassifyCommands(program);
+  registerD2poCommands(program);
   registerPipelineCommands(program);
   registerDemoCommands(program);
   return program;

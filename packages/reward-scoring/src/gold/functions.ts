@@ -79,7 +79,8 @@ export const GOLD_FUNCTIONS: Record<GoldFunctionName, (text: string, cont?: bool
   /** 10 × distinct tokens / tokens when the answer has more than 20 tokens, else −5. */
   tokdense: (text, cont = false) => {
     const tokens = wordTokenize(scoredPart(text, cont));
-    return tokens.length > 20 ? (10 * new Set(tokens).size) / tokens.length : -5;
+    // (unique / tokens) · 10, in D2PO's order of operations (the last bit differs otherwise).
+    return tokens.length > 20 ? (new Set(tokens).size / tokens.length) * 10 : -5;
   },
   /** Flesch–Kincaid grade of the answer when it has more than 20 tokens, else −10. */
   readinggrade: (text, cont = false) => {
