@@ -51,9 +51,18 @@ export interface SequenceLogProb {
    * position tokenize(prompt).length on, but the split is approximate: flag or drop such pairs.
    */
   promptIsPrefix: boolean;
+  /** True when the sequence was cut to the model's positions (`truncate: true`). */
+  truncated?: boolean;
 }
 
 export interface SequenceLogProbsOptions {
+  /**
+   * Sequences longer than the model's positions: `false` is an error naming the sequence; `true` cuts
+   * prompt + response on the right to the maximum length (the tokenizer's `truncation=True` with the
+   * default right side), so only the response tokens that fit are scored (none when the prompt fills
+   * the window: log-prob 0 over 0 tokens). Default: false.
+   */
+  truncate?: boolean;
   /** Sequences per forward pass. Default: 8. */
   batchSize?: number;
   signal?: AbortSignal;
@@ -241,10 +250,16 @@ export class CausalLM {
     return this.scoreMany(promptOrInputs, typeof responseOrOptions === 'object' ? responseOrOptions : {});
   }
 
-  private async scoreMany(inputs: readonly SequenceInput[], { batchSize = 8, signal, onProgress }: SequenceLogProbsOptions): Promise<SequenceLogProb[]> {
+  private async scoreMany(inputs: readonly SequenceInput[], { batchSize = 8, signal, onProgress, truncate = false }: SequenceLogProbsOptions): Promise<SequenceLogProb[]> {
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new InvalidArgumentError({ argument: 'batchSize', message: `must be a positive integer, got ${batchSize}` });
     const encoded = inputs.map((input) => this.encodeSequence(input));
+    const truncated = new Set<number>();
     encoded.forEach((e, i) => {
+      if (truncate && this.maxLength !== undefined && e.ids.length > this.maxLength) {
+        encoded[i] = { ...e, ids: e.ids.slice(0, this.maxLength), start: Math.min(e.start, this.maxLength) };
+        truncated.add(i);
+        return;
+      }
       if (this.maxLength !== undefined && e.ids.length > this.maxLength) {
         throw new CausalLMError({ code: 'MODEL_RUN', modelDir: this.modelDir, message: `sequence ${i} has ${e.ids.length} tokens (prompt + response), more than the model's ${this.maxLength} positions; shorten or drop it`, sequenceIndex: i });
       }
@@ -259,7 +274,7 @@ export class CausalLM {
       if (signal?.aborted) throw new AbortedError({ cause: signal.reason });
       const batch = order.slice(from, from + batchSize);
       const scored = await this.forward(batch.map((i) => encoded[i]!));
-      batch.forEach((index, k) => (results[index] = scored[k]!));
+      batch.forEach((index, k) => (results[index] = truncated.has(index) ? { ...scored[k]!, truncated: true } : scored[k]!));
       done += batch.length;
       tokens += batch.reduce((sum, i) => sum + encoded[i]!.ids.length, 0);
       onProgress?.({ done, total: inputs.length, tokens });
