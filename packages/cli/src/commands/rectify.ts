@@ -40,6 +40,15 @@ async function withOutputs<K extends string>(paths: Record<K, string>, body: (st
   }
 }
 
+/** Runs a generator to the end, handing each item to `onItem`; resolves to its return value. */
+async function drain<T, R>(gen: AsyncGenerator<T, R>, onItem: (item: T) => Promise<void>): Promise<R> {
+  for (;;) {
+    const next = await gen.next();
+    if (next.done) return next.value;
+    await onItem(next.value);
+  }
+}
+
 interface CommonFlags {
   out: string;
   dropRate?: string;
@@ -75,14 +84,7 @@ export function registerRectifyCommands(program: Command): void {
       let counts = { train: 0, validation: 0, dropped: 0 };
       await withOutputs(paths, async (streams) => {
         const gen = rewardModelDataFromCsv(readRecords(input, { format: 'csv' }), { dropRate, seed, textField: flags.textField, labelField: flags.labelField });
-        for (;;) {
-          const next = await gen.next();
-          if (next.done) {
-            counts = next.value;
-            break;
-          }
-          await streams[next.value.split].write(`${pythonJsonDumps(next.value.row)}\n`);
-        }
+        counts = await drain(gen, ({ split, row }) => streams[split].write(`${pythonJsonDumps(row)}\n`));
       });
       progress.finish(`# Training samples: ${counts.train}, # Validation samples: ${counts.validation}, dropped: ${counts.dropped} → ${flags.out}`);
       if (flags.json) process.stdout.write(`${JSON.stringify({ ...counts, files: paths })}\n`);
@@ -111,15 +113,11 @@ export function registerRectifyCommands(program: Command): void {
       let counts = { kept: 0, dropped: 0, missingText: 0 };
       await withOutputs({ out: flags.out }, async (streams) => {
         const gen = valuePromptsFromCsv(readRecords(input, { format: 'csv' }), { dropRate, seed, textField: flags.textField, targetField: flags.targetField, ...(cut ? { cut } : {}) });
-        for (;;) {
-          const next = await gen.next();
-          if (next.done) {
-            counts = next.value;
-            break;
-          }
-          await streams.out.write(`${pythonJsonDumps(next.value)}\n`);
-          if (counts.kept++ % 4096 === 0) progress.update(counts.kept);
-        }
+        let written = 0;
+        counts = await drain(gen, async (row) => {
+          await streams.out.write(`${pythonJsonDumps(row)}\n`);
+          if (++written % 4096 === 0) progress.update(written);
+        });
       });
       progress.finish(`Total ${counts.kept} prompts saved at: ${flags.out} (dropped ${counts.dropped}; ${counts.missingText} rows with a missing comment skipped, as upstream)`);
       if (flags.json) process.stdout.write(`${JSON.stringify({ ...counts, file: flags.out })}\n`);
@@ -150,14 +148,7 @@ export function registerRectifyCommands(program: Command): void {
       let counts = { prompts: 0, droppedPrompts: 0, train: 0, validation: 0 };
       await withOutputs(paths, async (streams) => {
         const gen = valueDataFromGenerations(readRecords(input), { mode: flags.mode as ValueDataMode, dropRate, toxicityType: flags.toxicityType, sampleNum, seed, cleanCheck: flags.cleanCheck as 'gt' | 'ge' });
-        for (;;) {
-          const next = await gen.next();
-          if (next.done) {
-            counts = next.value;
-            break;
-          }
-          await streams[next.value.split].write(`${pythonJsonDumps(next.value.row)}\n`);
-        }
+        counts = await drain(gen, ({ split, row }) => streams[split].write(`${pythonJsonDumps(row)}\n`));
       });
       progress.finish(`${counts.prompts} samples loaded; ${counts.droppedPrompts} clean prompts dropped; Training trajectories: ${counts.train}; Validation trajectories: ${counts.validation} → ${flags.out}`);
       if (flags.json) process.stdout.write(`${JSON.stringify({ ...counts, files: paths })}\n`);
