@@ -14,7 +14,7 @@ export { seededUniform, recordIdentity, valueAt } from './record-values';
 export type { Locate } from './record-values';
 export { selectForRelabel, RelabelBudget, WindowRelabelBudget, createRelabelBudget, pairsFromRelabel } from './select-for-relabel';
 export type { SelectForRelabelOptions, RelabelSelection, AnyRelabelBudget } from './select-for-relabel';
-export { pairsFromGenerations, groupGenerations } from './pairs-from-generations';
+export { pairsFromGenerations, groupGenerations, groupsFromUpstreamGenerations, isUpstreamGenerationsRow } from './pairs-from-generations';
 export type { ScoredGenerations, PairMode, PairsFromGenerationsOptions, SkippedPrompt } from './pairs-from-generations';
 export { buildRectificationValueData, buildRewardModelData } from './rectification-data';
 export type { ValueDataRow, RewardModelDataRow, DataSplit } from './rectification-data';

@@ -43,6 +43,15 @@ describe('pref rectify: the upstream scripts’ files, byte for byte', () => {
     expect(JSON.parse(stdout)).toMatchObject({ prompts: 40 });
   });
 
+  it('pref pairs reads the same generations file (least toxic vs most toxic with --lower-is-better)', async () => {
+    const out = join(dir, 'pairs.jsonl');
+    const { code } = await run('pairs', join(fixtures, 'gens.jsonl'), '-o', out, '--lower-is-better', '-q');
+    expect(code).toBe(0);
+    const pairs = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { chosen_score: number; rejected_score: number; toxicity: number[] });
+    expect(pairs.length).toBeGreaterThan(30);
+    for (const pair of pairs) expect(-pair.chosen_score).toBeLessThan(-pair.rejected_score);
+  });
+
   it('bad flags and bad rows: exit 1 with a message, no partial files', async () => {
     const bad = join(dir, 'bad.jsonl');
     writeFileSync(bad, '{"prompt": {"text": "p"}, "generations": [{"text": "a", "toxicity": 0.1}]}\n{"prompt": {"text": "p"}, "generations": [{"text": "a"}]}\n');
