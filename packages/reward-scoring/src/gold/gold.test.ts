@@ -13,7 +13,6 @@ interface Reference {
   reversebow: number;
   tokdense: number;
   readinggrade: number;
-  math: number;
   tokens: string[];
 }
 const references = JSON.parse(readFileSync(join(__dirname, 'fixtures', 'reference.json'), 'utf8')) as Reference[];
