@@ -86,6 +86,7 @@ export function registerRectifyCommands(program: Command): void {
         const gen = rewardModelDataFromCsv(readRecords(input, { format: 'csv' }), { dropRate, seed, textField: flags.textField, labelField: flags.labelField });
         counts = await drain(gen, ({ split, row }) => streams[split].write(`${pythonJsonDumps(row)}\n`));
       });
+      progress.update(counts.train + counts.validation + counts.dropped);
       progress.finish(`# Training samples: ${counts.train}, # Validation samples: ${counts.validation}, dropped: ${counts.dropped} → ${flags.out}`);
       if (flags.json) process.stdout.write(`${JSON.stringify({ ...counts, files: paths })}\n`);
     });
@@ -109,7 +110,7 @@ export function registerRectifyCommands(program: Command): void {
       const maxLen = numberFlag('--max-len', flags.maxLen, { integer: true, min: 0 });
       const seed = pythonSeedFlag(flags.seed);
       const cut = maxLen > 0 ? (text: string) => cutToGpt2Tokens(text, maxLen, { cleanUpSpaces: flags.cleanUpSpaces }) : undefined;
-      const progress = createProgress('rectify value-prompts', { unit: 'prompts', quiet: flags.quiet });
+      const progress = createProgress('rectify value-prompts', { unit: 'rows', quiet: flags.quiet });
       let counts = { kept: 0, dropped: 0, missingText: 0 };
       await withOutputs({ out: flags.out }, async (streams) => {
         const gen = valuePromptsFromCsv(readRecords(input, { format: 'csv' }), { dropRate, seed, textField: flags.textField, targetField: flags.targetField, ...(cut ? { cut } : {}) });
@@ -119,6 +120,7 @@ export function registerRectifyCommands(program: Command): void {
           if (++written % 4096 === 0) progress.update(written);
         });
       });
+      progress.update(counts.kept + counts.dropped + counts.missingText);
       progress.finish(`Total ${counts.kept} prompts saved at: ${flags.out} (dropped ${counts.dropped}; ${counts.missingText} rows with a missing comment skipped, as upstream)`);
       if (flags.json) process.stdout.write(`${JSON.stringify({ ...counts, file: flags.out })}\n`);
     });
@@ -150,6 +152,7 @@ export function registerRectifyCommands(program: Command): void {
         const gen = valueDataFromGenerations(readRecords(input), { mode: flags.mode as ValueDataMode, dropRate, toxicityType: flags.toxicityType, sampleNum, seed, cleanCheck: flags.cleanCheck as 'gt' | 'ge' });
         counts = await drain(gen, ({ split, row }) => streams[split].write(`${pythonJsonDumps(row)}\n`));
       });
+      progress.update(counts.prompts);
       progress.finish(`${counts.prompts} samples loaded; ${counts.droppedPrompts} clean prompts dropped; Training trajectories: ${counts.train}; Validation trajectories: ${counts.validation} → ${flags.out}`);
       if (flags.json) process.stdout.write(`${JSON.stringify({ ...counts, files: paths })}\n`);
     });
