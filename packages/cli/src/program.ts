@@ -1,5 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { PrefError } from '@pref/io';
+import { registerClassifyCommands } from './commands/classify';
+import { registerD2poCommands } from './commands/d2po';
 import { registerDemoCommands } from './commands/demo';
 import { registerGoldCommands } from './commands/gold';
 import { registerIoCommands } from './commands/io';
@@ -9,6 +11,7 @@ import { registerPairsCommands } from './commands/pairs';
 import { registerPipelineCommands } from './commands/pipeline';
 import { registerPrivacyCommands } from './commands/privacy';
 import { registerQuantizeCommands } from './commands/quantize';
+import { registerRectifyCommands } from './commands/rectify';
 import { registerScoreCommands } from './commands/score';
 import { registerSelectCommands } from './commands/select';
 import { registerServeCommands } from './commands/serve';
@@ -21,7 +24,9 @@ export function createProgram(): Command {
     .description('Turn raw preference data into scored, private, selected, DPO-ready datasets.')
     .version('0.1.0')
     .showHelpAfterError()
-    .exitOverride();
+    .exitOverride()
+    // Options belong to the command they follow (`pref gold relabel --fn …` is not `pref gold --fn …`).
+    .enablePositionalOptions();
   registerIoCommands(program);
   registerScoreCommands(program);
   registerGoldCommands(program);
@@ -33,6 +38,9 @@ export function createProgram(): Command {
   registerSynthCommands(program);
   registerTrainRmCommands(program);
   registerQuantizeCommands(program);
+  registerRectifyCommands(program);
+  registerClassifyCommands(program);
+  registerD2poCommands(program);
   registerPipelineCommands(program);
   registerDemoCommands(program);
   registerServeCommands(program);

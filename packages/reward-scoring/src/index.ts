@@ -72,15 +72,25 @@ export {
   wordTokenize,
   fleschKincaidGrade,
   mathReward,
-  mathSteps,
+  mathStepRewards,
+  solveExpression,
+  MATH_FAILURE,
+  CONT_GOLD_FUNCTIONS,
   MATH_UNPARSABLE,
   parseGoldSpec,
   goldNoise,
   goldReward,
   createGoldScorer,
   scorePairsWithGold,
+  gpt2Tokenizer,
+  gpt2Encode,
+  gpt2Decode,
+  cutToGpt2Tokens,
+  einsteinReward,
+  omissionReward,
+  contposReward,
 } from './gold/index';
-export type { GoldFunctionName, RewardScorer, GoldRewardSpec, GoldScoredPair, ScorePairsWithGoldOptions } from './gold/index';
+export type { GoldFunctionName, RewardScorer, GoldRewardSpec, GoldScoredPair, ScorePairsWithGoldOptions, Gpt2DecodeOptions } from './gold/index';
 // Trained linear Bradley–Terry reward model (synthetic-data engineer)
 export { trainRewardModel, exportRewardModel, rewardModelOnnx, wordTokenizerJson } from './train-reward-model';
 export type { TrainRewardModelOptions, TrainedRewardModel, RewardModelReport } from './train-reward-model';

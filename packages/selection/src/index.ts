@@ -12,9 +12,24 @@ export { parseStrategy, keyExtractor } from './strategy';
 export type { SelectionStrategy, KeyExtractor } from './strategy';
 export { seededUniform, recordIdentity, valueAt } from './record-values';
 export type { Locate } from './record-values';
-export { selectForRelabel, RelabelBudget, pairsFromRelabel } from './select-for-relabel';
-export type { SelectForRelabelOptions, RelabelSelection } from './select-for-relabel';
-export { pairsFromGenerations, groupGenerations } from './pairs-from-generations';
+export { selectForRelabel, RelabelBudget, WindowRelabelBudget, createRelabelBudget, pairsFromRelabel } from './select-for-relabel';
+export type { SelectForRelabelOptions, RelabelSelection, AnyRelabelBudget } from './select-for-relabel';
+export { pairsFromGenerations, groupGenerations, groupsFromUpstreamGenerations, isUpstreamGenerationsRow } from './pairs-from-generations';
 export type { ScoredGenerations, PairMode, PairsFromGenerationsOptions, SkippedPrompt } from './pairs-from-generations';
 export { buildRectificationValueData, buildRewardModelData } from './rectification-data';
 export type { ValueDataRow, RewardModelDataRow, DataSplit } from './rectification-data';
+export { PythonRandom } from './python-random';
+export { pythonJsonDumps, pythonFloatRepr, PythonFloat } from './python-json';
+export { rewardModelDataFromCsv, valuePromptsFromCsv, valueDataFromGenerations, PANDAS_NA_STRINGS } from './rectification-upstream';
+export type {
+  LocatedRow,
+  RewardModelCsvOptions,
+  RewardModelCsvRow,
+  UpstreamSplitCounts,
+  ValuePromptsCsvOptions,
+  ValuePromptCounts,
+  ValueDataMode,
+  ValueDataOptions,
+  ValueDataRowUpstream,
+  ValueDataCounts,
+} from './rectification-upstream';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { groupGenerations, pairsFromGenerations } from './index';
+import { groupGenerations, groupsFromUpstreamGenerations, isUpstreamGenerationsRow, pairsFromGenerations } from './index';
 
 const groups = [
   { id: 'g1', prompt: 'P1', generations: ['a', 'b', 'c', 'd'], scores: [0.5, 2, -1, 2], source: 'x' },
@@ -51,5 +51,19 @@ describe('groupGenerations', () => {
       { prompt: 'A', generations: ['x', 'z'], scores: [1, 3], toxicity: [0.1, 0.2] },
       { prompt: 'B', generations: ['y'], scores: [2], toxicity: [0.9] },
     ]);
+  });
+});
+
+describe('rectification-LM generations rows', () => {
+  it('reads {prompt: {text}, generations: [{text, toxicity}]} with the least toxic as best', () => {
+    const rows = [{ prompt: { text: 'So ', toxicity: 0.1 }, generations: [{ text: 'a', toxicity: 0.9 }, { text: 'b', toxicity: 0.1 }, { text: 'c', toxicity: 0.5 }] }];
+    expect(isUpstreamGenerationsRow(rows[0]!)).toBe(true);
+    const groups = groupsFromUpstreamGenerations(rows, { lowerIsBetter: true });
+    expect(groups[0]).toMatchObject({ prompt: 'So ', generations: ['a', 'b', 'c'], scores: [-0.9, -0.1, -0.5], toxicity: [0.9, 0.1, 0.5] });
+    const { pairs } = pairsFromGenerations(groups, { mode: 'most' });
+    expect(pairs.map((p) => [p.chosen, p.rejected])).toEqual([['b', 'a']]);
+    expect(() => groupsFromUpstreamGenerations([{ prompt: { text: 'p' }, generations: [{ text: 'a' }] }], { locate: () => ({ file: 'g.jsonl', line: 3 }) })).toThrow(
+      'g.jsonl:3: field "generations.0.toxicity"',
+    );
   });
 });

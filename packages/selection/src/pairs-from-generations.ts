@@ -99,6 +99,43 @@ export function groupGenerations(
   return [...groups.values()];
 }
 
+/** Whether a row has the rectification-LM generations shape: `{prompt: {text}, generations: [{text, …}]}`. */
+export function isUpstreamGenerationsRow(row: Record<string, unknown>): boolean {
+  const { prompt, generations } = row;
+  return typeof prompt === 'object' && prompt !== null && !Array.isArray(prompt) && Array.isArray(generations) && generations.every((g) => typeof g === 'object' && g !== null && !Array.isArray(g));
+}
+
+/**
+ * Reads rows of rectification-LM's generations file (`{prompt: {text, …}, generations: [{text,
+ * <scoreKey>: score, …}]}`) as {@link ScoredGenerations}: the prompt text, the generation texts, and
+ * scores from `scoreKey` — negated with `lowerIsBetter` (toxicity: the least toxic is best). The
+ * `toxicity` key, when every generation has it, fills `toxicity`.
+ */
+export function groupsFromUpstreamGenerations(
+  rows: readonly Record<string, unknown>[],
+  { scoreKey = 'toxicity', lowerIsBetter = false, locate = locateInMemory }: { scoreKey?: string; lowerIsBetter?: boolean; locate?: Locate } = {},
+): ScoredGenerations[] {
+  return rows.map((row, i) => {
+    const fail = (field: string, expected: string, found: unknown): never => {
+      const { file, line } = locate(i);
+      throw new InvalidRecordError({ file, line, field, expected, found: describe(found) });
+    };
+    if (!isUpstreamGenerationsRow(row)) fail('prompt', 'the shape {prompt: {text}, generations: [{text, ...}]}', row.prompt);
+    const promptText = (row.prompt as Record<string, unknown>).text;
+    if (typeof promptText !== 'string') fail('prompt.text', 'a string', promptText);
+    const generations = row.generations as Record<string, unknown>[];
+    const texts = generations.map((g, j) => (typeof g.text === 'string' ? g.text : fail(`generations.${j}.text`, 'a string', g.text)));
+    const scores = generations.map((g, j) => {
+      const score = g[scoreKey];
+      if (typeof score !== 'number' || !Number.isFinite(score)) return fail(`generations.${j}.${scoreKey}`, 'a finite number', score);
+      return lowerIsBetter ? -score : score;
+    });
+    const toxicity = generations.every((g) => typeof g.toxicity === 'number') ? generations.map((g) => g.toxicity as number) : undefined;
+    const { prompt: _p, generations: _g, ...rest } = row;
+    return { ...rest, prompt: promptText as string, generations: texts, scores, ...(toxicity ? { toxicity } : {}) };
+  });
+}
+
 function pairOf(group: Record<string, unknown>, index: number, prompt: string, generations: string[], scores: number[], i: number, j: number): PreferencePair {
   const { generations: _g, scores: _s, toxicity: _t, id, ...rest } = group;
   const base = typeof id === 'string' || typeof id === 'number' ? String(id) : String(index);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pairsFromRelabel, RelabelBudget, selectForRelabel } from './index';
+import { createRelabelBudget, pairsFromRelabel, RelabelBudget, selectForRelabel, WindowRelabelBudget } from './index';
 
 const rollouts = [
   { id: 'a', score_a: 1.0, score_b: 0.2, gold_a: 1, gold_b: 0 }, // |Δ| 0.8
@@ -65,5 +65,44 @@ describe('pairsFromRelabel', () => {
 
   it('names the record and field of a missing response', () => {
     expect(() => pairsFromRelabel([{ prompt: 'P', response_a: 'A', gold_a: 1, gold_b: 0 }], [0])).toThrow('<memory>:1: field "response_b": expected a string, found nothing (missing)');
+  });
+});
+
+describe('budgetMode window (D2PO rmapi.py /train: SAMPN texts per window, RELABELS per window)', () => {
+  const call = (diffs: number[], gold?: Array<[number, number]>) =>
+    diffs.map((d, i) => ({ score_a: d, score_b: 0, ...(gold ? { gold_a: gold[i]![0], gold_b: gold[i]![1] } : {}) }));
+
+  it('spends RELABELS greedily from the first calls of each window, then starts again after SAMPN texts', () => {
+    // By hand: SAMPN 8 texts = 4 pairs per window, RELABELS 3. Call 1 (2 pairs): takes 2, 1 left.
+    // Call 2 (2 pairs): takes the more confident-less one only; 8 texts seen → the window closes.
+    // Call 3 (2 pairs): a new window, takes 2.
+    const budget = createRelabelBudget({ budgetMode: 'window', sampN: 8, relabels: 3 });
+    const first = selectForRelabel(call([0.5, 0.1]), { mode: 'conf', budget });
+    expect(Array.from(first.toLabel)).toEqual([1, 0]);
+    expect(first.budgetRemaining).toBe(1);
+    const second = selectForRelabel(call([0.9, 0.2]), { mode: 'conf', budget });
+    expect(Array.from(second.toLabel)).toEqual([1]);
+    expect(second.budgetRemaining).toBe(3); // next call opens a new window
+    const third = selectForRelabel(call([0.3, 0.4]), { mode: 'conf', budget });
+    expect(Array.from(third.toLabel)).toEqual([0, 1]);
+    expect(budget).toBeInstanceOf(WindowRelabelBudget);
+    expect((budget as WindowRelabelBudget).windows).toBe(2);
+    expect(budget.used).toBe(5);
+  });
+
+  it('gold ties spend budget and are reported (the total mode skips them for free)', () => {
+    const pairs = call([0.1, 0.2, 0.3], [[1, 1], [2, 1], [0, 3]]);
+    const windowed = selectForRelabel(pairs, { mode: 'conf', budget: new WindowRelabelBudget({ sampN: 100, relabels: 2 }), goldFields: ['gold_a', 'gold_b'] });
+    expect(Array.from(windowed.toLabel)).toEqual([0, 1]);
+    expect(Array.from(windowed.goldTies)).toEqual([0]);
+    const total = selectForRelabel(pairs, { mode: 'conf', budget: new RelabelBudget(2), goldFields: ['gold_a', 'gold_b'] });
+    expect(Array.from(total.toLabel)).toEqual([1, 2]);
+    expect(Array.from(total.skippedGoldTies)).toEqual([0]);
+  });
+
+  it('refuses bad settings', () => {
+    expect(() => createRelabelBudget({ budgetMode: 'window', sampN: 0, relabels: 1 })).toThrow(/sampN/);
+    expect(() => createRelabelBudget({ budgetMode: 'window', sampN: 4, relabels: -1 })).toThrow(/relabels/);
+    expect(() => createRelabelBudget({ budgetMode: 'bogus' } as never)).toThrow(/total or window/);
   });
 });

@@ -26,14 +26,75 @@ export class RelabelBudget {
   }
 }
 
+/**
+ * D2PO's per-window relabel budget (`src/rmapi.py` `/train`): a window is the run of calls until
+ * `sampN` texts (2 per pair) have been seen; at the start of each window `relabels` labels are
+ * available; each call takes up to what is left, greedily from the window's first calls; every pair
+ * taken spends budget, gold ties included (they are then thrown out, as upstream).
+ */
+export class WindowRelabelBudget {
+  readonly sampN: number;
+  readonly relabels: number;
+  private textsInWindow = 0;
+  private left = 0;
+  private usedCount = 0;
+  private windowCount = 0;
+  constructor({ sampN, relabels }: { sampN: number; relabels: number }) {
+    if (!Number.isInteger(sampN) || sampN < 1) throw new InvalidArgumentError({ argument: 'sampN', message: `must be a positive integer (texts per window), got ${sampN}` });
+    if (!Number.isInteger(relabels) || relabels < 0) throw new InvalidArgumentError({ argument: 'relabels', message: `must be a non-negative integer, got ${relabels}` });
+    this.sampN = sampN;
+    this.relabels = relabels;
+  }
+  /** Labels left in the current window (the full `relabels` before a window's first call). */
+  get remaining(): number {
+    return this.textsInWindow === 0 ? this.relabels : this.left;
+  }
+  /** Labels spent over all windows. */
+  get used(): number {
+    return this.usedCount;
+  }
+  /** Windows started so far. */
+  get windows(): number {
+    return this.windowCount;
+  }
+  /** Opens a call of `pairs` pairs and takes up to `wanted` labels; returns how many were granted. @internal */
+  takeForCall(pairs: number, wanted: number): number {
+    if (this.textsInWindow === 0) {
+      this.left = this.relabels;
+      this.windowCount++;
+    }
+    this.textsInWindow += 2 * pairs;
+    const granted = Math.max(0, Math.min(wanted, this.left));
+    this.left -= granted;
+    this.usedCount += granted;
+    if (this.textsInWindow >= this.sampN) this.textsInWindow = 0;
+    return granted;
+  }
+}
+
+/** A total budget ({@link RelabelBudget}, budgetMode `total`) or D2PO's per-window one ({@link WindowRelabelBudget}). */
+export type AnyRelabelBudget = RelabelBudget | WindowRelabelBudget;
+
+/** Makes the budget of a `budgetMode`: `total` (one pool across calls) or `window` (D2PO's SAMPN/RELABELS). */
+export function createRelabelBudget(options: { budgetMode: 'total'; total: number } | { budgetMode: 'window'; sampN: number; relabels: number }): AnyRelabelBudget {
+  if (options.budgetMode === 'total') return new RelabelBudget(options.total);
+  if (options.budgetMode === 'window') return new WindowRelabelBudget(options);
+  throw new InvalidArgumentError({ argument: 'budgetMode', message: `expected total or window, got ${String((options as { budgetMode: unknown }).budgetMode)}` });
+}
+
 export interface SelectForRelabelOptions {
   /**
    * `conf`: least confident first, i.e. smallest |s_a − s_b| of the discriminator scores (ties in input
    * order). `rand`: a seeded random order, each pair's draw keyed by its identity (id, else JSON).
    */
   mode: 'conf' | 'rand';
-  budget: RelabelBudget;
-  /** At most this many labels in this call (e.g. per training step). Default: the remaining budget. */
+  /**
+   * `RelabelBudget` (total): gold ties are skipped without spending budget when `goldFields` are
+   * given. `WindowRelabelBudget` (D2PO): every pair taken spends budget, ties included; ties are
+   * reported in `goldTies`.
+   */
+  budget: AnyRelabelBudget;
+  /** At most this many labels in this call (e.g. per training step). Default: no limit beyond the budget. */
   limit?: number;
   /** Seed of `rand`. Default: 0. */
   seed?: number | string;
@@ -50,8 +111,10 @@ export interface SelectForRelabelOptions {
 export interface RelabelSelection {
   /** Positions of the pairs to send to the labeler, in the order they were chosen. */
   toLabel: Uint32Array;
-  /** Positions passed over because their gold scores tie. */
+  /** Positions passed over because their gold scores tie (total budget only). */
   skippedGoldTies: Uint32Array;
+  /** Positions in `toLabel` whose gold scores tie: budget spent, no preference (window budget only). */
+  goldTies: Uint32Array;
   /** Budget left after this call. */
   budgetRemaining: number;
 }
@@ -67,7 +130,7 @@ export interface RelabelSelection {
  * const step2 = selectForRelabel(moreRollouts, { mode: 'conf', budget, limit: 64 }); // budget.remaining === 872 (or less)
  */
 export function selectForRelabel(pairs: readonly Record<string, unknown>[], options: SelectForRelabelOptions): RelabelSelection {
-  const { mode, budget, limit = budget.remaining, seed = 0, scoreFields = ['score_a', 'score_b'], goldFields, locate = locateInMemory } = options;
+  const { mode, budget, limit = Number.MAX_SAFE_INTEGER, seed = 0, scoreFields = ['score_a', 'score_b'], goldFields, locate = locateInMemory } = options;
   if (mode !== 'conf' && mode !== 'rand') throw new InvalidArgumentError({ argument: 'mode', message: `expected conf or rand, got ${String(mode)}` });
   if (!Number.isInteger(limit) || limit < 0) throw new InvalidArgumentError({ argument: 'limit', message: `must be a non-negative integer, got ${limit}` });
   const keys = new Float64Array(pairs.length);
@@ -77,22 +140,25 @@ export function selectForRelabel(pairs: readonly Record<string, unknown>[], opti
       : seededUniform(seed, 'relabel', recordIdentity(pair));
   });
   const order = Uint32Array.from(pairs.keys()).sort((a, b) => keys[a]! - keys[b]! || a - b);
+  const goldTie = (i: number): boolean => goldFields !== undefined && numberAt(pairs[i]!, goldFields[0], i, locate) === numberAt(pairs[i]!, goldFields[1], i, locate);
+  if (budget instanceof WindowRelabelBudget) {
+    const granted = budget.takeForCall(pairs.length, Math.min(limit, pairs.length));
+    const toLabel = order.slice(0, granted);
+    return { toLabel, skippedGoldTies: new Uint32Array(0), goldTies: toLabel.filter(goldTie), budgetRemaining: budget.remaining };
+  }
   const wanted = Math.min(limit, budget.remaining);
   const toLabel: number[] = [];
   const skipped: number[] = [];
   for (const i of order) {
     if (toLabel.length >= wanted) break;
-    if (goldFields !== undefined) {
-      const pair = pairs[i]!;
-      if (numberAt(pair, goldFields[0], i, locate) === numberAt(pair, goldFields[1], i, locate)) {
-        skipped.push(i);
-        continue;
-      }
+    if (goldTie(i)) {
+      skipped.push(i);
+      continue;
     }
     toLabel.push(i);
   }
   budget.take(toLabel.length);
-  return { toLabel: Uint32Array.from(toLabel), skippedGoldTies: Uint32Array.from(skipped), budgetRemaining: budget.remaining };
+  return { toLabel: Uint32Array.from(toLabel), skippedGoldTies: Uint32Array.from(skipped), goldTies: new Uint32Array(0), budgetRemaining: budget.remaining };
 }
 
 /**

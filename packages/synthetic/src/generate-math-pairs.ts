@@ -66,26 +66,30 @@ function evaluateFlat(tokens: readonly Token[]): number {
   return terms.reduce((sum, term, index) => sum + (signs[index] as number) * term, 0);
 }
 
-const render = (tokens: readonly Token[]): string =>
-  tokens.map((token, index) => (token === '(' ? '(' : token === ')' ? ')' : String(token)) + (token === '(' || tokens[index + 1] === ')' || index === tokens.length - 1 ? '' : ' ')).join('');
-
 /**
- * The step chain of an integer expression: each step evaluates the leftmost innermost parenthesised
- * group; when none is left, the rest is evaluated at once. Same semantics as the `math` gold reward.
+ * The step chain of an integer expression exactly as D2PO's `solve_expression` builds it (the `math`
+ * gold reward's gold chain): while the text holds `(`, `+`, `-` or `*`, every innermost `(…)` group
+ * found at the start of a pass is evaluated in turn and replaced (first occurrence), one step each;
+ * with no group left, the rest is evaluated at once (a negative value is evaluated once more, as
+ * upstream, which repeats it as a step).
  */
 export function solveExpressionSteps(expression: string): string[] {
-  let tokens = tokenize(expression);
-  const steps = [render(tokens)];
-  for (;;) {
-    const close = tokens.indexOf(')');
-    if (close < 0) break;
-    const open = tokens.lastIndexOf('(', close);
-    if (open < 0) throw new SyntaxError('unbalanced parentheses');
-    const value = evaluateFlat(tokens.slice(open + 1, close));
-    tokens = [...tokens.slice(0, open), value, ...tokens.slice(close + 1)];
-    steps.push(render(tokens));
+  const steps = [expression];
+  let current = expression;
+  while (/[(+\-*]/.test(current)) {
+    const groups = current.match(/\([^()]*\)/g);
+    if (groups === null) {
+      current = String(evaluateFlat(tokenize(current)) + 0);
+      steps.push(current);
+      break;
+    }
+    for (const group of groups) {
+      const value = String(evaluateFlat(tokenize(group.slice(1, -1))) + 0);
+      const at = current.indexOf(group);
+      current = current.slice(0, at) + value + current.slice(at + group.length);
+      steps.push(current);
+    }
   }
-  if (tokens.length > 1) steps.push(String(evaluateFlat(tokens)));
   return steps;
 }
 
@@ -119,9 +123,10 @@ export interface GenerateMathPairsOptions {
 }
 
 /**
- * D2PO-style math pairs: "Evaluate E step by step." with the correct chain `E = s1 = … = value` as
- * chosen and, as rejected, a chain whose step j (j ≥ 1, random) has one number changed by ±1..3 and
- * whose later steps are recomputed from that wrong step.
+ * Math pairs in D2PO's format: the prompt is `E = ` and the chosen response continues the chain,
+ * `s1 = … = value` (D2PO's `solve_expression` steps after step 0); the rejected response is a chain
+ * whose step j (j ≥ 1, random) has one number changed by ±1..3 and whose later steps are recomputed
+ * from that wrong step.
  */
 export function generateMathPairs({ n, seed = 0, minDepth = 2, maxDepth = 4, noiseRate = 0, startIndex = 0 }: GenerateMathPairsOptions): MathPair[] {
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError({ argument: 'n', message: `expected a non-negative integer, got ${n}` });
@@ -141,11 +146,11 @@ export function generateMathPairs({ n, seed = 0, minDepth = 2, maxDepth = 4, noi
     const wrong = [...gold.slice(0, corruptAt), ...solveExpressionSteps(corrupted)];
     const differing = Math.max(gold.length, wrong.length) - gold.filter((step, i) => wrong[i] === step).length;
     const flipped = random() < noiseRate;
-    const chosen = gold.join(' = ');
-    const rejected = wrong.join(' = ');
+    const chosen = gold.slice(1).join(' = ');
+    const rejected = wrong.slice(1).join(' = ');
     pairs.push({
       id: `synthetic-math-${String(seed)}-${index}`,
-      prompt: `Evaluate ${expression} step by step.`,
+      prompt: `${expression} = `,
       chosen: flipped ? rejected : chosen,
       rejected: flipped ? chosen : rejected,
       metadata: { category: 'math', quality: differing >= 3 ? 'clear' : differing >= 2 ? 'moderate' : 'subtle', source: 'synthetic', kind: 'math', depth },

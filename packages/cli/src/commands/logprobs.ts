@@ -13,6 +13,8 @@ export interface LogprobsCommandOptions {
   chunk: string;
   chatTemplate?: boolean;
   threads?: string;
+  /** Cut over-length sequences to the model's positions (counted, marked logps_truncated) instead of failing. */
+  truncate?: boolean;
   quiet?: boolean;
 }
 
@@ -28,7 +30,7 @@ function positiveNumber(name: string, text: string, integer = false): number {
  * Streams `input` in chunks, fills in policy/reference log-probs with the given models (numbers in the
  * records are kept) and, where all four are known, the implicit rewards; writes `output` atomically.
  */
-export async function runLogprobs(input: string, output: string, options: LogprobsCommandOptions, progress: ProgressReporter): Promise<{ written: number; withRewards: number; notPrefix: number }> {
+export async function runLogprobs(input: string, output: string, options: LogprobsCommandOptions, progress: ProgressReporter): Promise<{ written: number; withRewards: number; notPrefix: number; truncated: number }> {
   const beta = positiveNumber('--beta', options.beta);
   const batchSize = positiveNumber('--batch-size', options.batchSize, true);
   const chunk = positiveNumber('--chunk', options.chunk, true);
@@ -36,6 +38,7 @@ export async function runLogprobs(input: string, output: string, options: Logpro
   const models: { policy?: CausalLM; reference?: CausalLM } = {};
   let withRewards = 0;
   let notPrefix = 0;
+  let truncated = 0;
   try {
     if (options.policy) models.policy = await loadCausalLM(options.policy, { intraOpNumThreads });
     if (options.reference) models.reference = await loadCausalLM(options.reference, { intraOpNumThreads });
@@ -43,10 +46,11 @@ export async function runLogprobs(input: string, output: string, options: Logpro
     let done = 0;
     const scoreChunk = async (batch: PreferencePair[], first: number) => {
       const locate = (i: number) => ({ file: input, line: first + i + 1 });
-      const filled = await addLogProbs(batch, { ...models, batchSize, chatTemplate: options.chatTemplate, locate });
+      const filled = await addLogProbs(batch, { ...models, batchSize, chatTemplate: options.chatTemplate, locate, truncate: Boolean(options.truncate) });
       const out: PreferencePair[] = [];
       for (const [i, pair] of filled.entries()) {
         if (pair.logps_prompt_is_prefix === false) notPrefix++;
+        if (pair.logps_truncated === true) truncated++;
         const complete = ['policy_chosen_logps', 'policy_rejected_logps', 'reference_chosen_logps', 'reference_rejected_logps'].every((f) => typeof pair[f] === 'number');
         if (complete) {
           out.push((await implicitRewards([pair], { beta, locate: () => locate(i) }))[0]!);
@@ -71,7 +75,7 @@ export async function runLogprobs(input: string, output: string, options: Logpro
       if (batch.length > 0) yield* await scoreChunk(batch, first);
     }
     const { written } = await writeRecords(output, scored());
-    return { written, withRewards, notPrefix };
+    return { written, withRewards, notPrefix, truncated };
   } finally {
     await models.policy?.dispose();
     await models.reference?.dispose();
@@ -101,14 +105,16 @@ export function registerLogprobsCommands(program: Command): void {
     .option('--chunk <n>', 'pairs read and written per step', '256')
     .option('--chat-template', 'score conversation prompts through the tokenizer chat template')
     .option('--threads <n>', 'onnxruntime intra-op threads')
+    .option('--truncate', "cut prompt + response longer than the model's positions on the right (tokenizer truncation=True) instead of failing; counted and marked logps_truncated")
     .option('-q, --quiet', 'no progress output')
     .action(async (input: string, options: LogprobsCommandOptions & { output: string }) => {
       if (!options.policy && !options.reference) throw new InvalidArgumentError({ argument: '--policy', message: 'give --policy and/or --reference (a model folder)' });
       const progress = createProgress('logprobs', { unit: 'pairs', quiet: options.quiet });
-      const { written, withRewards, notPrefix } = await runLogprobs(input, options.output, options, progress);
+      const { written, withRewards, notPrefix, truncated } = await runLogprobs(input, options.output, options, progress);
       progress.finish(`→ ${options.output}`);
       if (!options.quiet) {
         process.stderr.write(`${written} pairs written, ${withRewards} with implicit rewards (β = ${options.beta})\n`);
+        if (truncated > 0) process.stderr.write(`${truncated} pairs had a sequence cut to the model's positions (--truncate; marked logps_truncated: true)\n`);
         if (notPrefix > 0) process.stderr.write(`warning: ${notPrefix} pairs have a prompt whose tokens are not a prefix of prompt+response (marked logps_prompt_is_prefix: false)\n`);
       }
     });

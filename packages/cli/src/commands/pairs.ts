@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError, readRecords, writeRecords, type DataRecord } from '@pref/io';
-import { groupGenerations, pairsFromGenerations, type PairMode } from '@pref/selection';
+import { groupGenerations, groupsFromUpstreamGenerations, isUpstreamGenerationsRow, pairsFromGenerations, type PairMode } from '@pref/selection';
 import { createProgress } from '../progress';
 
 const MODES: readonly PairMode[] = ['most', 'best-random', 'gap'];
@@ -17,9 +17,11 @@ export function registerPairsCommands(program: Command): void {
     .option('--seed <seed>', 'seed of best-random', '0')
     .option('--text-field <name>', 'flat rows: the generation column', 'generation')
     .option('--score-field <name>', 'flat rows: the score column', 'score')
+    .option('--score-key <name>', 'rectification-LM rows {prompt: {text}, generations: [{text, <key>}]}: the score key', 'toxicity')
+    .option('--lower-is-better', 'rectification-LM rows: a lower score is better (toxicity), so the least toxic generation is chosen')
     .option('--skipped <file>', 'write the prompts that gave no pair (with the reason) as JSONL')
     .option('-q, --quiet', 'no progress output')
-    .action(async (input: string, options: { output: string; mode: string; minGap: string; seed: string; textField: string; scoreField: string; skipped?: string; quiet?: boolean }) => {
+    .action(async (input: string, options: { output: string; mode: string; minGap: string; seed: string; textField: string; scoreField: string; scoreKey: string; lowerIsBetter?: boolean; skipped?: string; quiet?: boolean }) => {
       if (!MODES.includes(options.mode as PairMode)) throw new InvalidArgumentError({ argument: '--mode', message: `expected one of ${MODES.join(', ')}, got "${options.mode}"` });
       const minGap = Number(options.minGap);
       if (!Number.isFinite(minGap)) throw new InvalidArgumentError({ argument: '--min-gap', message: `expected a number, got "${options.minGap}"` });
@@ -34,7 +36,12 @@ export function registerPairsCommands(program: Command): void {
       }
       const grouped = rows.length > 0 && Array.isArray(rows[0]!.generations);
       const locate = (i: number) => ({ file: input, line: lines[i] ?? i + 1 });
-      const groups = grouped ? rows : groupGenerations(rows, { textField: options.textField, scoreField: options.scoreField, locate });
+      const upstream = grouped && isUpstreamGenerationsRow(rows[0]!);
+      const groups = upstream
+        ? groupsFromUpstreamGenerations(rows, { scoreKey: options.scoreKey, lowerIsBetter: Boolean(options.lowerIsBetter), locate })
+        : grouped
+          ? rows
+          : groupGenerations(rows, { textField: options.textField, scoreField: options.scoreField, locate });
       // Flat rows lose their line once grouped; errors then name the group's position.
       const { pairs, skipped } = pairsFromGenerations(groups, { mode: options.mode as PairMode, minGap, seed, locate: grouped ? locate : (i) => ({ file: `${input} (prompt group)`, line: i + 1 }) });
       await writeRecords(options.output, pairs);

@@ -40,10 +40,11 @@ export function registerSelectCommands(program: Command): void {
     .option('--order <order>', 'rank (ascending key, as published) | input', 'rank')
     .option('--seed <seed>', 'seed of --by random', '0')
     .option('--report <file>', 'also write the selection report as JSON')
+    .option('--truncate', "with --policy/--reference: cut sequences longer than the model's positions on the right instead of failing (counted in the report as truncated)")
     .option('--json', 'print the report as JSON on stdout')
     .option('-q, --quiet', 'no progress output')
     .action(async (input: string, options: {
-      output: string; ratio: string; by: string; gapField: string; policy?: string; reference?: string; beta: string; batchSize: string; chatTemplate?: boolean; threads?: string;
+      output: string; ratio: string; by: string; gapField: string; policy?: string; reference?: string; beta: string; batchSize: string; chatTemplate?: boolean; threads?: string; truncate?: boolean;
       scored?: string; stratify?: string; order: string; seed: string; report?: string; json?: boolean; quiet?: boolean;
     }) => {
       const ratio = Number(options.ratio);
@@ -55,12 +56,13 @@ export function registerSelectCommands(program: Command): void {
       const strategy = parseStrategy(options.by, { seed, gapField: options.gapField, beta });
       let source = input;
       let scratch: string | undefined;
+      let truncated: number | undefined;
       try {
         if (options.policy || options.reference) {
           source = options.scored ?? (scratch = scratchPathNear(options.output, '.scored.jsonl'));
           const scoring = createProgress('logprobs', { unit: 'pairs', quiet: options.quiet });
-          await runLogprobs(input, source, { ...options, chunk: '256' }, scoring);
-          scoring.finish(`→ ${options.scored ?? 'scored'}`);
+          ({ truncated } = await runLogprobs(input, source, { ...options, chunk: '256' }, scoring));
+          scoring.finish(`→ ${options.scored ?? 'scored'}${truncated > 0 ? ` (${truncated} pairs truncated to the model's positions)` : ''}`);
         }
         const progress = createProgress('select', { unit: 'records', quiet: options.quiet });
         const { report } = await selectFile(source, options.output, {
@@ -71,8 +73,9 @@ export function registerSelectCommands(program: Command): void {
           onProgress: ({ pass, records, total }) => progress.update(records, total, `pass ${pass}/2`),
         });
         progress.finish(`→ ${options.output}`);
-        if (options.report) await atomicWriteFile(options.report, `${JSON.stringify(report, null, 2)}\n`);
-        if (options.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+        const reported = truncated === undefined ? report : { ...report, truncated };
+        if (options.report) await atomicWriteFile(options.report, `${JSON.stringify(reported, null, 2)}\n`);
+        if (options.json) process.stdout.write(`${JSON.stringify(reported, null, 2)}\n`);
         else if (!options.quiet) process.stderr.write(describeReport(report));
       } finally {
         if (scratch) removeQuietly(scratch);

@@ -45,6 +45,8 @@ export interface ImplicitRewardsOptions {
   onProgress?: (progress: { model: 'policy' | 'reference'; done: number; total: number }) => void;
   /** Where pair `index` came from, for error messages. Default: `<memory>`, line index + 1. */
   locate?: (index: number) => { file: string; line: number };
+  /** Cut over-length sequences to the model's positions instead of failing (see SequenceLogProbsOptions.truncate); such records get `logps_truncated: true`. Default: false. */
+  truncate?: boolean;
 }
 
 type Side = 'chosen' | 'rejected';
@@ -72,7 +74,10 @@ export async function implicitRewards<T extends PreferencePair>(pairs: readonly 
 }
 
 /** Log-prob columns {@link addLogProbs} fills in; a column stays absent when neither the record nor a model gives it. */
-export type LogProbFields = Partial<Pick<ImplicitRewardFields, 'policy_chosen_logps' | 'policy_rejected_logps' | 'reference_chosen_logps' | 'reference_rejected_logps' | 'logps_prompt_is_prefix'>>;
+export type LogProbFields = Partial<Pick<ImplicitRewardFields, 'policy_chosen_logps' | 'policy_rejected_logps' | 'reference_chosen_logps' | 'reference_rejected_logps' | 'logps_prompt_is_prefix'>> & {
+  /** Present (true) when a sequence of the record was cut to a model's positions (`truncate: true`). */
+  logps_truncated?: boolean;
+};
 
 /**
  * Fills in summed response log-probs (`policy_chosen_logps`, … ) with whichever models are given,
@@ -81,7 +86,7 @@ export type LogProbFields = Partial<Pick<ImplicitRewardFields, 'policy_chosen_lo
  */
 export async function addLogProbs<T extends PreferencePair>(
   pairs: readonly T[],
-  { policy, reference, chatTemplate = false, batchSize = 8, signal, onProgress, locate = (i) => ({ file: '<memory>', line: i + 1 }), require = false }: Omit<ImplicitRewardsOptions, 'beta'> & { require?: boolean } = {},
+  { policy, reference, chatTemplate = false, batchSize = 8, signal, onProgress, locate = (i) => ({ file: '<memory>', line: i + 1 }), require = false, truncate = false }: Omit<ImplicitRewardsOptions, 'beta'> & { require?: boolean } = {},
 ): Promise<Array<T & LogProbFields>> {
   const out = pairs.map((pair) => ({ ...pair }) as T & LogProbFields);
   for (const [role, model] of [['policy', policy], ['reference', reference]] as const) {
@@ -110,7 +115,7 @@ export async function addLogProbs<T extends PreferencePair>(
     try {
       scored = await model.sequenceLogProbs(
         todo.map((t) => t.input),
-        { batchSize, signal, onProgress: (p) => onProgress?.({ model: role, done: p.done, total: p.total }) },
+        { batchSize, signal, truncate, onProgress: (p) => onProgress?.({ model: role, done: p.done, total: p.total }) },
       );
     } catch (error) {
       const culprit = CausalLMError.isInstance(error) && error.sequenceIndex !== undefined ? todo[error.sequenceIndex] : undefined;
@@ -122,6 +127,7 @@ export async function addLogProbs<T extends PreferencePair>(
       const result = scored[k]!;
       out[t.index]![`${role}_${t.side}_logps`] = result.logProb;
       if (!result.promptIsPrefix) out[t.index]!.logps_prompt_is_prefix = false;
+      if (result.truncated) out[t.index]!.logps_truncated = true;
     });
   }
   return out;

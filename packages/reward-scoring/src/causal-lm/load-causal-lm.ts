@@ -63,9 +63,18 @@ export interface SequenceLogProb {
    * position tokenize(prompt).length on, but the split is approximate: flag or drop such pairs.
    */
   promptIsPrefix: boolean;
+  /** True when the sequence was cut to the model's positions (`truncate: true`). */
+  truncated?: boolean;
 }
 
 export interface SequenceLogProbsOptions {
+  /**
+   * Sequences longer than the model's positions: `false` is an error naming the sequence; `true` cuts
+   * prompt + response on the right to the maximum length (the tokenizer's `truncation=True` with the
+   * default right side), so only the response tokens that fit are scored (none when the prompt fills
+   * the window: log-prob 0 over 0 tokens). Default: false.
+   */
+  truncate?: boolean;
   /**
    * Most sequences per forward pass. Batches are also capped so that their logits (rows × padded
    * length × vocabulary × 4 bytes) stay within `maxLogitsBytes`: long sequences of a large-vocabulary
@@ -302,14 +311,20 @@ export class CausalLM {
 
   private async scoreMany(
     inputs: readonly SequenceInput[],
-    { batchSize = 8, maxLogitsBytes = 256 * 2 ** 20, sharePrompts = 'auto', minSharedPromptTokens = 32, signal, onProgress }: SequenceLogProbsOptions,
+    { batchSize = 8, maxLogitsBytes = 256 * 2 ** 20, sharePrompts = 'auto', minSharedPromptTokens = 32, signal, onProgress, truncate = false }: SequenceLogProbsOptions,
   ): Promise<SequenceLogProb[]> {
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new InvalidArgumentError({ argument: 'batchSize', message: `must be a positive integer, got ${batchSize}` });
     if (!(maxLogitsBytes > 0)) throw new InvalidArgumentError({ argument: 'maxLogitsBytes', message: `must be a positive number, got ${maxLogitsBytes}` });
     if (sharePrompts !== 'auto' && sharePrompts !== 'never') throw new InvalidArgumentError({ argument: 'sharePrompts', message: `must be 'auto' or 'never', got ${String(sharePrompts)}` });
     if (!Number.isInteger(minSharedPromptTokens) || minSharedPromptTokens < 1) throw new InvalidArgumentError({ argument: 'minSharedPromptTokens', message: `must be a positive integer, got ${minSharedPromptTokens}` });
     const encoded = inputs.map((input) => this.encodeSequence(input));
+    const truncated = new Set<number>();
     encoded.forEach((e, i) => {
+      if (truncate && this.maxLength !== undefined && e.ids.length > this.maxLength) {
+        encoded[i] = { ...e, ids: e.ids.slice(0, this.maxLength), start: Math.min(e.start, this.maxLength) };
+        truncated.add(i);
+        return;
+      }
       if (this.maxLength !== undefined && e.ids.length > this.maxLength) {
         throw new CausalLMError({ code: 'MODEL_RUN', modelDir: this.modelDir, message: `sequence ${i} has ${e.ids.length} tokens (prompt + response), more than the model's ${this.maxLength} positions; shorten or drop it`, sequenceIndex: i });
       }
@@ -327,7 +342,7 @@ export class CausalLM {
     for (const group of shared) {
       if (signal?.aborted) throw new AbortedError({ cause: signal.reason });
       const scored = await this.forwardSharedPrompt(group.map((i) => encoded[i]!), batchSize, maxLogitsBytes);
-      group.forEach((index, k) => (results[index] = scored[k]!));
+      group.forEach((index, k) => (results[index] = truncated.has(index) ? { ...scored[k]!, truncated: true } : scored[k]!));
       report(group);
     }
     // Longest first: rows of similar length share a batch (little padding) and the largest batch, the
@@ -342,7 +357,7 @@ export class CausalLM {
       const batch = order.slice(from, from + rows);
       from += batch.length;
       const scored = await this.forward(batch.map((i) => encoded[i]!));
-      batch.forEach((index, k) => (results[index] = scored[k]!));
+      batch.forEach((index, k) => (results[index] = truncated.has(index) ? { ...scored[k]!, truncated: true } : scored[k]!));
       report(batch);
     }
     return results;

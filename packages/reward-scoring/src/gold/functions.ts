@@ -1,6 +1,6 @@
 import { Tag } from 'en-pos';
 import { mathReward } from './math';
-import { answerPart, fleschKincaidGrade, questionPart, wordTokenize } from './text';
+import { answerPart, fleschKincaidGrade, wordTokenize } from './text';
 
 /**
  * The 30 words of the `bagofwords` reward (Singhal et al. 2023, "A Long Way to Go"), matched
@@ -44,16 +44,27 @@ function nounTokens(answer: string): string[] {
   return nouns;
 }
 
-/** Each gold function on the full `Question: …\n\nAnswer: …` text. */
-export const GOLD_FUNCTIONS: Record<GoldFunctionName, (text: string) => number> = {
+/** The gold functions that take D2PO's `cont_` prefix (use the whole text, not only the answer); the others raise upstream. */
+export const CONT_GOLD_FUNCTIONS: readonly GoldFunctionName[] = ['bagofwords', 'reversebow', 'tokdense', 'readinggrade', 'math'];
+
+/** The part of a text a function reads: the answer (upstream `split("Answer:")[1]`), or the whole text under `cont_`. */
+function scoredPart(text: string, cont: boolean): string {
+  return cont ? text : answerPart(text);
+}
+
+/**
+ * Each gold function on the full `Question: …\n\nAnswer: …` text. `cont` = D2PO's `cont_` prefix:
+ * the whole text is scored (only for {@link CONT_GOLD_FUNCTIONS}).
+ */
+export const GOLD_FUNCTIONS: Record<GoldFunctionName, (text: string, cont?: boolean) => number> = {
   /** Number of distinct bag words present in the answer. */
-  bagofwords: (text) => {
-    const tokens = new Set(wordTokenize(answerPart(text)));
+  bagofwords: (text, cont = false) => {
+    const tokens = new Set(wordTokenize(scoredPart(text, cont)));
     return BAG_OF_WORDS.filter((word) => tokens.has(word)).length;
   },
   /** 3 minus the number of distinct function words present in the answer. */
-  reversebow: (text) => {
-    const tokens = new Set(wordTokenize(answerPart(text)));
+  reversebow: (text, cont = false) => {
+    const tokens = new Set(wordTokenize(scoredPart(text, cont)));
     return 3 - REVERSE_BAG_OF_WORDS.filter((word) => tokens.has(word)).length;
   },
   /** Number of noun tokens (tags NN*) in the answer. */
@@ -66,15 +77,16 @@ export const GOLD_FUNCTIONS: Record<GoldFunctionName, (text: string) => number> 
     return 3 * nounTokens(answer).length + (50 - wordTokenize(answer).length);
   },
   /** 10 × distinct tokens / tokens when the answer has more than 20 tokens, else −5. */
-  tokdense: (text) => {
-    const tokens = wordTokenize(answerPart(text));
-    return tokens.length > 20 ? (10 * new Set(tokens).size) / tokens.length : -5;
+  tokdense: (text, cont = false) => {
+    const tokens = wordTokenize(scoredPart(text, cont));
+    // (unique / tokens) · 10, in D2PO's order of operations (the last bit differs otherwise).
+    return tokens.length > 20 ? (new Set(tokens).size / tokens.length) * 10 : -5;
   },
   /** Flesch–Kincaid grade of the answer when it has more than 20 tokens, else −10. */
-  readinggrade: (text) => {
-    const answer = answerPart(text);
+  readinggrade: (text, cont = false) => {
+    const answer = scoredPart(text, cont);
     return wordTokenize(answer).length > 20 ? fleschKincaidGrade(answer.trim()) : -10;
   },
-  /** Negative mean edit distance per step against the evaluated steps; −200 when unparsable. */
-  math: (text) => mathReward(questionPart(text), answerPart(text).trim()),
+  /** D2PO's `allmathpreds` on the whole text (see {@link mathReward}); `cont` changes nothing, as upstream. */
+  math: (text) => mathReward(text),
 };

@@ -1,6 +1,6 @@
 import type { PreferencePair } from '@pref/io';
 import { AbortedError, InvalidArgumentError, InvalidRecordError } from '@pref/io';
-import { GOLD_FUNCTION_NAMES, GOLD_FUNCTIONS } from './functions';
+import { CONT_GOLD_FUNCTIONS, GOLD_FUNCTION_NAMES, GOLD_FUNCTIONS } from './functions';
 import type { GoldFunctionName } from './functions';
 import { goldInputText } from './text';
 
@@ -16,6 +16,8 @@ export interface RewardScorer {
 /** A gold reward: a base function and its modifiers. */
 export interface GoldRewardSpec {
   fn: GoldFunctionName;
+  /** D2PO's `cont_` prefix: score the whole text instead of the answer (bagofwords, reversebow, tokdense, readinggrade; math ignores it). Default: false. */
+  cont?: boolean;
   /** Add uniform noise in [−1, 1), seeded per text (same text and seed → same noise). Default: false. */
   noise?: boolean;
   /** Replace s by s + 1.2^s (after noise). Default: false. */
@@ -25,13 +27,18 @@ export interface GoldRewardSpec {
 }
 
 /**
- * Parses `name[-noise][-exponent]` (also `+` or `,` as separators), e.g. `bagofwords-noise`.
+ * Parses `[cont_]name[-noise][-exponent]` (also `+` or `,` as separators), e.g. `bagofwords-noise`,
+ * `cont_tokdense`.
  */
 export function parseGoldSpec(spec: string, seed: number | string = 0): GoldRewardSpec {
-  const parts = spec.split(/[-+,]/).filter(Boolean);
+  const cont = spec.startsWith('cont_');
+  const parts = (cont ? spec.slice('cont_'.length) : spec).split(/[-+,]/).filter(Boolean);
   const fn = parts[0] as GoldFunctionName;
   if (!GOLD_FUNCTION_NAMES.includes(fn)) {
-    throw new InvalidArgumentError({ argument: 'fn', message: `unknown gold function "${spec}": use one of ${GOLD_FUNCTION_NAMES.join(', ')} with optional -noise and -exponent` });
+    throw new InvalidArgumentError({ argument: 'fn', message: `unknown gold function "${spec}": use one of ${GOLD_FUNCTION_NAMES.join(', ')} with optional cont_ prefix and -noise / -exponent` });
+  }
+  if (cont && !CONT_GOLD_FUNCTIONS.includes(fn)) {
+    throw new InvalidArgumentError({ argument: 'fn', message: `"${spec}": cont_ applies to ${CONT_GOLD_FUNCTIONS.join(', ')} only (D2PO's ${fn} takes no second argument and raises)` });
   }
   const modifiers = parts.slice(1);
   for (const modifier of modifiers) {
@@ -39,7 +46,7 @@ export function parseGoldSpec(spec: string, seed: number | string = 0): GoldRewa
       throw new InvalidArgumentError({ argument: 'fn', message: `unknown modifier "${modifier}" in "${spec}": use noise or exponent` });
     }
   }
-  return { fn, noise: modifiers.includes('noise'), exponent: modifiers.includes('exponent'), seed };
+  return { fn, ...(cont ? { cont } : {}), noise: modifiers.includes('noise'), exponent: modifiers.includes('exponent'), seed };
 }
 
 /** Noise in [−1, 1) for a text: depends only on (seed, text), never on record order or batching. */
@@ -62,8 +69,8 @@ export function goldNoise(seed: number | string, text: string): number {
 
 /** A gold reward on one `Question: …\n\nAnswer: …` text. */
 export function goldReward(spec: GoldRewardSpec | string, text: string): number {
-  const { fn, noise = false, exponent = false, seed = 0 } = typeof spec === 'string' ? parseGoldSpec(spec) : spec;
-  let score = GOLD_FUNCTIONS[fn](text);
+  const { fn, cont = false, noise = false, exponent = false, seed = 0 } = typeof spec === 'string' ? parseGoldSpec(spec) : spec;
+  let score = GOLD_FUNCTIONS[fn](text, cont);
   if (noise) score += goldNoise(seed, text);
   if (exponent) score += 1.2 ** score;
   return score;
@@ -75,7 +82,7 @@ export function createGoldScorer(spec: GoldRewardSpec | string): RewardScorer {
   if (!GOLD_FUNCTION_NAMES.includes(parsed.fn)) {
     throw new InvalidArgumentError({ argument: 'fn', message: `unknown gold function "${String(parsed.fn)}"` });
   }
-  const name = [parsed.fn, parsed.noise ? 'noise' : '', parsed.exponent ? 'exponent' : ''].filter(Boolean).join('-');
+  const name = [(parsed.cont ? 'cont_' : '') + parsed.fn, parsed.noise ? 'noise' : '', parsed.exponent ? 'exponent' : ''].filter(Boolean).join('-');
   return {
     name,
     scoreTexts(prompts, responses) {

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BAG_OF_WORDS, GOLD_FUNCTIONS, posTags } from './functions';
 import { createGoldScorer, goldNoise, goldReward, parseGoldSpec, scorePairsWithGold } from './gold-scorer';
-import { MATH_UNPARSABLE, mathReward, mathSteps } from './math';
+import { MATH_FAILURE, mathReward, solveExpression } from './math';
 import { answerPart, editDistance, goldInputText, syllableCount, wordTokenize } from './text';
 
 interface Reference {
@@ -13,7 +13,6 @@ interface Reference {
   reversebow: number;
   tokdense: number;
   readinggrade: number;
-  math: number;
   tokens: string[];
 }
 const references = JSON.parse(readFileSync(join(__dirname, 'fixtures', 'reference.json'), 'utf8')) as Reference[];
@@ -25,7 +24,6 @@ describe('gold functions against the independent Python reference (fixtures/refe
     expect(GOLD_FUNCTIONS.reversebow(ref.text)).toBe(ref.reversebow);
     expect(GOLD_FUNCTIONS.tokdense(ref.text)).toBeCloseTo(ref.tokdense, 10);
     expect(GOLD_FUNCTIONS.readinggrade(ref.text)).toBeCloseTo(ref.readinggrade, 10);
-    expect(GOLD_FUNCTIONS.math(ref.text)).toBeCloseTo(ref.math, 10);
   });
 });
 
@@ -67,24 +65,24 @@ describe('hand-checked values', () => {
   });
 });
 
-describe('math', () => {
-  it('scores the correct chain 0 and unparsable input -200', () => {
-    expect(mathSteps('(3 + 4) * (5 - 2)')).toEqual(['(3 + 4) * (5 - 2)', '7 * (5 - 2)', '7 * 3', '21']);
-    expect(mathReward('Evaluate 2 * (1 + 1)', '2 * (1 + 1) = 2 * 2 = 4')).toBe(0);
-    expect(mathReward('Evaluate 2 * (1 + 1)', 'four')).toBe(MATH_UNPARSABLE);
-    expect(mathReward('no numbers here', '4')).toBe(MATH_UNPARSABLE);
-    expect(mathReward('Evaluate 2 * (1 + 1)', '')).toBe(MATH_UNPARSABLE);
-    expect(mathReward('Evaluate (2 * (1 + 1)', '4')).toBe(MATH_UNPARSABLE);
+describe('math (upstream vectors in gold-d2po.test.ts)', () => {
+  it('solves in the upstream order and scores the steps after step 0', () => {
+    expect(solveExpression('(3 + 4) * (5 - 2)')).toEqual(['(3 + 4) * (5 - 2)', '7 * (5 - 2)', '7 * 3', '21']);
+    expect(mathReward(goldInputText('2 * (1 + 1) = ', '2 * 2 = 4'))).toBe(0);
+    // Letters are dropped: predicted steps "2 * (1 + 1)", "" against gold "2 * (1 + 1)", "2 * 2", "4" → 0, −5, −1.
+    expect(mathReward(goldInputText('2 * (1 + 1) = ', 'four'))).toBe(-6);
+    expect(mathReward(goldInputText('007 + 1 = ', '8'))).toBe(MATH_FAILURE); // eval('007 + 1') is a SyntaxError
+    expect(mathReward(goldInputText('007 = ', '7'))).toBe(0); // no operator: never evaluated, one step
   });
 
   it('never rewards a wrong chain above the correct one (property)', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 3 }), (a, b, c, delta) => {
-        const question = `Evaluate (${a} + ${b}) * ${c}`;
-        const right = `(${a} + ${b}) * ${c} = ${a + b} * ${c} = ${(a + b) * c}`;
-        const wrong = `(${a} + ${b}) * ${c} = ${a + b + delta} * ${c} = ${(a + b + delta) * c}`;
-        expect(mathReward(question, right)).toBe(0);
-        expect(mathReward(question, wrong)).toBeLessThan(0);
+        const question = `(${a} + ${b}) * ${c} = `;
+        const right = `${a + b} * ${c} = ${(a + b) * c}`;
+        const wrong = `${a + b + delta} * ${c} = ${(a + b + delta) * c}`;
+        expect(mathReward(goldInputText(question, right))).toBe(0);
+        expect(mathReward(goldInputText(question, wrong))).toBeLessThan(0);
       }),
     );
   });

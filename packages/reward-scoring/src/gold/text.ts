@@ -8,10 +8,16 @@ export function goldInputText(prompt: string, response: string): string {
   return `Question: ${prompt}\n\nAnswer: ${response}`;
 }
 
-/** The response part of a gold input: everything after the first `Answer:`, or the whole text when there is none. */
+/**
+ * The response part of a gold input as D2PO takes it (`text.split("Answer:")[1]`): from the first
+ * `Answer:` up to a second one if any; the whole text when there is none.
+ */
 export function answerPart(text: string): string {
   const at = text.indexOf('Answer:');
-  return at < 0 ? text : text.slice(at + 'Answer:'.length);
+  if (at < 0) return text;
+  const start = at + 'Answer:'.length;
+  const next = text.indexOf('Answer:', start);
+  return next < 0 ? text.slice(start) : text.slice(start, next);
 }
 
 /** The question part: between `Question:` and `Answer:` (the whole text before `Answer:` when `Question:` is missing). */

@@ -1,0 +1,71 @@
+import { InvalidArgumentError } from '@pref/io';
+
+/**
+ * A float as Python's `repr(float)`: the shortest round-tripping digits (the same digits as
+ * JavaScript's), written in positional notation when 1e-4 ≤ |x| < 1e16 and with `.0` on integral
+ * values, else as `d.ddde+XX` / `de-XX` with at least two exponent digits; `inf`/`nan` are written as
+ * json.dumps writes them (`Infinity`, `-Infinity`, `NaN`).
+ */
+export function pythonFloatRepr(x: number): string {
+  if (Number.isNaN(x)) return 'NaN';
+  if (x === Infinity) return 'Infinity';
+  if (x === -Infinity) return '-Infinity';
+  if (x === 0) return Object.is(x, -0) ? '-0.0' : '0.0';
+  const [mantissa, exponentText] = x.toExponential().split('e') as [string, string];
+  const exponent = Number(exponentText);
+  const negative = mantissa.startsWith('-');
+  const digits = mantissa.replace('-', '').replace('.', '');
+  const sign = negative ? '-' : '';
+  if (exponent >= 16 || exponent < -4) {
+    const head = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
+    return `${sign}${head}e${exponent < 0 ? '-' : '+'}${String(Math.abs(exponent)).padStart(2, '0')}`;
+  }
+  if (exponent < 0) return `${sign}0.${'0'.repeat(-exponent - 1)}${digits}`;
+  const intPart = digits.slice(0, exponent + 1).padEnd(exponent + 1, '0');
+  const fracPart = digits.slice(exponent + 1);
+  return `${sign}${intPart}.${fracPart === '' ? '0' : fracPart}`;
+}
+
+/** A number that Python holds as a float (written `1.0`), as opposed to an int (written `1`). */
+export class PythonFloat {
+  constructor(readonly value: number) {}
+}
+
+function escapeString(text: string): string {
+  let out = '"';
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code === 0x22) out += '\\"';
+    else if (code === 0x5c) out += '\\\\';
+    else if (code >= 0x20 && code <= 0x7e) out += text[i];
+    else if (code === 0x0a) out += '\\n';
+    else if (code === 0x0d) out += '\\r';
+    else if (code === 0x09) out += '\\t';
+    else if (code === 0x08) out += '\\b';
+    else if (code === 0x0c) out += '\\f';
+    // Every other code unit (control characters, DEL, non-ASCII, each half of a surrogate pair) as \uXXXX, lower-case hex.
+    else out += `\\u${code.toString(16).padStart(4, '0')}`;
+  }
+  return `${out}"`;
+}
+
+/**
+ * `json.dumps(value)` with Python's defaults: `", "` and `": "` separators, `ensure_ascii=True`
+ * (every code unit outside printable ASCII escaped as `\uXXXX`), keys in insertion order. JavaScript
+ * numbers are written as Python ints when they are safe integers; wrap a value in {@link PythonFloat}
+ * to have it written as a Python float (`-1.0`).
+ */
+export function pythonJsonDumps(value: unknown): string {
+  if (value === null) return 'null';
+  if (value === true) return 'true';
+  if (value === false) return 'false';
+  if (typeof value === 'string') return escapeString(value);
+  if (value instanceof PythonFloat) return pythonFloatRepr(value.value);
+  if (typeof value === 'number') return Number.isSafeInteger(value) ? String(value) : pythonFloatRepr(value);
+  if (typeof value === 'bigint') return value.toString();
+  if (Array.isArray(value)) return `[${value.map(pythonJsonDumps).join(', ')}]`;
+  if (typeof value === 'object') {
+    return `{${Object.entries(value as Record<string, unknown>).map(([key, item]) => `${escapeString(key)}: ${pythonJsonDumps(item)}`).join(', ')}}`;
+  }
+  throw new InvalidArgumentError({ argument: 'value', message: `cannot write ${typeof value} as JSON` });
+}
