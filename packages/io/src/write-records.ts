@@ -32,14 +32,23 @@ async function writeJsonLike(
   { array, gzip, signal, onProgress }: { array: boolean; gzip: boolean; signal?: AbortSignal; onProgress?: (p: { written: number }) => void },
 ): Promise<number> {
   const gz = gzip ? createGzip() : undefined;
+  // A failed file write (disk full, …) stops the compressed-bytes pump; it is recorded here and
+  // rethrown by the next emit instead of leaving the writer waiting for a 'drain' that never comes.
+  let gzFailure: unknown;
+  gz?.on('error', (error) => (gzFailure ??= error));
   const gzDone = gz
     ? (async () => {
         for await (const chunk of gz as AsyncIterable<Buffer>) await out.write(chunk);
-      })()
+      })().catch((error: unknown) => {
+        gzFailure ??= error;
+        gz.destroy();
+      })
     : undefined;
   const emit = async (text: string) => {
     if (!gz) return out.write(text);
-    if (!gz.write(text)) await new Promise<void>((resolve) => gz.once('drain', resolve));
+    if (gzFailure) throw gzFailure;
+    if (!gz.write(text)) await Promise.race([new Promise<void>((resolve) => gz.once('drain', resolve)), gzDone]);
+    if (gzFailure) throw gzFailure;
   };
   let written = 0;
   let buffer = array ? '[' : '';
@@ -59,10 +68,11 @@ async function writeJsonLike(
     if (buffer) await emit(buffer);
   } finally {
     if (gz) {
-      gz.end();
+      if (!gzFailure) gz.end();
       await gzDone;
     }
   }
+  if (gzFailure) throw gzFailure;
   onProgress?.({ written });
   return written;
 }

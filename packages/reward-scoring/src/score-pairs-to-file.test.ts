@@ -92,7 +92,7 @@ describe('scorePairsToFile checkpoints', () => {
       ).rejects.toThrow();
       const { checkpoint } = checkpointPaths(output);
       expect(JSON.parse(readFileSync(checkpoint, 'utf8')).pairsDone).toBe(16);
-      await expect(scorePairsToFile(pairs, model, { outputPath: output, windowSize: 8, batchTokens: 999, resume: true })).rejects.toThrow(/made with another input, model or settings/);
+      await expect(scorePairsToFile(pairs, model, { outputPath: output, windowSize: 8, batchTokens: 999, resume: true })).rejects.toThrow(/made with another input, model files .* or settings/);
       const result = await scorePairsToFile(pairs, model, { outputPath: output, windowSize: 8, resume: true });
       expect(result.resumedFrom).toBe(16);
       expect(readFileSync(output).equals(readFileSync(full))).toBe(true);
