@@ -322,7 +322,7 @@ export const CORPUS: HostileCase[] = [
     area: 'outputs',
     setup: (dir) => {
       const input = write(dir, 'in.jsonl', pairsJsonl(3));
-      return ['gold', input, '--fn', 'length', '-o', input];
+      return ['gold', input, '--fn', 'bagofwords', '-o', input];
     },
     expect: { code: 1, stderr: /is the input/ },
   },

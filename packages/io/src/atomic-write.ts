@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, rmSync, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, rmSync, rmdirSync, type WriteStream } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
@@ -78,7 +78,18 @@ export function tempPrefixFor(path: string, pid: number): string {
 /** The error for a parent folder that cannot be created (a file in the way reads EEXIST from mkdir -p: say so). */
 export function parentFolderError(folder: string, error: unknown): Error {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  const cause = code === 'EEXIST' ? Object.assign(new Error('a part of the path is a file'), { code: 'ENOTDIR' }) : error;
+  let cause = code === 'EEXIST' ? Object.assign(new Error('a part of the path is a file'), { code: 'ENOTDIR' }) : error;
+  if (code === 'ENOENT') {
+    // mkdir -p below a read-only or forbidden folder reports ENOENT: ask the nearest existing folder why.
+    let below = folder;
+    while (!existsSync(dirname(below)) && dirname(below) !== below) below = dirname(below);
+    try {
+      mkdirSync(below);
+      rmdirSync(below);
+    } catch (probe) {
+      if ((probe as NodeJS.ErrnoException).code !== 'ENOENT') cause = probe;
+    }
+  }
   return ioError(folder, cause, 'create the output folder');
 }
 
