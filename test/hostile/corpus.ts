@@ -9,7 +9,7 @@
  * Disk-full, read-only, kill -9, SIGTERM and concurrent runs are in situations.test.ts.
  */
 import { spawnSync } from 'node:child_process';
-import { linkSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, linkSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -78,6 +78,19 @@ export function deadPid(): number {
 function lockFile(pid: number, extra: Record<string, unknown> = {}): string {
   return JSON.stringify({ pid, host: hostname(), startedAt: '2026-01-01T00:00:00.000Z', command: 'pref convert (another run)', ...extra });
 }
+
+/** A copy of the tiny-bert fixture with `chat_template` replaced (undefined: removed). */
+function modelWithTemplate(dir: string, template: string | undefined): string {
+  const model = join(dir, 'model');
+  cpSync(TINY_BERT, model, { recursive: true });
+  const config = JSON.parse(readFileSync(join(model, 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>;
+  if (template === undefined) delete config.chat_template;
+  else config.chat_template = template;
+  writeFileSync(join(model, 'tokenizer_config.json'), JSON.stringify(config));
+  return model;
+}
+
+const scoreChat = (dir: string, template: string | undefined): string[] => ['score', write(dir, 'in.jsonl', pairsJsonl(2)), '-o', join(dir, 'out.jsonl'), '--model', modelWithTemplate(dir, template), '--input-format', 'chat', '-q'];
 
 const refused = /pref will not replace|never writes over its input|same file|holds the input|inside the input folder|one is inside the other|--overwrite/;
 
@@ -488,6 +501,31 @@ export const CORPUS: HostileCase[] = [
       return ['score', write(dir, 'in.jsonl', pairsJsonl(3)), '-o', join(dir, 's.jsonl'), '--model', TINY_BERT, '--resume', '-q'];
     },
     expect: { code: 1, stderr: /checkpoint .* cannot be read/ },
+  },
+
+  {
+    id: 'chat-template-syntax-error',
+    area: 'errors',
+    setup: (dir) => scoreChat(dir, '{% for %}{{ message }}'),
+    expect: { code: 1, stderr: /chat_template of tokenizer_config\.json cannot be parsed/ },
+  },
+  {
+    id: 'chat-template-raises',
+    area: 'errors',
+    setup: (dir) => scoreChat(dir, "{{ raise_exception('only user/assistant roles are supported') }}"),
+    expect: { code: 1, stderr: /chat_template of tokenizer_config\.json failed: .*only user\/assistant roles/ },
+  },
+  {
+    id: 'chat-template-calls-an-undefined-function',
+    area: 'errors',
+    setup: (dir) => scoreChat(dir, '{{ no_such_function(messages) }}'),
+    expect: { code: 1, stderr: /chat_template of tokenizer_config\.json failed/ },
+  },
+  {
+    id: 'chat-input-without-a-chat-template',
+    area: 'errors',
+    setup: (dir) => scoreChat(dir, undefined),
+    expect: { code: 1, stderr: /needs a chat_template/ },
   },
 
   // ---------------------------------------------------------------- hostile input (already handled on main)

@@ -114,13 +114,12 @@ describe.skipIf(!isRoot)('disk full (tmpfs of 256 KiB)', () => {
     rmSync(join(full, 'outdir'), { recursive: true, force: true });
   });
 
-  it('score into .jsonl: exit 1; the partial output and its checkpoint stay for --resume', async () => {
+  it('score into .jsonl: exit 1; with nothing scored yet, no partial file or checkpoint is left', async () => {
     if (!mounted) return;
     const { code, stderr } = await runCapturing('score', join(data, 'score-in.jsonl'), '-o', join(full, 's.jsonl'), '--model', TINY_BERT, '-q');
     expect(stderr).toMatch(/no space left on the device/);
     expect(code).toBe(1);
-    expect(filesUnder(full)).toEqual(['.s.jsonl.checkpoint.json', '.s.jsonl.partial']);
-    for (const file of filesUnder(full)) rmSync(join(full, file));
+    expect(filesUnder(full)).toEqual([]);
   });
 
   it('pipeline privatize: exit 1, the pipeline folder keeps only its state file', async () => {

@@ -156,6 +156,7 @@ export async function scorePairsToFile(
     throw fileSystemError(output, 'write', error);
   }
   let progress: ScoreProgress | undefined;
+  let failed = false;
   try {
     ftruncateSync(fd, bytes);
     if (skip === 0) writeCheckpoint(checkpoint, { version: 1, fingerprint, pairsDone: 0, bytes: 0, truncatedPairs: 0 });
@@ -192,9 +193,15 @@ export async function scorePairsToFile(
       });
     }
   } catch (error) {
+    failed = true;
     throw fileSystemError(output, 'write', error);
   } finally {
     closeSync(fd);
+    // Nothing scored yet: there is nothing to resume, so leave no partial file or checkpoint behind.
+    if (failed && bytes === 0) {
+      rmSync(partial, { force: true });
+      rmSync(checkpoint, { force: true });
+    }
   }
   try {
     renameSync(partial, output);

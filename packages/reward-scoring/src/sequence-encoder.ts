@@ -1,6 +1,7 @@
 import { Tokenizer } from '@huggingface/tokenizers';
 import { Template } from '@huggingface/jinja';
 import { accelerateTokenizer } from './accelerate-tokenizer';
+import { RewardModelError } from './errors';
 import { truncatedPairLengths, type TruncationStrategy } from './truncation';
 
 /** One model input row: token ids and (when the tokenizer defines them) token type ids. */
@@ -146,21 +147,36 @@ export class SequenceEncoder {
   /** Renders messages with the tokenizer_config `chat_template` (no generation prompt). */
   renderChat(messages: readonly ChatTurn[]): string {
     const source = this.chatTemplateSource();
-    if (source === undefined) throw new Error('the tokenizer has no chat_template (tokenizer_config.json)');
-    this.chatTemplate ??= new Template(source);
+    if (source === undefined) throw new RewardModelError('MODEL_RUN', 'the tokenizer has no chat_template (tokenizer_config.json); use --input-format pair or joined');
+    try {
+      this.chatTemplate ??= new Template(source);
+    } catch (error) {
+      throw chatTemplateError('cannot be parsed', error);
+    }
     const special = (key: string): unknown => {
       const value = this.tokenizerConfig[key];
       return typeof value === 'object' && value !== null ? (value as { content?: string }).content : value;
     };
-    return this.chatTemplate.render({
-      messages: messages as ChatTurn[],
-      add_generation_prompt: false,
-      bos_token: special('bos_token') ?? '',
-      eos_token: special('eos_token') ?? '',
-      unk_token: special('unk_token') ?? '',
-      pad_token: special('pad_token') ?? '',
-    });
+    try {
+      return this.chatTemplate.render({
+        messages: messages as ChatTurn[],
+        add_generation_prompt: false,
+        bos_token: special('bos_token') ?? '',
+        eos_token: special('eos_token') ?? '',
+        unk_token: special('unk_token') ?? '',
+        pad_token: special('pad_token') ?? '',
+      });
+    } catch (error) {
+      throw chatTemplateError('failed', error);
+    }
   }
+}
+
+/** A chat template that does not parse or render (a template error, or too deep for the stack) is the model folder's fault: a PrefError. */
+function chatTemplateError(what: string, error: unknown): RewardModelError {
+  if (RewardModelError.isInstance(error)) return error;
+  const reason = error instanceof RangeError ? 'it nests too deeply (stack overflow)' : error instanceof Error ? error.message : String(error);
+  return new RewardModelError('MODEL_RUN', `the chat_template of tokenizer_config.json ${what}: ${reason}`, error);
 }
 
 /** Fills `"{prompt}"`, `"{response}"` and `"{system}"` placeholders. */

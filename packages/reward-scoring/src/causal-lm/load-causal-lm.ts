@@ -188,19 +188,34 @@ export class CausalLM {
     if (template === undefined) throw new CausalLMError({ code: 'MODEL_LOAD', modelDir: this.modelDir, message: 'tokenizer_config.json has no chat_template; pass prompt text instead of messages' });
     let compiled = this.compiledTemplates.get(template);
     if (compiled === undefined) {
-      compiled = new Template(template);
+      try {
+        compiled = new Template(template);
+      } catch (error) {
+        throw this.templateError('cannot be parsed', error);
+      }
       this.compiledTemplates.set(template, compiled);
     }
     return this.render(compiled, messages);
   }
 
   private render(template: Template, messages: readonly ChatMessage[]): string {
-    return template.render({
-      messages,
-      add_generation_prompt: true,
-      bos_token: tokenText(this.tokenizerConfig.bos_token) ?? '',
-      eos_token: tokenText(this.tokenizerConfig.eos_token) ?? '',
-    });
+    try {
+      return template.render({
+        messages,
+        add_generation_prompt: true,
+        bos_token: tokenText(this.tokenizerConfig.bos_token) ?? '',
+        eos_token: tokenText(this.tokenizerConfig.eos_token) ?? '',
+      });
+    } catch (error) {
+      throw this.templateError('failed', error);
+    }
+  }
+
+  /** A chat template that does not parse or render (or nests too deeply for the stack) is a model-folder error, not a crash. */
+  private templateError(what: string, error: unknown): CausalLMError {
+    if (CausalLMError.isInstance(error)) return error;
+    const reason = error instanceof RangeError ? 'it nests too deeply (stack overflow)' : error instanceof Error ? error.message : String(error);
+    return new CausalLMError({ code: 'MODEL_RUN', modelDir: this.modelDir, message: `the chat_template of tokenizer_config.json ${what}: ${reason}`, cause: error });
   }
 
   /**
