@@ -379,6 +379,12 @@ export const CORPUS: HostileCase[] = [
     expect: { code: 1, stderr: /is the input/ },
   },
   {
+    id: 'quantize-output-inside-model-folder',
+    area: 'outputs',
+    setup: () => ['quantize', '--model', TINY_BERT, '-o', join(TINY_BERT, 'quantized')],
+    expect: { code: 1, stderr: /inside the input folder --model/ },
+  },
+  {
     id: 'train-rm-output-folder-holds-input',
     area: 'outputs',
     setup: (dir) => ['train-rm', write(dir, 'work/in.jsonl', pairsJsonl(20)), '-o', join(dir, 'work')],

@@ -67,12 +67,13 @@ function filesUnder(dir: string): string[] {
   return out.sort();
 }
 
-describe.skipIf(!isRoot)('disk full (tmpfs of 256 KiB)', () => {
+describe.skipIf(!isRoot)('disk full (tmpfs of 256 KiB; 32 KiB for the model runs)', () => {
   const full = join(root, 'full');
+  const small = join(root, 'full-small');
   const data = join(root, 'full-inputs');
   let mounted = false;
   beforeAll(() => {
-    mounted = mountTmpfs(full, 'size=256k');
+    mounted = mountTmpfs(full, 'size=256k') && mountTmpfs(small, 'size=32k');
     mkdirSync(data, { recursive: true });
     const big = (n: number, extra: (i: number) => Record<string, unknown> = () => ({})) =>
       Array.from({ length: n }, (_, i) => `${JSON.stringify({ id: `p${i}`, prompt: noise(i, 200), chosen: noise(i + 1e6, 600), rejected: noise(i + 2e6, 600), ...extra(i) })}\n`).join('');
@@ -80,8 +81,8 @@ describe.skipIf(!isRoot)('disk full (tmpfs of 256 KiB)', () => {
     writeFileSync(join(data, 'margins.jsonl'), big(600, (i) => ({ chosen_score: i % 5, rejected_score: 0, margin_raw: i % 5, margin_clipped: i % 5, margin_normalized: (i % 5) - 2 })));
     writeFileSync(join(data, 'gaps.jsonl'), big(600, (i) => ({ reward_gap: i })));
     writeFileSync(join(data, 'generations.jsonl'), Array.from({ length: 300 }, (_, i) => `${JSON.stringify({ prompt: noise(i, 300), generations: [noise(i + 5e6, 900), noise(i + 6e6, 900)], scores: [1, 0] })}\n`).join(''));
-    // Few pairs with long texts: the output fills the disk while scoring (truncated to the model's length) stays quick.
-    writeFileSync(join(data, 'score-in.jsonl'), Array.from({ length: 60 }, (_, i) => `${JSON.stringify({ id: `s${i}`, prompt: noise(i, 100), chosen: noise(i + 1e6, 2600), rejected: noise(i + 2e6, 2600) })}\n`).join(''));
+    // Few short pairs: their scored rows fill the 32 KiB disk while scoring stays quick.
+    writeFileSync(join(data, 'score-in.jsonl'), Array.from({ length: 40 }, (_, i) => `${JSON.stringify({ id: `s${i}`, prompt: noise(i, 100), chosen: noise(i + 1e6, 600), rejected: noise(i + 2e6, 600) })}\n`).join(''));
   });
 
   const cases: [string, (d: string, f: string) => string[]][] = [
@@ -97,11 +98,18 @@ describe.skipIf(!isRoot)('disk full (tmpfs of 256 KiB)', () => {
     ['select', (d, f) => ['select', join(d, 'gaps.jsonl'), '-o', join(f, 'sel.json'), '--ratio', '1', '-q']],
     ['pairs', (d, f) => ['pairs', join(d, 'generations.jsonl'), '-o', join(f, 'pairs.jsonl'), '-q']],
     ['synth', (_d, f) => ['synth', '--n', '3000', '-o', join(f, 'synth.jsonl.gz'), '-q']],
-    ['score (not resumable: .parquet)', (d, f) => ['score', join(d, 'score-in.jsonl'), '-o', join(f, 's.parquet'), '--model', TINY_BERT, '-q']],
   ];
 
   beforeEach(() => {
-    if (mounted) for (const entry of readdirSync(full)) rmSync(join(full, entry), { recursive: true, force: true });
+    if (mounted) for (const folder of [full, small]) for (const entry of readdirSync(folder)) rmSync(join(folder, entry), { recursive: true, force: true });
+  });
+
+  it('score into .parquet (not resumable): exit 1 naming the full disk, no temp file left', async () => {
+    if (!mounted) return;
+    const { code, stderr } = await runCapturing('score', join(data, 'score-in.jsonl'), '-o', join(small, 's.parquet'), '--model', TINY_BERT, '-q');
+    expect(stderr).toMatch(/no space left on the device .*\(ENOSPC\)/);
+    expect(code).toBe(1);
+    expect(filesUnder(small)).toEqual([]);
   });
 
   it.each(cases)('%s: exit 1 naming the full disk, no temp file left', async (_name, args) => {
@@ -116,18 +124,18 @@ describe.skipIf(!isRoot)('disk full (tmpfs of 256 KiB)', () => {
 
   it('score into .jsonl: exit 1; with nothing scored yet, no partial file or checkpoint is left', async () => {
     if (!mounted) return;
-    const { code, stderr } = await runCapturing('score', join(data, 'score-in.jsonl'), '-o', join(full, 's.jsonl'), '--model', TINY_BERT, '-q');
+    const { code, stderr } = await runCapturing('score', join(data, 'score-in.jsonl'), '-o', join(small, 's.jsonl'), '--model', TINY_BERT, '-q');
     expect(stderr).toMatch(/no space left on the device/);
     expect(code).toBe(1);
-    expect(filesUnder(full)).toEqual([]);
+    expect(filesUnder(small)).toEqual([]);
   });
 
   it('pipeline privatize: exit 1, the pipeline folder keeps only its state file', async () => {
     if (!mounted) return;
-    const { code, stderr } = await runCapturing('pipeline', 'privatize', '--in', join(data, 'score-in.jsonl'), '--out', join(full, 'work'), '-q');
+    const { code, stderr } = await runCapturing('pipeline', 'privatize', '--in', join(data, 'score-in.jsonl'), '--out', join(small, 'work'), '-q');
     expect(stderr).toMatch(/no space left on the device/);
     expect(code).toBe(1);
-    expect(filesUnder(full)).toEqual(['work/pipeline-state.json']);
+    expect(filesUnder(small)).toEqual(['work/pipeline-state.json']);
   });
 });
 
@@ -255,6 +263,7 @@ describe('kill -9, SIGTERM and a second run while the first is alive', () => {
       ['x-synth.jsonl', ['synth', '--n', '3']],
       ['x-logprobs.jsonl', ['logprobs', join(dir, 'in.jsonl')]],
       ['x-model', ['train-rm', join(dir, 'in.jsonl'), '--epochs', '1']],
+      ['x-quantized', ['quantize', '--model', TINY_BERT]],
     ];
     for (const [output, args] of others) {
       writeFileSync(join(dir, `.${output}.pref-lock`), live);

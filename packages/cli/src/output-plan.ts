@@ -71,6 +71,12 @@ export const OUTPUT_PLANS: Readonly<Record<string, (parsed: Parsed) => CommandPa
   }),
   pairs: (p) => ({ inputs: [arg(p, 0, '<generations>')], outputs: [opt(p, 'output', '--output'), file(opt(p, 'skipped', '--skipped'))] }),
   synth: (p) => ({ inputs: [], outputs: [opt(p, 'output', '--output')] }),
+  // quantize checks its own output folder (its manifest marks the folders it wrote) and has its own
+  // --overwrite; here: distinct paths and the lock.
+  quantize: (p) => ({
+    inputs: [...localModel(p, 'model', '--model'), opt(p, 'eval', '--eval')],
+    outputs: [file(opt(p, 'output', '--output'))],
+  }),
   'train-rm': (p) => ({
     inputs: [arg(p, 0, '<in>'), ...((p.opts.eval as string[] | undefined) ?? []).map((entry) => ({ flag: '--eval', path: entry.slice(entry.indexOf('=') + 1) }))],
     outputs: [{ ...opt(p, 'output', '--output'), kind: 'model-folder' }],
@@ -85,7 +91,7 @@ export const OUTPUT_PLANS: Readonly<Record<string, (parsed: Parsed) => CommandPa
 export function installOutputGuard(program: Command): { release(): void } {
   const guards: OutputGuard[] = [];
   for (const command of program.commands) {
-    if (OUTPUT_PLANS[command.name()] === undefined) continue;
+    if (OUTPUT_PLANS[command.name()] === undefined || command.options.some((option) => option.long === '--overwrite')) continue;
     command.option('--overwrite', 'replace an existing dataset or model folder that pref wrote (other folders are never replaced)');
   }
   program.hook('preAction', (_program, action) => {
