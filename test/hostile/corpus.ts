@@ -169,6 +169,12 @@ export const CORPUS: HostileCase[] = [
     expect: { code: 1, stderr: /README is an existing file, and this output is a folder/ },
   },
   {
+    id: 'privatize-into-user-folder',
+    area: 'outputs',
+    setup: (dir) => ['privatize', write(dir, 'm.jsonl', marginsJsonl(5)), '-o', userFolder(dir, 'mydir'), '--seed', '1'],
+    expect: { code: 1, stderr: /--output .*mydir is a non-empty folder that is not a dataset/ },
+  },
+  {
     id: 'synth-into-user-folder',
     area: 'outputs',
     setup: (dir) => ['synth', '--n', '5', '-o', userFolder(dir, 'home')],
@@ -550,6 +556,12 @@ export const CORPUS: HostileCase[] = [
   { id: 'utf8-bom-and-crlf', area: 'input', setup: (dir) => ['validate', write(dir, 'bom.jsonl', `\ufeff${pairsJsonl(3).replace(/\n/g, '\r\n')}`)], expect: { code: 0 } },
   { id: 'nul-bytes-in-text', area: 'input', setup: (dir) => ['convert', write(dir, 'nul.jsonl', `${JSON.stringify({ prompt: 'a\u0000b', chosen: 'c', rejected: 'd' })}\n`), join(dir, 'out.jsonl')], expect: { code: 0, writes: ['out.jsonl'] } },
   { id: 'large-single-line', area: 'input', setup: (dir) => ['convert', write(dir, 'big.jsonl', `${JSON.stringify({ prompt: 'x'.repeat(4 << 20), chosen: 'c', rejected: 'd' })}\n`), join(dir, 'out.jsonl.gz')], expect: { code: 0, writes: ['out.jsonl.gz'] } },
+  {
+    id: 'deeply-nested-value-to-jsonl',
+    area: 'errors',
+    setup: (dir) => ['convert', write(dir, 'deep.jsonl', `{"prompt":"p","chosen":"c","rejected":"r","x":${'['.repeat(100_000)}${']'.repeat(100_000)}}\n`), join(dir, 'out.jsonl')],
+    expect: { code: 1, stderr: /out\.jsonl: row 1: a value nests too deeply to be written as JSON/ },
+  },
   { id: 'hf-folder-missing-arrow-file', area: 'input', setup: (dir) => { write(dir, 'ds/state.json', '{"_data_files":[{"filename":"data-00000-of-00001.arrow"}]}'); return ['validate', join(dir, 'ds')]; }, expect: { code: 1, stderr: /data-00000-of-00001\.arrow/ } },
   { id: 'unknown-output-extension', area: 'input', setup: (dir) => ['convert', write(dir, 'in.jsonl', pairsJsonl(3)), join(dir, 'out.xyz')], expect: { code: 1, stderr: /cannot tell the format/ } },
   { id: 'spaces-and-unicode-in-paths', area: 'input', setup: (dir) => ['convert', write(dir, 'dätä sët/in put.jsonl', pairsJsonl(3)), join(dir, 'dätä sët', 'öut put.parquet')], expect: { code: 0, writes: ['dätä sët/öut put.parquet'] } },

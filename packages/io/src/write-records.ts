@@ -55,7 +55,14 @@ async function writeJsonLike(
   try {
     for await (const record of records) {
       if (written % 1024 === 0) throwIfAborted(signal);
-      const text = stringifyRecord(record);
+      let text: string;
+      try {
+        text = stringifyRecord(record);
+      } catch (error) {
+        // JSON.parse reads nesting of any depth, JSON.stringify recurses: a 100k-deep value ends here.
+        if (error instanceof RangeError) throw new PrefError({ code: 'UNSUPPORTED_FORMAT', message: `${out.path}: row ${written + 1}: a value nests too deeply to be written as JSON (${error.message})`, cause: error });
+        throw error;
+      }
       buffer += array ? `${written === 0 ? '\n' : ',\n'}${text}` : `${text}\n`;
       written += 1;
       if (buffer.length >= FLUSH_BYTES) {
