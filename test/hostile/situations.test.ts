@@ -8,7 +8,7 @@
  * build is needed. Waits poll the file system for the state a child must reach (no timing asserted).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -179,8 +179,34 @@ describe('read-only output folder', () => {
 const bin = join(repo, 'packages/cli/src/bin.ts');
 const register = join(repo, 'test/hostile/support/register-source.mjs');
 
+/**
+ * How to start the CLI: the built `dist/bin.js` when every package's build is newer than every
+ * source file (CI builds before testing; it starts several times faster), the sources through tsx
+ * otherwise (a stale build would test old code).
+ */
+function cliEntry(): string[] {
+  const packagesDir = join(repo, 'packages');
+  let newestSource = 0;
+  let oldestBuild = Number.POSITIVE_INFINITY;
+  const walk = (folder: string): void => {
+    for (const entry of readdirSync(folder, { withFileTypes: true })) {
+      if (entry.isDirectory()) walk(join(folder, entry.name));
+      else newestSource = Math.max(newestSource, statSync(join(folder, entry.name)).mtimeMs);
+    }
+  };
+  for (const name of readdirSync(packagesDir)) {
+    if (!existsSync(join(packagesDir, name, 'src'))) continue;
+    walk(join(packagesDir, name, 'src'));
+    const built = join(packagesDir, name, 'dist', name === 'cli' ? 'bin.js' : 'index.js');
+    oldestBuild = Math.min(oldestBuild, existsSync(built) ? statSync(built).mtimeMs : 0);
+  }
+  return oldestBuild >= newestSource ? [join(packagesDir, 'cli', 'dist', 'bin.js')] : ['--import', register, '--import', 'tsx', bin];
+}
+
+const entry = cliEntry();
+
 function startCli(args: string[]): ChildProcess & { stderrText: () => string } {
-  const child = spawn(process.execPath, ['--import', register, '--import', 'tsx', bin, ...args], { cwd: repo, stdio: ['pipe', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [...entry, ...args], { cwd: repo, stdio: ['pipe', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (chunk) => (stderr += String(chunk)));
   return Object.assign(child, { stderrText: () => stderr });

@@ -287,6 +287,8 @@ function processStartOf(pid: number): string | undefined {
 
 function isAlive(holder: LockHolder): boolean {
   if (holder.host !== hostname()) return true; // cannot tell for another machine: assume it runs
+  // Our own pid on a lock we do not hold: left by an earlier process that had this pid.
+  if (holder.pid === process.pid) return false;
   try {
     process.kill(holder.pid, 0);
   } catch (error) {
