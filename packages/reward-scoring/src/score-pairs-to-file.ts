@@ -1,6 +1,6 @@
 import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { FileSystemError, isSystemError, type PreferencePair } from '@pref/io';
+import { FileSystemError, forgetTemp, isSystemError, registerTemp, type PreferencePair } from '@pref/io';
 import { RewardModelError } from './errors';
 import type { RewardModel } from './load-reward-model';
 import { scorePairWindows, type ScorePairsOptions, type ScoreProgress } from './score-pairs';
@@ -69,14 +69,22 @@ function fileSystemError(path: string, action: string, error: unknown): unknown 
 
 function writeCheckpoint(path: string, checkpoint: Checkpoint): void {
   const temp = `${path}.tmp`;
-  const fd = openSync(temp, 'w');
+  registerTemp(temp);
   try {
-    writeSync(fd, JSON.stringify(checkpoint));
-    fsyncSync(fd);
+    const fd = openSync(temp, 'w');
+    try {
+      writeSync(fd, JSON.stringify(checkpoint));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temp, path);
+  } catch (error) {
+    rmSync(temp, { force: true });
+    throw error;
   } finally {
-    closeSync(fd);
+    forgetTemp(temp);
   }
-  renameSync(temp, path);
 }
 
 function fsyncDir(path: string): void {
