@@ -10,6 +10,8 @@ import { ioError } from './byte-source';
  * writes and held output locks. They are removed synchronously when the process exits, and on
  * SIGINT / SIGTERM / SIGHUP before the process ends with that signal (the conventional status:
  * 130 / 143 / 129 in a shell), so an interrupted write leaves neither a temp file nor a lock behind.
+ * When the application has its own handler for the signal, it decides: nothing is removed then
+ * except at exit (an aborted write removes its own temp file).
  * Only kill -9 (or a power cut) can leave them; the next run takes over a lock of a dead process
  * and removes that process's temp files (see `acquireOutputLock`).
  */
@@ -29,14 +31,16 @@ function cleanupNow(): void {
 }
 
 function onSignal(signal: NodeJS.Signals): void {
+  // An application that handles this signal itself (a server's graceful shutdown, the pipeline's
+  // Ctrl-C abort) owns it: its aborted writes remove their temp files, and the rest go at exit.
+  if (process.listeners(signal).some((listener) => listener !== onSignal)) return;
   cleanupNow();
   for (const name of CLEANUP_SIGNALS) process.off(name, onSignal);
   process.off('exit', cleanupNow);
   handlersInstalled = false;
-  // With no handler left the re-raised signal ends the process the way the signal would have;
-  // if someone else still listens, exit with the shell's convention (128 + signal number).
-  if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-  else process.exit(128 + ({ SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as Record<string, number>)[signal]!);
+  // With no handler left, the re-raised signal ends the process the way the signal would have
+  // (a shell shows 128 + the signal number: 130 for SIGINT, 143 for SIGTERM).
+  process.kill(process.pid, signal);
 }
 
 function installHandlers(): void {
