@@ -1,7 +1,8 @@
 import { Command, CommanderError } from 'commander';
-import { PrefError } from '@pref/io';
+import { FileSystemError, PrefError, isSystemError, releaseOutputLocks } from '@pref/io';
 import { registerClassifyCommands } from './commands/classify';
 import { registerD2poCommands } from './commands/d2po';
+import { installOutputGuard } from './output-plan';
 import { registerDemoCommands } from './commands/demo';
 import { registerGoldCommands } from './commands/gold';
 import { registerIoCommands } from './commands/io';
@@ -44,12 +45,15 @@ export function createProgram(): Command {
   registerPipelineCommands(program);
   registerDemoCommands(program);
   registerServeCommands(program);
+  installOutputGuard(program);
   return program;
 }
 
 /**
  * Runs the CLI and resolves to the process exit code. PrefErrors print their message (which names
- * file, line and field) without a stack; anything else is a bug and prints its stack.
+ * file, line and field) without a stack and exit 1; so do operating-system errors that escaped a
+ * writer (disk full, permission denied, …), as a {@link FileSystemError} naming the path. Anything
+ * else is a bug: "unexpected error", its stack, exit 2. Output locks are released in every case.
  */
 export async function runCli(argv: readonly string[]): Promise<number> {
   const program = createProgram();
@@ -64,7 +68,14 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       process.stderr.write(`pref: ${error.message}\n`);
       return 1;
     }
+    if (isSystemError(error)) {
+      const path = typeof error.path === 'string' ? error.path : (error.syscall ?? 'file system');
+      process.stderr.write(`pref: ${new FileSystemError({ path, cause: error }).message}\n`);
+      return 1;
+    }
     process.stderr.write(`pref: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     return 2;
+  } finally {
+    releaseOutputLocks();
   }
 }

@@ -1,7 +1,7 @@
 import { createReadStream, statSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { AbortedError, PrefError } from './errors';
+import { AbortedError, FileSystemError, PrefError, isSystemError } from './errors';
 
 /** How far a read has got, passed to `onProgress`. */
 export interface ReadProgress {
@@ -26,8 +26,9 @@ export function fileSize(path: string): number | undefined {
   }
 }
 
-export function ioError(path: string, error: unknown): PrefError {
+export function ioError(path: string, error: unknown, action?: string): PrefError {
   if (PrefError.isInstance(error)) return error;
+  if (isSystemError(error)) return new FileSystemError({ path, action, cause: error });
   const message = error instanceof Error ? error.message : String(error);
   return new PrefError({ code: 'IO', message: `${path}: ${message}`, cause: error });
 }

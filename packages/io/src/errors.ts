@@ -21,7 +21,9 @@ export type PrefErrorCode =
   | 'DOWNLOAD'
   | 'ABORTED'
   | 'NUMERIC'
-  | 'CHECKPOINT';
+  | 'CHECKPOINT'
+  | 'OUTPUT_CONFLICT'
+  | 'OUTPUT_LOCKED';
 
 export interface PrefErrorOptions {
   code: PrefErrorCode;
@@ -119,4 +121,57 @@ export class AbortedError extends PrefError {
     super({ code: 'ABORTED', message: 'the operation was aborted', cause });
     this.name = 'AbortedError';
   }
+}
+
+const fileSystemMarker = Symbol.for('pref.error.file-system');
+
+/** What an operating-system error code means, in words (for the error message). */
+const SYSTEM_ERROR_WORDS: Record<string, string> = {
+  ENOSPC: 'no space left on the device (the disk or quota is full)',
+  EDQUOT: 'the disk quota is exceeded',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'the file system is read-only',
+  ENOENT: 'no such file or folder',
+  ENOTDIR: 'a part of the path is not a folder',
+  EISDIR: 'is a folder, not a file',
+  EEXIST: 'already exists',
+  ENOTEMPTY: 'the folder is not empty',
+  EMFILE: 'too many open files',
+  ENFILE: 'too many open files in the system',
+  EFBIG: 'the file is too large for the file system',
+  ENAMETOOLONG: 'the file name is too long',
+  EIO: 'input/output error from the device',
+  ELOOP: 'too many levels of symbolic links',
+  EXDEV: 'the temp file and the target are on different file systems',
+  EBUSY: 'the file or folder is busy',
+};
+
+/**
+ * A file-system operation failed (disk full, permission denied, read-only, missing folder …): the
+ * message names the path, what was being done and the system's reason in words; `systemCode` is the
+ * OS code (`ENOSPC`, `EACCES`, …). Temp files of the failed write are already removed when it is thrown.
+ */
+export class FileSystemError extends PrefError {
+  private readonly [fileSystemMarker] = true;
+  readonly path: string;
+  readonly systemCode?: string;
+  constructor({ path, action, cause }: { path: string; action?: string; cause: unknown }) {
+    const systemCode = typeof cause === 'object' && cause !== null && typeof (cause as { code?: unknown }).code === 'string' ? (cause as { code: string }).code : undefined;
+    const words = systemCode === undefined ? undefined : SYSTEM_ERROR_WORDS[systemCode];
+    const detail = words === undefined ? (cause instanceof Error ? cause.message : String(cause)) : `${words} (${systemCode})`;
+    super({ code: 'IO', message: `${path}: ${action === undefined ? '' : `cannot ${action}: `}${detail}`, cause });
+    this.name = 'FileSystemError';
+    this.path = path;
+    this.systemCode = systemCode;
+  }
+
+  static override isInstance(error: unknown): error is FileSystemError {
+    return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[fileSystemMarker] === true;
+  }
+}
+
+/** True for a Node system error (an `Error` with a string `code` such as `ENOSPC` and a `syscall`). */
+export function isSystemError(error: unknown): error is NodeJS.ErrnoException & { code: string } {
+  return error instanceof Error && typeof (error as NodeJS.ErrnoException).code === 'string' && /^E[A-Z0-9]+$/.test((error as NodeJS.ErrnoException).code!);
 }

@@ -4,6 +4,8 @@ export {
   InvalidRecordError,
   InvalidArgumentError,
   AbortedError,
+  FileSystemError,
+  isSystemError,
 } from './errors';
 export type { PrefErrorCode, PrefErrorOptions, InvalidRecordLocation } from './errors';
 
@@ -28,8 +30,21 @@ export { writePairs, pairToRecord } from './write-pairs';
 export type { WritePairsOptions } from './write-pairs';
 export { writeHfDataset, writeHfDatasetDict } from './write-hf';
 export type { WriteHfOptions } from './write-hf';
-export { atomicWriteFile, createAtomicWriteStream } from './atomic-write';
+export { atomicWriteFile, createAtomicWriteStream, registerTemp, forgetTemp } from './atomic-write';
 export type { AtomicWriteStream } from './atomic-write';
+export {
+  guardOutputs,
+  assertDistinctPaths,
+  assertReplaceableFolder,
+  acquireOutputLock,
+  releaseOutputLocks,
+  lockPathFor,
+  isDatasetFolder,
+  OutputConflictError,
+  OutputLockedError,
+  PIPELINE_STATE_FILE,
+} from './output-guard';
+export type { GuardOutputsOptions, OutputGuard, OutputKind, OutputPath, NamedPath, LockHolder } from './output-guard';
 export { toTrlRecord, toOpenRlhfRecord, writeTrl, writeOpenRlhf, pairConversation } from './trainer-writers';
 export type { TrlOptions, OpenRlhfOptions } from './trainer-writers';
 

@@ -18,7 +18,8 @@ import {
   Utf8,
   vectorFromArray,
 } from 'apache-arrow';
-import { tempPathFor } from './atomic-write';
+import { ensureParent, forgetTemp, registerTemp, tempPathFor } from './atomic-write';
+import { assertReplaceableFolder } from './output-guard';
 import { ioError, throwIfAborted } from './byte-source';
 import { PrefError } from './errors';
 import { fitsType, inferColumns, toColumnValue, type ColumnType } from './infer-columns';
@@ -82,14 +83,21 @@ export interface WriteHfOptions {
 async function writeDatasetFiles(folder: string, records: AsyncIterable<DataRecord> | Iterable<DataRecord>, { rowGroupSize = 10_000, split = 'train', signal, onProgress }: WriteHfOptions): Promise<number> {
   const dataFile = 'data-00000-of-00001.arrow';
   const out = createWriteStream(join(folder, dataFile));
+  // A write error (disk full, …) is kept and rethrown from the row loop; without a listener it
+  // would be an uncaught 'error' event that ends the process.
+  let outFailure: Error | undefined;
+  out.on('error', (error) => (outFailure ??= error));
+  const failed = new Promise<void>((resolve) => out.once('error', () => resolve()));
   const hash = createHash('sha256');
   const writer = new RecordBatchStreamWriter();
   const piping = (async () => {
     for await (const chunk of writer) {
+      if (outFailure) continue; // drain the Arrow writer so finish() settles
       hash.update(chunk);
-      if (!out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
+      if (!out.write(chunk)) await Promise.race([new Promise<void>((resolve) => out.once('drain', () => resolve())), failed]);
     }
-    await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
+    if (outFailure) return;
+    await Promise.race([new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve()))), failed]);
   })();
   let columns: Map<string, ColumnType> | undefined;
   let schema: Schema | undefined;
@@ -126,7 +134,9 @@ async function writeDatasetFiles(folder: string, records: AsyncIterable<DataReco
         // Let the piping loop hand this batch's bytes to the file, and wait for the file stream to
         // drain, so memory stays bounded by about one batch however fast the source is.
         await new Promise<void>((resolve) => setImmediate(resolve));
-        if (out.writableNeedDrain) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
+        if (outFailure) throw outFailure;
+        if (out.writableNeedDrain) await Promise.race([new Promise<void>((resolve) => out.once('drain', () => resolve())), failed]);
+        if (outFailure) throw outFailure;
         onProgress?.({ written });
       }
     }
@@ -139,7 +149,9 @@ async function writeDatasetFiles(folder: string, records: AsyncIterable<DataReco
   } finally {
     writer.finish();
     await piping;
+    if (!out.closed) out.destroy();
   }
+  if (outFailure) throw outFailure;
   const fingerprint = hash.digest('hex').slice(0, 16);
   const features = Object.fromEntries([...columns!].map(([name, type]) => [name, hfFeature(type)]));
   await writeFile(join(folder, 'dataset_info.json'), `${JSON.stringify({ citation: '', description: '', features, homepage: '', license: '' }, null, 2)}\n`);
@@ -159,20 +171,30 @@ async function writeDatasetFiles(folder: string, records: AsyncIterable<DataReco
 
 async function atomicFolder(path: string, fill: (temp: string) => Promise<number>): Promise<WriteResult> {
   if (path === '-') throw new PrefError({ code: 'UNSUPPORTED_FORMAT', message: 'a save_to_disk folder cannot be written to stdout; give a folder path' });
-  await mkdir(dirname(path), { recursive: true });
+  // Never replace a folder pref (or `datasets`) did not write: the user's files would be deleted.
+  assertReplaceableFolder(path, { overwrite: true });
+  await ensureParent(path);
   const temp = tempPathFor(path);
-  await mkdir(temp);
+  const old = join(dirname(path), `.${basename(path)}.old-${process.pid}`);
+  registerTemp(temp);
   try {
+    await mkdir(temp);
     const written = await fill(temp);
     // Replace an existing folder: move it aside, put the new one in place, then delete the old.
-    const old = join(dirname(path), `.${basename(path)}.old-${process.pid}`);
     const existed = await rename(path, old).then(() => true, () => false);
-    await rename(temp, path);
+    try {
+      await rename(temp, path);
+    } catch (error) {
+      if (existed) await rename(old, path);
+      throw error;
+    }
     if (existed) await rm(old, { recursive: true, force: true });
     return { written };
   } catch (error) {
     await rm(temp, { recursive: true, force: true });
-    throw PrefError.isInstance(error) ? error : ioError(path, error);
+    throw PrefError.isInstance(error) ? error : ioError(path, error, 'write the dataset folder');
+  } finally {
+    forgetTemp(temp);
   }
 }
 

@@ -1,8 +1,7 @@
-import { rename, rm, mkdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { rename, rm } from 'node:fs/promises';
 import { ParquetWriter, fileWriter } from 'hyparquet-writer';
 import type { SchemaElement } from 'hyparquet';
-import { tempPathFor } from './atomic-write';
+import { ensureParent, forgetTemp, registerTemp, tempPathFor } from './atomic-write';
 import { ioError, throwIfAborted } from './byte-source';
 import { PrefError } from './errors';
 import { fitsType, inferColumns, toColumnValue, type ColumnType } from './infer-columns';
@@ -51,13 +50,14 @@ export async function writeParquetRecords(
   { rowGroupSize = 10_000, signal, onProgress }: { rowGroupSize?: number; signal?: AbortSignal; onProgress?: (p: { written: number }) => void } = {},
 ): Promise<WriteResult> {
   if (path === '-') throw new PrefError({ code: 'UNSUPPORTED_FORMAT', message: 'Parquet cannot be written to stdout; give a file path' });
-  await mkdir(dirname(path), { recursive: true });
+  await ensureParent(path);
   const temp = tempPathFor(path);
+  registerTemp(temp);
   let writer: ParquetWriter | undefined;
   let columns: Map<string, ColumnType> | undefined;
   let written = 0;
   let batch: DataRecord[] = [];
-  const sink = fileWriter(temp);
+  let sink: ReturnType<typeof fileWriter>;
   const flush = async () => {
     if (batch.length === 0) return;
     if (!columns) {
@@ -83,6 +83,7 @@ export async function writeParquetRecords(
     batch = [];
   };
   try {
+    sink = fileWriter(temp);
     for await (const record of records) {
       if (written % 1024 === 0) throwIfAborted(signal);
       batch.push(record);
@@ -100,6 +101,8 @@ export async function writeParquetRecords(
     return { written };
   } catch (error) {
     await rm(temp, { force: true });
-    throw PrefError.isInstance(error) ? error : ioError(path, error);
+    throw PrefError.isInstance(error) ? error : ioError(path, error, 'write');
+  } finally {
+    forgetTemp(temp);
   }
 }

@@ -32,21 +32,37 @@ async function writeJsonLike(
   { array, gzip, signal, onProgress }: { array: boolean; gzip: boolean; signal?: AbortSignal; onProgress?: (p: { written: number }) => void },
 ): Promise<number> {
   const gz = gzip ? createGzip() : undefined;
+  // A failed file write (disk full, …) stops the compressed-bytes pump; it is recorded here and
+  // rethrown by the next emit instead of leaving the writer waiting for a 'drain' that never comes.
+  let gzFailure: unknown;
+  gz?.on('error', (error) => (gzFailure ??= error));
   const gzDone = gz
     ? (async () => {
         for await (const chunk of gz as AsyncIterable<Buffer>) await out.write(chunk);
-      })()
+      })().catch((error: unknown) => {
+        gzFailure ??= error;
+        gz.destroy();
+      })
     : undefined;
   const emit = async (text: string) => {
     if (!gz) return out.write(text);
-    if (!gz.write(text)) await new Promise<void>((resolve) => gz.once('drain', resolve));
+    if (gzFailure) throw gzFailure;
+    if (!gz.write(text)) await Promise.race([new Promise<void>((resolve) => gz.once('drain', resolve)), gzDone]);
+    if (gzFailure) throw gzFailure;
   };
   let written = 0;
   let buffer = array ? '[' : '';
   try {
     for await (const record of records) {
       if (written % 1024 === 0) throwIfAborted(signal);
-      const text = stringifyRecord(record);
+      let text: string;
+      try {
+        text = stringifyRecord(record);
+      } catch (error) {
+        // JSON.parse reads nesting of any depth, JSON.stringify recurses: a 100k-deep value ends here.
+        if (error instanceof RangeError) throw new PrefError({ code: 'UNSUPPORTED_FORMAT', message: `${out.path}: row ${written + 1}: a value nests too deeply to be written as JSON (${error.message})`, cause: error });
+        throw error;
+      }
       buffer += array ? `${written === 0 ? '\n' : ',\n'}${text}` : `${text}\n`;
       written += 1;
       if (buffer.length >= FLUSH_BYTES) {
@@ -59,10 +75,11 @@ async function writeJsonLike(
     if (buffer) await emit(buffer);
   } finally {
     if (gz) {
-      gz.end();
+      if (!gzFailure) gz.end();
       await gzDone;
     }
   }
+  if (gzFailure) throw gzFailure;
   onProgress?.({ written });
   return written;
 }

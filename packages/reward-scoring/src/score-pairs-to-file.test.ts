@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -92,10 +92,34 @@ describe('scorePairsToFile checkpoints', () => {
       ).rejects.toThrow();
       const { checkpoint } = checkpointPaths(output);
       expect(JSON.parse(readFileSync(checkpoint, 'utf8')).pairsDone).toBe(16);
-      await expect(scorePairsToFile(pairs, model, { outputPath: output, windowSize: 8, batchTokens: 999, resume: true })).rejects.toThrow(/made with another input, model or settings/);
+      await expect(scorePairsToFile(pairs, model, { outputPath: output, windowSize: 8, batchTokens: 999, resume: true })).rejects.toThrow(/made with another input, model files .* or settings/);
       const result = await scorePairsToFile(pairs, model, { outputPath: output, windowSize: 8, resume: true });
       expect(result.resumedFrom).toBe(16);
       expect(readFileSync(output).equals(readFileSync(full))).toBe(true);
+    } finally {
+      await model.dispose();
+    }
+  });
+
+  it('refuses to resume after the model files changed in place (the scores would mix two models)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pref-ckpt-model-'));
+    const modelDir = join(dir, 'model');
+    cpSync(fileURLToPath(new URL('../fixtures/tiny-bert', import.meta.url)), modelDir, { recursive: true });
+    const model = await loadRewardModel(modelDir, { tokenizerWorkers: 0 });
+    try {
+      const pairs = Array.from({ length: 24 }, (_, i) => ({ id: String(i), prompt: 'q?', chosen: `answer ${i}`, rejected: 'no.' }));
+      const output = join(dir, 'out.jsonl');
+      const controller = new AbortController();
+      await expect(scorePairsToFile(pairs, model, { outputPath: output, windowSize: 8, signal: controller.signal, onProgress: (p) => p.pairsDone >= 8 && controller.abort() })).rejects.toThrow();
+      // The weights are rewritten in place with the same bytes: only size, mtime and inode can tell.
+      const onnx = join(modelDir, 'model.onnx');
+      const bytes = readFileSync(onnx);
+      writeFileSync(onnx, bytes);
+      utimesSync(onnx, new Date(), new Date(Date.now() + 5000));
+      await expect(scorePairsToFile(pairs, model, { outputPath: output, windowSize: 8, resume: true })).rejects.toThrow(/model files \(weights, tokenizer or config changed since\)/);
+      const { checkpoint } = checkpointPaths(output);
+      writeFileSync(checkpoint, '{"version":1,"fingerprint":');
+      await expect(scorePairsToFile(pairs, model, { outputPath: output, windowSize: 8, resume: true })).rejects.toThrow(/cannot be read/);
     } finally {
       await model.dispose();
     }

@@ -1,6 +1,6 @@
-import { closeSync, existsSync, fsyncSync, ftruncateSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import type { PreferencePair } from '@pref/io';
+import { FileSystemError, forgetTemp, isSystemError, registerTemp, type PreferencePair } from '@pref/io';
 import { RewardModelError } from './errors';
 import type { RewardModel } from './load-reward-model';
 import { scorePairWindows, type ScorePairsOptions, type ScoreProgress } from './score-pairs';
@@ -33,16 +33,58 @@ export function checkpointPaths(output: string): { partial: string; checkpoint: 
   return { partial: join(dir, `.${name}.partial`), checkpoint: join(dir, `.${name}.checkpoint.json`) };
 }
 
+/**
+ * size + mtime + inode of every file in the model's folder (and the ONNX file's folder, e.g. `onnx/`),
+ * symbolic links followed (a Hub cache snapshot links to its blobs). Weights, tokenizer or config
+ * replaced or edited in place change it, so `--resume` refuses a checkpoint made with other model files.
+ * Stamps rather than content hashes: hashing gigabytes of weights on every resume would cost more than
+ * the check is worth, and an in-place change always moves the mtime (or the inode, for a rename).
+ */
+export function modelFilesFingerprint(model: Pick<RewardModel, 'dir' | 'modelPath'>): string[] {
+  const folders = [...new Set([model.dir, dirname(model.modelPath)])];
+  const stamps: string[] = [];
+  for (const folder of folders) {
+    let names: string[];
+    try {
+      names = readdirSync(folder).sort();
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      if (name.startsWith('.')) continue;
+      try {
+        const info = statSync(join(folder, name));
+        if (info.isFile()) stamps.push(`${join(folder, name)}:${info.size}:${info.mtimeMs}:${info.ino}`);
+      } catch {
+        // a dangling link is not a model file
+      }
+    }
+  }
+  return stamps;
+}
+
+function fileSystemError(path: string, action: string, error: unknown): unknown {
+  return isSystemError(error) ? new FileSystemError({ path, action, cause: error }) : error;
+}
+
 function writeCheckpoint(path: string, checkpoint: Checkpoint): void {
   const temp = `${path}.tmp`;
-  const fd = openSync(temp, 'w');
+  registerTemp(temp);
   try {
-    writeSync(fd, JSON.stringify(checkpoint));
-    fsyncSync(fd);
+    const fd = openSync(temp, 'w');
+    try {
+      writeSync(fd, JSON.stringify(checkpoint));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temp, path);
+  } catch (error) {
+    rmSync(temp, { force: true });
+    throw error;
   } finally {
-    closeSync(fd);
+    forgetTemp(temp);
   }
-  renameSync(temp, path);
 }
 
 function fsyncDir(path: string): void {
@@ -76,6 +118,7 @@ export async function scorePairsToFile(
   const fingerprint = JSON.stringify({
     input: inputFingerprint,
     model: model.modelPath,
+    modelFiles: modelFilesFingerprint(model),
     inputFormat: scoreOptions.inputFormat ?? 'pair',
     template: scoreOptions.template ?? null,
     systemPrompt: scoreOptions.systemPrompt ?? null,
@@ -91,11 +134,17 @@ export async function scorePairsToFile(
   let bytes = 0;
   let truncatedBefore = 0;
   if (resume && existsSync(checkpoint)) {
-    const saved = JSON.parse(readFileSync(checkpoint, 'utf8')) as Checkpoint;
+    let saved: Checkpoint;
+    try {
+      saved = JSON.parse(readFileSync(checkpoint, 'utf8')) as Checkpoint;
+      if (typeof saved.pairsDone !== 'number' || typeof saved.bytes !== 'number' || typeof saved.fingerprint !== 'string') throw new Error('missing fields');
+    } catch (error) {
+      throw new RewardModelError('CHECKPOINT', `the checkpoint ${checkpoint} cannot be read (${error instanceof Error ? error.message : String(error)}); run without --resume to start over`, error);
+    }
     if (saved.fingerprint !== fingerprint) {
       throw new RewardModelError(
         'CHECKPOINT',
-        `the checkpoint ${checkpoint} was made with another input, model or settings; run without --resume to start over`,
+        `the checkpoint ${checkpoint} was made with another input, model files (weights, tokenizer or config changed since) or settings; run without --resume to start over`,
       );
     }
     if (!existsSync(partial) || statSync(partial).size < saved.bytes) {
@@ -107,8 +156,15 @@ export async function scorePairsToFile(
   } else {
     rmSync(checkpoint, { force: true });
   }
-  const fd = openSync(partial, skip > 0 ? 'r+' : 'w');
+  let fd: number;
+  try {
+    mkdirSync(dirname(output), { recursive: true });
+    fd = openSync(partial, skip > 0 ? 'r+' : 'w');
+  } catch (error) {
+    throw fileSystemError(output, 'write', error);
+  }
   let progress: ScoreProgress | undefined;
+  let failed = false;
   try {
     ftruncateSync(fd, bytes);
     if (skip === 0) writeCheckpoint(checkpoint, { version: 1, fingerprint, pairsDone: 0, bytes: 0, truncatedPairs: 0 });
@@ -144,10 +200,22 @@ export async function scorePairsToFile(
         truncatedPairs: truncatedBefore + truncatedThisRun,
       });
     }
+  } catch (error) {
+    failed = true;
+    throw fileSystemError(output, 'write', error);
   } finally {
     closeSync(fd);
+    // Nothing scored yet: there is nothing to resume, so leave no partial file or checkpoint behind.
+    if (failed && bytes === 0) {
+      rmSync(partial, { force: true });
+      rmSync(checkpoint, { force: true });
+    }
   }
-  renameSync(partial, output);
+  try {
+    renameSync(partial, output);
+  } catch (error) {
+    throw fileSystemError(output, 'write', error);
+  }
   fsyncDir(dirname(output));
   rmSync(checkpoint, { force: true });
   if (progress === undefined) throw new Error('unreachable: scoring ended without a result');

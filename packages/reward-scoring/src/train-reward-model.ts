@@ -1,8 +1,8 @@
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import type { PreferencePair } from '@pref/io';
-import { AbortedError, InvalidArgumentError, InvalidRecordError } from '@pref/io';
+import { AbortedError, FileSystemError, InvalidArgumentError, InvalidRecordError, forgetTemp, isSystemError, registerTemp } from '@pref/io';
 import { createGraphBuilder } from './onnx-builder/index';
 
 /** Special tokens of the exported WordPiece tokenizer, in id order. */
@@ -315,8 +315,17 @@ export function rewardModelOnnx(model: Pick<TrainedRewardModel, 'weights' | 'bia
 
 function writeAtomic(path: string, data: string | Uint8Array): void {
   const temp = `${path}.${process.pid}.${Date.now()}.tmp`;
-  writeFileSync(temp, data);
-  renameSync(temp, path);
+  // Removed on an error (disk full, …) and on SIGINT/SIGTERM, like every @pref/io writer's temp file.
+  registerTemp(temp);
+  try {
+    writeFileSync(temp, data);
+    renameSync(temp, path);
+  } catch (error) {
+    rmSync(temp, { force: true });
+    throw isSystemError(error) ? new FileSystemError({ path, action: 'write', cause: error }) : error;
+  } finally {
+    forgetTemp(temp);
+  }
 }
 
 /**

@@ -131,7 +131,7 @@ export function registerScoreCommands(program: Command): void {
             ...scoreOptions,
             outputPath: flags.output,
             resume: Boolean(flags.resume),
-            fingerprint: `${resolve(input)}:${stat.size}:${stat.mtimeMs}`,
+            fingerprint: `${resolve(input)}:${stat.size}:${stat.mtimeMs}:${stat.ino}`,
             onProgress,
           });
         } else {

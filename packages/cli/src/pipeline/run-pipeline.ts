@@ -69,7 +69,17 @@ export async function runPipeline<N extends PipelineName>(name: N, options: Pipe
  */
 export function interruptSignal(): { signal: AbortSignal; dispose: () => void } {
   const controller = new AbortController();
-  const onInterrupt = (): void => controller.abort(new Error('interrupted (SIGINT)'));
-  process.once('SIGINT', onInterrupt);
+  // Kept registered while the pipeline runs (not `once`), so the temp-file cleanup of @pref/io leaves
+  // the first Ctrl-C to this graceful stop; a second Ctrl-C ends the process at once (temp files and
+  // locks are removed, then it dies by SIGINT).
+  const onInterrupt = (): void => {
+    if (!controller.signal.aborted) {
+      controller.abort(new Error('interrupted (SIGINT)'));
+      return;
+    }
+    process.off('SIGINT', onInterrupt);
+    process.kill(process.pid, 'SIGINT');
+  };
+  process.on('SIGINT', onInterrupt);
   return { signal: controller.signal, dispose: () => process.off('SIGINT', onInterrupt) };
 }

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { atomicWriteFile } from '@pref/io';
@@ -119,5 +119,36 @@ describe('runSteps', () => {
     const controller = new AbortController();
     controller.abort();
     await expect(runSteps({ pipeline: 'test', out, steps: makeSteps(join(dir, 'nope.txt'), []), quiet: true, signal: controller.signal })).rejects.toThrow(/aborted/);
+  });
+
+  it("reruns a step whose output another run replaced, even with the same inputs (it is not this run's data)", async () => {
+    const input = join(dir, 'input.txt');
+    await writeFile(input, 'abc');
+    const out = join(dir, 'out');
+    const calls: string[] = [];
+    await runSteps({ pipeline: 'test', out, steps: makeSteps(input, calls), quiet: true });
+    // Another run (or a person) wrote its own data over this step's output: same size, other bytes.
+    await atomicWriteFile(join(out, '01-upper', 'upper.txt'), 'XYZ');
+    const rerun = await runSteps({ pipeline: 'test', out, steps: makeSteps(input, calls), quiet: true });
+    expect(rerun.ran).toEqual(['upper']);
+    expect(readFileSync(join(out, '01-upper', 'upper.txt'), 'utf8')).toBe('ABC');
+    const state = JSON.parse(readFileSync(join(out, STATE_FILE), 'utf8'));
+    expect(state.version).toBe(2);
+    expect(state.steps.upper.inputs).toEqual([{ name: 'input.txt', sha256: 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad' }]);
+    expect(Object.keys(state.steps.upper.outputStamps)).toEqual(['01-upper/upper.txt']);
+  });
+
+  it('refuses a folder it did not create, and a folder another live run holds', async () => {
+    const input = join(dir, 'input.txt');
+    await writeFile(input, 'abc');
+    const mine = join(dir, 'mine');
+    await mkdir(mine);
+    await writeFile(join(mine, 'notes.txt'), 'keep');
+    await expect(runSteps({ pipeline: 'test', out: mine, steps: makeSteps(input, []), quiet: true })).rejects.toThrow(/not a pref pipeline folder/);
+    const out = join(dir, 'out');
+    await runSteps({ pipeline: 'test', out, steps: makeSteps(input, []), quiet: true });
+    // The parent process of this test is alive and not us: its lock is a live one.
+    await writeFile(join(out, '.pref.lock'), JSON.stringify({ pid: process.ppid, host: hostname(), startedAt: 'then', command: 'pref pipeline' }));
+    await expect(runSteps({ pipeline: 'test', out, steps: makeSteps(input, []), quiet: true })).rejects.toThrow(new RegExp(`another pref run is writing this output \\(pid ${process.ppid}`));
   });
 });

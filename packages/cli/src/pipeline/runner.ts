@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, readFileSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
 import { basename, join, relative, resolve } from 'node:path';
-import { AbortedError, InvalidArgumentError, atomicWriteFile } from '@pref/io';
+import { AbortedError, InvalidArgumentError, PIPELINE_STATE_FILE, acquireOutputLock, assertReplaceableFolder, atomicWriteFile } from '@pref/io';
 import type { DataRecord } from '@pref/io';
 import { readRecords } from '@pref/io';
 import { createProgress } from '../progress';
@@ -46,21 +46,51 @@ export interface PipelineStep<R = unknown> {
   run(context: StepContext): Promise<StepOutcome<R>>;
 }
 
+/** An output file as the step left it: a later rerun trusts it only while all three still match. */
+interface OutputStamp {
+  size: number;
+  mtimeMs: number;
+  ino: number;
+}
+
 interface StepState {
+  /** sha-256 over the step name, folder, params and the sha-256 of every input file's bytes. */
   fingerprint: string;
+  /** The inputs that fingerprint covers (data, model files, earlier steps' outputs), with their sha-256. */
+  inputs: { name: string; sha256: string }[];
   outputs: string[];
+  /** size + mtime + inode of each output right after the step wrote it (relative path → stamp). */
+  outputStamps: Record<string, OutputStamp>;
   result: unknown;
   finishedAt: string;
   seconds: number;
 }
 
 interface PipelineState {
-  version: 1;
+  version: 2;
   pipeline: string;
   steps: Record<string, StepState>;
 }
 
-export const STATE_FILE = 'pipeline-state.json';
+export const STATE_FILE = PIPELINE_STATE_FILE;
+
+function stampOf(path: string): OutputStamp | undefined {
+  try {
+    const info = statSync(path);
+    return { size: info.size, mtimeMs: info.mtimeMs, ino: info.ino };
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when every output the step recorded is still the file it wrote (not deleted, replaced or edited since). */
+function outputsUnchanged(outDir: string, previous: StepState): boolean {
+  return previous.outputs.every((file) => {
+    const now = stampOf(join(outDir, file));
+    const then = previous.outputStamps?.[file];
+    return now !== undefined && then !== undefined && now.size === then.size && now.mtimeMs === then.mtimeMs && now.ino === then.ino;
+  });
+}
 
 export interface RunStepsOptions {
   /** Pipeline name (kept in the state file). */
@@ -98,7 +128,7 @@ async function hashFile(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
-async function fingerprintOf(step: PipelineStep, inputs: string[], out: string): Promise<string> {
+async function fingerprintOf(step: PipelineStep, inputs: string[], out: string): Promise<{ fingerprint: string; files: { name: string; sha256: string }[] }> {
   const files: { name: string; sha256: string }[] = [];
   for (const input of inputs) {
     if (!existsSync(input)) {
@@ -109,32 +139,52 @@ async function fingerprintOf(step: PipelineStep, inputs: string[], out: string):
     // file elsewhere with the same bytes does not force a rerun).
     files.push({ name: inside.startsWith('..') ? basename(input) : inside, sha256: await hashFile(input) });
   }
-  return createHash('sha256').update(JSON.stringify({ step: step.name, folder: step.folder, params: step.params ?? null, files })).digest('hex');
+  return { fingerprint: createHash('sha256').update(JSON.stringify({ step: step.name, folder: step.folder, params: step.params ?? null, files })).digest('hex'), files };
 }
 
 function readState(path: string, pipeline: string): PipelineState {
-  if (!existsSync(path)) return { version: 1, pipeline, steps: {} };
+  const fresh = (): PipelineState => ({ version: 2, pipeline, steps: Object.create(null) as Record<string, StepState> });
+  if (!existsSync(path)) return fresh();
   try {
     const parsed = JSON.parse(readFileSync(path, 'utf8')) as PipelineState;
-    if (parsed.version === 1 && parsed.pipeline === pipeline && typeof parsed.steps === 'object') return parsed;
+    if (parsed.version === 2 && parsed.pipeline === pipeline && typeof parsed.steps === 'object' && parsed.steps !== null) {
+      return { ...parsed, steps: Object.assign(Object.create(null) as Record<string, StepState>, parsed.steps) };
+    }
   } catch {
-    // A state file we cannot read only costs a rerun.
+    // A state file we cannot read (or of an older version) only costs a rerun.
   }
-  return { version: 1, pipeline, steps: {} };
+  return fresh();
 }
 
 /**
  * Runs `steps` in order under `out`, resumable at step granularity: after each step its fingerprint
- * (sha-256 of its params and the bytes of its inputs), outputs and result go to `OUT/pipeline-state.json`
- * (written atomically). On a rerun a step whose fingerprint is unchanged and whose outputs all exist is
- * skipped and its stored result reused; any change reruns it and, through the changed outputs, the
- * steps after it.
+ * (sha-256 of its params and the bytes of its inputs: data files, model files, earlier steps'
+ * outputs), the size + mtime + inode of each output it wrote, and its result go to
+ * `OUT/pipeline-state.json` (written atomically). On a rerun a step is skipped, and its stored result
+ * reused, only when its fingerprint is unchanged and every output is still the exact file it wrote;
+ * any change reruns it and, through the changed outputs, the steps after it.
+ *
+ * One run per folder: `OUT/.pref.lock` names the holder, and a second run on the same `out` fails with
+ * an {@link OutputLockedError} until the first ends (a lock of a dead process is taken over). `out`
+ * must be new, empty or a pipeline folder (it holds `pipeline-state.json`): a folder with other
+ * content is refused, so a pipeline never writes into a folder it did not create.
  */
 export async function runSteps({ pipeline, out, steps, force = false, quiet = false, signal, onStep }: RunStepsOptions): Promise<RunStepsResult> {
   const outDir = resolve(out);
-  await mkdir(outDir, { recursive: true });
+  assertReplaceableFolder(outDir, { kind: 'pipeline-folder', flag: '--out' });
+  const release = acquireOutputLock(outDir, { insideFolder: true });
+  try {
+    return await runLocked({ pipeline, outDir, steps, force, quiet, signal, onStep });
+  } finally {
+    release();
+  }
+}
+
+async function runLocked({ pipeline, outDir, steps, force, quiet, signal, onStep }: Omit<RunStepsOptions, 'out'> & { outDir: string }): Promise<RunStepsResult> {
   const statePath = join(outDir, STATE_FILE);
   const state = readState(statePath, pipeline);
+  // Written before the first step, so an interrupted first run still marks the folder as a pipeline's.
+  if (!existsSync(statePath)) await atomicWriteFile(statePath, `${JSON.stringify(state, null, 2)}\n`);
   const results: Record<string, unknown> = {};
   const ran: string[] = [];
   const skipped: string[] = [];
@@ -142,9 +192,9 @@ export async function runSteps({ pipeline, out, steps, force = false, quiet = fa
     if (signal?.aborted) throw new AbortedError({ cause: signal.reason });
     const label = `[${index + 1}/${steps.length}] ${step.name}`;
     const inputs = step.inputs({ out: outDir, results });
-    const fingerprint = await fingerprintOf(step, inputs, outDir);
+    const { fingerprint, files } = await fingerprintOf(step, inputs, outDir);
     const previous = state.steps[step.name];
-    if (!force && previous && previous.fingerprint === fingerprint && previous.outputs.every((file) => existsSync(join(outDir, file)))) {
+    if (!force && previous && previous.fingerprint === fingerprint && outputsUnchanged(outDir, previous)) {
       results[step.name] = previous.result;
       skipped.push(step.name);
       if (!quiet) process.stderr.write(`${label}: unchanged, skipped (outputs in ${join(outDir, step.folder)})\n`);
@@ -161,9 +211,17 @@ export async function runSteps({ pipeline, out, steps, force = false, quiet = fa
     progress.finish(`done in ${seconds.toFixed(1)}s`);
     results[step.name] = outcome.result;
     ran.push(step.name);
+    const outputs = outcome.outputs.map((file) => relative(outDir, resolve(file)));
+    const outputStamps: Record<string, OutputStamp> = Object.create(null) as Record<string, OutputStamp>;
+    for (const file of outputs) {
+      const stamp = stampOf(join(outDir, file));
+      if (stamp) outputStamps[file] = stamp;
+    }
     state.steps[step.name] = {
       fingerprint,
-      outputs: outcome.outputs.map((file) => relative(outDir, resolve(file))),
+      inputs: files,
+      outputs,
+      outputStamps,
       result: outcome.result,
       finishedAt: new Date().toISOString(),
       seconds,

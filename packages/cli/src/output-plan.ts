@@ -1,0 +1,105 @@
+import { existsSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import type { Command } from 'commander';
+import { guardOutputs, type NamedPath, type OutputGuard, type OutputPath } from '@pref/io';
+import { defaultRejectsPath } from '@pref/privacy';
+
+/** A command's parsed arguments (positional, in order) and options (camelCase keys). */
+interface Parsed {
+  args: readonly unknown[];
+  opts: Record<string, unknown>;
+}
+
+/** What a command reads and writes, from its parsed arguments. */
+interface CommandPaths {
+  inputs: NamedPath[];
+  outputs: OutputPath[];
+}
+
+const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+const arg = (parsed: Parsed, index: number, flag: string): NamedPath => ({ flag, path: text(parsed.args[index]) });
+const opt = (parsed: Parsed, key: string, flag: string): NamedPath => ({ flag, path: text(parsed.opts[key]) });
+/** Model options: a local folder is an input; a Hub id (no such path here) is not a local path. */
+const localModel = (parsed: Parsed, key: string, flag: string): NamedPath[] => {
+  const path = text(parsed.opts[key]);
+  return path !== undefined && existsSync(path) ? [{ flag, path }] : [];
+};
+const file = (entry: NamedPath): OutputPath => ({ ...entry, kind: 'file' });
+
+/** The hidden partial output and checkpoint `score` keeps beside a resumable `.jsonl` output. */
+function scoreCheckpointPaths(output: string | undefined): OutputPath[] {
+  if (output === undefined || !/\.jsonl$/i.test(output)) return [];
+  return [
+    { flag: '--output (partial)', path: join(dirname(output), `.${basename(output)}.partial`), kind: 'file' },
+    { flag: '--output (checkpoint)', path: join(dirname(output), `.${basename(output)}.checkpoint.json`), kind: 'file' },
+  ];
+}
+
+/**
+ * Every command that writes, with the paths it reads and writes. `pipeline` and `demo` check their
+ * output folder in the pipeline runner (`runSteps`), which also serves library callers.
+ */
+export const OUTPUT_PLANS: Readonly<Record<string, (parsed: Parsed) => CommandPaths>> = {
+  convert: (p) => ({
+    inputs: [arg(p, 0, '<in>')],
+    outputs: [{ ...arg(p, 1, '<out>'), kind: p.opts.outFormat === 'hf' ? 'dataset-folder' : 'data' }, file(opt(p, 'rejects', '--rejects'))],
+  }),
+  score: (p) => ({
+    inputs: [arg(p, 0, '<in>'), ...localModel(p, 'model', '--model')],
+    outputs: [opt(p, 'output', '--output'), ...scoreCheckpointPaths(text(p.opts.output))],
+  }),
+  gold: (p) => ({ inputs: [arg(p, 0, '<in>')], outputs: [opt(p, 'output', '--output')] }),
+  margins: (p) => ({ inputs: [arg(p, 0, '<in>')], outputs: [opt(p, 'output', '--output'), file(opt(p, 'stats', '--stats'))] }),
+  privatize: (p) => ({
+    inputs: [arg(p, 0, '<in>')],
+    outputs: [opt(p, 'output', '--output'), file(opt(p, 'audit', '--audit')), file(opt(p, 'summary', '--summary')), opt(p, 'trainReady', '--train-ready')],
+  }),
+  prepare: (p) => {
+    const output = text(p.opts.output);
+    return {
+      inputs: [arg(p, 0, '<in>')],
+      outputs: [{ flag: '--output', path: output }, file({ flag: '--rejects', path: text(p.opts.rejects) ?? (output === undefined ? undefined : defaultRejectsPath(output)) })],
+    };
+  },
+  logprobs: (p) => ({
+    inputs: [arg(p, 0, '<in>'), ...localModel(p, 'policy', '--policy'), ...localModel(p, 'reference', '--reference')],
+    outputs: [opt(p, 'output', '--output')],
+  }),
+  select: (p) => ({
+    inputs: [arg(p, 0, '<in>'), ...localModel(p, 'policy', '--policy'), ...localModel(p, 'reference', '--reference')],
+    outputs: [opt(p, 'output', '--output'), opt(p, 'scored', '--scored'), file(opt(p, 'report', '--report'))],
+  }),
+  pairs: (p) => ({ inputs: [arg(p, 0, '<generations>')], outputs: [opt(p, 'output', '--output'), file(opt(p, 'skipped', '--skipped'))] }),
+  synth: (p) => ({ inputs: [], outputs: [opt(p, 'output', '--output')] }),
+  // quantize checks its own output folder (its manifest marks the folders it wrote) and has its own
+  // --overwrite; here: distinct paths and the lock.
+  quantize: (p) => ({
+    inputs: [...localModel(p, 'model', '--model'), opt(p, 'eval', '--eval')],
+    outputs: [file(opt(p, 'output', '--output'))],
+  }),
+  'train-rm': (p) => ({
+    inputs: [arg(p, 0, '<in>'), ...((p.opts.eval as string[] | undefined) ?? []).map((entry) => ({ flag: '--eval', path: entry.slice(entry.indexOf('=') + 1) }))],
+    outputs: [{ ...opt(p, 'output', '--output'), kind: 'model-folder' }],
+  }),
+};
+
+/**
+ * Adds `--overwrite` to every command in {@link OUTPUT_PLANS} and runs the central output check
+ * (`guardOutputs`: distinct paths, no folder pref did not write, one lock per output) before each
+ * of them; the locks are released when the command ends (see `runCli`).
+ */
+export function installOutputGuard(program: Command): { release(): void } {
+  const guards: OutputGuard[] = [];
+  for (const command of program.commands) {
+    if (OUTPUT_PLANS[command.name()] === undefined || command.options.some((option) => option.long === '--overwrite')) continue;
+    command.option('--overwrite', 'replace an existing dataset or model folder that pref wrote (other folders are never replaced)');
+  }
+  program.hook('preAction', (_program, action) => {
+    const plan = OUTPUT_PLANS[action.name()];
+    if (plan === undefined) return;
+    const opts = action.opts();
+    const { inputs, outputs } = plan({ args: action.processedArgs, opts });
+    guards.push(guardOutputs({ inputs, outputs, overwrite: opts.overwrite === true, command: `pref ${action.name()} ${action.args.join(' ')}`.trim() }));
+  });
+  return { release: () => guards.splice(0).forEach((guard) => guard.release()) };
+}
