@@ -15,7 +15,7 @@ export type { RecordWithLocation } from './rows';
 export { readRecords } from './read-records';
 export type { ReadRecordsOptions, OnInvalid } from './read-records';
 export { readPairs, collectPairs } from './read-pairs';
-export type { ReadPairsOptions, ReadStats, PairStream, RejectEntry } from './read-pairs';
+export type { ReadPairsOptions, ReadStats, PairStream, RejectEntry, RepeatedId } from './read-pairs';
 export { detectSchema, recordToPair, applyMapping, conversationToText, SCHEMA_NAMES } from './schema';
 export type { SchemaName, FieldMapping } from './schema';
 export { flattenConversation, parseHhTranscript } from './flatten-conversation';

@@ -21,6 +21,7 @@ import {
   type PreferencePair,
   type ReadPairsOptions,
   type ReadProgress,
+  type ReadStats,
   type SchemaName,
 } from '@pref/io';
 import { createProgress, type ProgressReporter } from '../progress';
@@ -31,6 +32,7 @@ interface ReadFlags {
   map?: string;
   quiet?: boolean;
   json?: boolean;
+  uniqueIds?: boolean;
 }
 
 const MAPPING_KEYS = ['id', 'prompt', 'chosen', 'rejected', 'system', 'metadata', 'score'] as const;
@@ -49,12 +51,20 @@ export function parseMapping(text: string | undefined): FieldMapping | undefined
   return mapping;
 }
 
-function readOptions(flags: ReadFlags): Pick<ReadPairsOptions, 'schema' | 'format' | 'mapping'> {
+function readOptions(flags: ReadFlags): Pick<ReadPairsOptions, 'schema' | 'format' | 'mapping' | 'uniqueIds'> {
   return {
     schema: (flags.schema ?? 'auto') as SchemaName | 'auto',
     format: flags.format as DataFormat | undefined,
     mapping: parseMapping(flags.map),
+    uniqueIds: flags.uniqueIds === true,
   };
+}
+
+/** One line per repeated id (up to `max`), for the validate/stats warning. */
+function describeRepeatedIds(stats: ReadStats, max = 10): string {
+  const shown = stats.repeatedIdExamples.slice(0, max).map((r) => `  ${JSON.stringify(r.id)}: ${r.count} rows (first at ${r.file}:${r.line})`);
+  const more = stats.repeatedIds > shown.length ? [`  … and ${stats.repeatedIds - shown.length} more`] : [];
+  return [...shown, ...more].join('\n');
 }
 
 function addReadOptions(command: Command): Command {
@@ -62,6 +72,7 @@ function addReadOptions(command: Command): Command {
     .addOption(new Option('--schema <name>', 'input schema').choices(['auto', ...SCHEMA_NAMES]).default('auto'))
     .addOption(new Option('--format <format>', 'input format (default: from the path and content)').choices([...DATA_FORMATS]))
     .option('--map <mapping>', 'field mapping, e.g. prompt=question,chosen=response_j,rejected=response_k')
+    .option('--unique-ids', 'treat a repeated id as an invalid row (by default repeated ids are valid data: a record is its id together with its content)')
     .option('--json', 'print a machine-readable JSON summary on stdout')
     .option('-q, --quiet', 'no progress output');
 }
@@ -115,11 +126,25 @@ export function registerIoCommands(program: Command): void {
     }
     const { stats } = stream;
     progress.finish(`${stats.yielded} valid, ${stats.rejected} invalid`);
-    const summary = { file: input, schema: stats.schema ?? null, rows: stats.read, valid: stats.yielded, invalid: stats.rejected, duplicateIds: stats.duplicateIds };
-    if (flags.json) printJson({ ...summary, errors: errors.slice(0, maxErrors).map((e) => ({ file: e.file, line: e.line, field: e.field ?? null, expected: e.expected, found: e.found ?? null, message: e.message })) });
+    const summary = {
+      file: input,
+      schema: stats.schema ?? null,
+      rows: stats.read,
+      valid: stats.yielded,
+      invalid: stats.rejected,
+      duplicateIds: stats.duplicateIds,
+      repeatedIds: stats.repeatedIds,
+      repeatedIdExamples: stats.repeatedIdExamples,
+    };
+    const warnings: string[] = [];
+    if (stats.repeatedIds > 0 && !flags.uniqueIds) {
+      warnings.push(`${stats.repeatedIds} id${stats.repeatedIds === 1 ? ' is' : 's are'} used by more than one row (${stats.duplicateIds} rows repeat an earlier id); they are kept as distinct records (id + content); pass --unique-ids to treat them as errors`);
+    }
+    if (flags.json) printJson({ ...summary, warnings, errors: errors.slice(0, maxErrors).map((e) => ({ file: e.file, line: e.line, field: e.field ?? null, expected: e.expected, found: e.found ?? null, message: e.message })) });
     else {
       if (stats.rejected > printed) process.stderr.write(`… and ${stats.rejected - printed} more\n`);
-      process.stdout.write(`${input}: ${stats.read} rows, ${stats.yielded} valid, ${stats.rejected} invalid (schema ${stats.schema ?? 'not detected'})\n`);
+      if (warnings.length > 0) process.stderr.write(`warning: ${input}: ${warnings[0]}\n${describeRepeatedIds(stats)}\n`);
+      process.stdout.write(`${input}: ${stats.read} rows, ${stats.yielded} valid, ${stats.rejected} invalid${stats.repeatedIds > 0 ? `, ${stats.repeatedIds} repeated ids (${stats.duplicateIds} rows)` : ''} (schema ${stats.schema ?? 'not detected'})\n`);
     }
     if (stats.rejected > 0 || stats.read === 0) {
       throw new PrefError({ code: 'INVALID_RECORD', message: stats.read === 0 ? `${input}: no rows` : `${input}: ${stats.rejected} invalid row${stats.rejected === 1 ? '' : 's'}` });
@@ -172,6 +197,7 @@ export function registerIoCommands(program: Command): void {
       pairs: stats.yielded,
       invalid: stats.rejected,
       duplicateIds: stats.duplicateIds,
+      repeatedIds: stats.repeatedIds,
       fields: Object.fromEntries(fields),
       lengthUnit: flags.unit,
       lengths: { prompt: round(lengths.prompt), chosen: round(lengths.chosen), rejected: round(lengths.rejected) },
@@ -183,7 +209,7 @@ export function registerIoCommands(program: Command): void {
     }
     const lines = [
       `${input}`,
-      `  rows ${stats.read}, pairs ${stats.yielded}, invalid ${stats.rejected}${stats.duplicateIds ? ` (${stats.duplicateIds} duplicate ids)` : ''}, schema ${stats.schema ?? 'not detected'}`,
+      `  rows ${stats.read}, pairs ${stats.yielded}, invalid ${stats.rejected}${stats.repeatedIds ? `, ${stats.repeatedIds} repeated ids (${stats.duplicateIds} rows)` : ''}, schema ${stats.schema ?? 'not detected'}`,
       `  fields: ${[...fields].map(([k, n]) => (n === stats.read ? k : `${k} (${n})`)).join(', ')}`,
       `  length (${flags.unit})      min      p50      p90      p99      max     mean`,
       ...(['prompt', 'chosen', 'rejected'] as const).map((key) => {
@@ -262,7 +288,7 @@ export function registerIoCommands(program: Command): void {
           for await (const { record } of readRecords(input, { format: flags.format as DataFormat | undefined })) yield record;
         })()
       : (async function* () {
-          for await (const pair of readPairs(input, { ...readOptions(flags), rejectDuplicateIds: false })) yield pairToRecord(pair);
+          for await (const pair of readPairs(input, readOptions(flags))) yield pairToRecord(pair);
         })();
     const out: DataRecord[] = [];
     for await (const row of head(source, n)) {
