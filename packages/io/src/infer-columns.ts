@@ -111,7 +111,7 @@ export function toColumnValue(value: unknown, type: ColumnType, jsonCell: (value
     case 'list':
       return (value as unknown[]).map((item) => toColumnValue(item, type.element, jsonCell));
     case 'struct': {
-      const out: Record<string, unknown> = {};
+      const out = Object.create(null) as Record<string, unknown>;
       for (const [field, fieldType] of type.fields) out[field] = toColumnValue((value as Record<string, unknown>)[field], fieldType, jsonCell);
       return out;
     }

@@ -15,7 +15,7 @@ export function arrowToPlain(value: unknown): unknown {
   if (value instanceof Uint8Array || value instanceof Date) return value;
   if (typeof value === 'object') {
     const source = typeof (value as { toJSON?: unknown }).toJSON === 'function' ? (value as { toJSON(): Record<string, unknown> }).toJSON() : (value as Record<string, unknown>);
-    const out: Record<string, unknown> = {};
+    const out = Object.create(null) as Record<string, unknown>;
     for (const [key, entry] of Object.entries(source)) out[key] = arrowToPlain(entry);
     return out;
   }
@@ -26,7 +26,7 @@ function* batchRows(batch: RecordBatch): Generator<Record<string, unknown>> {
   const fields = batch.schema.fields.map((field) => field.name);
   const columns = fields.map((_, index) => batch.getChildAt(index));
   for (let row = 0; row < batch.numRows; row++) {
-    const record: Record<string, unknown> = {};
+    const record = Object.create(null) as Record<string, unknown>;
     for (let c = 0; c < fields.length; c++) record[fields[c]!] = arrowToPlain(columns[c]?.get(row));
     yield record;
   }

@@ -61,10 +61,10 @@ export function detectSchema(record: DataRecord): SchemaName | undefined {
 }
 
 function getPath(record: DataRecord, path: string): { found: boolean; value: unknown } {
-  if (path in record) return { found: true, value: record[path] };
+  if (Object.hasOwn(record, path)) return { found: true, value: record[path] };
   let current: unknown = record;
   for (const part of path.split('.')) {
-    if (typeof current !== 'object' || current === null || !(part in current)) return { found: false, value: undefined };
+    if (typeof current !== 'object' || current === null || !Object.hasOwn(current, part)) return { found: false, value: undefined };
     current = (current as Record<string, unknown>)[part];
   }
   return { found: true, value: current };
@@ -73,13 +73,13 @@ function getPath(record: DataRecord, path: string): { found: boolean; value: unk
 /** Moves mapped source columns to their canonical names (the source column is removed). */
 export function applyMapping(record: DataRecord, mapping: FieldMapping | undefined): DataRecord {
   if (!mapping) return record;
-  const out: DataRecord = { ...record };
+  const out = Object.assign(Object.create(null) as DataRecord, record);
   for (const key of ['id', 'prompt', 'chosen', 'rejected', 'system', 'metadata'] as const) {
     const source = mapping[key];
     if (source === undefined || source === key) continue;
     const { found, value } = getPath(record, source);
     if (!found) continue; // reported as a missing canonical field by the converter
-    if (source in out) delete out[source];
+    if (Object.hasOwn(out, source)) delete out[source];
     out[key] = value;
   }
   return out;
@@ -167,7 +167,8 @@ const CANONICAL_KEYS = new Set(['id', 'metadata', 'system', 'prompt', 'chosen', 
 function finish(where: Where, record: DataRecord, core: { prompt: string; chosen: string; rejected: string; system?: string; conversation?: PairConversation }, consumed: readonly string[]): PreferencePair {
   const id = readId(where, record.id);
   const metadata = readMetadata(where, record.metadata);
-  const pair = (id === undefined ? {} : { id }) as PreferencePair;
+  const pair = Object.create(null) as PreferencePair;
+  if (id !== undefined) pair.id = id;
   pair.prompt = core.prompt;
   pair.chosen = core.chosen;
   pair.rejected = core.rejected;

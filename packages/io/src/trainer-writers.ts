@@ -25,7 +25,7 @@ export interface TrlOptions {
 
 /** One TRL DPOTrainer / RewardTrainer row for a pair. */
 export function toTrlRecord(pair: PreferencePair, { style = 'standard', keep = [] }: TrlOptions = {}): DataRecord {
-  const row: DataRecord = {};
+  const row = Object.create(null) as DataRecord;
   if (style === 'conversational') {
     const conversation = pairConversation(pair);
     row.prompt = conversation.prompt;
@@ -60,7 +60,7 @@ export interface OpenRlhfOptions {
 
 /** One OpenRLHF reward-model / DPO row for a pair. */
 export function toOpenRlhfRecord(pair: PreferencePair, { promptKey = 'prompt', chosenKey = 'chosen', rejectedKey = 'rejected', messages = false, marginFrom, keep = [] }: OpenRlhfOptions = {}): DataRecord {
-  const row: DataRecord = {};
+  const row = Object.create(null) as DataRecord;
   if (messages) {
     const conversation = pairConversation(pair);
     row[promptKey] = conversation.prompt;
