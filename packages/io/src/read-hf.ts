@@ -22,8 +22,26 @@ export function arrowToPlain(value: unknown): unknown {
   return value;
 }
 
-function* batchRows(batch: RecordBatch): Generator<Record<string, unknown>> {
+/** Schema metadata key under which writeHfDataset keeps the exact column names. */
+export const COLUMN_NAMES_KEY = 'pref.column_names';
+
+function columnNames(batch: RecordBatch): string[] {
   const fields = batch.schema.fields.map((field) => field.name);
+  // apache-arrow writes no name for a field named "" and reads it back as "null"; our writer keeps
+  // the exact names in the metadata. Used only when it agrees with the fields.
+  const kept = batch.schema.metadata.get(COLUMN_NAMES_KEY);
+  if (kept === undefined) return fields;
+  try {
+    const names = JSON.parse(kept) as unknown;
+    if (Array.isArray(names) && names.length === fields.length && names.every((name, i) => typeof name === 'string' && (name === fields[i] || (name === '' && fields[i] === 'null')))) return names as string[];
+  } catch {
+    // not ours: the field names stand
+  }
+  return fields;
+}
+
+function* batchRows(batch: RecordBatch): Generator<Record<string, unknown>> {
+  const fields = columnNames(batch);
   const columns = fields.map((_, index) => batch.getChildAt(index));
   for (let row = 0; row < batch.numRows; row++) {
     const record = Object.create(null) as Record<string, unknown>;

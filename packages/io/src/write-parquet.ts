@@ -5,7 +5,7 @@ import type { SchemaElement } from 'hyparquet';
 import { tempPathFor } from './atomic-write';
 import { ioError, throwIfAborted } from './byte-source';
 import { PrefError } from './errors';
-import { fitsType, inferColumns, toColumnValue, type ColumnType } from './infer-columns';
+import { columnCells, fitsType, inferColumns, type ColumnType } from './infer-columns';
 import type { DataRecord } from './types';
 import type { WriteResult } from './write-records';
 
@@ -78,7 +78,8 @@ export async function writeParquetRecords(
         }
       }
     });
-    const columnData = [...cols].map(([name, type]) => ({ name, data: batch.map((row) => toColumnValue(row[name], type, (cell) => cell)) }));
+    const firstRow = written - batch.length + 1;
+    const columnData = [...cols].map(([name, type]) => ({ name, data: columnCells(batch, name, type, (cell) => cell, { path, firstRow }) }));
     await writer!.write({ columnData, rowGroupSize: batch.length });
     batch = [];
   };
