@@ -25,12 +25,52 @@ function newlinesIn(cells: readonly string[]): number {
 }
 
 /**
+ * Byte offsets of the newlines seen so far, to turn a record's byte offset into its physical line
+ * (csv-parse's own line count goes wrong on CR inside quoted cells). Offsets below the last record
+ * consumed are dropped, so memory stays bounded by the rows csv-parse has buffered.
+ */
+class NewlineIndex {
+  private offsets: number[] = [];
+  private head = 0;
+  private dropped = 0;
+
+  push(offset: number): void {
+    this.offsets.push(offset);
+  }
+
+  /** Newlines at offsets below `offset`. */
+  countBelow(offset: number): number {
+    let low = this.head;
+    let high = this.offsets.length;
+    while (low < high) {
+      const mid = (low + high) >> 1;
+      if (this.offsets[mid]! < offset) low = mid + 1;
+      else high = mid;
+    }
+    return this.dropped + (low - this.head);
+  }
+
+  /** Forgets offsets below `offset` (no later question asks about them). */
+  dropBelow(offset: number): void {
+    while (this.head < this.offsets.length && this.offsets[this.head]! < offset) {
+      this.head += 1;
+      this.dropped += 1;
+    }
+    if (this.head > 4096 && this.head * 2 > this.offsets.length) {
+      this.offsets = this.offsets.slice(this.head);
+      this.head = 0;
+    }
+  }
+}
+
+/**
  * Checks that the bytes are UTF-8 as they pass (csv-parse would turn bad bytes into U+FFFD without
  * a word); the error names the physical line of the first bad byte.
  */
-async function* utf8Checked(path: string, chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+async function* utf8Checked(path: string, chunks: AsyncIterable<Buffer>, newlines: NewlineIndex): AsyncGenerator<Buffer> {
   const decoder = new TextDecoder('utf-8', { fatal: true });
   let lines = 1;
+  let offset = 0;
   for await (const chunk of chunks) {
     try {
       decoder.decode(chunk, { stream: true });
@@ -50,7 +90,11 @@ async function* utf8Checked(path: string, chunks: AsyncIterable<Buffer>): AsyncG
       for (let i = 0; i < low; i++) if (chunk[i] === 0x0a) lines += 1;
       throw new InvalidRecordError({ file: path, line: lines, expected: 'UTF-8 text', found: 'bytes that are not UTF-8 (CSV is read as UTF-8; re-encode the file)' });
     }
-    for (let at = chunk.indexOf(0x0a); at !== -1; at = chunk.indexOf(0x0a, at + 1)) lines += 1;
+    for (let at = chunk.indexOf(0x0a); at !== -1; at = chunk.indexOf(0x0a, at + 1)) {
+      lines += 1;
+      newlines.push(offset + at);
+    }
+    offset += chunk.length;
     yield chunk;
   }
   try {
@@ -78,15 +122,18 @@ export async function* readCsvRows(path: string, { signal, onBytes }: RowReaderO
     info: true,
     cast: false,
   });
-  parser.on('skip', (error: CsvError & { lines?: number; record?: unknown }) => {
-    const end = error.lines ?? 0;
+  const newlines = new NewlineIndex();
+  // The physical line where a record starts: the line of its last byte before the delimiter, less
+  // the newlines inside its quoted cells. `end` = bytes consumed through the record (csv-parse's info.bytes).
+  const startLine = (end: number, cells: readonly string[]) => Math.max(1, 1 + newlines.countBelow(end - 1) - newlinesIn(cells));
+  parser.on('skip', (error: CsvError & { bytes?: number; lines?: number; record?: unknown }) => {
     const cells = Array.isArray(error.record) ? (error.record as unknown[]).filter((c): c is string => typeof c === 'string') : [];
-    const line = Math.max(1, end - newlinesIn(cells));
+    const line = error.bytes === undefined ? (error.lines ?? 0) : startLine(error.bytes, cells);
     const found = error.message.replace(/ on line \d+$/, '');
     errors.push({ error: new InvalidRecordError({ file: path, line, expected: 'a CSV row with one cell per header column', found, cause: error }), file: path, line });
   });
   let failure: unknown;
-  Readable.from(utf8Checked(path, readBytes(path, { signal, onBytes })))
+  Readable.from(utf8Checked(path, readBytes(path, { signal, onBytes }), newlines))
     .on('error', (error) => {
       failure = error;
       parser.destroy(error);
@@ -94,8 +141,9 @@ export async function* readCsvRows(path: string, { signal, onBytes }: RowReaderO
     .pipe(parser);
   let header: string[] | undefined;
   try {
-    for await (const item of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
-      const line = item.info.lines - newlinesIn(item.record);
+    for await (const item of parser as AsyncIterable<{ record: string[]; info: { lines: number; bytes: number } }>) {
+      const line = startLine(item.info.bytes, item.record);
+      newlines.dropBelow(item.info.bytes - 1);
       if (header === undefined) {
         header = item.record;
         const seen = new Set<string>();

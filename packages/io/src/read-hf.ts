@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile, realpath, stat } from 'node:fs/promises';
+import { isAbsolute, join, relative, sep } from 'node:path';
 import { RecordBatchReader, Vector, type RecordBatch } from 'apache-arrow';
 import { ioError, throwIfAborted } from './byte-source';
 import { PrefError } from './errors';
@@ -58,6 +58,30 @@ async function readJson(path: string): Promise<unknown> {
   }
 }
 
+/**
+ * `name` (read from the folder's metadata) resolved inside `folder`, after resolving symlinks: a
+ * name with `..`, an absolute path or a symlink that leads outside the folder is refused, so a
+ * hostile state.json or dataset_dict.json cannot make pref read another file.
+ */
+export async function confinedPath(folder: string, name: unknown, what: string): Promise<string> {
+  if (typeof name !== 'string' || name === '' || name.includes('\0') || isAbsolute(name)) {
+    throw new PrefError({ code: 'UNSUPPORTED_FORMAT', message: `${what}: expected a relative path inside ${folder}, found ${JSON.stringify(name)}` });
+  }
+  const root = await realpath(folder).catch((error: unknown) => {
+    throw ioError(folder, error);
+  });
+  const target = join(folder, name);
+  const resolved = await realpath(target).catch((error: unknown) => {
+    throw ioError(target, error);
+  });
+  const inside = relative(root, resolved);
+  if (inside === '' || inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside)) {
+    throw new PrefError({ code: 'UNSUPPORTED_FORMAT', message: `${what}: ${JSON.stringify(name)} leads outside the dataset folder ${folder}; refusing to read it` });
+  }
+  // The path as the user would write it (file names in row locations stay readable); checked above.
+  return target;
+}
+
 /** The Arrow files of a `save_to_disk` folder, in order (all splits of a DatasetDict). */
 export async function hfDataFiles(path: string): Promise<string[]> {
   let info;
@@ -72,13 +96,15 @@ export async function hfDataFiles(path: string): Promise<string[]> {
     const dict = (await readJson(join(path, 'dataset_dict.json'))) as { splits?: unknown };
     if (!Array.isArray(dict.splits)) throw new PrefError({ code: 'UNSUPPORTED_FORMAT', message: `${path}/dataset_dict.json: expected {"splits": [...]}` });
     const files: string[] = [];
-    for (const split of dict.splits as string[]) files.push(...(await hfDataFiles(join(path, split))));
+    for (const split of dict.splits as unknown[]) files.push(...(await hfDataFiles(await confinedPath(path, split, `${join(path, 'dataset_dict.json')}: split`))));
     return files;
   }
   if (await has('state.json')) {
     const state = (await readJson(join(path, 'state.json'))) as { _data_files?: { filename?: string }[] };
     if (!Array.isArray(state._data_files)) throw new PrefError({ code: 'UNSUPPORTED_FORMAT', message: `${path}/state.json: expected "_data_files": [{"filename": …}]` });
-    return state._data_files.map((entry) => join(path, String(entry.filename)));
+    const files: string[] = [];
+    for (const entry of state._data_files) files.push(await confinedPath(path, (entry as { filename?: unknown } | null)?.filename, `${join(path, 'state.json')}: _data_files filename`));
+    return files;
   }
   throw new PrefError({ code: 'UNSUPPORTED_FORMAT', message: `${path}: a folder without state.json or dataset_dict.json is not a Hugging Face save_to_disk dataset` });
 }

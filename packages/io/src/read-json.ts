@@ -33,7 +33,7 @@ export function parseObject(text: string, file: string, line: number, what: stri
  * Reads JSONL (gzipped or not) or a JSON array, deciding by the first non-blank character of the
  * content (`[` = JSON array, anything else = one JSON object per line). Blank lines are skipped.
  */
-export async function* readJsonRows(path: string, { signal, onBytes }: RowReaderOptions = {}): AsyncGenerator<RowResult[]> {
+export async function* readJsonRows(path: string, { signal, onBytes, maxLineBytes = MAX_LINE_BYTES }: RowReaderOptions & { maxLineBytes?: number } = {}): AsyncGenerator<RowResult[]> {
   const bytes = readBytes(path, { signal, onBytes });
   // Peek until the first non-blank byte to choose array or lines mode, then replay what we read.
   const seen: Buffer[] = [];
@@ -62,11 +62,11 @@ export async function* readJsonRows(path: string, { signal, onBytes }: RowReader
     }
   }
   if (mode === 'lines') {
-    for await (const lines of splitLineBatches(replay())) {
+    for await (const lines of splitLineBatches(replay(), { maxLineBytes })) {
       const out: RowResult[] = [];
       for (const line of lines) {
         if (line.tooLong !== undefined) {
-          out.push({ error: new InvalidRecordError({ file: path, line: line.line, expected: `a line of at most ${MAX_LINE_BYTES} bytes (the longest line pref reads)`, found: `a line of ${line.tooLong} bytes` }), file: path, line: line.line });
+          out.push({ error: new InvalidRecordError({ file: path, line: line.line, expected: `a line of at most ${maxLineBytes} bytes (the longest line pref reads)`, found: `a line of ${line.tooLong} bytes` }), file: path, line: line.line });
           continue;
         }
         if (line.invalidUtf8) {
@@ -92,7 +92,7 @@ export async function* readJsonRows(path: string, { signal, onBytes }: RowReader
     }
   }
   let stop = false;
-  for await (const pieces of splitJsonArrayBatches(decode(), { maxElementChars: MAX_LINE_BYTES })) {
+  for await (const pieces of splitJsonArrayBatches(decode(), { maxElementChars: maxLineBytes })) {
     const out: RowResult[] = [];
     for (const piece of pieces) {
       if (piece.kind === 'structure-error') {
