@@ -309,3 +309,18 @@ describe('save_to_disk metadata cannot read outside the dataset folder', () => {
     await expect(collectPairs(folder)).rejects.toThrow(/dataset_dict\.json: split: "\.\.\/outside-split" leads outside/);
   });
 });
+
+describe('plain-text prompt lists (.txt)', () => {
+  it('one prompt a line, blank lines skipped, CRLF and BOM fine; written back the same', async () => {
+    const path = file('prompts.txt', '\ufeffWhat is 2+2?\r\n\r\n  Name a color.  \nÜber café 😀\n');
+    const rows = await records(path);
+    expect(rows).toEqual([{ prompt: 'What is 2+2?' }, { prompt: '  Name a color.  ' }, { prompt: 'Über café 😀' }]);
+    const out = join(dir, 'prompts-out.txt');
+    await writeRecords(out, rows);
+    expect(readFileSync(out, 'utf8')).toBe('What is 2+2?\n  Name a color.  \nÜber café 😀\n');
+  });
+  it('a prompt with a line break or a row without a prompt is refused, not changed', async () => {
+    await expect(writeRecords(join(dir, 'bad.txt'), [{ prompt: 'a\nb' }])).rejects.toThrow(/row 1: the prompt holds a line break/);
+    await expect(writeRecords(join(dir, 'bad2.txt'), [{ prompt: 'ok' }, { text: 'x' }])).rejects.toThrow(/row 2: .*"prompt" is undefined/);
+  });
+});

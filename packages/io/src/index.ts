@@ -16,7 +16,10 @@ export { readRecords } from './read-records';
 export type { ReadRecordsOptions, OnInvalid } from './read-records';
 export { readPairs, collectPairs } from './read-pairs';
 export type { ReadPairsOptions, ReadStats, PairStream, RejectEntry, RepeatedId } from './read-pairs';
-export { detectSchema, recordToPair, applyMapping, conversationToText, SCHEMA_NAMES } from './schema';
+export { confinedPath } from './read-hf';
+export { detectSchema, recordToPair, applyMapping, conversationToText, SCHEMA_NAMES, SHAREGPT_ROLES, TRL_LOGPS_COLUMNS } from './schema';
+export { parseJsonText, MAX_JSON_DEPTH } from './parse-json';
+export { MAX_LINE_BYTES } from './line-reader';
 export type { SchemaName, FieldMapping } from './schema';
 export { flattenConversation, parseHhTranscript } from './flatten-conversation';
 export type { FlattenOptions, FlattenStyle } from './flatten-conversation';
@@ -30,7 +33,7 @@ export { writeHfDataset, writeHfDatasetDict } from './write-hf';
 export type { WriteHfOptions } from './write-hf';
 export { atomicWriteFile, createAtomicWriteStream } from './atomic-write';
 export type { AtomicWriteStream } from './atomic-write';
-export { toTrlRecord, toOpenRlhfRecord, writeTrl, writeOpenRlhf, pairConversation } from './trainer-writers';
+export { toTrlRecord, toOpenRlhfRecord, toShareGptRecord, toD2poRecord, writeTrl, writeOpenRlhf, pairConversation } from './trainer-writers';
 export type { TrlOptions, OpenRlhfOptions } from './trainer-writers';
 
 // Dataset operations

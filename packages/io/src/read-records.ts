@@ -5,6 +5,7 @@ import { readCsvRows } from './read-csv';
 import { readHfRows } from './read-hf';
 import { readJsonRows } from './read-json';
 import { readParquetRows } from './read-parquet';
+import { readTextRows } from './read-text';
 import type { RecordWithLocation, RowReaderOptions, RowResult } from './rows';
 
 /** What to do with a row that cannot be used. */
@@ -32,7 +33,7 @@ export async function* readRowBatches(path: string, { format, signal, onProgress
   let bytesRead = 0;
   let rows = 0;
   const options: RowReaderOptions = { signal, onBytes: (bytes) => (bytesRead = bytes) };
-  const source = resolved === 'parquet' ? readParquetRows(path, options) : resolved === 'csv' ? readCsvRows(path, options) : resolved === 'hf' ? readHfRows(path, options) : readJsonRows(path, options);
+  const source = resolved === 'parquet' ? readParquetRows(path, options) : resolved === 'csv' ? readCsvRows(path, options) : resolved === 'txt' ? readTextRows(path, options) : resolved === 'hf' ? readHfRows(path, options) : readJsonRows(path, options);
   let nextProgress = PROGRESS_EVERY;
   for await (const batch of source) {
     throwIfAborted(signal);

@@ -70,6 +70,18 @@ describe('pref stats', () => {
 });
 
 describe('pref convert', () => {
+  it('--to sharegpt and --to d2po write layouts that read back as the same pairs', async () => {
+    for (const layout of ['sharegpt', 'd2po']) {
+      const out = join(dir, `${layout}.jsonl`);
+      const { code } = await run('convert', goodPath, out, '--to', layout, '--quiet');
+      expect(code).toBe(0);
+      const rows = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      if (layout === 'sharegpt') expect(rows[0]).toEqual({ conversations: [{ from: 'human', value: 'Hi' }], chosen: { from: 'gpt', value: 'Hello' }, rejected: { from: 'gpt', value: 'Go away' }, id: 'a' });
+      else expect(rows[0]).toEqual({ question: 'Hi', response_j: 'Hello', response_k: 'Go away', id: 'a' });
+      const { pairs } = await collectPairs(out);
+      expect(pairs.map((p) => [p.id, p.prompt, p.chosen, p.rejected])).toEqual(good.map((g) => [g.id, g.prompt, g.chosen, g.rejected]));
+    }
+  });
   it('converts with --on-invalid skip and a rejects file; counts add up', async () => {
     const out = join(dir, 'out.parquet');
     const rejects = join(dir, 'rejects.jsonl');
@@ -110,14 +122,14 @@ describe('pref head', () => {
     expect(code).toBe(0);
     expect(stdout.trim().split('\n').map((l) => JSON.parse(l).id)).toEqual(['a', 'b']);
   });
-  it('--raw prints 64-bit integers that do not fit a double as exact decimal strings (DuckDB Parquet)', async () => {
+  it('--raw prints 64-bit integers that do not fit a double as exact JSON numbers (DuckDB Parquet)', async () => {
     const parquet = join(import.meta.dirname, '..', '..', '..', 'io', 'fixtures', 'external', 'skywork.duckdb.parquet');
     const { code, stdout } = await run('head', parquet, '--raw', '-n', '1');
     expect(code).toBe(0);
-    expect(JSON.parse(stdout.trim().split('\n')[0]!).id).toBe('9007199254740993');
+    expect(stdout.trim().split('\n')[0]).toContain('"id":9007199254740993,');
     const asJson = await run('head', parquet, '--raw', '-n', '1', '--json');
     expect(asJson.code).toBe(0);
-    expect(JSON.parse(asJson.stdout)[0].id).toBe('9007199254740993');
+    expect(asJson.stdout).toContain('"id": 9007199254740993,');
   });
   it('has --help', async () => {
     const { code, stdout } = await run('head', '--help');

@@ -10,7 +10,9 @@ import {
   pairToRecord,
   readPairs,
   readRecords,
+  toD2poRecord,
   toOpenRlhfRecord,
+  toShareGptRecord,
   toTrlRecord,
   writeRecords,
   type DataFormat,
@@ -227,10 +229,10 @@ export function registerIoCommands(program: Command): void {
       .command('convert')
       .description('Convert a dataset between formats and schemas (JSONL, JSONL.gz, JSON, Parquet, HF folder; CSV read-only)')
       .argument('<in>', 'input file or folder (- = stdin)')
-      .argument('<out>', 'output path; format from its extension (.jsonl, .jsonl.gz, .json, .parquet, no extension = HF folder; - = stdout JSONL)')
+      .argument('<out>', 'output path; format from its extension (.jsonl, .jsonl.gz, .json, .parquet, .txt prompt list, no extension = HF folder; - = stdout JSONL)')
       .addOption(new Option('--on-invalid <mode>', 'what to do with invalid rows').choices(['error', 'skip']).default('error'))
       .option('--rejects <file>', 'write rejected rows with their errors to this JSONL file')
-      .addOption(new Option('--to <layout>', 'output layout').choices(['pairs', 'records', 'trl', 'trl-conversational', 'openrlhf', 'openrlhf-messages']).default('pairs'))
+      .addOption(new Option('--to <layout>', 'output layout').choices(['pairs', 'records', 'trl', 'trl-conversational', 'openrlhf', 'openrlhf-messages', 'sharegpt', 'd2po']).default('pairs'))
       .addOption(new Option('--out-format <format>', 'output format (default: from the output path)').choices(DATA_FORMATS.filter((f) => f !== 'csv')))
       .option('--no-conversation', 'pairs layout: drop the conversation message lists'),
   ).action(async (input: string, output: string, flags: ReadFlags & { onInvalid: 'error' | 'skip'; rejects?: string; to: string; outFormat?: DataFormat; conversation: boolean }) => {
@@ -260,6 +262,8 @@ export function registerIoCommands(program: Command): void {
         : flags.to === 'trl-conversational' ? (p) => toTrlRecord(p, { style: 'conversational', keep: ['id'] })
         : flags.to === 'openrlhf' ? (p) => toOpenRlhfRecord(p)
         : flags.to === 'openrlhf-messages' ? (p) => toOpenRlhfRecord(p, { messages: true })
+        : flags.to === 'sharegpt' ? (p) => toShareGptRecord(p, { keep: ['id'] })
+        : flags.to === 'd2po' ? (p) => toD2poRecord(p, { keep: ['id'] })
         : (p) => pairToRecord(p, { includeConversation: flags.conversation });
       rows = (async function* () {
         for await (const pair of stream) yield map(pair);
