@@ -83,7 +83,7 @@ export async function confinedPath(folder: string, name: unknown, what: string):
 }
 
 /** The Arrow files of a `save_to_disk` folder, in order (all splits of a DatasetDict). */
-export async function hfDataFiles(path: string): Promise<string[]> {
+export async function hfDataFiles(path: string, split?: string): Promise<string[]> {
   let info;
   try {
     info = await stat(path);
@@ -96,7 +96,11 @@ export async function hfDataFiles(path: string): Promise<string[]> {
     const dict = (await readJson(join(path, 'dataset_dict.json'))) as { splits?: unknown };
     if (!Array.isArray(dict.splits)) throw new PrefError({ code: 'UNSUPPORTED_FORMAT', message: `${path}/dataset_dict.json: expected {"splits": [...]}` });
     const files: string[] = [];
-    for (const split of dict.splits as unknown[]) files.push(...(await hfDataFiles(await confinedPath(path, split, `${join(path, 'dataset_dict.json')}: split`))));
+    if (split !== undefined && !dict.splits.includes(split)) throw new PrefError({ code: 'INVALID_ARGUMENT', message: `${path}: no split "${split}" (splits: ${dict.splits.map(String).join(', ')})` });
+    for (const name of dict.splits as unknown[]) {
+      if (split !== undefined && name !== split) continue;
+      files.push(...(await hfDataFiles(await confinedPath(path, name, `${join(path, 'dataset_dict.json')}: split`))));
+    }
     return files;
   }
   if (await has('state.json')) {
@@ -106,7 +110,7 @@ export async function hfDataFiles(path: string): Promise<string[]> {
     for (const entry of state._data_files) files.push(await confinedPath(path, (entry as { filename?: unknown } | null)?.filename, `${join(path, 'state.json')}: _data_files filename`));
     return files;
   }
-  throw new PrefError({ code: 'UNSUPPORTED_FORMAT', message: `${path}: a folder without state.json or dataset_dict.json is not a Hugging Face save_to_disk dataset` });
+  throw new PrefError({ code: 'UNSUPPORTED_FORMAT', message: `${path}: a folder without state.json or dataset_dict.json is not a Hugging Face save_to_disk dataset, nor a dataset repository folder (data/*.parquet|jsonl|json|csv, or train.* / test.* files)` });
 }
 
 /**
@@ -114,9 +118,9 @@ export async function hfDataFiles(path: string): Promise<string[]> {
  * batch by batch. The Arrow IPC stream format (what `datasets` writes) and the file format are both
  * accepted. Rows are numbered within each Arrow file, and errors name that file.
  */
-export async function* readHfRows(path: string, { signal, onBytes }: RowReaderOptions = {}): AsyncGenerator<RowResult[]> {
+export async function* readHfRows(path: string, { signal, onBytes, split }: RowReaderOptions & { split?: string } = {}): AsyncGenerator<RowResult[]> {
   throwIfAborted(signal);
-  const files = await hfDataFiles(path);
+  const files = await hfDataFiles(path, split);
   let bytesBefore = 0;
   for (const file of files) {
     const stream = createReadStream(file, { highWaterMark: 1 << 20 });

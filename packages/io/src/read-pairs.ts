@@ -27,6 +27,8 @@ export interface ReadPairsOptions {
   uniqueIds?: boolean;
   /** Input format. Default: from path and content. */
   format?: DataFormat;
+  /** Read only this split of a dataset folder (DatasetDict or Hub repository folder). Default: every split. */
+  split?: string;
   /** Called with every parsed raw row (before mapping and conversion), e.g. to collect column names. */
   onRecord?: (record: DataRecord, location: { file: string; line: number }) => void;
   signal?: AbortSignal;
@@ -97,7 +99,7 @@ export interface RejectEntry {
  */
 export function readPairs(path: string, options: ReadPairsOptions = {}): PairStream {
   const stats: ReadStats = { read: 0, yielded: 0, rejected: 0, duplicateIds: 0, repeatedIds: 0, repeatedIdExamples: [], done: false };
-  const { schema: schemaOption = 'auto', mapping, onInvalid = 'error', rejects, uniqueIds = false, format, onRecord, signal, onProgress, ...unknown } = options;
+  const { schema: schemaOption = 'auto', mapping, onInvalid = 'error', rejects, uniqueIds = false, format, split, onRecord, signal, onProgress, ...unknown } = options;
   const unknownKeys = Object.keys(unknown);
   if (unknownKeys.length > 0) throw new PrefError({ code: 'INVALID_ARGUMENT', message: `readPairs: unknown option${unknownKeys.length > 1 ? 's' : ''} ${unknownKeys.map((k) => JSON.stringify(k)).join(', ')}` });
   if (schemaOption !== 'auto') assertSchema(schemaOption);
@@ -129,7 +131,7 @@ export function readPairs(path: string, options: ReadPairsOptions = {}): PairStr
     };
     let committed = false;
     try {
-      const batches = readRowBatches(path, { format, signal, onProgress: onProgress ? (p) => onProgress({ ...p, yielded: stats.yielded, rejected: stats.rejected }) : undefined });
+      const batches = readRowBatches(path, { format, split, signal, onProgress: onProgress ? (p) => onProgress({ ...p, yielded: stats.yielded, rejected: stats.rejected }) : undefined });
       for await (const batch of batches) for (const row of batch) {
         stats.read += 1;
         if (row.error) {

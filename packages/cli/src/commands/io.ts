@@ -35,6 +35,7 @@ interface ReadFlags {
   quiet?: boolean;
   json?: boolean;
   uniqueIds?: boolean;
+  split?: string;
 }
 
 const MAPPING_KEYS = ['id', 'prompt', 'chosen', 'rejected', 'system', 'metadata', 'score'] as const;
@@ -53,8 +54,9 @@ export function parseMapping(text: string | undefined): FieldMapping | undefined
   return mapping;
 }
 
-function readOptions(flags: ReadFlags): Pick<ReadPairsOptions, 'schema' | 'format' | 'mapping' | 'uniqueIds'> {
+function readOptions(flags: ReadFlags): Pick<ReadPairsOptions, 'schema' | 'format' | 'mapping' | 'uniqueIds' | 'split'> {
   return {
+    split: flags.split,
     schema: (flags.schema ?? 'auto') as SchemaName | 'auto',
     format: flags.format as DataFormat | undefined,
     mapping: parseMapping(flags.map),
@@ -74,6 +76,7 @@ function addReadOptions(command: Command): Command {
     .addOption(new Option('--schema <name>', 'input schema').choices(['auto', ...SCHEMA_NAMES]).default('auto'))
     .addOption(new Option('--format <format>', 'input format (default: from the path and content)').choices([...DATA_FORMATS]))
     .option('--map <mapping>', 'field mapping, e.g. prompt=question,chosen=response_j,rejected=response_k')
+    .option('--split <name>', 'read only this split of a dataset folder (save_to_disk DatasetDict or Hub repository folder with data/train-00000-of-00002.parquet-style files)')
     .option('--unique-ids', 'treat a repeated id as an invalid row (by default repeated ids are valid data: a record is its id together with its content)')
     .option('--json', 'print a machine-readable JSON summary on stdout')
     .option('-q, --quiet', 'no progress output');
@@ -180,7 +183,7 @@ export function registerIoCommands(program: Command): void {
       note = error.message;
       fields.clear();
       let rows = 0;
-      for await (const { record } of readRecords(input, { format: flags.format as DataFormat | undefined, onInvalid: 'skip' })) {
+      for await (const { record } of readRecords(input, { format: flags.format as DataFormat | undefined, split: flags.split, onInvalid: 'skip' })) {
         rows += 1;
         for (const key of Object.keys(record)) fields.set(key, (fields.get(key) ?? 0) + 1);
       }
@@ -246,6 +249,7 @@ export function registerIoCommands(program: Command): void {
       rows = (async function* () {
         for await (const { record } of readRecords(input, {
           format: flags.format as DataFormat | undefined,
+          split: flags.split,
           onProgress,
           onInvalid: flags.onInvalid === 'skip' ? () => (recordRejects += 1) : 'error',
         })) {
@@ -289,7 +293,7 @@ export function registerIoCommands(program: Command): void {
     if (!(Number.isInteger(n) && n >= 0)) throw new InvalidArgumentError({ argument: '-n', message: `expected a non-negative integer, got ${flags.lines}` });
     const source: AsyncIterable<DataRecord> = flags.raw
       ? (async function* () {
-          for await (const { record } of readRecords(input, { format: flags.format as DataFormat | undefined })) yield record;
+          for await (const { record } of readRecords(input, { format: flags.format as DataFormat | undefined, split: flags.split })) yield record;
         })()
       : (async function* () {
           for await (const pair of readPairs(input, readOptions(flags))) yield pairToRecord(pair);
