@@ -30,6 +30,7 @@ function splitOf(name: string, parent: string | undefined): { split: string; sha
 }
 
 async function listFiles(folder: string, depth: number): Promise<string[]> {
+  // Every data-looking file; selectHubDataFiles decides which are data.
   let entries;
   try {
     entries = await readdir(folder, { withFileTypes: true });
@@ -60,18 +61,25 @@ async function listFiles(folder: string, depth: number): Promise<string[]> {
 export async function hubDataFiles(folder: string): Promise<HubDataFile[] | undefined> {
   const dataFolder = join(folder, 'data');
   const hasData = await stat(dataFolder).then((s) => s.isDirectory(), () => false);
-  let paths: string[];
-  if (hasData) paths = await listFiles(dataFolder, 2);
-  else paths = (await listFiles(folder, 0)).filter((path) => SPLIT_KEYWORD.test(path.slice(folder.length + 1)));
-  if (paths.length === 0) return undefined;
-  const files = paths.map((path) => {
-    const parts = relative(hasData ? dataFolder : folder, path).split(sep);
-    const name = parts.at(-1)!;
-    const parent = parts.length > 1 ? parts[0] : undefined;
-    return { path, ...splitOf(name, parent) };
-  });
-  const rank = (split: string) => {
-    const known = KNOWN_SPLITS.indexOf(split);
+  const paths = hasData ? await listFiles(dataFolder, 2) : await listFiles(folder, 0);
+  const chosen = selectHubDataFiles(paths.map((path) => relative(folder, path).split(sep).join('/')));
+  return chosen?.map((file) => ({ ...file, path: join(folder, ...file.path.split('/')) }));
+}
+
+/**
+ * The data files among a repository's file paths (relative, `/`-separated), as hubDataFiles
+ * chooses them: under `data/` (up to two folders deep) when there are any, else top-level files
+ * named after a split. Undefined when there are none.
+ */
+export function selectHubDataFiles(paths: readonly string[]): HubDataFile[] | undefined {
+  const isData = (parts: string[]) => DATA_EXTENSION.test(parts.at(-1)!) && !parts.some((part) => part.startsWith('.'));
+  const split = paths.map((path) => path.split('/'));
+  let chosen = split.filter((parts) => parts[0] === 'data' && parts.length >= 2 && parts.length <= 4 && isData(parts)).map((parts) => ({ parts: parts.slice(1), path: parts.join('/') }));
+  if (chosen.length === 0) chosen = split.filter((parts) => parts.length === 1 && isData(parts) && SPLIT_KEYWORD.test(parts[0]!)).map((parts) => ({ parts, path: parts.join('/') }));
+  if (chosen.length === 0) return undefined;
+  const files = chosen.map(({ parts, path }) => ({ path, ...splitOf(parts.at(-1)!, parts.length > 1 ? parts[0] : undefined) }));
+  const rank = (name: string) => {
+    const known = KNOWN_SPLITS.indexOf(name);
     return known === -1 ? KNOWN_SPLITS.length : known;
   };
   files.sort((a, b) => rank(a.split) - rank(b.split) || (a.split < b.split ? -1 : a.split > b.split ? 1 : 0) || a.shard - b.shard || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));

@@ -1,5 +1,7 @@
 import { fileSize, throwIfAborted, type ReadProgress } from './byte-source';
+import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { HUB_ID, resolveHubDataset } from './hub-dataset';
 import { join } from 'node:path';
 import { InvalidRecordError, PrefError } from './errors';
 import { hubDataFiles } from './hub-folder';
@@ -56,6 +58,13 @@ const PROGRESS_EVERY = 4096;
  * in batches (one per chunk / row group) so the per-row cost of async iteration is paid once.
  */
 export async function* readRowBatches(path: string, { format, signal, onProgress, split }: Omit<ReadRecordsOptions, 'onInvalid'> = {}): AsyncGenerator<RowResult[]> {
+  // `org/name` (or `org/name@revision`) that is not a local path: a Hub dataset, through the cache.
+  const hub = format === undefined && path !== '-' && !existsSync(path) ? /^([^@]+)(?:@(.+))?$/.exec(path) : null;
+  if (hub && HUB_ID.test(hub[1]!)) {
+    const folder = await resolveHubDataset(hub[1]!, hub[2] === undefined ? {} : { revision: hub[2] });
+    yield* readRowBatches(folder, { format: 'hf', signal, onProgress, split });
+    return;
+  }
   const resolved = format === undefined ? detectFormat(path) : assertFormat(format);
   const totalBytes = fileSize(path);
   let bytesRead = 0;
