@@ -324,3 +324,11 @@ describe('plain-text prompt lists (.txt)', () => {
     await expect(writeRecords(join(dir, 'bad2.txt'), [{ prompt: 'ok' }, { text: 'x' }])).rejects.toThrow(/row 2: .*"prompt" is undefined/);
   });
 });
+
+describe('parseDecimal', () => {
+  it('reads decimal text and nothing else', async () => {
+    const { parseDecimal } = await import('./parse-json');
+    expect(['1', '-2.5', '+.5', '3.', '1e3', '-1E-7', '0.1'].map(parseDecimal)).toEqual([1, -2.5, 0.5, 3, 1000, -1e-7, 0.1]);
+    for (const bad of ['0x10', '', ' ', ' 1', '1e999', '-1e999', 'Infinity', 'NaN', '1_000', '0b1', '1,5', '.', 'e5']) expect(parseDecimal(bad), bad).toBeUndefined();
+  });
+});

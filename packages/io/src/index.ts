@@ -22,7 +22,7 @@ export type { ResolveHubDatasetOptions } from './hub-dataset';
 export { hubDataFiles, selectHubDataFiles } from './hub-folder';
 export type { HubDataFile } from './hub-folder';
 export { detectSchema, recordToPair, applyMapping, conversationToText, SCHEMA_NAMES, SHAREGPT_ROLES, TRL_LOGPS_COLUMNS } from './schema';
-export { parseJsonText, MAX_JSON_DEPTH } from './parse-json';
+export { parseJsonText, parseDecimal, MAX_JSON_DEPTH } from './parse-json';
 export { MAX_LINE_BYTES } from './line-reader';
 export type { SchemaName, FieldMapping } from './schema';
 export { flattenConversation, parseHhTranscript } from './flatten-conversation';

@@ -110,3 +110,16 @@ export function parseJsonText(text: string, { maxDepth = MAX_JSON_DEPTH }: { max
   }
   return value;
 }
+
+const DECIMAL = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+/**
+ * A number written in decimal (as CSV cells and other text carry them), strictly: `Number()` reads
+ * `"0x10"` as 16, `""` and `" "` as 0 and `"1e999"` as Infinity; this returns undefined for those
+ * (and for anything with spaces, `Infinity`, `NaN`, `1_000`), so callers can report the value.
+ */
+export function parseDecimal(text: string): number | undefined {
+  if (!DECIMAL.test(text)) return undefined;
+  const value = Number(text);
+  return Number.isFinite(value) ? value : undefined;
+}
