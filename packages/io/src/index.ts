@@ -21,7 +21,7 @@ export { resolveHubDataset, hubCacheDir, assertSafeRevision, envFlag, HUB_ID } f
 export type { ResolveHubDatasetOptions } from './hub-dataset';
 export { hubDataFiles, selectHubDataFiles } from './hub-folder';
 export type { HubDataFile } from './hub-folder';
-export { detectSchema, recordToPair, applyMapping, conversationToText, SCHEMA_NAMES, SHAREGPT_ROLES, TRL_LOGPS_COLUMNS } from './schema';
+export { requirePairText, detectSchema, recordToPair, applyMapping, conversationToText, SCHEMA_NAMES, SHAREGPT_ROLES, TRL_LOGPS_COLUMNS } from './schema';
 export { parseJsonText, parseDecimal, MAX_JSON_DEPTH } from './parse-json';
 export { MAX_LINE_BYTES } from './line-reader';
 export type { SchemaName, FieldMapping } from './schema';

@@ -126,6 +126,15 @@ function fail(where: Where, field: string | undefined, expected: string, value?:
   throw new InvalidRecordError({ ...where, field, expected, found: found ?? describeValue(value) });
 }
 
+/**
+ * The text rule `validate` applies to prompt, chosen and rejected: a string with at least one
+ * non-whitespace character. Throws InvalidRecordError naming file, line and field otherwise.
+ * Shared so every command that writes pairs (e.g. `prepare`) accepts exactly what `validate` does.
+ */
+export function requirePairText(value: unknown, where: Where & { field: string }): string {
+  return requireText(where, where.field, value);
+}
+
 function requireText(where: Where, field: string, value: unknown): string {
   if (typeof value !== 'string') fail(where, field, 'a non-empty string', value);
   // A regex test stops at the first visible character and, unlike trim(), allocates nothing.
