@@ -62,6 +62,8 @@ describe('a Truthy-DPO-like dataset with 229 repeated ids', () => {
     const score = await run('score', input, '-o', scored, '--model', tinyBert, '-q');
     expect(score.code, score.stderr).toBe(0);
     expect(readJsonl(scored).map((r) => [r.id, r.chosen])).toEqual(rows.map((r) => [r.id, r.chosen]));
+    // margin_abs as the Truthy-DPO scripts write it
+    for (const row of readJsonl(scored)) expect(row.margin_abs).toBe(Math.abs(row.margin_raw as number));
     const out = join(dir, 'pipeline');
     const result = await run('pipeline', 'privatize', '--in', input, '--out', out, '--model', tinyBert, '--seed', '7', '--quiet');
     expect(result.code, result.stderr).toBe(0);
