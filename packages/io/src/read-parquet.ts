@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetRead, parquetSchema, type AsyncBuffer } from 'hyparquet';
 import { ioError, throwIfAborted } from './byte-source';
+import { parseJsonText } from './parse-json';
 import type { RowReaderOptions, RowResult } from './rows';
 
 /**
@@ -25,6 +26,10 @@ export function normalizeValue(value: unknown): unknown {
   }
   return record;
 }
+
+const utf8 = new TextDecoder();
+// JSON cells read exactly (integers beyond 2^53 as bigint), like the JSON readers.
+const jsonFromBytes = (bytes: Uint8Array | undefined): unknown => (bytes ? parseJsonText(utf8.decode(bytes)) : bytes);
 
 async function stdinBuffer(): Promise<AsyncBuffer> {
   const chunks: Buffer[] = [];
@@ -58,7 +63,7 @@ export async function* readParquetRows(path: string, { signal, onBytes }: RowRea
     const count = Number(group.num_rows);
     let cells: unknown[][] = [];
     try {
-      await parquetRead({ file, metadata, rowStart, rowEnd: rowStart + count, utf8: true, columns: names, rowFormat: 'array', onComplete: (rows: unknown[][]) => (cells = rows) });
+      await parquetRead({ file, metadata, rowStart, rowEnd: rowStart + count, utf8: true, columns: names, rowFormat: 'array', parsers: { jsonFromBytes }, onComplete: (rows: unknown[][]) => (cells = rows) });
     } catch (error) {
       throw ioError(path, error);
     }

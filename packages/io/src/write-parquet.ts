@@ -38,6 +38,21 @@ export function parquetElements(name: string, type: ColumnType, repetition_type:
   }
 }
 
+function hasUnsafeInteger(value: unknown): boolean {
+  if (typeof value === 'bigint') return !Number.isSafeInteger(Number(value));
+  if (value === null || typeof value !== 'object' || value instanceof Uint8Array) return false;
+  return Object.values(value as Record<string, unknown>).some(hasUnsafeInteger);
+}
+
+/**
+ * A cell of a JSON-text column as hyparquet-writer takes it (it encodes the JSON itself, turning
+ * bigints into doubles): an integer beyond 2^53 there would be rounded, so it is refused instead.
+ */
+function exactJsonCell(cell: unknown): unknown {
+  if (hasUnsafeInteger(cell)) throw new PrefError({ code: 'UNSUPPORTED_FORMAT', message: 'a column of mixed types (stored as JSON text) holds an integer beyond 2^53, which the Parquet JSON encoder would round; give the column one type or write JSONL' });
+  return cell;
+}
+
 /**
  * Writes rows as Parquet (SNAPPY), one row group per `rowGroupSize` rows, streaming. The schema is
  * inferred from the first row group: message lists become LIST<STRUCT<role, content, …>>, integers
@@ -79,7 +94,7 @@ export async function writeParquetRecords(
       }
     });
     const firstRow = written - batch.length + 1;
-    const columnData = [...cols].map(([name, type]) => ({ name, data: columnCells(batch, name, type, (cell) => cell, { path, firstRow }) }));
+    const columnData = [...cols].map(([name, type]) => ({ name, data: columnCells(batch, name, type, exactJsonCell, { path, firstRow }) }));
     await writer!.write({ columnData, rowGroupSize: batch.length });
     batch = [];
   };
