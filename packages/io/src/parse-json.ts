@@ -47,8 +47,27 @@ export const BIG_TAG_JSON = JSON.stringify(BIG_TAG).slice(1, -1);
 // Skips whole strings; captures an integer token of 16+ digits (2^53 has 16) that is not part of a
 // fraction or exponent.
 const BIG_INTEGER = /"(?:[^"\\]|\\.)*"|(?<![\d.eE+-])(-?\d{16,})(?![\d.eE])/g;
-const MAYBE_BIG = /\d{16}/;
-const MAYBE_OVERFLOW = /[eE][+]?\d{3}|\d{309}/;
+const UNSAFE_INTEGER = 1;
+const INFINITE = 2;
+
+/** Flags for the numbers in a parsed value: UNSAFE_INTEGER (an integer beyond ±(2^53 − 1)), INFINITE. */
+function inexactNumbers(value: unknown): number {
+  if (typeof value === 'number') return Number.isFinite(value) ? (Number.isInteger(value) && !Number.isSafeInteger(value) ? UNSAFE_INTEGER : 0) : INFINITE;
+  if (value === null || typeof value !== 'object') return 0;
+  let flags = 0;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const entry: unknown = value[i];
+      if (typeof entry === 'number' || (typeof entry === 'object' && entry !== null)) flags |= inexactNumbers(entry);
+    }
+    return flags;
+  }
+  for (const key in value as Record<string, unknown>) {
+    const entry = (value as Record<string, unknown>)[key];
+    if (typeof entry === 'number' || (typeof entry === 'object' && entry !== null)) flags |= inexactNumbers(entry);
+  }
+  return flags;
+}
 const EXPONENT_TOKEN = /"(?:[^"\\]|\\.)*"|(-?\d+(?:\.\d+)?[eE][+-]?\d+|-?\d{309,}(?:\.\d+)?)/g;
 
 function restoreBig(value: unknown): unknown {
@@ -91,9 +110,17 @@ export function parseJsonText(text: string, { maxDepth = MAX_JSON_DEPTH }: { max
     const message = cause instanceof Error ? cause.message : String(cause);
     throw new JsonTextError('valid JSON', `${JSON.stringify(text.length > 60 ? `${text.slice(0, 60)}…` : text)} (${message})`);
   }
-  // Only texts with a 16-digit run can hold an integer a double rounds; they are parsed again with
-  // those integers tagged as strings (the text is valid JSON by now, so the scan is linear).
-  if (MAYBE_BIG.test(text)) {
+  // A walk over the parsed numbers (cheaper than scanning the text) tells whether the text held an
+  // integer a double rounds (it parses to a double beyond ±(2^53 − 1)) or a number too large for a
+  // double (it parses to ±Infinity); only then is the text looked at again.
+  const found = inexactNumbers(value);
+  if (found & INFINITE) {
+    for (const match of text.matchAll(EXPONENT_TOKEN)) {
+      const token = match[1];
+      if (token !== undefined && !Number.isFinite(Number(token))) throw new JsonTextError('a number that fits in a double', JSON.stringify(token.length > 40 ? `${token.slice(0, 40)}…` : token));
+    }
+  }
+  if (found & UNSAFE_INTEGER) {
     let tagged = false;
     const replaced = text.replace(BIG_INTEGER, (match, digits: string | undefined) => {
       if (digits === undefined) return match;
@@ -101,12 +128,6 @@ export function parseJsonText(text: string, { maxDepth = MAX_JSON_DEPTH }: { max
       return `"${BIG_TAG_JSON}${digits}"`;
     });
     if (tagged) value = restoreBig(JSON.parse(replaced));
-  }
-  if (MAYBE_OVERFLOW.test(text)) {
-    for (const match of text.matchAll(EXPONENT_TOKEN)) {
-      const token = match[1];
-      if (token !== undefined && !Number.isFinite(Number(token))) throw new JsonTextError('a number that fits in a double', JSON.stringify(token.length > 40 ? `${token.slice(0, 40)}…` : token));
-    }
   }
   return value;
 }
