@@ -117,3 +117,21 @@ describe('Hub dataset ids through the Hugging Face cache (server on 127.0.0.1)',
     expect(() => assertSafeRevision('refs/pr/1')).not.toThrow();
   });
 });
+
+describe('local paths are not Hub ids', () => {
+  it('a missing relative file with a data extension is a missing file (no network)', async () => {
+    const error = await collectPairs('no-such-folder/train.jsonl').catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/no-such-folder\/train\.jsonl: .*(ENOENT|no such file)/);
+    expect((error as Error).message).not.toMatch(/Hugging Face/);
+  });
+  it('an offline miss says both readings of the name', async () => {
+    const saved = process.env.HF_HUB_OFFLINE;
+    process.env.HF_HUB_OFFLINE = '1';
+    try {
+      await expect(collectPairs('nobody/nothing', {})).rejects.toThrow(/nobody\/nothing: no such file or folder; as a Hugging Face dataset id: .*offline mode is on/);
+    } finally {
+      if (saved === undefined) delete process.env.HF_HUB_OFFLINE;
+      else process.env.HF_HUB_OFFLINE = saved;
+    }
+  });
+});

@@ -60,8 +60,16 @@ const PROGRESS_EVERY = 4096;
 export async function* readRowBatches(path: string, { format, signal, onProgress, split }: Omit<ReadRecordsOptions, 'onInvalid'> = {}): AsyncGenerator<RowResult[]> {
   // `org/name` (or `org/name@revision`) that is not a local path: a Hub dataset, through the cache.
   const hub = format === undefined && path !== '-' && !existsSync(path) ? /^([^@]+)(?:@(.+))?$/.exec(path) : null;
-  if (hub && HUB_ID.test(hub[1]!)) {
-    const folder = await resolveHubDataset(hub[1]!, hub[2] === undefined ? {} : { revision: hub[2] });
+  // A missing `data/train.jsonl` is a missing file, not a Hub id.
+  if (hub && HUB_ID.test(hub[1]!) && !/\.(jsonl|ndjson|json|gz|parquet|pq|csv|tsv|txt|arrow)$/i.test(hub[1]!)) {
+    let folder: string;
+    try {
+      folder = await resolveHubDataset(hub[1]!, hub[2] === undefined ? {} : { revision: hub[2] });
+    } catch (error) {
+      // Say both readings of the name: a typo in a local path should not read as a network problem only.
+      if (PrefError.isInstance(error)) error.message = `${path}: no such file or folder; as a Hugging Face dataset id: ${error.message}`;
+      throw error;
+    }
     yield* readRowBatches(folder, { format: 'hf', signal, onProgress, split });
     return;
   }
