@@ -43,7 +43,7 @@ const rejectCases: RejectCase[] = [
   { name: 'empty string', file: 'empty-string.jsonl', content: '{"prompt":"p","chosen":"","rejected":"r"}\n', rejects: [[1, 'chosen', 'non-empty']], pairs: 0 },
   { name: 'whitespace-only prompt', file: 'blank-prompt.jsonl', content: '{"prompt":"  \\n ","chosen":"c","rejected":"r"}\n', rejects: [[1, 'prompt', 'non-empty']], pairs: 0 },
   { name: 'null field', file: 'null.jsonl', content: '{"prompt":"p","chosen":null,"rejected":"r"}\n', rejects: [[1, 'chosen', 'non-empty']], pairs: 0 },
-  { name: 'duplicate ids', file: 'dup.jsonl', content: `${ok(',"id":"a"')}\n${ok(',"id":"b"')}\n${ok(',"id":"a"')}\n`, rejects: [[3, 'id', 'unique id']], pairs: 2 },
+  { name: 'repeated ids are valid data', file: 'dup.jsonl', content: `${ok(',"id":"a"')}\n${ok(',"id":"b"')}\n${ok(',"id":"a"')}\n`, rejects: [], pairs: 3 },
   { name: 'id of the wrong type', file: 'id-object.jsonl', content: `${ok(',"id":{"x":1}')}\n${ok(',"id":1.5')}\n${ok(',"id":7')}\n`, rejects: [[1, 'id', 'string or an integer'], [2, 'id', 'string or an integer']], pairs: 1 },
   { name: 'mixed schemas', file: 'mixed.jsonl', content: `${ok()}\n{"question":"q","response_j":"a","response_k":"b"}\n`, rejects: [[2, undefined, 'schema detected from the first row']], pairs: 1 },
   { name: 'unknown schema', file: 'unknown.jsonl', content: `{"foo":1}\n${ok()}\n`, rejects: [[1, undefined, 'known schema']], pairs: 1 },

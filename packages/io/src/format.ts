@@ -1,11 +1,14 @@
 import { statSync } from 'node:fs';
 import { InvalidArgumentError } from './errors';
 
-/** File formats @pref/io reads and writes. `hf` is a Hugging Face `save_to_disk` folder. */
-export type DataFormat = 'jsonl' | 'jsonl.gz' | 'json' | 'parquet' | 'csv' | 'hf';
+/**
+ * File formats @pref/io reads and writes. `hf` is a Hugging Face `save_to_disk` folder (or a Hub
+ * dataset repository folder); `txt` is a plain-text prompt list, one prompt a line (`{prompt}` rows).
+ */
+export type DataFormat = 'jsonl' | 'jsonl.gz' | 'json' | 'parquet' | 'csv' | 'txt' | 'hf';
 
 /** Every supported format name, for option validation and `--help`. */
-export const DATA_FORMATS: readonly DataFormat[] = ['jsonl', 'jsonl.gz', 'json', 'parquet', 'csv', 'hf'];
+export const DATA_FORMATS: readonly DataFormat[] = ['jsonl', 'jsonl.gz', 'json', 'parquet', 'csv', 'txt', 'hf'];
 
 /**
  * Picks the format of `path` from its extension, or from the file system for folders
@@ -20,6 +23,7 @@ export function detectFormat(path: string, { forWriting = false }: { forWriting?
   if (lower.endsWith('.json')) return 'json';
   if (lower.endsWith('.parquet') || lower.endsWith('.pq')) return 'parquet';
   if (lower.endsWith('.csv') || lower.endsWith('.tsv')) return 'csv';
+  if (lower.endsWith('.txt')) return 'txt';
   if (lower.endsWith('.arrow')) return 'hf';
   if (!forWriting) {
     try {

@@ -17,8 +17,15 @@ export type { RecordWithLocation } from './rows';
 export { readRecords } from './read-records';
 export type { ReadRecordsOptions, OnInvalid } from './read-records';
 export { readPairs, collectPairs } from './read-pairs';
-export type { ReadPairsOptions, ReadStats, PairStream, RejectEntry } from './read-pairs';
-export { detectSchema, recordToPair, applyMapping, conversationToText, SCHEMA_NAMES } from './schema';
+export type { ReadPairsOptions, ReadStats, PairStream, RejectEntry, RepeatedId } from './read-pairs';
+export { confinedPath } from './read-hf';
+export { resolveHubDataset, hubCacheDir, assertSafeRevision, envFlag, HUB_ID } from './hub-dataset';
+export type { ResolveHubDatasetOptions } from './hub-dataset';
+export { hubDataFiles, selectHubDataFiles } from './hub-folder';
+export type { HubDataFile } from './hub-folder';
+export { requirePairText, detectSchema, recordToPair, applyMapping, conversationToText, SCHEMA_NAMES, SHAREGPT_ROLES, TRL_LOGPS_COLUMNS } from './schema';
+export { parseJsonText, parseDecimal, MAX_JSON_DEPTH } from './parse-json';
+export { MAX_LINE_BYTES } from './line-reader';
 export type { SchemaName, FieldMapping } from './schema';
 export { flattenConversation, parseHhTranscript } from './flatten-conversation';
 export type { FlattenOptions, FlattenStyle } from './flatten-conversation';
@@ -45,7 +52,7 @@ export {
   PIPELINE_STATE_FILE,
 } from './output-guard';
 export type { GuardOutputsOptions, OutputGuard, OutputKind, OutputPath, NamedPath, LockHolder } from './output-guard';
-export { toTrlRecord, toOpenRlhfRecord, writeTrl, writeOpenRlhf, pairConversation } from './trainer-writers';
+export { toTrlRecord, toOpenRlhfRecord, toShareGptRecord, toD2poRecord, writeTrl, writeOpenRlhf, pairConversation } from './trainer-writers';
 export type { TrlOptions, OpenRlhfOptions } from './trainer-writers';
 
 // Dataset operations

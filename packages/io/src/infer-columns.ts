@@ -1,3 +1,5 @@
+import { PrefError } from './errors';
+
 /**
  * Column type inference shared by the Parquet and Arrow writers: a small type lattice over JSON-like
  * values. Integers are 64-bit, mixed int/float widen to double, objects become structs (union of
@@ -16,13 +18,31 @@ export type ColumnType =
   | { kind: 'struct'; fields: Map<string, ColumnType> };
 
 const NULL: ColumnType = { kind: 'null' };
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * Parquet and Arrow store text as UTF-8, which cannot hold a lone surrogate (`"\ud800"`, valid in
+ * JSON): the encoders would write U+FFFD instead. Such text is refused rather than changed.
+ */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+export function assertWellFormed(text: string, what: string): void {
+  if (!(text as string & { isWellFormed(): boolean }).isWellFormed()) {
+    const at = LONE_SURROGATE.exec(text)?.index ?? -1;
+    throw new PrefError({ code: 'UNSUPPORTED_FORMAT', message: `${what} holds a lone surrogate (code unit ${at}); Parquet and Arrow store UTF-8, which cannot represent it; write JSONL, which keeps it as \\u escape` });
+  }
+}
 const JSON_TYPE: ColumnType = { kind: 'json' };
 
 export function typeOfValue(value: unknown): ColumnType {
   if (value === null || value === undefined) return NULL;
   if (typeof value === 'string') return { kind: 'string' };
   if (typeof value === 'boolean') return { kind: 'bool' };
-  if (typeof value === 'bigint') return { kind: 'int64' };
+  if (typeof value === 'bigint') {
+    if (value < INT64_MIN || value > INT64_MAX) throw new PrefError({ code: 'UNSUPPORTED_FORMAT', message: `the integer ${value} does not fit in a signed 64-bit column (Parquet and Arrow INT64); write JSONL, which keeps it exactly` });
+    return { kind: 'int64' };
+  }
   if (typeof value === 'number') return Number.isInteger(value) && Number.isSafeInteger(value) ? { kind: 'int64' } : { kind: 'double' };
   if (value instanceof Uint8Array) return { kind: 'binary' };
   if (Array.isArray(value)) {
@@ -32,7 +52,10 @@ export function typeOfValue(value: unknown): ColumnType {
   }
   if (typeof value === 'object') {
     const fields = new Map<string, ColumnType>();
-    for (const [key, entry] of Object.entries(value as Record<string, unknown>)) fields.set(key, typeOfValue(entry));
+    for (const [key, entry] of Object.entries(value as Record<string, unknown>)) {
+      assertWellFormed(key, `the field name ${JSON.stringify(key)}`);
+      fields.set(key, typeOfValue(entry));
+    }
     if (fields.size === 0) return JSON_TYPE; // Parquet has no empty struct
     return { kind: 'struct', fields };
   }
@@ -83,12 +106,28 @@ export function fitsType(value: unknown, type: ColumnType): boolean {
   }
 }
 
+/**
+ * The cells of one column as a columnar writer wants them (toColumnValue per row); an error names
+ * the output, the column and the row.
+ */
+export function columnCells(rows: readonly Record<string, unknown>[], name: string, type: ColumnType, jsonCell: (value: unknown) => unknown, where: { path: string; firstRow: number }): unknown[] {
+  return rows.map((row, index) => {
+    try {
+      return toColumnValue(row[name], type, jsonCell);
+    } catch (error) {
+      if (!PrefError.isInstance(error)) throw error;
+      throw new PrefError({ code: error.code, message: `${where.path}: row ${where.firstRow + index}: column ${JSON.stringify(name)}: ${error.message}`, cause: error });
+    }
+  });
+}
+
 /** Columns (in first-seen order) and their types, inferred from a batch of rows. */
 export function inferColumns(rows: readonly Record<string, unknown>[]): Map<string, ColumnType> {
   const columns = new Map<string, ColumnType>();
   for (const row of rows) {
     for (const [key, value] of Object.entries(row)) {
       if (value === undefined) continue;
+      assertWellFormed(key, `the column name ${JSON.stringify(key)}`);
       const type = typeOfValue(value);
       columns.set(key, columns.has(key) ? mergeTypes(columns.get(key)!, type) : type);
     }
@@ -106,12 +145,15 @@ export function toColumnValue(value: unknown, type: ColumnType, jsonCell: (value
   switch (type.kind) {
     case 'int64':
       return typeof value === 'bigint' ? value : BigInt(value as number);
+    case 'string':
+      assertWellFormed(value as string, 'a string cell');
+      return value;
     case 'json':
       return jsonCell(value);
     case 'list':
       return (value as unknown[]).map((item) => toColumnValue(item, type.element, jsonCell));
     case 'struct': {
-      const out: Record<string, unknown> = {};
+      const out = Object.create(null) as Record<string, unknown>;
       for (const [field, fieldType] of type.fields) out[field] = toColumnValue((value as Record<string, unknown>)[field], fieldType, jsonCell);
       return out;
     }

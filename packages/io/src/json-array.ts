@@ -10,7 +10,8 @@ export type ArrayPiece =
 
 const WS = new Set([0x20, 0x09, 0x0a, 0x0d, 0xfeff]);
 
-export async function* splitJsonArrayBatches(texts: AsyncIterable<string>): AsyncGenerator<ArrayPiece[]> {
+export async function* splitJsonArrayBatches(texts: AsyncIterable<string>, { maxElementChars = Infinity }: { maxElementChars?: number } = {}): AsyncGenerator<ArrayPiece[]> {
+  let partialChars = 0;
   let state: 'start' | 'between' | 'element' | 'end' = 'start';
   let expectComma = false;
   let row = 0;
@@ -34,6 +35,7 @@ export async function* splitJsonArrayBatches(texts: AsyncIterable<string>): Asyn
               // a top-level string element ends with its closing quote
               out.push({ kind: 'element', row, text: partial.join('') + text.slice(start, i + 1) });
               partial = [];
+              partialChars = 0;
               state = 'between';
               expectComma = true;
             }
@@ -44,6 +46,7 @@ export async function* splitJsonArrayBatches(texts: AsyncIterable<string>): Asyn
           if (c === 0x2c || c === 0x5d || WS.has(c)) {
             out.push({ kind: 'element', row, text: partial.join('') + text.slice(start, i) });
             partial = [];
+              partialChars = 0;
             state = 'between';
             expectComma = true;
             scalar = false;
@@ -58,6 +61,7 @@ export async function* splitJsonArrayBatches(texts: AsyncIterable<string>): Asyn
           if (depth === 0) {
             out.push({ kind: 'element', row, text: partial.join('') + text.slice(start, i + 1) });
             partial = [];
+              partialChars = 0;
             state = 'between';
             expectComma = true;
           }
@@ -110,7 +114,17 @@ export async function* splitJsonArrayBatches(texts: AsyncIterable<string>): Asyn
       else if (c === 0x7b || c === 0x5b) depth = 1;
       else scalar = true;
     }
-    if (state === 'element') partial.push(text.slice(start === -1 ? 0 : start));
+    if (state === 'element') {
+      const piece = text.slice(start === -1 ? 0 : start);
+      partial.push(piece);
+      partialChars += piece.length;
+      if (partialChars > maxElementChars) {
+        // The element cannot be held as one string; the rest of the array cannot be found without it.
+        out.push({ kind: 'structure-error', row, expected: `an array element of at most ${maxElementChars} characters (the longest element pref reads)`, found: `an element longer than that` });
+        yield out;
+        return;
+      }
+    } else partialChars = 0;
     if (out.length > 0) yield out;
   }
   const finalState = state as 'start' | 'between' | 'element' | 'end';

@@ -85,6 +85,15 @@ describe('splitJsonArray (property)', () => {
   });
 });
 
+function exactIntegers(value: unknown): unknown {
+  // JSON.stringify prints the shortest decimal that reads back as the double; read exactly, that
+  // decimal is the value (as Python's json gives it), so compare with it.
+  if (typeof value === 'number') return Number.isInteger(value) && !Number.isSafeInteger(value) && Math.abs(value) < 1e21 ? BigInt(String(value)) : value;
+  if (Array.isArray(value)) return value.map(exactIntegers);
+  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, exactIntegers(v)]));
+  return value;
+}
+
 describe('JSON formats round trip arbitrary rows (property)', () => {
   for (const extension of ['jsonl', 'jsonl.gz', 'json']) {
     it(`.${extension}`, async () => {
@@ -98,7 +107,8 @@ describe('JSON formats round trip arbitrary rows (property)', () => {
             back.push(record);
             lines.push(line);
           }
-          expect(back).toEqual(rows);
+          // An integer beyond 2^53 comes back as the bigint of the decimal written.
+          expect(back).toEqual(exactIntegers(rows));
           if (extension !== 'json') expect(lines).toEqual(rows.map((_, i) => i + 1));
         }),
         { numRuns: 40 },

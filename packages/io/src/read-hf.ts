@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile, realpath, stat } from 'node:fs/promises';
+import { isAbsolute, join, relative, sep } from 'node:path';
 import { RecordBatchReader, Vector, type RecordBatch } from 'apache-arrow';
 import { ioError, throwIfAborted } from './byte-source';
 import { PrefError } from './errors';
@@ -15,18 +15,36 @@ export function arrowToPlain(value: unknown): unknown {
   if (value instanceof Uint8Array || value instanceof Date) return value;
   if (typeof value === 'object') {
     const source = typeof (value as { toJSON?: unknown }).toJSON === 'function' ? (value as { toJSON(): Record<string, unknown> }).toJSON() : (value as Record<string, unknown>);
-    const out: Record<string, unknown> = {};
+    const out = Object.create(null) as Record<string, unknown>;
     for (const [key, entry] of Object.entries(source)) out[key] = arrowToPlain(entry);
     return out;
   }
   return value;
 }
 
-function* batchRows(batch: RecordBatch): Generator<Record<string, unknown>> {
+/** Schema metadata key under which writeHfDataset keeps the exact column names. */
+export const COLUMN_NAMES_KEY = 'pref.column_names';
+
+function columnNames(batch: RecordBatch): string[] {
   const fields = batch.schema.fields.map((field) => field.name);
+  // apache-arrow writes no name for a field named "" and reads it back as "null"; our writer keeps
+  // the exact names in the metadata. Used only when it agrees with the fields.
+  const kept = batch.schema.metadata.get(COLUMN_NAMES_KEY);
+  if (kept === undefined) return fields;
+  try {
+    const names = JSON.parse(kept) as unknown;
+    if (Array.isArray(names) && names.length === fields.length && names.every((name, i) => typeof name === 'string' && (name === fields[i] || (name === '' && fields[i] === 'null')))) return names as string[];
+  } catch {
+    // not ours: the field names stand
+  }
+  return fields;
+}
+
+function* batchRows(batch: RecordBatch): Generator<Record<string, unknown>> {
+  const fields = columnNames(batch);
   const columns = fields.map((_, index) => batch.getChildAt(index));
   for (let row = 0; row < batch.numRows; row++) {
-    const record: Record<string, unknown> = {};
+    const record = Object.create(null) as Record<string, unknown>;
     for (let c = 0; c < fields.length; c++) record[fields[c]!] = arrowToPlain(columns[c]?.get(row));
     yield record;
   }
@@ -40,8 +58,32 @@ async function readJson(path: string): Promise<unknown> {
   }
 }
 
+/**
+ * `name` (read from the folder's metadata) resolved inside `folder`, after resolving symlinks: a
+ * name with `..`, an absolute path or a symlink that leads outside the folder is refused, so a
+ * hostile state.json or dataset_dict.json cannot make pref read another file.
+ */
+export async function confinedPath(folder: string, name: unknown, what: string): Promise<string> {
+  if (typeof name !== 'string' || name === '' || name.includes('\0') || isAbsolute(name)) {
+    throw new PrefError({ code: 'UNSUPPORTED_FORMAT', message: `${what}: expected a relative path inside ${folder}, found ${JSON.stringify(name)}` });
+  }
+  const root = await realpath(folder).catch((error: unknown) => {
+    throw ioError(folder, error);
+  });
+  const target = join(folder, name);
+  const resolved = await realpath(target).catch((error: unknown) => {
+    throw ioError(target, error);
+  });
+  const inside = relative(root, resolved);
+  if (inside === '' || inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside)) {
+    throw new PrefError({ code: 'UNSUPPORTED_FORMAT', message: `${what}: ${JSON.stringify(name)} leads outside the dataset folder ${folder}; refusing to read it` });
+  }
+  // The path as the user would write it (file names in row locations stay readable); checked above.
+  return target;
+}
+
 /** The Arrow files of a `save_to_disk` folder, in order (all splits of a DatasetDict). */
-export async function hfDataFiles(path: string): Promise<string[]> {
+export async function hfDataFiles(path: string, split?: string): Promise<string[]> {
   let info;
   try {
     info = await stat(path);
@@ -54,15 +96,21 @@ export async function hfDataFiles(path: string): Promise<string[]> {
     const dict = (await readJson(join(path, 'dataset_dict.json'))) as { splits?: unknown };
     if (!Array.isArray(dict.splits)) throw new PrefError({ code: 'UNSUPPORTED_FORMAT', message: `${path}/dataset_dict.json: expected {"splits": [...]}` });
     const files: string[] = [];
-    for (const split of dict.splits as string[]) files.push(...(await hfDataFiles(join(path, split))));
+    if (split !== undefined && !dict.splits.includes(split)) throw new PrefError({ code: 'INVALID_ARGUMENT', message: `${path}: no split "${split}" (splits: ${dict.splits.map(String).join(', ')})` });
+    for (const name of dict.splits as unknown[]) {
+      if (split !== undefined && name !== split) continue;
+      files.push(...(await hfDataFiles(await confinedPath(path, name, `${join(path, 'dataset_dict.json')}: split`))));
+    }
     return files;
   }
   if (await has('state.json')) {
     const state = (await readJson(join(path, 'state.json'))) as { _data_files?: { filename?: string }[] };
     if (!Array.isArray(state._data_files)) throw new PrefError({ code: 'UNSUPPORTED_FORMAT', message: `${path}/state.json: expected "_data_files": [{"filename": …}]` });
-    return state._data_files.map((entry) => join(path, String(entry.filename)));
+    const files: string[] = [];
+    for (const entry of state._data_files) files.push(await confinedPath(path, (entry as { filename?: unknown } | null)?.filename, `${join(path, 'state.json')}: _data_files filename`));
+    return files;
   }
-  throw new PrefError({ code: 'UNSUPPORTED_FORMAT', message: `${path}: a folder without state.json or dataset_dict.json is not a Hugging Face save_to_disk dataset` });
+  throw new PrefError({ code: 'UNSUPPORTED_FORMAT', message: `${path}: a folder without state.json or dataset_dict.json is not a Hugging Face save_to_disk dataset, nor a dataset repository folder (data/*.parquet|jsonl|json|csv, or train.* / test.* files)` });
 }
 
 /**
@@ -70,9 +118,9 @@ export async function hfDataFiles(path: string): Promise<string[]> {
  * batch by batch. The Arrow IPC stream format (what `datasets` writes) and the file format are both
  * accepted. Rows are numbered within each Arrow file, and errors name that file.
  */
-export async function* readHfRows(path: string, { signal, onBytes }: RowReaderOptions = {}): AsyncGenerator<RowResult[]> {
+export async function* readHfRows(path: string, { signal, onBytes, split }: RowReaderOptions & { split?: string } = {}): AsyncGenerator<RowResult[]> {
   throwIfAborted(signal);
-  const files = await hfDataFiles(path);
+  const files = await hfDataFiles(path, split);
   let bytesBefore = 0;
   for (const file of files) {
     const stream = createReadStream(file, { highWaterMark: 1 << 20 });

@@ -1,37 +1,39 @@
 import { readBytes } from './byte-source';
 import { InvalidRecordError, PrefError } from './errors';
 import { splitJsonArrayBatches } from './json-array';
-import { splitLineBatches } from './line-reader';
+import { MAX_LINE_BYTES, splitLineBatches } from './line-reader';
+import { JsonTextError, parseJsonText } from './parse-json';
 import { describeValue, type RowReaderOptions, type RowResult } from './rows';
 
 function truncate(text: string, max = 200): string {
   return text.length > max ? `${text.slice(0, max)}…` : text;
 }
 
-function parseObject(text: string, file: string, line: number, what: string): RowResult {
+/**
+ * One row of a JSON file as a record: a prototype-less copy of the top-level object, so that keys
+ * like `__proto__`, `constructor` and `prototype` are columns like any other wherever the record
+ * goes (an assignment `row[key] = …` cannot reach Object.prototype).
+ */
+export function parseObject(text: string, file: string, line: number, what: string): RowResult {
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = parseJsonText(text);
   } catch (cause) {
-    const message = cause instanceof Error ? cause.message : String(cause);
-    return {
-      error: new InvalidRecordError({ file, line, expected: `${what} that is valid JSON`, found: `${truncate(JSON.stringify(truncate(text, 60)))} (${message})`, cause }),
-      file,
-      line,
-      raw: text,
-    };
+    if (!(cause instanceof JsonTextError)) throw cause;
+    const expected = cause.expected === 'valid JSON' ? `${what} that is valid JSON` : `${what} with ${cause.expected}`;
+    return { error: new InvalidRecordError({ file, line, expected, found: truncate(cause.found), cause }), file, line, raw: text };
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { error: new InvalidRecordError({ file, line, expected: `${what} that is a JSON object`, found: describeValue(value) }), file, line, raw: text };
   }
-  return { record: value as Record<string, unknown>, file, line };
+  return { record: Object.assign(Object.create(null) as Record<string, unknown>, value), file, line };
 }
 
 /**
  * Reads JSONL (gzipped or not) or a JSON array, deciding by the first non-blank character of the
  * content (`[` = JSON array, anything else = one JSON object per line). Blank lines are skipped.
  */
-export async function* readJsonRows(path: string, { signal, onBytes }: RowReaderOptions = {}): AsyncGenerator<RowResult[]> {
+export async function* readJsonRows(path: string, { signal, onBytes, maxLineBytes = MAX_LINE_BYTES }: RowReaderOptions & { maxLineBytes?: number } = {}): AsyncGenerator<RowResult[]> {
   const bytes = readBytes(path, { signal, onBytes });
   // Peek until the first non-blank byte to choose array or lines mode, then replay what we read.
   const seen: Buffer[] = [];
@@ -60,9 +62,13 @@ export async function* readJsonRows(path: string, { signal, onBytes }: RowReader
     }
   }
   if (mode === 'lines') {
-    for await (const lines of splitLineBatches(replay())) {
+    for await (const lines of splitLineBatches(replay(), { maxLineBytes })) {
       const out: RowResult[] = [];
       for (const line of lines) {
+        if (line.tooLong !== undefined) {
+          out.push({ error: new InvalidRecordError({ file: path, line: line.line, expected: `a line of at most ${maxLineBytes} bytes (the longest line pref reads)`, found: `a line of ${line.tooLong} bytes` }), file: path, line: line.line });
+          continue;
+        }
         if (line.invalidUtf8) {
           out.push({ error: new InvalidRecordError({ file: path, line: line.line, expected: 'a line of valid UTF-8 text', found: 'bytes that are not UTF-8' }), file: path, line: line.line, raw: line.text });
           continue;
@@ -86,7 +92,7 @@ export async function* readJsonRows(path: string, { signal, onBytes }: RowReader
     }
   }
   let stop = false;
-  for await (const pieces of splitJsonArrayBatches(decode())) {
+  for await (const pieces of splitJsonArrayBatches(decode(), { maxElementChars: maxLineBytes })) {
     const out: RowResult[] = [];
     for (const piece of pieces) {
       if (piece.kind === 'structure-error') {

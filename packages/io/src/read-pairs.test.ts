@@ -27,14 +27,42 @@ describe('readPairs', () => {
     const error = await collectPairs(path).catch((e: unknown) => e);
     expect(InvalidRecordError.isInstance(error)).toBe(true);
     const invalid = error as InvalidRecordError;
+    expect([invalid.file, invalid.line, invalid.field]).toEqual([path, 4, 'prompt']);
+  });
+
+  it('keeps rows with a repeated id and counts them (repeated ids are valid data)', async () => {
+    const path = file('repeat.jsonl', lines);
+    const stream = readPairs(path, { onInvalid: 'skip' });
+    const ids: (string | undefined)[] = [];
+    for await (const pair of stream) ids.push(pair.id);
+    expect(ids).toEqual(['1', '2', '1']);
+    expect(stream.stats).toMatchObject({ read: 5, yielded: 3, rejected: 2, duplicateIds: 1, repeatedIds: 1, repeatedIdExamples: [{ id: '1', count: 2, file: path, line: 1 }] });
+  });
+
+  it('uniqueIds: a repeated id is an invalid row naming the first line', async () => {
+    const path = file('unique.jsonl', lines);
+    const error = await collectPairs(path, { uniqueIds: true }).catch((e: unknown) => e);
+    const invalid = error as InvalidRecordError;
     expect([invalid.file, invalid.line, invalid.field]).toEqual([path, 3, 'id']);
     expect(invalid.message).toContain('already used at line 1');
+  });
+
+  it('counts every occurrence of each repeated id', async () => {
+    const rows = ['a', 'b', 'a', 'c', 'a', 'b', 'd'].map((id, i) => JSON.stringify({ id, prompt: `p${id}`, chosen: `c${i}`, rejected: `r${i}` }));
+    const { pairs, stats } = await collectPairs(file('counts.jsonl', rows.join('\n')));
+    expect(pairs).toHaveLength(7);
+    expect(stats).toMatchObject({ duplicateIds: 3, repeatedIds: 2 });
+    expect(stats.repeatedIdExamples.map((r) => [r.id, r.count, r.line])).toEqual([['a', 3, 1], ['b', 2, 2]]);
+  });
+
+  it('refuses an unknown option', () => {
+    expect(() => readPairs('x.jsonl', { rejectDuplicateIds: false } as never)).toThrow(/unknown option "rejectDuplicateIds"/);
   });
 
   it('skips into a rejects file and counts add up', async () => {
     const path = file('skip.jsonl', lines);
     const rejects = join(dir, 'rejects.jsonl');
-    const stream = readPairs(path, { onInvalid: 'skip', rejects });
+    const stream = readPairs(path, { onInvalid: 'skip', rejects, uniqueIds: true });
     const ids: (string | undefined)[] = [];
     for await (const pair of stream) ids.push(pair.id);
     expect(ids).toEqual(['1', '2']);
@@ -46,7 +74,7 @@ describe('readPairs', () => {
   it('calls back for each invalid row and keeps extra columns', async () => {
     const path = file('callback.jsonl', lines);
     const seen: number[] = [];
-    const { pairs, stats } = await collectPairs(path, { onInvalid: (e) => seen.push(e.line) });
+    const { pairs, stats } = await collectPairs(path, { onInvalid: (e) => seen.push(e.line), uniqueIds: true });
     expect(seen).toEqual([3, 4, 5]);
     expect(pairs[0]).toEqual({ id: '1', prompt: 'hi', chosen: 'hello', rejected: 'go away', source: 'x' });
     expect(stats.read).toBe(stats.yielded + stats.rejected);
@@ -55,7 +83,7 @@ describe('readPairs', () => {
   it('does not leave a rejects file when the read fails', async () => {
     const path = file('fail.jsonl', lines);
     const rejects = join(dir, 'never.jsonl');
-    await expect(collectPairs(path, { rejects })).rejects.toThrow(/already used/);
+    await expect(collectPairs(path, { rejects })).rejects.toThrow(/prompt/);
     expect(existsSync(rejects)).toBe(false);
   });
 });

@@ -18,10 +18,17 @@ export interface ReadPairsOptions {
   onInvalid?: OnInvalid;
   /** Path of a JSONL file that receives every rejected row with its error (written atomically at the end). */
   rejects?: string;
-  /** Reject a row whose id was already seen (reported with the first line). Default: true. */
-  rejectDuplicateIds?: boolean;
+  /**
+   * Treat a repeated id as an invalid row (reported with the first line where the id was used).
+   * Repeated ids are valid data by default: Truthy-DPO's id is a hash of the prompt, shared by every
+   * pair for that prompt, so a record is identified by its id together with its content (`pairKey`).
+   * They are always counted in `stats.duplicateIds` / `stats.repeatedIds`. Default: false.
+   */
+  uniqueIds?: boolean;
   /** Input format. Default: from path and content. */
   format?: DataFormat;
+  /** Read only this split of a dataset folder (DatasetDict or Hub repository folder). Default: every split. */
+  split?: string;
   /** Called with every parsed raw row (before mapping and conversion), e.g. to collect column names. */
   onRecord?: (record: DataRecord, location: { file: string; line: number }) => void;
   signal?: AbortSignal;
@@ -36,13 +43,29 @@ export interface ReadStats {
   yielded: number;
   /** Rows rejected (skipped, passed to the callback, or written to rejects). */
   rejected: number;
-  /** Of the rejected rows, how many repeated an earlier id. */
+  /** Rows whose id was already used by an earlier row (valid rows unless `uniqueIds`). */
   duplicateIds: number;
+  /** Distinct ids used by more than one row. */
+  repeatedIds: number;
+  /** The first (up to 100) repeated ids, each with how many rows use it and where it was first used. */
+  repeatedIdExamples: RepeatedId[];
   /** The schema used (detected or given); undefined until the first valid row. */
   schema?: SchemaName;
   /** True once the input has been read to its end. */
   done: boolean;
 }
+
+/** An id used by more than one row. */
+export interface RepeatedId {
+  id: string;
+  /** Rows using it so far (final once the stream is done). */
+  count: number;
+  /** Where it was first used. */
+  file: string;
+  line: number;
+}
+
+const REPEATED_ID_EXAMPLES = 100;
 
 /** The stream readPairs returns: iterate it once; `stats` is live and final after the loop ends. */
 export interface PairStream extends AsyncIterable<PreferencePair> {
@@ -75,8 +98,10 @@ export interface RejectEntry {
  * console.log(pairs.stats); // { read, yielded, rejected, duplicateIds, schema, done: true }
  */
 export function readPairs(path: string, options: ReadPairsOptions = {}): PairStream {
-  const stats: ReadStats = { read: 0, yielded: 0, rejected: 0, duplicateIds: 0, done: false };
-  const { schema: schemaOption = 'auto', mapping, onInvalid = 'error', rejects, rejectDuplicateIds = true, format, onRecord, signal, onProgress } = options;
+  const stats: ReadStats = { read: 0, yielded: 0, rejected: 0, duplicateIds: 0, repeatedIds: 0, repeatedIdExamples: [], done: false };
+  const { schema: schemaOption = 'auto', mapping, onInvalid = 'error', rejects, uniqueIds = false, format, split, onRecord, signal, onProgress, ...unknown } = options;
+  const unknownKeys = Object.keys(unknown);
+  if (unknownKeys.length > 0) throw new PrefError({ code: 'INVALID_ARGUMENT', message: `readPairs: unknown option${unknownKeys.length > 1 ? 's' : ''} ${unknownKeys.map((k) => JSON.stringify(k)).join(', ')}` });
   if (schemaOption !== 'auto') assertSchema(schemaOption);
   let started = false;
   async function* generate(): AsyncGenerator<PreferencePair> {
@@ -84,8 +109,9 @@ export function readPairs(path: string, options: ReadPairsOptions = {}): PairStr
     started = true;
     let schema: SchemaName | undefined = schemaOption === 'auto' ? undefined : schemaOption;
     stats.schema = schema;
-    // id hash → first (file index, line); files are the Arrow shards/splits of one input.
-    const seenIds = rejectDuplicateIds ? new IdTable() : undefined;
+    // id hash → first (file index, line) and count; files are the shards/splits of one input.
+    const seenIds = new IdTable();
+    const examples = new Map<string, RepeatedId>();
     const seenFiles: string[] = [];
     let rejectsOut: AtomicWriteStream | undefined;
     let rejectsBuffer = '';
@@ -105,7 +131,7 @@ export function readPairs(path: string, options: ReadPairsOptions = {}): PairStr
     };
     let committed = false;
     try {
-      const batches = readRowBatches(path, { format, signal, onProgress: onProgress ? (p) => onProgress({ ...p, yielded: stats.yielded, rejected: stats.rejected }) : undefined });
+      const batches = readRowBatches(path, { format, split, signal, onProgress: onProgress ? (p) => onProgress({ ...p, yielded: stats.yielded, rejected: stats.rejected }) : undefined });
       for await (const batch of batches) for (const row of batch) {
         stats.read += 1;
         if (row.error) {
@@ -134,14 +160,27 @@ export function readPairs(path: string, options: ReadPairsOptions = {}): PairStr
             }
           }
           pair = recordToPair(record, schema, where, mapping);
-          if (seenIds && pair.id !== undefined) {
+          if (pair.id !== undefined) {
             if (seenFiles.at(-1) !== row.file) seenFiles.push(row.file);
             const first = seenIds.getOrInsert(hash53(pair.id), seenFiles.length - 1, row.line);
             if (first !== undefined) {
               stats.duplicateIds += 1;
-              const firstFile = seenFiles[first.file];
-              const at = firstFile === row.file ? `line ${first.line}` : `${firstFile}:${first.line}`;
-              throw new InvalidRecordError({ ...where, field: 'id', expected: 'a unique id', found: `${JSON.stringify(pair.id)}, already used at ${at}` });
+              const firstFile = seenFiles[first.file] ?? row.file;
+              if (first.count === 2) {
+                stats.repeatedIds += 1;
+                if (examples.size < REPEATED_ID_EXAMPLES) {
+                  const example: RepeatedId = { id: pair.id, count: 2, file: firstFile, line: first.line };
+                  examples.set(pair.id, example);
+                  stats.repeatedIdExamples.push(example);
+                }
+              } else {
+                const example = examples.get(pair.id);
+                if (example) example.count = first.count;
+              }
+              if (uniqueIds) {
+                const at = firstFile === row.file ? `line ${first.line}` : `${firstFile}:${first.line}`;
+                throw new InvalidRecordError({ ...where, field: 'id', expected: 'a unique id (--unique-ids)', found: `${JSON.stringify(pair.id)}, already used at ${at}` });
+              }
             }
           }
         } catch (error) {

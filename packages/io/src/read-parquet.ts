@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, type AsyncBuffer } from 'hyparquet';
+import { asyncBufferFromFile, parquetMetadataAsync, parquetRead, parquetSchema, type AsyncBuffer } from 'hyparquet';
 import { ioError, throwIfAborted } from './byte-source';
+import { parseJsonText } from './parse-json';
 import type { RowReaderOptions, RowResult } from './rows';
 
 /**
@@ -26,6 +27,10 @@ export function normalizeValue(value: unknown): unknown {
   return record;
 }
 
+const utf8 = new TextDecoder();
+// JSON cells read exactly (integers beyond 2^53 as bigint), like the JSON readers.
+const jsonFromBytes = (bytes: Uint8Array | undefined): unknown => (bytes ? parseJsonText(utf8.decode(bytes)) : bytes);
+
 async function stdinBuffer(): Promise<AsyncBuffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
@@ -48,17 +53,25 @@ export async function* readParquetRows(path: string, { signal, onBytes }: RowRea
   } catch (error) {
     throw ioError(path, error instanceof Error ? new Error(`not a readable Parquet file (${error.message})`) : error);
   }
+  // Rows are read as arrays and keyed here, into prototype-less objects, so a column named
+  // `__proto__` is kept (hyparquet's object rows would assign it as a prototype and lose it).
+  const names = parquetSchema(metadata).children.map((child) => child.element.name);
   let rowStart = 0;
   let bytes = 0;
   for (const group of metadata.row_groups) {
     throwIfAborted(signal);
     const count = Number(group.num_rows);
-    let rows: Record<string, unknown>[];
+    let cells: unknown[][] = [];
     try {
-      rows = (await parquetReadObjects({ file, metadata, rowStart, rowEnd: rowStart + count, utf8: true })) as Record<string, unknown>[];
+      await parquetRead({ file, metadata, rowStart, rowEnd: rowStart + count, utf8: true, columns: names, rowFormat: 'array', parsers: { jsonFromBytes }, onComplete: (rows: unknown[][]) => (cells = rows) });
     } catch (error) {
       throw ioError(path, error);
     }
+    const rows = cells.map((row) => {
+      const record = Object.create(null) as Record<string, unknown>;
+      for (let c = 0; c < names.length; c++) record[names[c]!] = row[c];
+      return record;
+    });
     bytes += Number(group.total_compressed_size ?? group.total_byte_size);
     onBytes?.(Math.min(bytes, file.byteLength));
     const start = rowStart;

@@ -114,14 +114,15 @@ describe('fixtures written by other implementations', () => {
   });
   it('a DatasetDict reads every split and reports ids repeated across splits', async () => {
     const seen: string[] = [];
-    const { pairs } = await collectPairs(join(fixtures, 'hf-dict'), { onInvalid: (e) => seen.push(`${e.file.split('/').slice(-2).join('/')}:${e.line}:${e.field}`) });
+    const { pairs } = await collectPairs(join(fixtures, 'hf-dict'), { uniqueIds: true, onInvalid: (e) => seen.push(`${e.file.split('/').slice(-2).join('/')}:${e.line}:${e.field}`) });
     expect(pairs).toHaveLength(3);
     const messages: string[] = [];
-    await collectPairs(join(fixtures, 'hf-dict'), { onInvalid: (e) => messages.push(e.message) });
+    await collectPairs(join(fixtures, 'hf-dict'), { uniqueIds: true, onInvalid: (e) => messages.push(e.message) });
     expect(messages[0]).toContain(`already used at ${join(fixtures, 'hf-dict', 'train', 'data-00000-of-00001.arrow')}:1`);
     expect(seen).toEqual(['test/data-00000-of-00001.arrow:1:id', 'test/data-00000-of-00001.arrow:2:id', 'test/data-00000-of-00001.arrow:3:id']);
-    const { pairs: all } = await collectPairs(join(fixtures, 'hf-dict'), { rejectDuplicateIds: false });
+    const { pairs: all, stats } = await collectPairs(join(fixtures, 'hf-dict'));
     expect(all).toHaveLength(6);
+    expect(stats).toMatchObject({ duplicateIds: 3, repeatedIds: 3 });
   });
   it('our HF writer lays a DatasetDict out like datasets.save_to_disk', async () => {
     const path = join(dir, 'dict');
@@ -134,7 +135,7 @@ describe('fixtures written by other implementations', () => {
     const info = JSON.parse(readFileSync(join(path, 'train', 'dataset_info.json'), 'utf8'));
     expect(info.features.prompt).toEqual({ dtype: 'string', _type: 'Value' });
     expect(info.features.metadata).toEqual({ category: { dtype: 'string', _type: 'Value' }, quality: { dtype: 'string', _type: 'Value' }, source: { dtype: 'string', _type: 'Value' } });
-    expect((await collectPairs(path, { rejectDuplicateIds: false })).pairs).toHaveLength(3);
+    expect((await collectPairs(path)).pairs).toHaveLength(3);
   });
 });
 

@@ -14,9 +14,23 @@ import type { ChatMessage, DataRecord, PairConversation, PairMetadata, Preferenc
  * - `generations`: `{prompt: {text} | string, generations: [{text, …scores}]}`; chosen = highest score, rejected = lowest.
  * - `text-label`: `{text, label}` rows; one response per row, so readRecords reads them and readPairs refuses them.
  */
-export type SchemaName = 'prompt-chosen-rejected' | 'chat-messages' | 'hh-transcript' | 'question-response' | 'generations' | 'text-label';
+export type SchemaName = 'prompt-chosen-rejected' | 'chat-messages' | 'sharegpt' | 'hh-transcript' | 'question-response' | 'generations' | 'text-label';
 
-export const SCHEMA_NAMES: readonly SchemaName[] = ['prompt-chosen-rejected', 'chat-messages', 'hh-transcript', 'question-response', 'generations', 'text-label'];
+export const SCHEMA_NAMES: readonly SchemaName[] = ['prompt-chosen-rejected', 'chat-messages', 'sharegpt', 'hh-transcript', 'question-response', 'generations', 'text-label'];
+
+/**
+ * ShareGPT speaker names (`from`) and the chat roles they stand for (LLaMA-Factory's sharegpt
+ * preference format: `conversations: [{from, value}]`, `chosen: {from, value}`, `rejected: {from, value}`).
+ */
+export const SHAREGPT_ROLES: Readonly<Record<string, string>> = Object.freeze(Object.assign(Object.create(null) as Record<string, string>, {
+  human: 'user',
+  user: 'user',
+  gpt: 'assistant',
+  assistant: 'assistant',
+  system: 'system',
+  function_call: 'function_call',
+  observation: 'observation',
+}));
 
 /**
  * Source column for each canonical field (dotted paths reach into objects, e.g. `prompt.text`).
@@ -47,6 +61,7 @@ function looksLikeHh(value: unknown): boolean {
 /** Names the schema of one raw record, or undefined when it matches none. */
 export function detectSchema(record: DataRecord): SchemaName | undefined {
   const { chosen, rejected } = record;
+  if (Array.isArray(record.conversations) && isShareGptTurn(chosen) && isShareGptTurn(rejected)) return 'sharegpt';
   if (chosen !== undefined && rejected !== undefined) {
     if (Array.isArray(chosen) || Array.isArray(rejected)) return 'chat-messages';
     if (record.prompt === undefined && looksLikeHh(chosen) && looksLikeHh(rejected)) return 'hh-transcript';
@@ -60,11 +75,28 @@ export function detectSchema(record: DataRecord): SchemaName | undefined {
   return undefined;
 }
 
+function isShareGptTurn(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.hasOwn(value, 'value');
+}
+
+function readShareGptTurn(where: Where, field: string, value: unknown, defaultRole?: string): ChatMessage {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(where, field, 'a {from, value} turn', value);
+  const turn = value as Record<string, unknown>;
+  const from = turn.from;
+  let role = defaultRole;
+  if (from !== undefined && from !== null) {
+    if (typeof from !== 'string' || !Object.hasOwn(SHAREGPT_ROLES, from)) fail(where, `${field}.from`, `one of ${Object.keys(SHAREGPT_ROLES).join(', ')}`, from, typeof from === 'string' ? JSON.stringify(from) : undefined);
+    role = SHAREGPT_ROLES[from];
+  }
+  if (role === undefined) fail(where, `${field}.from`, 'a speaker name', from);
+  return { role, content: requireString(where, `${field}.value`, turn.value) };
+}
+
 function getPath(record: DataRecord, path: string): { found: boolean; value: unknown } {
-  if (path in record) return { found: true, value: record[path] };
+  if (Object.hasOwn(record, path)) return { found: true, value: record[path] };
   let current: unknown = record;
   for (const part of path.split('.')) {
-    if (typeof current !== 'object' || current === null || !(part in current)) return { found: false, value: undefined };
+    if (typeof current !== 'object' || current === null || !Object.hasOwn(current, part)) return { found: false, value: undefined };
     current = (current as Record<string, unknown>)[part];
   }
   return { found: true, value: current };
@@ -73,13 +105,13 @@ function getPath(record: DataRecord, path: string): { found: boolean; value: unk
 /** Moves mapped source columns to their canonical names (the source column is removed). */
 export function applyMapping(record: DataRecord, mapping: FieldMapping | undefined): DataRecord {
   if (!mapping) return record;
-  const out: DataRecord = { ...record };
+  const out = Object.assign(Object.create(null) as DataRecord, record);
   for (const key of ['id', 'prompt', 'chosen', 'rejected', 'system', 'metadata'] as const) {
     const source = mapping[key];
     if (source === undefined || source === key) continue;
     const { found, value } = getPath(record, source);
     if (!found) continue; // reported as a missing canonical field by the converter
-    if (source in out) delete out[source];
+    if (Object.hasOwn(out, source)) delete out[source];
     out[key] = value;
   }
   return out;
@@ -92,6 +124,15 @@ interface Where {
 
 function fail(where: Where, field: string | undefined, expected: string, value?: unknown, found?: string): never {
   throw new InvalidRecordError({ ...where, field, expected, found: found ?? describeValue(value) });
+}
+
+/**
+ * The text rule `validate` applies to prompt, chosen and rejected: a string with at least one
+ * non-whitespace character. Throws InvalidRecordError naming file, line and field otherwise.
+ * Shared so every command that writes pairs (e.g. `prepare`) accepts exactly what `validate` does.
+ */
+export function requirePairText(value: unknown, where: Where & { field: string }): string {
+  return requireText(where, where.field, value);
 }
 
 function requireText(where: Where, field: string, value: unknown): string {
@@ -162,12 +203,19 @@ function readConversation(where: Where, value: unknown): PairConversation | unde
   };
 }
 
+/** TRL's DPOTrainer column names for precomputed reference log-probs → pref's names. */
+export const TRL_LOGPS_COLUMNS: Readonly<Record<string, string>> = Object.freeze(Object.assign(Object.create(null) as Record<string, string>, {
+  ref_chosen_logps: 'reference_chosen_logps',
+  ref_rejected_logps: 'reference_rejected_logps',
+}));
+
 const CANONICAL_KEYS = new Set(['id', 'metadata', 'system', 'prompt', 'chosen', 'rejected', 'conversation']);
 
 function finish(where: Where, record: DataRecord, core: { prompt: string; chosen: string; rejected: string; system?: string; conversation?: PairConversation }, consumed: readonly string[]): PreferencePair {
   const id = readId(where, record.id);
   const metadata = readMetadata(where, record.metadata);
-  const pair = (id === undefined ? {} : { id }) as PreferencePair;
+  const pair = Object.create(null) as PreferencePair;
+  if (id !== undefined) pair.id = id;
   pair.prompt = core.prompt;
   pair.chosen = core.chosen;
   pair.rejected = core.rejected;
@@ -175,9 +223,17 @@ function finish(where: Where, record: DataRecord, core: { prompt: string; chosen
   if (core.conversation !== undefined) pair.conversation = core.conversation;
   if (pair.system === undefined && record.system !== undefined && record.system !== null) pair.system = requireString(where, 'system', record.system);
   if (metadata !== undefined) pair.metadata = metadata;
-  // Every column the schema did not consume is kept as it came.
+  // Every column the schema did not consume is kept as it came; TRL's names for precomputed
+  // reference log-probs are read as pref's (unless both are present).
   for (const key in record) {
     if (CANONICAL_KEYS.has(key) || (consumed.length > 0 && consumed.includes(key))) continue;
+    const canonical = TRL_LOGPS_COLUMNS[key];
+    if (canonical !== undefined && !Object.hasOwn(record, canonical)) {
+      const value = record[key];
+      if (value !== null && value !== undefined && (typeof value !== 'number' || !Number.isFinite(value))) fail(where, key, 'a finite number (log-probability)', value);
+      pair[canonical] = value;
+      continue;
+    }
     pair[key] = record[key];
   }
   return pair;
@@ -233,6 +289,21 @@ export function recordToPair(record: DataRecord, schema: SchemaName, where: Wher
       const pair = finish(where, record, { ...text, conversation }, consumed);
       if (typeof record.prompt === 'string' && record.prompt !== text.prompt) pair.prompt_original = record.prompt;
       return pair;
+    }
+    case 'sharegpt': {
+      const turns = record.conversations;
+      if (!Array.isArray(turns) || turns.length === 0) fail(where, 'conversations', 'a non-empty list of {from, value} turns', turns);
+      const prompt = turns.map((turn, i) => readShareGptTurn(where, `conversations.${i}`, turn));
+      const chosenTurn = readShareGptTurn(where, 'chosen', record.chosen, 'assistant');
+      const rejectedTurn = readShareGptTurn(where, 'rejected', record.rejected, 'assistant');
+      // LLaMA-Factory's `system` column goes before the turns.
+      if (typeof record.system === 'string' && prompt[0]?.role !== 'system') prompt.unshift({ role: 'system', content: record.system });
+      const conversation: PairConversation = { prompt, chosen: [chosenTurn], rejected: [rejectedTurn] };
+      const text = conversationToText(conversation);
+      if (!HAS_VISIBLE.test(text.prompt)) fail(where, 'conversations', 'prompt turns (a human turn) before the responses', turns, 'no prompt turns');
+      requireText(where, 'chosen.value', chosenTurn.content);
+      requireText(where, 'rejected.value', rejectedTurn.content);
+      return finish(where, record, { ...text, conversation }, ['conversations']);
     }
     case 'hh-transcript': {
       const chosenAll = requireText(where, 'chosen', record.chosen);

@@ -99,3 +99,30 @@ describe('more inputs', () => {
     expect(strict.status).not.toBe(0);
   });
 });
+
+describe('ShareGPT, D2PO and TRL log-prob columns', () => {
+  it('a ShareGPT row reads as a pair and writes back the same', async () => {
+    const { recordToPair } = await import('./schema');
+    const { detectSchema } = await import('./schema');
+    const { toShareGptRecord, toD2poRecord, toTrlRecord } = await import('./trainer-writers');
+    const row = {
+      id: 's1',
+      conversations: [{ from: 'system', value: 'Be brief.' }, { from: 'human', value: 'Hi?' }, { from: 'gpt', value: 'Hello.' }, { from: 'human', value: 'Capital of France?' }],
+      chosen: { from: 'gpt', value: 'Paris.' },
+      rejected: { from: 'gpt', value: 'Lyon.' },
+    };
+    expect(detectSchema(row)).toBe('sharegpt');
+    const pair = recordToPair(row, 'sharegpt', { file: 'x', line: 1 });
+    expect([pair.system, pair.chosen, pair.rejected]).toEqual(['Be brief.', 'Paris.', 'Lyon.']);
+    expect(pair.conversation!.prompt.map((m) => m.role)).toEqual(['system', 'user', 'assistant', 'user']);
+    expect({ ...toShareGptRecord(pair, { keep: ['id'] }) }).toEqual(row);
+    expect(() => recordToPair({ ...row, chosen: { from: 'robot', value: 'x' } }, 'sharegpt', { file: 'x', line: 3 })).toThrow(/x:3: field "chosen.from": expected one of human/);
+    expect(() => recordToPair({ ...row, rejected: { value: ' ' } }, 'sharegpt', { file: 'x', line: 4 })).toThrow(/field "rejected.value": expected a non-empty string/);
+    const d2po = recordToPair({ question: 'q', response_j: 'a', response_k: 'b', magnitude: 3 }, 'question-response', { file: 'x', line: 1 });
+    expect({ ...toD2poRecord(d2po) }).toEqual({ question: 'q', response_j: 'a', response_k: 'b', magnitude: 3 });
+    const trl = recordToPair({ prompt: 'p', chosen: 'c', rejected: 'r', ref_chosen_logps: -1.5, ref_rejected_logps: -2.5 }, 'prompt-chosen-rejected', { file: 'x', line: 1 });
+    expect([trl.reference_chosen_logps, trl.reference_rejected_logps, trl.ref_chosen_logps]).toEqual([-1.5, -2.5, undefined]);
+    expect({ ...toTrlRecord(trl) }).toEqual({ prompt: 'p', chosen: 'c', rejected: 'r', ref_chosen_logps: -1.5, ref_rejected_logps: -2.5 });
+    expect(() => recordToPair({ prompt: 'p', chosen: 'c', rejected: 'r', ref_chosen_logps: 'x' }, 'prompt-chosen-rejected', { file: 'x', line: 9 })).toThrow(/field "ref_chosen_logps": expected a finite number/);
+  });
+});

@@ -25,7 +25,7 @@ export interface TrlOptions {
 
 /** One TRL DPOTrainer / RewardTrainer row for a pair. */
 export function toTrlRecord(pair: PreferencePair, { style = 'standard', keep = [] }: TrlOptions = {}): DataRecord {
-  const row: DataRecord = {};
+  const row = Object.create(null) as DataRecord;
   if (style === 'conversational') {
     const conversation = pairConversation(pair);
     row.prompt = conversation.prompt;
@@ -36,6 +36,48 @@ export function toTrlRecord(pair: PreferencePair, { style = 'standard', keep = [
     row.chosen = pair.chosen;
     row.rejected = pair.rejected;
   }
+  // Precomputed reference log-probs under TRL's names (DPOTrainer skips the reference model when present).
+  if (typeof pair.reference_chosen_logps === 'number' && typeof pair.reference_rejected_logps === 'number') {
+    row.ref_chosen_logps = pair.reference_chosen_logps;
+    row.ref_rejected_logps = pair.reference_rejected_logps;
+  }
+  for (const key of keep) if (pair[key] !== undefined) row[key] = pair[key];
+  return row;
+}
+
+const SHAREGPT_FROM: Readonly<Record<string, string>> = Object.freeze(Object.assign(Object.create(null) as Record<string, string>, { user: 'human', assistant: 'gpt', system: 'system', function_call: 'function_call', observation: 'observation' }));
+
+function shareGptTurn(message: ChatMessage): { from: string; value: string } {
+  return { from: SHAREGPT_FROM[message.role] ?? message.role, value: message.content };
+}
+
+/**
+ * One ShareGPT preference row (LLaMA-Factory's `formatting: sharegpt` with `ranking: true`):
+ * `conversations: [{from, value}]` (the prompt turns, a system turn first when there is one),
+ * `chosen: {from: 'gpt', value}`, `rejected: {from: 'gpt', value}`. A multi-turn response is
+ * joined into one value. readPairs reads it back (schema `sharegpt`).
+ */
+export function toShareGptRecord(pair: PreferencePair, { keep = [] }: { keep?: readonly string[] } = {}): DataRecord {
+  const conversation = pairConversation(pair);
+  const row = Object.create(null) as DataRecord;
+  row.conversations = conversation.prompt.map(shareGptTurn);
+  const side = (turns: ChatMessage[], text: string) => (turns.length === 1 ? shareGptTurn(turns[0]!) : { from: 'gpt', value: text });
+  row.chosen = side(conversation.chosen, pair.chosen);
+  row.rejected = side(conversation.rejected, pair.rejected);
+  for (const key of keep) if (pair[key] !== undefined) row[key] = pair[key];
+  return row;
+}
+
+/**
+ * One D2PO / stack-exchange-paired row: `question` (the prompt, with the system prompt before it),
+ * `response_j` (preferred), `response_k`, and `magnitude` when the pair has one (a number).
+ */
+export function toD2poRecord(pair: PreferencePair, { keep = [] }: { keep?: readonly string[] } = {}): DataRecord {
+  const row = Object.create(null) as DataRecord;
+  row.question = pair.system !== undefined && !pair.conversation ? `${pair.system}\n\n${pair.prompt}` : pair.prompt;
+  row.response_j = pair.chosen;
+  row.response_k = pair.rejected;
+  if (typeof pair.magnitude === 'number') row.magnitude = pair.magnitude;
   for (const key of keep) if (pair[key] !== undefined) row[key] = pair[key];
   return row;
 }
@@ -60,7 +102,7 @@ export interface OpenRlhfOptions {
 
 /** One OpenRLHF reward-model / DPO row for a pair. */
 export function toOpenRlhfRecord(pair: PreferencePair, { promptKey = 'prompt', chosenKey = 'chosen', rejectedKey = 'rejected', messages = false, marginFrom, keep = [] }: OpenRlhfOptions = {}): DataRecord {
-  const row: DataRecord = {};
+  const row = Object.create(null) as DataRecord;
   if (messages) {
     const conversation = pairConversation(pair);
     row[promptKey] = conversation.prompt;

@@ -13,18 +13,21 @@ import {
   Null,
   RecordBatchStreamWriter,
   Schema,
+  RecordBatch,
   Struct,
-  Table,
   Utf8,
+  makeData,
   vectorFromArray,
 } from 'apache-arrow';
 import { ensureParent, forgetTemp, registerTemp, tempPathFor } from './atomic-write';
 import { assertReplaceableFolder } from './output-guard';
 import { ioError, throwIfAborted } from './byte-source';
 import { PrefError } from './errors';
-import { fitsType, inferColumns, toColumnValue, type ColumnType } from './infer-columns';
+import { columnCells, fitsType, inferColumns, type ColumnType } from './infer-columns';
+import { stringifyRecord } from './json-text';
 import type { DataRecord } from './types';
 import type { WriteResult } from './write-records';
+import { COLUMN_NAMES_KEY } from './read-hf';
 
 function arrowType(type: ColumnType): DataType {
   switch (type.kind) {
@@ -107,7 +110,9 @@ async function writeDatasetFiles(folder: string, records: AsyncIterable<DataReco
     if (batch.length === 0) return;
     if (!columns) {
       columns = inferColumns(batch);
-      schema = new Schema([...columns].map(([name, type]) => new Field(name, arrowType(type), true)));
+      // apache-arrow writes no name for a field named "" (read back as "null"): the names are also
+      // kept, exactly, in the schema metadata, which readHfRows prefers.
+      schema = new Schema([...columns].map(([name, type]) => new Field(name, arrowType(type), true)), new Map([[COLUMN_NAMES_KEY, JSON.stringify([...columns.keys()])]]));
     }
     const cols = columns;
     batch.forEach((row, index) => {
@@ -119,9 +124,9 @@ async function writeDatasetFiles(folder: string, records: AsyncIterable<DataReco
         }
       }
     });
-    const vectors = Object.fromEntries([...cols].map(([name, type]) => [name, vectorFromArray(batch.map((row) => toColumnValue(row[name], type, (cell) => JSON.stringify(cell))), arrowType(type))]));
-    const table = new Table(vectors);
-    for (const recordBatch of table.batches) writer.write(recordBatch);
+    const firstRow = written - batch.length + 1;
+    const children = [...cols].map(([name, type]) => vectorFromArray(columnCells(batch, name, type, (cell) => stringifyRecord(cell), { path: folder, firstRow }), arrowType(type)).data[0]!);
+    writer.write(new RecordBatch(schema!, makeData({ type: new Struct(schema!.fields), length: batch.length, nullCount: 0, children })));
     batch = [];
   };
   try {
@@ -192,7 +197,12 @@ async function atomicFolder(path: string, fill: (temp: string) => Promise<number
     return { written };
   } catch (error) {
     await rm(temp, { recursive: true, force: true });
-    throw PrefError.isInstance(error) ? error : ioError(path, error, 'write the dataset folder');
+    // Errors from inside name the temp folder; the user knows the output path.
+    if (PrefError.isInstance(error)) {
+      error.message = error.message.split(temp).join(path);
+      throw error;
+    }
+    throw ioError(path, error, 'write the dataset folder');
   } finally {
     forgetTemp(temp);
   }

@@ -10,7 +10,7 @@ const CANONICAL = ['id', 'prompt', 'chosen', 'rejected', 'system', 'metadata', '
 
 /** The row written for a pair: canonical fields first (id, prompt, chosen, rejected, system, metadata, conversation), then every extra column as it was. */
 export function pairToRecord(pair: PreferencePair, { includeConversation = true }: { includeConversation?: boolean } = {}): DataRecord {
-  const row: DataRecord = {};
+  const row = Object.create(null) as DataRecord;
   for (const key of CANONICAL) {
     if (key === 'conversation' && !includeConversation) continue;
     if (pair[key] !== undefined) row[key] = pair[key];

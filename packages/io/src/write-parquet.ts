@@ -4,7 +4,7 @@ import type { SchemaElement } from 'hyparquet';
 import { ensureParent, forgetTemp, registerTemp, tempPathFor } from './atomic-write';
 import { ioError, throwIfAborted } from './byte-source';
 import { PrefError } from './errors';
-import { fitsType, inferColumns, toColumnValue, type ColumnType } from './infer-columns';
+import { columnCells, fitsType, inferColumns, type ColumnType } from './infer-columns';
 import type { DataRecord } from './types';
 import type { WriteResult } from './write-records';
 
@@ -35,6 +35,21 @@ export function parquetElements(name: string, type: ColumnType, repetition_type:
     case 'struct':
       return [{ name, repetition_type, num_children: type.fields.size }, ...[...type.fields].flatMap(([field, fieldType]) => parquetElements(field, fieldType, 'OPTIONAL'))];
   }
+}
+
+function hasUnsafeInteger(value: unknown): boolean {
+  if (typeof value === 'bigint') return !Number.isSafeInteger(Number(value));
+  if (value === null || typeof value !== 'object' || value instanceof Uint8Array) return false;
+  return Object.values(value as Record<string, unknown>).some(hasUnsafeInteger);
+}
+
+/**
+ * A cell of a JSON-text column as hyparquet-writer takes it (it encodes the JSON itself, turning
+ * bigints into doubles): an integer beyond 2^53 there would be rounded, so it is refused instead.
+ */
+function exactJsonCell(cell: unknown): unknown {
+  if (hasUnsafeInteger(cell)) throw new PrefError({ code: 'UNSUPPORTED_FORMAT', message: 'a column of mixed types (stored as JSON text) holds an integer beyond 2^53, which the Parquet JSON encoder would round; give the column one type or write JSONL' });
+  return cell;
 }
 
 /**
@@ -78,7 +93,8 @@ export async function writeParquetRecords(
         }
       }
     });
-    const columnData = [...cols].map(([name, type]) => ({ name, data: batch.map((row) => toColumnValue(row[name], type, (cell) => cell)) }));
+    const firstRow = written - batch.length + 1;
+    const columnData = [...cols].map(([name, type]) => ({ name, data: columnCells(batch, name, type, exactJsonCell, { path, firstRow }) }));
     await writer!.write({ columnData, rowGroupSize: batch.length });
     batch = [];
   };

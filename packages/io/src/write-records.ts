@@ -85,6 +85,38 @@ async function writeJsonLike(
 }
 
 /**
+ * A plain-text prompt list: each row's `prompt` string on its own line. A row without a prompt
+ * string, or a prompt with a line break (which would read back as two prompts), is an error naming
+ * the row, never written changed.
+ */
+async function writeTextLines(path: string, records: AsyncIterable<DataRecord> | Iterable<DataRecord>, { signal, onProgress }: WriteRecordsOptions): Promise<WriteResult> {
+  const out = await createAtomicWriteStream(path);
+  let written = 0;
+  try {
+    let buffer = '';
+    for await (const record of records) {
+      if (written % 1024 === 0) throwIfAborted(signal);
+      const prompt = record.prompt;
+      if (typeof prompt !== 'string' || prompt.trim() === '') throw new PrefError({ code: 'UNSUPPORTED_FORMAT', message: `${path}: row ${written + 1}: a .txt prompt list holds one non-empty prompt string per row; this row's "prompt" is ${typeof prompt === 'string' ? 'blank' : typeof prompt}` });
+      if (/[\r\n]/.test(prompt)) throw new PrefError({ code: 'UNSUPPORTED_FORMAT', message: `${path}: row ${written + 1}: the prompt holds a line break, which a one-prompt-a-line .txt file cannot keep; write JSONL` });
+      buffer += `${prompt}\n`;
+      written += 1;
+      if (buffer.length >= FLUSH_BYTES) {
+        await out.write(buffer);
+        buffer = '';
+      }
+    }
+    if (buffer) await out.write(buffer);
+    await out.commit();
+  } catch (error) {
+    await out.abort();
+    throw error;
+  }
+  onProgress?.({ written });
+  return { written };
+}
+
+/**
  * Writes rows to `path` in the format of its extension, atomically (temp file in the same folder,
  * renamed when complete; on error or abort the temp file is removed and `path` is untouched).
  * `-` writes JSONL to stdout. Records are streamed: memory is bounded by one row group for Parquet/HF
@@ -101,6 +133,7 @@ export async function writeRecords(
   if (format === 'parquet') return writeParquetRecords(path, records, options);
   if (format === 'hf') return writeHfDataset(path, records, options);
   if (format === 'csv') throw new PrefError({ code: 'UNSUPPORTED_FORMAT', message: `${path}: CSV is read-only; write .jsonl, .json, .parquet or a folder` });
+  if (format === 'txt') return writeTextLines(path, records, options);
   const out = await createAtomicWriteStream(path);
   try {
     const written = await writeJsonLike(out, records, { array: format === 'json', gzip: format === 'jsonl.gz', signal, onProgress });

@@ -1,4 +1,4 @@
-import { InvalidRecordError, type DataRecord } from '@pref/io';
+import { InvalidRecordError, parseDecimal, type DataRecord } from '@pref/io';
 import { clipMargins } from './clip-margins';
 import { normalizeMargins, type NormalizationParams, type NormalizeOptions } from './normalize-margins';
 
@@ -9,12 +9,13 @@ export interface RecordLocation {
 }
 
 /**
- * A finite number from a record field. Numeric strings (as CSV readers produce) are accepted; missing,
- * empty, NaN or infinite values throw an InvalidRecordError naming file, line and field.
+ * A finite number from a record field. Decimal strings (as CSV readers produce) are accepted, strictly
+ * (`parseDecimal`: "0x10", "" and "1e999" are not numbers); missing, empty, NaN or infinite values
+ * throw an InvalidRecordError naming file, line and field and quoting the value.
  */
 export function numericField(record: DataRecord, field: string, where: RecordLocation = { file: '<memory>', line: 0 }, expected = 'a finite number'): number {
   const value = record[field];
-  const number = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : Number.NaN;
+  const number = typeof value === 'number' ? value : typeof value === 'bigint' ? Number(value) : typeof value === 'string' ? (parseDecimal(value) ?? Number.NaN) : Number.NaN;
   if (!Number.isFinite(number)) {
     throw new InvalidRecordError({
       file: where.file,

@@ -221,3 +221,13 @@ describe('marginsFile', () => {
     }
   });
 });
+
+describe('numericField reads numbers strictly', () => {
+  it('"0x10", "" and "1e999" are errors quoting the value; decimal text and bigints are numbers', async () => {
+    const { numericField } = await import('./add-margins');
+    const where = { file: 'scores.csv', line: 7 };
+    expect(numericField({ s: '2.5' }, 's', where)).toBe(2.5);
+    expect(numericField({ s: 12n }, 's', where)).toBe(12);
+    for (const bad of ['0x10', '', '1e999', ' 3']) expect(() => numericField({ s: bad }, 's', where)).toThrow(`scores.csv:7: field "s": expected a finite number, found ${JSON.stringify(bad)}`);
+  });
+});

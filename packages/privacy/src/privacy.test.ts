@@ -289,3 +289,12 @@ describe('typed-array path equals the record path', () => {
     expect(Array.from(flipMask(pKeep, uniforms))).toEqual(Array.from(viaRecords.flipped));
   });
 });
+
+describe('toTrainReady applies the text rule of pref validate', () => {
+  it('an empty or whitespace-only text is an error naming file, line and field, as validate reports it', () => {
+    for (const [field, value] of [['chosen', ''], ['prompt', ' \n '], ['rejected', null]] as const) {
+      const record = { prompt: 'p', chosen: 'c', rejected: 'r', [field]: value };
+      expect(() => toTrainReady(record, { file: 'in.jsonl', line: 3 })).toThrow(new RegExp(`in\\.jsonl:3: field "${field}": expected a non-empty string`));
+    }
+  });
+});

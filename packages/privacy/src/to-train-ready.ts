@@ -1,4 +1,4 @@
-import { contentHash, InvalidRecordError, type DataRecord } from '@pref/io';
+import { contentHash, InvalidRecordError, requirePairText, type DataRecord } from '@pref/io';
 
 /** Train-ready layouts: TRL (`prompt`, `chosen`, `rejected`) and OpenRLHF (same keys). */
 export type TrainFormat = 'trl' | 'openrlhf';
@@ -24,17 +24,12 @@ export interface TrainReadyRecord {
 
 /**
  * Keeps only `prompt`, `chosen`, `rejected` (+ `id` when asked): no metadata, scores, margins, p_keep or
- * flip flags, which could reveal the original label. Non-string fields are an InvalidRecordError naming
+ * flip flags, which could reveal the original label. A text that is not a non-blank string is an InvalidRecordError naming
  * file, line and field.
  */
 export function toTrainReady(record: DataRecord, { includeId = false, file = '<memory>', line = 0 }: TrainReadyOptions = {}): TrainReadyRecord {
-  const text = (field: 'prompt' | 'chosen' | 'rejected'): string => {
-    const value = record[field];
-    if (typeof value !== 'string') {
-      throw new InvalidRecordError({ file, line, field, expected: 'a string', found: value === undefined ? 'nothing' : value === null ? 'null' : typeof value });
-    }
-    return value;
-  };
+  // The same rule as `pref validate` (a non-blank string), so prepare never writes a row validate rejects.
+  const text = (field: 'prompt' | 'chosen' | 'rejected'): string => requirePairText(record[field], { file, line, field });
   const out: TrainReadyRecord = { prompt: text('prompt'), chosen: text('chosen'), rejected: text('rejected') };
   if (includeId) {
     const id = record.id;

@@ -1,11 +1,11 @@
 import { createWriteStream, existsSync, lstatSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { mkdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { downloadFile, modelInfo, pathsInfo } from '@huggingface/hub';
+import { hubCacheDir } from '@pref/io';
 import { ModelFileError, RewardModelError } from './errors';
 import { MODEL_FILE_LIMITS, checkRelativePath, modelFilePath, modelFolder, readModelText } from './model-files';
 
@@ -42,13 +42,8 @@ const TEXT_FILES: ReadonlyMap<string, number> = new Map([
 ]);
 const MODEL_CANDIDATES = ['model.onnx', 'onnx/model.onnx'];
 
-/** The Hugging Face hub cache folder, following huggingface_hub's environment variables. */
-export function hubCacheDir(): string {
-  const env = process.env;
-  if (env.HF_HUB_CACHE) return env.HF_HUB_CACHE;
-  const home = env.HF_HOME ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'huggingface');
-  return join(home, 'hub');
-}
+/** The Hugging Face hub cache folder (one definition, in @pref/io, shared with Hub dataset ids). */
+export { hubCacheDir };
 
 function isTruthy(value: string | undefined): boolean {
   return value !== undefined && ['1', 'true', 'yes', 'on'].includes(value.toLowerCase());

@@ -58,6 +58,8 @@ export type ScoredPair<T extends PreferencePair = PreferencePair> = T & {
   rejected_score: number;
   /** chosen_score − rejected_score. */
   margin_raw: number;
+  /** |margin_raw|, as the Truthy-DPO scripts write it. */
+  margin_abs: number;
 };
 
 /** One window of scored pairs. */
@@ -239,7 +241,7 @@ export async function* scorePairWindows<T extends PreferencePair>(
       if (!Number.isFinite(chosen)) throw new ScoreRowError('NUMERIC', row, 'chosen_score', `the model returned ${chosen}`);
       if (!Number.isFinite(rejected)) throw new ScoreRowError('NUMERIC', row, 'rejected_score', `the model returned ${rejected}`);
       if (sequences[2 * i]!.truncated || sequences[2 * i + 1]!.truncated) progress.truncatedPairs++;
-      return { ...pair, chosen_score: chosen, rejected_score: rejected, margin_raw: chosen - rejected } as ScoredPair<T>;
+      return { ...pair, chosen_score: chosen, rejected_score: rejected, margin_raw: chosen - rejected, margin_abs: Math.abs(chosen - rejected) } as ScoredPair<T>;
     });
     for (const batch of sequences) progress.tokens += batch.ids.length;
     progress.paddedTokens += paddedTokenCount(sequences, batchTokens, maxPadding);
@@ -267,7 +269,7 @@ function paddedTokenCount(sequences: readonly EncodedSequence[], batchTokens: nu
 
 /**
  * Scores preference pairs with a reward model: each record comes back (in input order, every field
- * kept) with `chosen_score`, `rejected_score` and `margin_raw = chosen_score − rejected_score`.
+ * kept) with `chosen_score`, `rejected_score`, `margin_raw = chosen_score − rejected_score` and `margin_abs = |margin_raw|` (the Truthy-DPO scripts' column).
  *
  * Pairs are read in windows of `windowSize`; within a window the 2·n sequences are sorted by length
  * and packed into batches of at most `batchTokens` padded tokens. An empty `chosen`/`rejected` or a

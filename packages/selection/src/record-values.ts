@@ -1,4 +1,4 @@
-import { hash53, InvalidRecordError } from '@pref/io';
+import { hash53, InvalidRecordError, pairKey, stringifyRecord } from '@pref/io';
 
 /** Where record `index` came from, for error messages. */
 export type Locate = (index: number) => { file: string; line: number };
@@ -60,14 +60,15 @@ export function seededUniform(seed: number | string, stream: string, key: string
 }
 
 /**
- * What identifies a record for seeded decisions: its `id` when it has one, else its prompt, chosen
- * and rejected texts (so identical pairs get identical draws), else its JSON text.
+ * What identifies a record for seeded decisions: `pairKey` from @pref/io (its id together with the
+ * hash of its prompt, chosen and rejected) when it is a pair, so records sharing an id but differing
+ * in content get independent draws and the same record gets the same draw in any order, batch,
+ * shard or file format; else its id (records that are not pairs, e.g. `{id, reward_gap}`); else
+ * its JSON text.
  */
 export function recordIdentity(record: Record<string, unknown>): string {
-  const id = record.id;
-  if (typeof id === 'string' || typeof id === 'number') return `id:${String(id)}`;
-  if (typeof record.prompt === 'string' && typeof record.chosen === 'string' && typeof record.rejected === 'string') {
-    return `pair:${record.prompt}\u0001${record.chosen}\u0001${record.rejected}`;
-  }
-  return `json:${JSON.stringify(record)}`;
+  const { id, prompt, chosen, rejected } = record;
+  if (typeof prompt === 'string' && typeof chosen === 'string' && typeof rejected === 'string') return `pair:${pairKey({ id, prompt, chosen, rejected })}`;
+  if (typeof id === 'string' || typeof id === 'number' || typeof id === 'bigint') return `id:${String(id)}`;
+  return `json:${stringifyRecord(record)}`;
 }

@@ -10,7 +10,9 @@ import {
   pairToRecord,
   readPairs,
   readRecords,
+  toD2poRecord,
   toOpenRlhfRecord,
+  toShareGptRecord,
   toTrlRecord,
   writeRecords,
   type DataFormat,
@@ -21,6 +23,7 @@ import {
   type PreferencePair,
   type ReadPairsOptions,
   type ReadProgress,
+  type ReadStats,
   type SchemaName,
 } from '@pref/io';
 import { createProgress, type ProgressReporter } from '../progress';
@@ -31,6 +34,8 @@ interface ReadFlags {
   map?: string;
   quiet?: boolean;
   json?: boolean;
+  uniqueIds?: boolean;
+  split?: string;
 }
 
 const MAPPING_KEYS = ['id', 'prompt', 'chosen', 'rejected', 'system', 'metadata', 'score'] as const;
@@ -49,12 +54,21 @@ export function parseMapping(text: string | undefined): FieldMapping | undefined
   return mapping;
 }
 
-function readOptions(flags: ReadFlags): Pick<ReadPairsOptions, 'schema' | 'format' | 'mapping'> {
+function readOptions(flags: ReadFlags): Pick<ReadPairsOptions, 'schema' | 'format' | 'mapping' | 'uniqueIds' | 'split'> {
   return {
+    split: flags.split,
     schema: (flags.schema ?? 'auto') as SchemaName | 'auto',
     format: flags.format as DataFormat | undefined,
     mapping: parseMapping(flags.map),
+    uniqueIds: flags.uniqueIds === true,
   };
+}
+
+/** One line per repeated id (up to `max`), for the validate/stats warning. */
+function describeRepeatedIds(stats: ReadStats, max = 10): string {
+  const shown = stats.repeatedIdExamples.slice(0, max).map((r) => `  ${JSON.stringify(r.id)}: ${r.count} rows (first at ${r.file}:${r.line})`);
+  const more = stats.repeatedIds > shown.length ? [`  … and ${stats.repeatedIds - shown.length} more`] : [];
+  return [...shown, ...more].join('\n');
 }
 
 function addReadOptions(command: Command): Command {
@@ -62,6 +76,8 @@ function addReadOptions(command: Command): Command {
     .addOption(new Option('--schema <name>', 'input schema').choices(['auto', ...SCHEMA_NAMES]).default('auto'))
     .addOption(new Option('--format <format>', 'input format (default: from the path and content)').choices([...DATA_FORMATS]))
     .option('--map <mapping>', 'field mapping, e.g. prompt=question,chosen=response_j,rejected=response_k')
+    .option('--split <name>', 'read only this split of a dataset folder (save_to_disk DatasetDict or Hub repository folder with data/train-00000-of-00002.parquet-style files)')
+    .option('--unique-ids', 'treat a repeated id as an invalid row (by default repeated ids are valid data: a record is its id together with its content)')
     .option('--json', 'print a machine-readable JSON summary on stdout')
     .option('-q, --quiet', 'no progress output');
 }
@@ -115,11 +131,25 @@ export function registerIoCommands(program: Command): void {
     }
     const { stats } = stream;
     progress.finish(`${stats.yielded} valid, ${stats.rejected} invalid`);
-    const summary = { file: input, schema: stats.schema ?? null, rows: stats.read, valid: stats.yielded, invalid: stats.rejected, duplicateIds: stats.duplicateIds };
-    if (flags.json) printJson({ ...summary, errors: errors.slice(0, maxErrors).map((e) => ({ file: e.file, line: e.line, field: e.field ?? null, expected: e.expected, found: e.found ?? null, message: e.message })) });
+    const summary = {
+      file: input,
+      schema: stats.schema ?? null,
+      rows: stats.read,
+      valid: stats.yielded,
+      invalid: stats.rejected,
+      duplicateIds: stats.duplicateIds,
+      repeatedIds: stats.repeatedIds,
+      repeatedIdExamples: stats.repeatedIdExamples,
+    };
+    const warnings: string[] = [];
+    if (stats.repeatedIds > 0 && !flags.uniqueIds) {
+      warnings.push(`${stats.repeatedIds} id${stats.repeatedIds === 1 ? ' is' : 's are'} used by more than one row (${stats.duplicateIds} rows repeat an earlier id); they are kept as distinct records (id + content); pass --unique-ids to treat them as errors`);
+    }
+    if (flags.json) printJson({ ...summary, warnings, errors: errors.slice(0, maxErrors).map((e) => ({ file: e.file, line: e.line, field: e.field ?? null, expected: e.expected, found: e.found ?? null, message: e.message })) });
     else {
       if (stats.rejected > printed) process.stderr.write(`… and ${stats.rejected - printed} more\n`);
-      process.stdout.write(`${input}: ${stats.read} rows, ${stats.yielded} valid, ${stats.rejected} invalid (schema ${stats.schema ?? 'not detected'})\n`);
+      if (warnings.length > 0) process.stderr.write(`warning: ${input}: ${warnings[0]}\n${describeRepeatedIds(stats)}\n`);
+      process.stdout.write(`${input}: ${stats.read} rows, ${stats.yielded} valid, ${stats.rejected} invalid${stats.repeatedIds > 0 ? `, ${stats.repeatedIds} repeated ids (${stats.duplicateIds} rows)` : ''} (schema ${stats.schema ?? 'not detected'})\n`);
     }
     if (stats.rejected > 0 || stats.read === 0) {
       throw new PrefError({ code: 'INVALID_RECORD', message: stats.read === 0 ? `${input}: no rows` : `${input}: ${stats.rejected} invalid row${stats.rejected === 1 ? '' : 's'}` });
@@ -153,7 +183,7 @@ export function registerIoCommands(program: Command): void {
       note = error.message;
       fields.clear();
       let rows = 0;
-      for await (const { record } of readRecords(input, { format: flags.format as DataFormat | undefined, onInvalid: 'skip' })) {
+      for await (const { record } of readRecords(input, { format: flags.format as DataFormat | undefined, split: flags.split, onInvalid: 'skip' })) {
         rows += 1;
         for (const key of Object.keys(record)) fields.set(key, (fields.get(key) ?? 0) + 1);
       }
@@ -172,6 +202,7 @@ export function registerIoCommands(program: Command): void {
       pairs: stats.yielded,
       invalid: stats.rejected,
       duplicateIds: stats.duplicateIds,
+      repeatedIds: stats.repeatedIds,
       fields: Object.fromEntries(fields),
       lengthUnit: flags.unit,
       lengths: { prompt: round(lengths.prompt), chosen: round(lengths.chosen), rejected: round(lengths.rejected) },
@@ -183,7 +214,7 @@ export function registerIoCommands(program: Command): void {
     }
     const lines = [
       `${input}`,
-      `  rows ${stats.read}, pairs ${stats.yielded}, invalid ${stats.rejected}${stats.duplicateIds ? ` (${stats.duplicateIds} duplicate ids)` : ''}, schema ${stats.schema ?? 'not detected'}`,
+      `  rows ${stats.read}, pairs ${stats.yielded}, invalid ${stats.rejected}${stats.repeatedIds ? `, ${stats.repeatedIds} repeated ids (${stats.duplicateIds} rows)` : ''}, schema ${stats.schema ?? 'not detected'}`,
       `  fields: ${[...fields].map(([k, n]) => (n === stats.read ? k : `${k} (${n})`)).join(', ')}`,
       `  length (${flags.unit})      min      p50      p90      p99      max     mean`,
       ...(['prompt', 'chosen', 'rejected'] as const).map((key) => {
@@ -201,10 +232,10 @@ export function registerIoCommands(program: Command): void {
       .command('convert')
       .description('Convert a dataset between formats and schemas (JSONL, JSONL.gz, JSON, Parquet, HF folder; CSV read-only)')
       .argument('<in>', 'input file or folder (- = stdin)')
-      .argument('<out>', 'output path; format from its extension (.jsonl, .jsonl.gz, .json, .parquet, no extension = HF folder; - = stdout JSONL)')
+      .argument('<out>', 'output path; format from its extension (.jsonl, .jsonl.gz, .json, .parquet, .txt prompt list, no extension = HF folder; - = stdout JSONL)')
       .addOption(new Option('--on-invalid <mode>', 'what to do with invalid rows').choices(['error', 'skip']).default('error'))
       .option('--rejects <file>', 'write rejected rows with their errors to this JSONL file')
-      .addOption(new Option('--to <layout>', 'output layout').choices(['pairs', 'records', 'trl', 'trl-conversational', 'openrlhf', 'openrlhf-messages']).default('pairs'))
+      .addOption(new Option('--to <layout>', 'output layout').choices(['pairs', 'records', 'trl', 'trl-conversational', 'openrlhf', 'openrlhf-messages', 'sharegpt', 'd2po']).default('pairs'))
       .addOption(new Option('--out-format <format>', 'output format (default: from the output path)').choices(DATA_FORMATS.filter((f) => f !== 'csv')))
       .option('--no-conversation', 'pairs layout: drop the conversation message lists'),
   ).action(async (input: string, output: string, flags: ReadFlags & { onInvalid: 'error' | 'skip'; rejects?: string; to: string; outFormat?: DataFormat; conversation: boolean }) => {
@@ -218,6 +249,7 @@ export function registerIoCommands(program: Command): void {
       rows = (async function* () {
         for await (const { record } of readRecords(input, {
           format: flags.format as DataFormat | undefined,
+          split: flags.split,
           onProgress,
           onInvalid: flags.onInvalid === 'skip' ? () => (recordRejects += 1) : 'error',
         })) {
@@ -234,6 +266,8 @@ export function registerIoCommands(program: Command): void {
         : flags.to === 'trl-conversational' ? (p) => toTrlRecord(p, { style: 'conversational', keep: ['id'] })
         : flags.to === 'openrlhf' ? (p) => toOpenRlhfRecord(p)
         : flags.to === 'openrlhf-messages' ? (p) => toOpenRlhfRecord(p, { messages: true })
+        : flags.to === 'sharegpt' ? (p) => toShareGptRecord(p, { keep: ['id'] })
+        : flags.to === 'd2po' ? (p) => toD2poRecord(p, { keep: ['id'] })
         : (p) => pairToRecord(p, { includeConversation: flags.conversation });
       rows = (async function* () {
         for await (const pair of stream) yield map(pair);
@@ -259,10 +293,10 @@ export function registerIoCommands(program: Command): void {
     if (!(Number.isInteger(n) && n >= 0)) throw new InvalidArgumentError({ argument: '-n', message: `expected a non-negative integer, got ${flags.lines}` });
     const source: AsyncIterable<DataRecord> = flags.raw
       ? (async function* () {
-          for await (const { record } of readRecords(input, { format: flags.format as DataFormat | undefined })) yield record;
+          for await (const { record } of readRecords(input, { format: flags.format as DataFormat | undefined, split: flags.split })) yield record;
         })()
       : (async function* () {
-          for await (const pair of readPairs(input, { ...readOptions(flags), rejectDuplicateIds: false })) yield pairToRecord(pair);
+          for await (const pair of readPairs(input, readOptions(flags))) yield pairToRecord(pair);
         })();
     const out: DataRecord[] = [];
     for await (const row of head(source, n)) {
