@@ -128,6 +128,7 @@ export class CollectSession {
     this.labelCount = new Array(parts.total).fill(0);
     this.ahead = parts.ahead;
     this.onGenerationError = parts.onGenerationError;
+    if (parts.source.kind === 'items') parts.source.items.forEach((item, index) => (this.items[index] = { type: 'item', index, ...item }));
     const paths = datasetPaths(parts.outDir, parts.session.number);
     this.datasetJsonPath = paths.json;
     this.datasetJsonlPath = paths.jsonl;
