@@ -161,6 +161,8 @@ export class CollectSession {
     const collect = new CollectSession({ journal, session, source, total: identity.total, outDir, ahead, ...(onGenerationError ? { onGenerationError } : {}) });
     collect.replay(entries);
     await collect.writeDataset();
+    // The first items are generated before anyone asks, so the first page load does not wait for them.
+    collect.prefetch(collect.items.findIndex((item) => item === undefined));
     return collect;
   }
 
@@ -231,7 +233,7 @@ export class CollectSession {
 
   /** Starts generating the next few items in the background (errors go to onGenerationError). */
   private prefetch(from: number): void {
-    if (this.source.kind !== 'generate') return;
+    if (this.source.kind !== 'generate' || from < 0) return;
     let chain: Promise<unknown> = Promise.resolve();
     for (let index = from; index < Math.min(this.total, from + this.ahead); index++) {
       if (this.items[index] !== undefined || this.pending.has(index)) continue;

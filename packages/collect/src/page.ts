@@ -29,6 +29,7 @@ textarea{min-height:56px;resize:vertical}
 #help .card{max-width:460px}
 #help table td{padding:3px 10px 3px 0}
 #who{max-width:420px;margin:60px auto}
+#item-id{text-transform:none;letter-spacing:0}
 @media (max-width:800px){.pair,.extras{grid-template-columns:1fr}}
 `;
 
