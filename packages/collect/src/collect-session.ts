@@ -287,7 +287,8 @@ export class CollectSession {
   }
 
   /**
-   * Records a decision on an item shown to this annotator: journaled (fsync) before this resolves.
+   * Records a decision on an item shown to this annotator: journaled (fsync), then the dataset files
+   * rewritten (atomically), before this resolves.
    * Throws when the item was not shown yet or was already decided by them.
    */
   async decide(annotator: string, index: number, choice: Choice, { note, category }: { note?: string; category?: string } = {}): Promise<DecisionEntry> {
@@ -319,7 +320,9 @@ export class CollectSession {
     this.journal.append(entry);
     this.applyDecision(entry);
     if (lease?.index === index) this.leases.delete(annotator);
+    // Acknowledged only once the dataset files show it too (concurrent decisions share one write).
     this.scheduleWrite();
+    await this.flush();
     return entry;
   }
 
@@ -336,6 +339,7 @@ export class CollectSession {
     this.applyUndo(entry);
     this.leases.set(annotator, { index: latest.index, since: Date.now() });
     this.scheduleWrite();
+    await this.flush();
     return this.show(this.items[latest.index]!, annotator);
   }
 
