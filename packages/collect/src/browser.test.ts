@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * The collection page as a person uses it, in headless Chromium (Debian's `chromium`, driven by
  * puppeteer-core): keyboard labels, undo, reload and resume, two annotators in two pages, HTML and
@@ -111,10 +112,10 @@ describeBrowser('the collection page in Chromium', () => {
     expect(left.right).toBeLessThan(right.left);
     expect(Math.abs(left.width - right.width)).toBeLessThan(2);
     expect(right.right).toBeLessThanOrEqual(1280);
-    const screenshot = join(root, 'collect-page.png');
+    const screenshot = join(root, 'collect-page.png') as `${string}.png`;
     await alice.screenshot({ path: screenshot, fullPage: true });
     expect(statSync(screenshot).size).toBeGreaterThan(10_000);
-    if (process.env.PREF_SCREENSHOT_DIR) await alice.screenshot({ path: join(process.env.PREF_SCREENSHOT_DIR, 'collect-page.png'), fullPage: true });
+    if (process.env.PREF_SCREENSHOT_DIR) await alice.screenshot({ path: join(process.env.PREF_SCREENSHOT_DIR, 'collect-page.png') as `${string}.png`, fullPage: true });
 
     // Help opens with ? and closes with Escape; keys do nothing while it is open.
     await alice.keyboard.press('?');

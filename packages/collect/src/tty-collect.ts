@@ -47,15 +47,27 @@ export async function ttyCollect(session: CollectSession, { annotator, input = p
   let note = '';
   let category: string | undefined;
 
-  const nextKey = () =>
-    new Promise<{ name?: string; sequence?: string; ctrl?: boolean }>((resolve) => {
-      const onKey = (str: string | undefined, key: { name?: string; sequence?: string; ctrl?: boolean } | undefined) => {
-        input.off('keypress', onKey);
-        resolve({ ...(key ?? {}), sequence: key?.sequence ?? str ?? '' });
-      };
-      input.on('keypress', onKey);
-      signal?.addEventListener('abort', () => onKey(undefined, { name: 'q' }), { once: true });
-    });
+  // One listener for the whole session: keys arriving together (a paste, tmux send-keys) are queued,
+  // never dropped between two reads.
+  type Key = { name?: string; sequence?: string; ctrl?: boolean };
+  const queued: Key[] = [];
+  let waiting: ((key: Key) => void) | undefined;
+  const push = (key: Key) => {
+    if (waiting) {
+      const resolve = waiting;
+      waiting = undefined;
+      resolve(key);
+    } else queued.push(key);
+  };
+  const onKeypress = (str: string | undefined, key: Key | undefined) => push({ ...(key ?? {}), sequence: key?.sequence ?? str ?? '' });
+  input.on('keypress', onKeypress);
+  const onAbort = () => push({ name: 'q', sequence: 'q' });
+  signal?.addEventListener('abort', onAbort, { once: true });
+  const nextKey = () => new Promise<Key>((resolve) => {
+    const key = queued.shift();
+    if (key !== undefined) resolve(key);
+    else waiting = resolve;
+  });
 
   const readLine = async (label: string): Promise<string> => {
     write(`\n${label}: `);
@@ -135,6 +147,8 @@ export async function ttyCollect(session: CollectSession, { annotator, input = p
     write('\nEvery item is labeled. Thank you!\n');
     return { decisions, quit: false };
   } finally {
+    input.off('keypress', onKeypress);
+    signal?.removeEventListener('abort', onAbort);
     if (raw) input.setRawMode(false);
     input.pause();
   }

@@ -77,7 +77,7 @@ describe.skipIf(!existsSync(bin))('pref collect (the built CLI, a local ONNX mod
     expect(parsed.annotators[0]).toMatchObject({ annotator: 'ann', left: 6, right: 3 });
     expect(existsSync(join(root, 'report', 'report.md'))).toBe(true);
     expect(existsSync(join(root, 'report', 'plots', 'left-win-rate.png'))).toBe(true);
-  });
+  }, 240_000);
 });
 
 describe('pref collect: bad input is a clear error (exit 1)', () => {
