@@ -1,3 +1,4 @@
+import { quantileSorted } from '@pref/io';
 import type { DecisionEntry, JournalEntry, SessionEntry } from './journal';
 import { cohensKappa, fleissKappa, wilsonInterval } from './agreement';
 import { preferredCandidate } from './write-collected-dataset';
@@ -37,10 +38,7 @@ export interface CollectStats {
 }
 
 function median(values: readonly number[]): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  return quantileSorted(Float64Array.from(values).sort(), 0.5);
 }
 
 /** Statistics of a journal's active (not undone) decisions. */

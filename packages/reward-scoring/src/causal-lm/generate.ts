@@ -1,7 +1,7 @@
 import { AbortedError, InvalidArgumentError, seededUnit } from '@pref/io';
 import * as ort from 'onnxruntime-node';
 import { CausalLMError } from './errors';
-import type { CausalLM } from './load-causal-lm';
+import { float16ToFloat32, type CausalLM } from './load-causal-lm';
 
 export interface GenerateOptions {
   /** Softmax temperature; 0 means greedy (argmax). Default: 1. */
@@ -35,15 +35,6 @@ export interface Generation {
   finishReason: 'stop' | 'length';
   /** True when the KV cache was used. */
   usedCache: boolean;
-}
-
-function float16ToFloat32(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const exponent = (bits >> 10) & 0x1f;
-  const fraction = bits & 0x3ff;
-  if (exponent === 0) return sign * 2 ** -14 * (fraction / 1024);
-  if (exponent === 31) return fraction ? Number.NaN : sign * Infinity;
-  return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
 }
 
 /** The logits of the last position of row 0 as float64. */
