@@ -34,8 +34,12 @@ describe('CollectSession', () => {
     expect(dataset).toHaveLength(1);
     expect(dataset[0]).toMatchObject({ prompt: 'prompt 0', chosen: shown.left, rejected: shown.right, metadata: { category: 'custom', quality: 'medium', source: 'user_collected', item_id: 'q0', notes: ['clearer'], annotators: ['ann'] } });
     expect(readFileSync(first.datasetJsonlPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l))).toEqual(dataset);
-    // Simulate kill -9: no close(); a half-written line at the end of the journal.
+    // A second writer on the same journal is refused while the first holds it.
+    await expect(CollectSession.open({ outDir, source })).rejects.toThrow(/in use by process/);
+    // Simulate kill -9: a half-written line at the end of the journal, and a lock left by a dead process.
+    await first.close();
     appendFileSync(first.journalPath, '{"type":"decision","seq":99,"ind');
+    writeFileSync(`${first.journalPath}.lock`, '2147483646\n');
     const resumed = await CollectSession.open({ outDir, source });
     expect(resumed.session.seed).toBe('s1');
     const progress = resumed.progress('ann');
@@ -43,7 +47,6 @@ describe('CollectSession', () => {
     expect((await resumed.next('ann'))!.index).toBe(3);
     expect(readFileSync(resumed.journalPath, 'utf8').endsWith('\n')).toBe(true);
     await resumed.close();
-    first.journalPath; // the first handle was never closed, as after a crash
   });
 
   it('undo withdraws the latest decision and shows its item again', async () => {

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { CollectError } from './errors';
 
@@ -73,11 +73,13 @@ export type JournalEntry = SessionEntry | ItemEntry | DecisionEntry | UndoEntry;
 export class Journal {
   readonly path: string;
   private fd: number;
+  private readonly lockPath: string | undefined;
 
   /** Use {@link openJournal}. */
-  constructor(path: string, fd: number) {
+  constructor(path: string, fd: number, lockPath?: string) {
     this.path = path;
     this.fd = fd;
+    this.lockPath = lockPath;
   }
 
   append(entry: JournalEntry): void {
@@ -91,8 +93,12 @@ export class Journal {
     }
   }
 
+  /** Closes the file and releases the lock. */
   close(): void {
-    if (this.fd >= 0) closeSync(this.fd);
+    if (this.fd >= 0) {
+      closeSync(this.fd);
+      if (this.lockPath !== undefined) rmSync(this.lockPath, { force: true });
+    }
     this.fd = -1;
   }
 }
@@ -133,12 +139,52 @@ function parseJournal(text: string, path: string): { entries: JournalEntry[]; co
   return { entries, completeBytes: Buffer.byteLength(text.slice(0, end), 'utf8') };
 }
 
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Takes `<journal>.lock` (O_EXCL, holding the pid). A lock whose process is gone (kill -9) is taken
+ * over; one held by a live process — this one included — is refused, so two writers never interleave.
+ */
+function lockJournal(path: string): string {
+  const lockPath = `${path}.lock`;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(lockPath, 'wx');
+      writeSync(fd, `${process.pid}\n`);
+      closeSync(fd);
+      return lockPath;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const pid = Number.parseInt(readFileSync(lockPath, 'utf8'), 10);
+      if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) {
+        throw new CollectError({ file: path, message: `the journal is in use by process ${pid} (another pref collect on the same source); stop it first, or remove ${lockPath} if that process is not pref` });
+      }
+      rmSync(lockPath, { force: true });
+    }
+  }
+  throw new CollectError({ file: path, message: `cannot take the lock ${lockPath}` });
+}
+
 /**
  * Opens (creating when absent) a journal for appending and returns its complete entries. A trailing
- * partial line is cut off the file.
+ * partial line is cut off the file. The journal is locked until `close()`.
  */
 export function openJournal(path: string): { journal: Journal; entries: JournalEntry[] } {
   mkdirSync(dirname(path), { recursive: true });
+  let lockPath: string;
+  try {
+    lockPath = lockJournal(path);
+  } catch (cause) {
+    if (CollectError.isInstance(cause)) throw cause;
+    throw new CollectError({ file: path, message: `cannot lock the journal: ${(cause as Error).message}`, cause });
+  }
   let entries: JournalEntry[] = [];
   let fd: number;
   try {
@@ -155,8 +201,9 @@ export function openJournal(path: string): { journal: Journal; entries: JournalE
     }
     fd = openSync(path, 'a');
   } catch (cause) {
+    rmSync(lockPath, { force: true });
     if (CollectError.isInstance(cause)) throw cause;
     throw new CollectError({ file: path, message: `cannot open the journal: ${(cause as Error).message}`, cause });
   }
-  return { journal: new Journal(path, fd), entries };
+  return { journal: new Journal(path, fd, lockPath), entries };
 }

@@ -127,6 +127,7 @@ export async function startCollect(flags: CollectFlags, { log = (line: string) =
   const k = number(flags.k, '--k', { integer: true, min: 1 })!;
   const ahead = number(flags.ahead, '--ahead', { integer: true })!;
   const port = number(flags.port, '--port', { integer: true, max: 65535 })!;
+  if (!flags.tty && flags.annotator !== undefined) throw new InvalidArgumentError({ argument: '--annotator', message: 'only with --tty (the page asks for the name)' });
   let session: CollectSession | undefined;
   const source = await buildSource(flags, () => session!.session.seed);
   session = await CollectSession.open({
@@ -152,22 +153,26 @@ export async function startCollect(flags: CollectFlags, { log = (line: string) =
       await opened.close();
       finish();
     })());
-  if (flags.tty) {
-    const annotator = flags.annotator ?? process.env.USER ?? 'annotator';
-    ttyCollect(opened, { annotator }).then(
-      () => stop(),
-      (error: unknown) => {
-        log(`pref collect: ${(error as Error).message}`);
-        process.exitCode = 1;
-        return stop();
-      },
-    );
-  } else {
-    if (flags.annotator !== undefined) throw new InvalidArgumentError({ argument: '--annotator', message: 'only with --tty (the page asks for the name)' });
-    server = await serveCollect(opened, { host: flags.host, port, ...(flags.token !== undefined ? { token: flags.token } : {}), onError: (error) => log(`pref collect: ${(error as Error).stack ?? String(error)}`) });
-    process.stdout.write(`${server.url}\n`);
-    log(`pref collect: open ${server.url} — Ctrl-C or SIGTERM stops (every decision is already on disk)`);
-    if (flags.open) openBrowser(server.url);
+  try {
+    if (flags.tty) {
+      const annotator = flags.annotator ?? process.env.USER ?? 'annotator';
+      ttyCollect(opened, { annotator }).then(
+        () => stop(),
+        (error: unknown) => {
+          log(`pref collect: ${(error as Error).message}`);
+          process.exitCode = 1;
+          return stop();
+        },
+      );
+    } else {
+      server = await serveCollect(opened, { host: flags.host, port, ...(flags.token !== undefined ? { token: flags.token } : {}), onError: (error) => log(`pref collect: ${(error as Error).stack ?? String(error)}`) });
+      process.stdout.write(`${server.url}\n`);
+      log(`pref collect: open ${server.url} — Ctrl-C or SIGTERM stops (every decision is already on disk)`);
+      if (flags.open) openBrowser(server.url);
+    }
+  } catch (error) {
+    await stop();
+    throw error;
   }
   return { session: opened, ...(server ? { server } : {}), done, stop };
 }
