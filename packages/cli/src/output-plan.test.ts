@@ -4,8 +4,11 @@ import { createProgram } from './program';
 
 /** Options that name a file or folder a command writes. */
 const WRITING_FLAGS = ['--output', '--out', '--audit', '--summary', '--rejects', '--stats', '--report', '--scored', '--skipped', '--train-ready'];
-/** Commands whose output folder the pipeline runner checks and locks itself. */
-const RUNNER_CHECKED = ['pipeline', 'demo'];
+/**
+ * Commands whose output folder the pipeline runner checks and locks itself; `collect` never replaces a
+ * file (it takes the first free user_preferences_NNN and locks its journal).
+ */
+const RUNNER_CHECKED = ['pipeline', 'demo', 'collect'];
 
 describe('OUTPUT_PLANS', () => {
   it('covers every command that writes (a new command with an output flag must be added to it)', () => {

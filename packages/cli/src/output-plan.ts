@@ -77,6 +77,16 @@ export const OUTPUT_PLANS: Readonly<Record<string, (parsed: Parsed) => CommandPa
     inputs: [...localModel(p, 'model', '--model'), opt(p, 'eval', '--eval')],
     outputs: [file(opt(p, 'output', '--output'))],
   }),
+  // `pref data split|filter|merge` (subcommands: the preAction hook sees their own names).
+  split: (p) => {
+    const folder = text(p.opts.output);
+    return {
+      inputs: [arg(p, 0, '<input>')],
+      outputs: folder === undefined ? [] : [file({ flag: '--output', path: join(folder, 'train.jsonl') }), file({ flag: '--output', path: join(folder, 'validation.jsonl') })],
+    };
+  },
+  filter: (p) => ({ inputs: [arg(p, 0, '<input>')], outputs: [opt(p, 'output', '--output')] }),
+  merge: (p) => ({ inputs: ((p.args[0] as string[] | undefined) ?? []).map((path) => ({ flag: '<inputs>', path })), outputs: [opt(p, 'output', '--output')] }),
   'train-rm': (p) => ({
     inputs: [arg(p, 0, '<in>'), ...((p.opts.eval as string[] | undefined) ?? []).map((entry) => ({ flag: '--eval', path: entry.slice(entry.indexOf('=') + 1) }))],
     outputs: [{ ...opt(p, 'output', '--output'), kind: 'model-folder' }],

@@ -1,7 +1,9 @@
 import { Command, CommanderError } from 'commander';
 import { FileSystemError, PrefError, isSystemError, releaseOutputLocks } from '@pref/io';
 import { registerClassifyCommands } from './commands/classify';
+import { registerCollectCommands } from './commands/collect';
 import { registerD2poCommands } from './commands/d2po';
+import { registerDataCommands } from './commands/data';
 import { installOutputGuard } from './output-plan';
 import { registerDemoCommands } from './commands/demo';
 import { registerGoldCommands } from './commands/gold';
@@ -45,6 +47,8 @@ export function createProgram(): Command {
   registerPipelineCommands(program);
   registerDemoCommands(program);
   registerServeCommands(program);
+  registerCollectCommands(program);
+  registerDataCommands(program);
   installOutputGuard(program);
   return program;
 }

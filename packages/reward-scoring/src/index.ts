@@ -34,6 +34,9 @@ export type {
   ImplicitRewardFields,
   LogProbFields,
 } from './causal-lm/index';
+// Sampling from a causal LM (collect)
+export { generate, sampleToken } from './causal-lm/generate';
+export type { GenerateOptions, Generation } from './causal-lm/generate';
 // Reward-model loading and scoring (scoring engineer)
 export { loadRewardModel, RewardModel } from './load-reward-model';
 export type { LoadRewardModelOptions, RewardModelDevice, ScoreOutput } from './load-reward-model';

@@ -125,7 +125,8 @@ function numberFrom(config: Record<string, unknown>, keys: string[]): number | u
   return undefined;
 }
 
-function float16ToFloat32(bits: number): number {
+/** IEEE 754 half-precision bits → number. */
+export function float16ToFloat32(bits: number): number {
   const sign = bits & 0x8000 ? -1 : 1;
   const exponent = (bits >> 10) & 0x1f;
   const fraction = bits & 0x3ff;
