@@ -35,6 +35,23 @@ function scoreCheckpointPaths(output: string | undefined): OutputPath[] {
   ];
 }
 
+/** Fixed file names a command writes inside its `--out` folder. */
+function filesIn(folder: string | undefined, names: readonly string[]): OutputPath[] {
+  return folder === undefined ? [] : names.map((name) => file({ flag: '--out', path: join(folder, name) }));
+}
+
+/** Every command of the program, subcommands included. */
+export function allCommands(program: Command): Command[] {
+  return program.commands.flatMap((command) => [command, ...allCommands(command)]);
+}
+
+/** A command's path below the program: `convert`, `rectify rm-data`. */
+export function commandPath(command: Command): string {
+  const names: string[] = [];
+  for (let at: Command | null = command; at?.parent; at = at.parent) names.unshift(at.name());
+  return names.join(' ');
+}
+
 /**
  * Every command that writes, with the paths it reads and writes. `pipeline` and `demo` check their
  * output folder in the pipeline runner (`runSteps`), which also serves library callers.
@@ -77,16 +94,30 @@ export const OUTPUT_PLANS: Readonly<Record<string, (parsed: Parsed) => CommandPa
     inputs: [...localModel(p, 'model', '--model'), opt(p, 'eval', '--eval')],
     outputs: [file(opt(p, 'output', '--output'))],
   }),
-  // `pref data split|filter|merge` (subcommands: the preAction hook sees their own names).
-  split: (p) => {
+  // Subcommands are keyed by their path below `pref`.
+  'data split': (p) => {
     const folder = text(p.opts.output);
     return {
       inputs: [arg(p, 0, '<input>')],
       outputs: folder === undefined ? [] : [file({ flag: '--output', path: join(folder, 'train.jsonl') }), file({ flag: '--output', path: join(folder, 'validation.jsonl') })],
     };
   },
-  filter: (p) => ({ inputs: [arg(p, 0, '<input>')], outputs: [opt(p, 'output', '--output')] }),
-  merge: (p) => ({ inputs: ((p.args[0] as string[] | undefined) ?? []).map((path) => ({ flag: '<inputs>', path })), outputs: [opt(p, 'output', '--output')] }),
+  'data filter': (p) => ({ inputs: [arg(p, 0, '<input>')], outputs: [opt(p, 'output', '--output')] }),
+  'data merge': (p) => ({ inputs: [p.args[0] ?? []].flat().map((path) => ({ flag: '<inputs>', path: text(path) })), outputs: [opt(p, 'output', '--output')] }),
+  classify: (p) => ({ inputs: [arg(p, 0, '<generations>'), ...localModel(p, 'model', '--model')], outputs: [opt(p, 'output', '--output')] }),
+  // `pref rectify rm-data|value-prompts|value-data`: fixed file names inside --out, as upstream.
+  'rectify rm-data': (p) => ({ inputs: [arg(p, 0, '<csv>')], outputs: filesIn(text(p.opts.out), ['rm_train.json', 'rm_valid.json']) }),
+  'rectify value-prompts': (p) => ({ inputs: [arg(p, 0, '<csv>')], outputs: [file(opt(p, 'out', '--out'))] }),
+  'rectify value-data': (p) => ({ inputs: [arg(p, 0, '<generations>')], outputs: filesIn(text(p.opts.out), ['train.json', 'val.json']) }),
+  'd2po data': (p) => ({ inputs: [arg(p, 0, '<pairs>')], outputs: [{ ...opt(p, 'output', '--output'), kind: p.opts.format === 'hf' ? 'dataset-folder' : 'data' }] }),
+  'd2po evalgold': (p) => {
+    const input = text(p.args[0]);
+    return {
+      inputs: [arg(p, 0, '<rollouts>')],
+      outputs: [file({ flag: '--output', path: text(p.opts.output) ?? (input === undefined ? undefined : `${input.replace('.jsonl', '')}.results`) })],
+    };
+  },
+  'gold relabel': (p) => ({ inputs: [arg(p, 0, '<in>')], outputs: [opt(p, 'output', '--output'), file(opt(p, 'ties', '--ties'))] }),
   'train-rm': (p) => ({
     inputs: [arg(p, 0, '<in>'), ...((p.opts.eval as string[] | undefined) ?? []).map((entry) => ({ flag: '--eval', path: entry.slice(entry.indexOf('=') + 1) }))],
     outputs: [{ ...opt(p, 'output', '--output'), kind: 'model-folder' }],
@@ -100,16 +131,16 @@ export const OUTPUT_PLANS: Readonly<Record<string, (parsed: Parsed) => CommandPa
  */
 export function installOutputGuard(program: Command): { release(): void } {
   const guards: OutputGuard[] = [];
-  for (const command of program.commands) {
-    if (OUTPUT_PLANS[command.name()] === undefined || command.options.some((option) => option.long === '--overwrite')) continue;
+  for (const command of allCommands(program)) {
+    if (OUTPUT_PLANS[commandPath(command)] === undefined || command.options.some((option) => option.long === '--overwrite')) continue;
     command.option('--overwrite', 'replace an existing dataset or model folder that pref wrote (other folders are never replaced)');
   }
   program.hook('preAction', (_program, action) => {
-    const plan = OUTPUT_PLANS[action.name()];
+    const plan = OUTPUT_PLANS[commandPath(action)];
     if (plan === undefined) return;
     const opts = action.opts();
     const { inputs, outputs } = plan({ args: action.processedArgs, opts });
-    guards.push(guardOutputs({ inputs, outputs, overwrite: opts.overwrite === true, command: `pref ${action.name()} ${action.args.join(' ')}`.trim() }));
+    guards.push(guardOutputs({ inputs, outputs, overwrite: opts.overwrite === true, command: `pref ${commandPath(action)} ${action.args.join(' ')}`.trim() }));
   });
   return { release: () => guards.splice(0).forEach((guard) => guard.release()) };
 }
