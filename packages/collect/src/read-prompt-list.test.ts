@@ -27,6 +27,6 @@ describe('readPromptList', () => {
     await expect(readPromptList(file('bad.jsonl', '"ok"\n{oops\n'))).rejects.toThrow(/bad\.jsonl:2/);
     await expect(readPromptList(file('empty.txt', '\n\n'))).rejects.toSatisfy(InvalidRecordError.isInstance);
     await expect(readPromptList(file('p.csv', 'prompt\nx'))).rejects.toThrow(/\.txt/);
-    await expect(readPromptList(join(dir, 'missing.txt'))).rejects.toThrow(/missing\.txt: cannot read/);
+    await expect(readPromptList(join(dir, 'missing.txt'))).rejects.toThrow(/missing\.txt: no such file/);
   });
 });

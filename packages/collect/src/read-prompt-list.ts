@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { InvalidRecordError, PrefError } from '@pref/io';
+import { InvalidRecordError, PrefError, readRecords } from '@pref/io';
 
 /** One prompt to collect preferences on. */
 export interface CollectionPrompt {
@@ -33,11 +33,18 @@ function fromValue(value: unknown, file: string, line: number): CollectionPrompt
  * skipped, CRLF and a BOM accepted), `.json` (an array of strings or of `{prompt, category?, id?}`) or
  * `.jsonl` (one such value a line). Errors name file, line (1-based; the array index + 1 for JSON)
  * and field.
- *
- * A local reader: @pref/io is getting a `.txt` prompt-list reader in parallel; this one moves there
- * once it lands.
+ * `.txt` goes through @pref/io's reader; JSON arrays of plain strings are read here, since io's rows
+ * are objects.
  */
 export async function readPromptList(path: string): Promise<CollectionPrompt[]> {
+  const extension = extname(path).toLowerCase();
+  if (extension === '.txt') {
+    // @pref/io's prompt-list reader: one prompt a line, blank lines skipped, bad lines named.
+    const prompts: CollectionPrompt[] = [];
+    for await (const { record } of readRecords(path)) prompts.push({ prompt: record.prompt as string });
+    if (prompts.length === 0) throw new InvalidRecordError({ file: path, line: 1, expected: 'at least one prompt', found: 'none' });
+    return prompts;
+  }
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -45,13 +52,8 @@ export async function readPromptList(path: string): Promise<CollectionPrompt[]> 
     throw new PrefError({ code: 'IO', message: `${path}: cannot read the prompt list: ${(cause as Error).message}`, cause });
   }
   text = text.replace(/^\uFEFF/, '');
-  const extension = extname(path).toLowerCase();
   const prompts: CollectionPrompt[] = [];
-  if (extension === '.txt') {
-    text.split(/\r?\n/).forEach((line) => {
-      if (line.trim() !== '') prompts.push({ prompt: line });
-    });
-  } else if (extension === '.json') {
+  if (extension === '.json') {
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
