@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
-import { Tokenizer } from '@huggingface/tokenizers';
+import { loadTokenizer, type PrefTokenizer } from '../tokenizer/load-tokenizer';
 import { AbortedError, InvalidArgumentError, type ChatMessage } from '@pref/io';
 import * as ort from 'onnxruntime-node';
 import { compileChatTemplate, readChatTemplate, type ChatTemplate, type ChatTemplateLimits } from '../chat-template/index';
@@ -172,7 +172,7 @@ export class CausalLM {
   readonly modelDir: string;
   /** The Hugging Face `config.json` (empty object when absent). */
   readonly config: Record<string, unknown>;
-  readonly tokenizer: Tokenizer;
+  readonly tokenizer: PrefTokenizer;
   readonly session: ort.InferenceSession;
   /** Token id prepended when a prompt tokenizes to nothing (so the first response token has a context). */
   readonly bosTokenId: number | undefined;
@@ -198,7 +198,7 @@ export class CausalLM {
     modelDir: string;
     config: Record<string, unknown>;
     tokenizerConfig: Record<string, unknown>;
-    tokenizer: Tokenizer;
+    tokenizer: PrefTokenizer;
     session: ort.InferenceSession;
     chatTemplate?: ChatTemplate;
     chatTemplateLimits?: Partial<ChatTemplateLimits>;
@@ -249,7 +249,7 @@ export class CausalLM {
 
   /** Token ids of `text` as the model's tokenizer produces them (with its special tokens, if it adds any). */
   encode(text: string): number[] {
-    return this.tokenizer.encode(text, { add_special_tokens: true }).ids;
+    return this.tokenizer.encodeWithSpecialTokens(text);
   }
 
   /** Renders prompt turns with the chat template (add_generation_prompt: true). */
@@ -592,9 +592,9 @@ export async function loadCausalLM(dirOrHubId: string, options: LoadCausalLMOpti
   const templateSource = readChatTemplate(folder, tokenizerConfig);
   const chatTemplate =
     templateSource === undefined ? undefined : compileChatTemplate(templateSource.source, { origin: templateSource.origin, limits: chatTemplateLimits });
-  let tokenizer: Tokenizer;
+  let tokenizer: PrefTokenizer;
   try {
-    tokenizer = new Tokenizer(tokenizerJson, tokenizerConfig);
+    tokenizer = loadTokenizer(tokenizerJson, { file: join(modelDir, 'tokenizer.json') });
   } catch (cause) {
     throw new CausalLMError({ code: 'MODEL_LOAD', modelDir, message: `cannot build the tokenizer from tokenizer.json: ${(cause as Error).message}`, cause });
   }
