@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
+import { TokenizerLoadError } from '../tokenizer/errors';
 import { loadTokenizer, type PrefTokenizer } from '../tokenizer/load-tokenizer';
 import { AbortedError, InvalidArgumentError, type ChatMessage } from '@pref/io';
 import * as ort from 'onnxruntime-node';
@@ -37,6 +38,11 @@ export interface LoadCausalLMOptions extends Omit<ResolveModelOptions, 'modelFil
   executionProviders?: string[];
   /** Limits of the chat template (see {@link ChatTemplateLimits}). Default: CHAT_TEMPLATE_LIMITS. */
   chatTemplateLimits?: Partial<ChatTemplateLimits>;
+  /**
+   * A tokenizer.json component pref cannot reproduce exactly: `'error'` (a `TokenizerLoadError`
+   * naming it) or `'warn'` (load anyway; token ids may differ from Hugging Face's). Default: `'error'`.
+   */
+  unsupportedTokenizer?: 'error' | 'warn';
 }
 
 /** One sequence to score: a prompt (text, or chat messages rendered by the chat template) and a response. */
@@ -556,7 +562,7 @@ export class CausalLM {
  * await lm.dispose();
  */
 export async function loadCausalLM(dirOrHubId: string, options: LoadCausalLMOptions = {}): Promise<CausalLM> {
-  const { modelFile, intraOpNumThreads, executionProviders = ['cpu'], chatTemplateLimits } = options;
+  const { modelFile, intraOpNumThreads, executionProviders = ['cpu'], chatTemplateLimits, unsupportedTokenizer = 'error' } = options;
   if (modelFile !== undefined) checkRelativePath(modelFile, { file: dirOrHubId, field: 'modelFile' });
   let modelDir = dirOrHubId;
   let modelPath: string | undefined;
@@ -594,8 +600,9 @@ export async function loadCausalLM(dirOrHubId: string, options: LoadCausalLMOpti
     templateSource === undefined ? undefined : compileChatTemplate(templateSource.source, { origin: templateSource.origin, limits: chatTemplateLimits });
   let tokenizer: PrefTokenizer;
   try {
-    tokenizer = loadTokenizer(tokenizerJson, { file: join(modelDir, 'tokenizer.json') });
+    tokenizer = loadTokenizer(tokenizerJson, { file: join(modelDir, 'tokenizer.json'), unsupported: unsupportedTokenizer });
   } catch (cause) {
+    if (TokenizerLoadError.isInstance(cause)) throw cause;
     throw new CausalLMError({ code: 'MODEL_LOAD', modelDir, message: `cannot build the tokenizer from tokenizer.json: ${(cause as Error).message}`, cause });
   }
   let session: ort.InferenceSession;
