@@ -1,3 +1,4 @@
+import { Tokenizer as JsTokenizer } from '@huggingface/tokenizers';
 import { asSpec, checkKeys, TokenizerLoadError, type SpecContext } from './errors';
 import { buildModel, type Model } from './models';
 import { buildNormalizer, type Normalize } from './normalizers';
@@ -90,7 +91,19 @@ export class PrefTokenizer {
     private readonly addedIds: Map<string, number>,
     /** Post-processor templates (special tokens of single sequences and pairs). */
     readonly templates: Templates,
+    private readonly tokenizerJson: Record<string, unknown>,
   ) {}
+
+  private decoder: JsTokenizer | undefined;
+
+  /**
+   * Text of token ids, through @huggingface/tokenizers' decoder (built on first use). Decoding is
+   * not part of the exactness guarantee: pref only needs it to show generated text.
+   */
+  decode(ids: readonly number[], options: { skip_special_tokens?: boolean } = {}): string {
+    this.decoder ??= new JsTokenizer(this.tokenizerJson, {});
+    return this.decoder.decode(Array.from(ids), { skip_special_tokens: options.skip_special_tokens ?? false });
+  }
 
   /**
    * Token ids of `text`, without the post-processor's special tokens. `pieceEnds`, when given,
@@ -244,5 +257,6 @@ export function loadTokenizer(tokenizerJson: unknown, options: LoadTokenizerOpti
     normalizedTokens.filter((t) => t.pattern !== '').length > 0 ? new AddedTokenMatcher(normalizedTokens.filter((t) => t.pattern !== '')) : undefined,
     addedIds,
     templates,
+    spec,
   );
 }
