@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,6 +44,14 @@ describe('margins → privatize → prepare on files', () => {
     expect(JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8'))).toEqual(JSON.parse(JSON.stringify(summary)));
     // the privatized data carries no audit columns
     for (const r of readJsonl(out)) expect(Object.keys(r).some((k) => k === 'p_keep' || k === 'flipped' || k === 'flip_probability')).toBe(false);
+    // no per-side reward-model columns by default (their sign tells the flips)
+    for (const r of readJsonl(out)) expect(Object.keys(r).sort()).toEqual(r.id === undefined ? ['chosen', 'prompt', 'rejected'] : ['chosen', 'id', 'prompt', 'rejected']);
+    expect(summary.guarantee.dropped_columns).toEqual(expect.arrayContaining(['chosen_score', 'rejected_score', 'margin_raw', 'margin_clipped', 'margin_normalized']));
+    // the audit (true labels) is owner-only, and stays so on a rerun even after a chmod
+    expect(statSync(join(dir, 'audit.jsonl')).mode & 0o777).toBe(0o600);
+    chmodSync(join(dir, 'audit.jsonl'), 0o644);
+    await privatizeFile(withMargins, out, { epsilon: 1, seed: reference.seed, audit: join(dir, 'audit.jsonl') });
+    expect(statSync(join(dir, 'audit.jsonl')).mode & 0o777).toBe(0o600);
 
     const train = join(dir, 'train.jsonl');
     const prepared = await prepareFile(out, train, { includeId: true });
@@ -98,9 +106,24 @@ describe('margins → privatize → prepare on files', () => {
 
   it('a failing run leaves no output, audit or temp files behind', async () => {
     const input = join(dir, 'nomargin.jsonl');
-    writeFileSync(input, `${JSON.stringify({ id: 'x', prompt: 'p', chosen: 'c', rejected: 'r', margin_normalized: 0.1 })}\n${JSON.stringify({ id: 'y', prompt: 'p', chosen: 'c', rejected: 'r' })}\n`);
+    writeFileSync(input, `${JSON.stringify({ id: 'x', prompt: 'p', chosen: 'c', rejected: 'r', margin_raw: 0.1 })}\n${JSON.stringify({ id: 'y', prompt: 'p', chosen: 'c', rejected: 'r' })}\n`);
     const before = readdirSync(dir).length;
-    await expect(privatizeFile(input, join(dir, 'fail.out.jsonl'), { seed: 1, audit: join(dir, 'fail.audit.jsonl') })).rejects.toThrow(/nomargin\.jsonl:2: field "margin_normalized"/);
+    await expect(privatizeFile(input, join(dir, 'fail.out.jsonl'), { seed: 1, audit: join(dir, 'fail.audit.jsonl') })).rejects.toThrow(/nomargin\.jsonl:2: field "chosen_score"/);
     expect(readdirSync(dir).length).toBe(before);
+    const rr = join(dir, 'rr-bad.jsonl');
+    writeFileSync(rr, `${JSON.stringify({ id: 'x', prompt: 'p', chosen: 'c', rejected: 'r' })}\n{"broken\n`);
+    await expect(privatizeFile(rr, join(dir, 'fail2.out.jsonl'), { mechanism: 'randomized-response', seed: 1, audit: join(dir, 'fail2.audit.jsonl') })).rejects.toThrow();
+    expect(readdirSync(dir).length).toBe(before + 1);
+  });
+
+  it('pdpo writes PDPO\'s clipping_info.json and its summary keys', async () => {
+    const ref = JSON.parse(readFileSync(`${fixtures}reference.json`, 'utf8')) as { mechanisms: { pdpo: { clipping_info: Record<string, number>; flipped: number[] } } };
+    const { summary } = await privatizeFile(`${fixtures}records.jsonl`, join(dir, 'pdpo.jsonl'), { mechanism: 'pdpo', epsilon: 2, seed: reference.seed, clippingInfo: join(dir, 'clipping_info.json'), audit: join(dir, 'pdpo.audit.jsonl') });
+    const info = JSON.parse(readFileSync(join(dir, 'clipping_info.json'), 'utf8')) as Record<string, number>;
+    expect(Object.keys(info)).toEqual(['lower_percentile', 'upper_percentile', 'lower_bound', 'upper_bound', 'clipping_range', 'dp_sensitivity', 'num_examples', 'clipped_lower_count', 'clipped_upper_count', 'clipped_total_count']);
+    for (const [key, value] of Object.entries(ref.mechanisms.pdpo.clipping_info)) expect(Math.abs((info[key] as number) - value)).toBeLessThan(1e-12);
+    expect(readJsonl(join(dir, 'pdpo.audit.jsonl')).map((a) => (a.flipped ? 1 : 0))).toEqual(ref.mechanisms.pdpo.flipped);
+    expect(summary.mechanism).toBe('Binary Exponential Mechanism (RR-with-prior)');
+    expect(summary.guarantee.label_dp).toBe(false);
   });
 });
