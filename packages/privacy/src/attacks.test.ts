@@ -172,7 +172,7 @@ describe('attacks on released files', () => {
         const givenB = showsAFirst ? 1 - keep(-d) : keep(-d);
         const guessA = givenA >= givenB;
         if (guessA === (truth[i] === 1)) correct += 1;
-        allowed += sigmoid(audit[i]!.epsilon_i);
+        allowed += sigmoid(Number(audit[i]!.epsilon_i));
       });
       const accuracy = correct / n;
       const bound = allowed / n;

@@ -200,8 +200,9 @@ export function perInstanceEpsilon(model: MarginModel, oriented: Float64Array, {
     let max = 0;
     for (let i = 0; i < n; i++) if (exact[i] && (epsilon[i] as number) > max) max = epsilon[i] as number;
     const argmax: number[] = [];
-    const tolerance = 1e-9 * Math.max(1, max);
-    for (let i = 0; i < n; i++) if (exact[i] && (epsilon[i] as number) >= max - tolerance) argmax.push(i);
+    // p_keep that rounds to exactly 0 or 1 makes a record deterministic: ε_i = Infinity, exactly
+    const floor = Number.isFinite(max) ? max - 1e-9 * Math.max(1, max) : max;
+    for (let i = 0; i < n; i++) if (exact[i] && (epsilon[i] as number) >= floor) argmax.push(i);
     return { epsilon, exact, max, argmax, method };
   };
 
@@ -286,7 +287,8 @@ export function perInstanceEpsilon(model: MarginModel, oriented: Float64Array, {
   for (const block of top) push(block);
   let best = 0;
   for (let block = pop(); block; block = pop()) {
-    if (block.bound < best - 1e-9 * Math.max(1, best)) break;
+    if (Number.isFinite(best) && block.bound < best - 1e-9 * Math.max(1, best)) break;
+    if (best === Number.POSITIVE_INFINITY && block.bound < best) break;
     if (block.to - block.from <= 2) {
       for (let g = block.from; g < block.to; g++) {
         for (const i of (list[g] as { members: number[] }).members) {

@@ -103,15 +103,23 @@ describe('guarantees', () => {
     const { summary, audit } = privatizePairs(records, { mechanism: 'margin-sigmoid', epsilon: 0.5, seed: 's' });
     expect(summary.guarantee.label_dp).toBe(false);
     expect(summary.guarantee.epsilon).toBeNull();
-    const epsilons = audit.map((a) => a.epsilon_i);
+    const epsilons = audit.map((a) => Number(a.epsilon_i));
     const max = Math.max(...epsilons);
-    close(summary.guarantee.per_instance_epsilon.max, max);
+    close(Number(summary.guarantee.per_instance_epsilon.max), max);
     expect(summary.guarantee.per_instance_epsilon.attained_by).toBe(epsilons.filter((e) => e >= max - 1e-9).length);
     expect(summary.guarantee.per_instance_epsilon.method).toBe('exact');
     expect(summary.guarantee.statement).toMatch(/Not ε-label-DP over all datasets: .*σ arbitrarily small/);
     expect(summary.guarantee.statement).toContain(`max ${Number(max.toPrecision(4))}`);
     expect(summary.guarantee.caveats.join(' ')).toMatch(/knows the seed/);
     expect(summary.guarantee.warnings.join(' ')).toMatch(/seed is weak/);
+  });
+
+  it('a p_keep that rounds to exactly 1 is deterministic: ε_i = "Infinity" in the audit and the summary (JSON-safe)', () => {
+    const rows = [{ prompt: 'p', chosen: 'a', rejected: 'b', margin_raw: 6 }, { prompt: 'q', chosen: 'c', rejected: 'd', margin_raw: -6 }, { prompt: 'r', chosen: 'e', rejected: 'f', margin_raw: 5 }];
+    const { summary, audit } = privatizePairs(rows, { epsilon: 200, rng: 'crypto' });
+    expect(summary.guarantee.per_instance_epsilon.max).toBe('Infinity');
+    expect(audit.some((a) => a.epsilon_i === 'Infinity')).toBe(true);
+    expect(JSON.parse(JSON.stringify(summary)).guarantee.per_instance_epsilon.max).toBe('Infinity');
   });
 
   it('randomized response: every per-instance ε is exactly ε; rr-with-prior: ε or 0', () => {

@@ -5,7 +5,7 @@ import { buildMarginModel, type Center } from './margin-mechanism';
 import { marginModelPKeep, type MarginModel, type MarginParams } from './margin-model';
 import { perInstanceEpsilon, type PerInstanceEpsilon } from './per-instance-epsilon';
 import { createRecordUniform, recordKey, seedWarning, type DrawOptions } from './record-uniforms';
-import { summarizeFlips, type PrivacySummary } from './summarize-flips';
+import { epsilonValue, summarizeFlips, type EpsilonValue, type PrivacySummary } from './summarize-flips';
 import { releaseColumns } from './release-columns';
 import { swapPair } from './swap-pair';
 
@@ -59,8 +59,8 @@ export interface AuditEntry {
   flipped: boolean;
   /** rr-with-prior only: k* (1: prior's label, 2: randomized response). */
   k?: 1 | 2;
-  /** Per-instance label-DP ε of this record (see GUARANTEES.md). */
-  epsilon_i: number;
+  /** Per-instance label-DP ε of this record (see GUARANTEES.md); "Infinity" when p_keep is exactly 0 or 1. */
+  epsilon_i: EpsilonValue;
   /** Present (false) when `epsilon_i` is a proven upper bound rather than the exact value. */
   epsilon_i_exact?: false;
 }
@@ -234,7 +234,7 @@ export class Privatizer {
       flip_probability: 1 - pKeep,
       flipped,
       ...(k !== undefined ? { k } : {}),
-      epsilon_i: epsilonI,
+      epsilon_i: epsilonValue(epsilonI),
       ...(exact ? {} : { epsilon_i_exact: false as const }),
     };
     return { record: releaseColumns(flipped ? swapPair(record) : record, this.keepColumns, this.dropped), audit };

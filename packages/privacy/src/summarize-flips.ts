@@ -1,13 +1,16 @@
-import { describeValues, histogram, sortedCopy } from '@pref/margins';
+import { describeValues, histogram, quantileSorted, sortedCopy } from '@pref/margins';
 import type { Mechanism } from './flip-probabilities';
 
 /** Distribution of the per-instance ε over the records (see GUARANTEES.md). */
+/** A per-instance ε in JSON: a number, or "Infinity" for a record whose p_keep is exactly 0 or 1. */
+export type EpsilonValue = number | 'Infinity';
+
 export interface PerInstanceSummary {
   /** max_i ε_i, exact. */
-  max: number;
-  mean: number;
+  max: EpsilonValue;
+  mean: EpsilonValue;
   /** ε_i at these quantiles (numpy linear). */
-  quantiles: { p50: number; p90: number; p99: number };
+  quantiles: { p50: EpsilonValue; p90: EpsilonValue; p99: EpsilonValue };
   /** How many records attain the maximum (which ones: the audit file, `epsilon_i`). */
   attained_by: number;
   /** 'exact': every ε_i computed; 'pruned': the maximum and its records exact, the others upper bounds. */
@@ -164,18 +167,42 @@ function sortedEnds(values: Float64Array): [number, number] {
   return [lo, hi];
 }
 
-function perInstanceSummary(values: Float64Array, method: 'exact' | 'pruned', exactCount: number): PerInstanceSummary {
-  if (values.length === 0) return { max: 0, mean: 0, quantiles: { p50: 0, p90: 0, p99: 0 }, attained_by: 0, method, exact_records: 0 };
-  const stats = describeValues(values, { probabilities: [0.5, 0.9, 0.99], field: 'epsilon_i' });
-  const [p50, p90, p99] = stats.quantiles.map((q) => q.value) as [number, number, number];
-  // with the pruned method only exact values can attain the max (bounds below it were never evaluated)
-  const tolerance = 1e-9 * Math.max(1, stats.max);
-  let attained = 0;
-  for (const v of values) if (v >= stats.max - tolerance) attained += 1;
-  return { max: stats.max, mean: stats.mean, quantiles: { p50, p90, p99 }, attained_by: attained, method, exact_records: exactCount };
+/** JSON-safe ε: Infinity (a deterministic record) as the string "Infinity". */
+export function epsilonValue(x: number): EpsilonValue {
+  return Number.isFinite(x) ? x : 'Infinity';
 }
 
-const fmt = (x: number) => (Number.isFinite(x) ? String(Number(x.toPrecision(4))) : String(x));
+function perInstanceSummary(values: Float64Array, method: 'exact' | 'pruned', exactCount: number): PerInstanceSummary {
+  if (values.length === 0) return { max: 0, mean: 0, quantiles: { p50: 0, p90: 0, p99: 0 }, attained_by: 0, method, exact_records: 0 };
+  const sorted = sortedCopy(values);
+  const n = sorted.length;
+  // numpy 'linear' quantiles, with Infinity allowed (a deterministic record)
+  const quantile = (q: number) => {
+    const position = q * (n - 1);
+    const below = Math.floor(position);
+    const a = sorted[below] as number;
+    const b = sorted[Math.min(below + 1, n - 1)] as number;
+    const t = position - below;
+    if (!Number.isFinite(a) || !Number.isFinite(b)) return t === 0 ? a : b === a ? a : Number.POSITIVE_INFINITY;
+    return quantileSorted(sorted, q);
+  };
+  const max = sorted[n - 1] as number;
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += sorted[i] as number;
+  const floor = Number.isFinite(max) ? max - 1e-9 * Math.max(1, max) : max;
+  let attained = 0;
+  for (let i = 0; i < n; i++) if ((sorted[i] as number) >= floor) attained += 1;
+  return {
+    max: epsilonValue(max),
+    mean: epsilonValue(sum / n),
+    quantiles: { p50: epsilonValue(quantile(0.5)), p90: epsilonValue(quantile(0.9)), p99: epsilonValue(quantile(0.99)) },
+    attained_by: attained,
+    method,
+    exact_records: exactCount,
+  };
+}
+
+const fmt = (x: number | string) => (typeof x === 'number' && Number.isFinite(x) ? String(Number(x.toPrecision(4))) : String(x));
 
 function describeGuarantee(input: SummarizeFlipsInput, n: number, k: Uint8Array | undefined): Omit<PrivacyGuarantee, 'dropped_columns'> {
   const { mechanism, epsilon, center, customKeepProb, rewardModelAgreement, warnings = [] } = input;

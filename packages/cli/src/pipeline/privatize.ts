@@ -7,7 +7,7 @@ import { addMargins, describeValues, histogram } from '@pref/margins';
 import type { NormalizeMethod } from '@pref/margins';
 import { MECHANISMS, privatizePairs, seedWarning, toTrainReady } from '@pref/privacy';
 import type { Center, Mechanism, PrivacySummary, RngKind, TrainFormat } from '@pref/privacy';
-import { histogramChart } from '../report/charts';
+import { histogramChart, lineChart } from '../report/charts';
 import type { ChartSpec } from '../report/charts';
 import { loadRewardModel, scorePairs } from '@pref/reward-scoring';
 import type { InputFormat } from '@pref/reward-scoring';
@@ -104,7 +104,7 @@ function guaranteeParagraphs(summary: PrivacySummary): string[] {
   return lines;
 }
 
-const fmt = (x: number) => (Number.isFinite(x) ? String(Number(x.toPrecision(4))) : String(x));
+const fmt = (x: number | string) => (typeof x === 'number' && Number.isFinite(x) ? String(Number(x.toPrecision(4))) : String(x));
 
 /** Result of the privatize step kept in the state file. */
 export interface PrivatizeStepResult {
@@ -280,7 +280,12 @@ export function privatizeSteps(options: PrivatizePipelineOptions): PipelineStep[
             {
               heading: 'Guarantee',
               paragraphs: guaranteeParagraphs(summary),
-              charts: [{ name: 'per-instance-epsilon', caption: 'Per-instance label-DP ε of this release (worst-case log-likelihood ratio when one label is flipped)', spec: epsilonHistogramChart(numericColumn(auditRows, 'epsilon_i')) }],
+              charts: [
+                { name: 'per-instance-epsilon', caption: 'Per-instance label-DP ε of this release (worst-case log-likelihood ratio when one label is flipped)', spec: epsilonHistogramChart(Float64Array.from(auditRows, (row) => Number(row.epsilon_i)).filter((e) => Number.isFinite(e))) },
+                ...(withMargins.length <= 200_000
+                  ? [{ name: 'privacy-utility', caption: `Privacy–utility on this data: for ε = ${SWEEP.join(', ')}, the maximum per-instance ε against the expected share of released pairs that keep the human label (mean p_keep), for ${mechanism} and randomized response`, spec: privacyUtilityChart(withMargins, mechanism, mechanismOptions) }]
+                  : []),
+              ],
             },
             {
               heading: 'Margins',
@@ -324,6 +329,24 @@ export function privatizeSteps(options: PrivatizePipelineOptions): PipelineStep[
   };
 
   return [score, marginStep, privatizeStep, prepare, report];
+}
+
+const SWEEP = [0.25, 0.5, 1, 2, 4, 8];
+
+/** The privacy–utility curve of a mechanism on this data (flips are not needed: crypto draws, discarded). */
+function privacyUtilityChart(records: DataRecord[], mechanism: Mechanism, options: Record<string, unknown>): ChartSpec {
+  const points: { x: number; y: number; series: string }[] = [];
+  const mechanisms: Mechanism[] = mechanism === 'randomized-response' ? [mechanism] : [mechanism, 'randomized-response'];
+  for (const name of mechanisms) {
+    for (const epsilon of SWEEP) {
+      const own = name === mechanism ? options : {};
+      const { summary } = privatizePairs(records, { ...(own as object), mechanism: name, epsilon, rng: 'crypto' });
+      const max = summary.guarantee.per_instance_epsilon.max;
+      // a release with a deterministic record (ε_i = Infinity) has no point on a finite axis
+      if (typeof max === 'number') points.push({ x: max, y: summary.mean_p_keep, series: name });
+    }
+  }
+  return lineChart({ title: 'Privacy–utility on this data', xTitle: 'max per-instance ε', yTitle: 'expected share of labels kept', points });
 }
 
 /** Histogram of the per-instance ε over the records. */
