@@ -127,3 +127,33 @@ describe('margins → privatize → prepare on files', () => {
     expect(summary.guarantee.label_dp).toBe(false);
   });
 });
+
+describe('the audit temp file on SIGTERM', () => {
+  it('is created 0600 and removed when the process is told to stop', async () => {
+    const { spawn } = await import('node:child_process');
+    const sub = mkdtempSync(join(dir, 'signal-'));
+    const input = join(sub, 'in.jsonl');
+    writeFileSync(input, Array.from({ length: 60_000 }, (_, i) => JSON.stringify({ id: `s${i}`, prompt: 'p', chosen: `c${i}`, rejected: `r${i}` })).join('\n') + '\n');
+    const script = join(sub, 'run.mts');
+    const entry = fileURLToPath(new URL('./index.ts', import.meta.url));
+    // progress callbacks sleep, so the run is still going when the signal comes
+    writeFileSync(
+      script,
+      `import { privatizeFile } from ${JSON.stringify(entry)};\n` +
+        `const pause = new Int32Array(new SharedArrayBuffer(4));\n` +
+        `await privatizeFile(${JSON.stringify(input)}, ${JSON.stringify(join(sub, 'out.jsonl'))}, { mechanism: 'randomized-response', rng: 'crypto', audit: ${JSON.stringify(join(sub, 'audit.jsonl'))}, onProgress: () => Atomics.wait(pause, 0, 0, 200) });\n`,
+    );
+    const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: 'ignore' });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code, signal) => resolve(signal ? -1 : code)));
+    let temp: string | undefined;
+    for (let tries = 0; tries < 600 && !temp; tries++) {
+      temp = readdirSync(sub).find((name) => name.startsWith('.audit.jsonl.tmp-'));
+      if (!temp) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(temp, 'the audit temp file appeared').toBeDefined();
+    expect(statSync(join(sub, temp as string)).mode & 0o777).toBe(0o600);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(-1);
+    expect(readdirSync(sub).filter((name) => name.includes('audit'))).toEqual([]);
+  }, 60_000);
+});
