@@ -81,6 +81,7 @@ let humanRight = 0;
 for (let i = 0; i < pairs; i++) if ((humanSaysA[i] === 1) === ((truth[i] as number) > 0)) humanRight += 1;
 
 /** θ relative to the clean optimum; the search interval's end means the loss has no minimum inside it. */
+const eps = (value: number | string) => (typeof value === 'number' ? value.toFixed(2) : '∞');
 const ratio = (theta: number) => (theta > 5.9 ? 'diverges' : (theta / thetaClean).toFixed(3));
 const rows: string[] = [];
 const header = '| mechanism | ε | released labels right (vs truth) | flip rate | per-instance ε max | median | θ DPO / θ_clean | cDPO | rDPO |';
@@ -118,7 +119,7 @@ for (const [name, options] of settings) {
     const rdpo = fitTheta(corrected, { lossType: 'robust', beta: 1 }, q);
     const p = result.summary.guarantee.per_instance_epsilon;
     rows.push(
-      `| ${name} | ${epsilon} | ${(100 * right / pairs).toFixed(1)}% | ${(100 * result.summary.flip_rate).toFixed(1)}% | ${p.max.toFixed(2)} | ${p.quantiles.p50.toFixed(2)} | ${ratio(naive)} | ${ratio(cdpo)} | ${ratio(rdpo)} |`,
+      `| ${name} | ${epsilon} | ${(100 * right / pairs).toFixed(1)}% | ${(100 * result.summary.flip_rate).toFixed(1)}% | ${eps(p.max)} | ${eps(p.quantiles.p50)} | ${ratio(naive)} | ${ratio(cdpo)} | ${ratio(rdpo)} |`,
     );
   }
 }
