@@ -13,19 +13,19 @@
  * log-linear model whose implicit reward is θ·t (reference 0): DPO on clean Bradley–Terry labels has
  * its optimum at θ ≈ 1 (β = 1).
  *
- * Run: `npx tsx benchmarks/privacy/privacy-utility.ts [--pairs 4000] [--write]` (needs the packages
- * built or the vitest aliases; `--write` puts the table into benchmarks/privacy/README.md and
- * regenerates benchmarks/README.md).
+ * Run: `npx tsx benchmarks/privacy/privacy-utility.ts [--pairs 4000] [--write]`, or with the timing
+ * benchmark: `pnpm bench -- privacy --write`. `--write` puts the table into benchmarks/privacy/README.md
+ * and regenerates benchmarks/README.md.
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dpoLoss, type DpoLossOptions } from '@pref/dpo-loss';
 import { privatizePairs, type PrivatizeOptions } from '@pref/privacy';
-import { flag, uniformStream } from '../shared';
+import { flag, uniformStream, WRITE_FIGURES } from '../shared';
 
 const pairs = Number(flag('pairs') ?? 4000);
-const write = process.argv.includes('--write');
+const write = WRITE_FIGURES;
 
 function normal(uniform: () => number): () => number {
   return () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
@@ -135,5 +135,6 @@ if (write) {
   const next = text.includes(start) ? text.slice(0, text.indexOf(start)) + block + text.slice(text.indexOf(end) + end.length) : `${text.trimEnd()}\n\n${block}\n`;
   writeFileSync(`${readme}.tmp`, next);
   renameSync(`${readme}.tmp`, readme);
-  execFileSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '..', 'compose-readme.ts')], { stdio: 'inherit' });
+  // run on its own: recompose benchmarks/README.md (run-all does it after every benchmark)
+  if (process.argv[1]?.endsWith('privacy-utility.ts')) execFileSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '..', 'compose-readme.ts')], { stdio: 'inherit' });
 }
