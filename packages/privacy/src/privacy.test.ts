@@ -316,11 +316,11 @@ describe('abort and progress', () => {
   it('privatizePairs reports progress and stops on abort', () => {
     const data = synthetic(25_000);
     const seen: number[] = [];
-    privatizePairs(data, { seed: 1, onProgress: (done) => seen.push(done) });
+    privatizePairs(data, { seed: 1, mechanism: 'randomized-response', onProgress: (done) => seen.push(done) });
     expect(seen).toEqual([10_000, 20_000, 25_000]);
     const controller = new AbortController();
     controller.abort();
-    expect(() => privatizePairs(data, { seed: 1, signal: controller.signal })).toThrowError(/aborted/);
+    expect(() => privatizePairs(data, { seed: 1, mechanism: 'randomized-response', signal: controller.signal })).toThrowError(/aborted/);
   });
 });
 
