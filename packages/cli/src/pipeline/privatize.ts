@@ -282,7 +282,7 @@ export function privatizeSteps(options: PrivatizePipelineOptions): PipelineStep[
               paragraphs: guaranteeParagraphs(summary),
               charts: [
                 { name: 'per-instance-epsilon', caption: 'Per-instance label-DP ε of this release (worst-case log-likelihood ratio when one label is flipped)', spec: epsilonHistogramChart(Float64Array.from(auditRows, (row) => Number(row.epsilon_i)).filter((e) => Number.isFinite(e))) },
-                ...(withMargins.length <= 200_000
+                ...(withMargins.length <= 50_000
                   ? [{ name: 'privacy-utility', caption: `Privacy–utility on this data: for ε = ${SWEEP.join(', ')}, the maximum per-instance ε against the expected share of released pairs that keep the human label (mean p_keep), for ${mechanism} and randomized response`, spec: privacyUtilityChart(withMargins, mechanism, mechanismOptions) }]
                   : []),
               ],
