@@ -1,4 +1,3 @@
-import { rmSync } from 'node:fs';
 import { atomicWriteFile, createAtomicWriteStream, InvalidArgumentError, readRecords, writeRecords, type AtomicWriteStream, type DataRecord } from '@pref/io';
 import { rawMarginOf } from '@pref/margins';
 import { Privatizer, type AuditEntry, type PrivatizeOptions } from './privatize-pairs';
@@ -65,30 +64,11 @@ export async function privatizeFile(
     privatizer.prepare(Float64Array.from(margins));
   }
   const streams: AtomicWriteStream[] = [];
-  // the audit's temp file holds true labels: remove it synchronously if the process is told to stop
-  const privateTemps = new Set<string>();
-  const onSignal = (name: NodeJS.Signals) => {
-    for (const temp of privateTemps) rmSync(temp, { force: true });
-    privateTemps.clear();
-    // nobody else listening: restore the default action (exit by the signal)
-    if (process.listenerCount(name) === 0) process.kill(process.pid, name);
-  };
-  const onInt = () => {
-    process.off('SIGINT', onInt);
-    onSignal('SIGINT');
-  };
-  const onTerm = () => {
-    process.off('SIGTERM', onTerm);
-    onSignal('SIGTERM');
-  };
-  process.on('SIGINT', onInt);
-  process.on('SIGTERM', onTerm);
   try {
     const auditStream = audit ? await createAtomicWriteStream(audit, { mode: 0o600 }) : undefined;
-    if (auditStream) {
-      streams.push(auditStream);
-      if (auditStream.tempPath) privateTemps.add(auditStream.tempPath);
-    }
+    // the audit holds the true labels: owner-only from creation (@pref/io registers the temp file, so
+    // it is removed on error, exit and SIGINT/SIGTERM)
+    if (auditStream) streams.push(auditStream);
     const trainStream = trainReady ? await createAtomicWriteStream(trainReady) : undefined;
     if (trainStream) streams.push(trainStream);
 
@@ -143,7 +123,6 @@ export async function privatizeFile(
     // summarizeFlips sums sorted values, so the summary is bit-identical for any input order
     const summary = privatizer.summary();
     for (const stream of streams) await stream.commit();
-    privateTemps.clear();
     if (summaryPath) await atomicWriteFile(summaryPath, `${JSON.stringify(summary, null, 2)}\n`);
     const clipping = privatizer.clippingInfo();
     if (clippingInfo && clipping) await atomicWriteFile(clippingInfo, `${JSON.stringify(clipping, null, 2)}\n`);
@@ -151,8 +130,5 @@ export async function privatizeFile(
   } catch (error) {
     for (const stream of streams) await stream.abort();
     throw error;
-  } finally {
-    process.off('SIGINT', onInt);
-    process.off('SIGTERM', onTerm);
   }
 }
