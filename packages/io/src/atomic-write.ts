@@ -111,7 +111,7 @@ export async function ensureParent(path: string): Promise<void> {
  * renamed over `path` only once fully written, so readers never see a half-written file and a crash
  * leaves the previous content (or nothing) at `path`. Parent folders are created.
  */
-export async function atomicWriteFile(path: string, data: string | Uint8Array): Promise<void> {
+export async function atomicWriteFile(path: string, data: string | Uint8Array, { mode }: AtomicWriteOptions = {}): Promise<void> {
   if (path === '-') {
     await writeAll(process.stdout, data);
     return;
@@ -120,7 +120,7 @@ export async function atomicWriteFile(path: string, data: string | Uint8Array): 
   const temp = tempPathFor(path);
   registerTemp(temp);
   try {
-    await writeFile(temp, data);
+    await writeFile(temp, data, mode === undefined ? {} : { mode, flag: 'wx' });
     await rename(temp, path);
   } catch (error) {
     await rm(temp, { force: true });
@@ -130,10 +130,22 @@ export async function atomicWriteFile(path: string, data: string | Uint8Array): 
   }
 }
 
+/** Options of the atomic writers. */
+export interface AtomicWriteOptions {
+  /**
+   * File mode of the temp file, set when it is created (so the data is never readable by others, not
+   * even for a moment) and kept by the rename (so a rerun does not widen a 0600 file). Default: the
+   * process umask's default (usually 0644).
+   */
+  mode?: number;
+}
+
 /** A write stream whose data appears at `path` only after `commit()`; `abort()` removes it. */
 export interface AtomicWriteStream {
   /** The path being written (`-` = stdout). */
   readonly path: string;
+  /** The temp file the data goes to until `commit()` (undefined for stdout). */
+  readonly tempPath?: string;
   /** Writes text or bytes, waiting when the stream buffer is full. */
   write(data: string | Uint8Array): Promise<void>;
   /** Flushes, closes and renames the temp file to `path`. */
@@ -170,7 +182,7 @@ function endStream(stream: WriteStream): Promise<void> {
 }
 
 /** Opens an atomic write stream to `path` (`-` writes straight to stdout, commit/abort do nothing). */
-export async function createAtomicWriteStream(path: string): Promise<AtomicWriteStream> {
+export async function createAtomicWriteStream(path: string, { mode }: AtomicWriteOptions = {}): Promise<AtomicWriteStream> {
   if (path === '-') {
     return {
       path,
@@ -182,7 +194,7 @@ export async function createAtomicWriteStream(path: string): Promise<AtomicWrite
   await ensureParent(path);
   const temp = tempPathFor(path);
   registerTemp(temp);
-  const stream = createWriteStream(temp);
+  const stream = createWriteStream(temp, mode === undefined ? {} : { mode, flags: 'wx' });
   let failure: unknown;
   stream.on('error', (error) => (failure = error));
   try {
@@ -198,6 +210,7 @@ export async function createAtomicWriteStream(path: string): Promise<AtomicWrite
   let finished = false;
   return {
     path,
+    tempPath: temp,
     async write(data) {
       if (failure) throw ioError(path, failure, 'write');
       try {
