@@ -30,12 +30,15 @@ function cleanupNow(): void {
   liveTemps.clear();
 }
 
+/** One listener per signal, bound to its name (`process.emit('SIGTERM')` passes no argument). */
+const signalListeners = new Map<NodeJS.Signals, () => void>(CLEANUP_SIGNALS.map((name) => [name, () => onSignal(name)]));
+
 function onSignal(signal: NodeJS.Signals): void {
   // An application that handles this signal itself (a server's graceful shutdown, the pipeline's
   // Ctrl-C abort) owns it: its aborted writes remove their temp files, and the rest go at exit.
-  if (process.listeners(signal).some((listener) => listener !== onSignal)) return;
+  if (process.listeners(signal).some((listener) => listener !== signalListeners.get(signal))) return;
   cleanupNow();
-  for (const name of CLEANUP_SIGNALS) process.off(name, onSignal);
+  for (const [name, listener] of signalListeners) process.off(name, listener);
   process.off('exit', cleanupNow);
   handlersInstalled = false;
   // With no handler left, the re-raised signal ends the process the way the signal would have
@@ -46,7 +49,7 @@ function onSignal(signal: NodeJS.Signals): void {
 function installHandlers(): void {
   if (handlersInstalled) return;
   handlersInstalled = true;
-  for (const name of CLEANUP_SIGNALS) process.on(name, onSignal);
+  for (const [name, listener] of signalListeners) process.on(name, listener);
   process.on('exit', cleanupNow);
 }
 

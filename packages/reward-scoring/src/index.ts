@@ -99,6 +99,6 @@ export {
 } from './gold/index';
 export type { GoldFunctionName, RewardScorer, GoldRewardSpec, GoldScoredPair, ScorePairsWithGoldOptions, Gpt2DecodeOptions } from './gold/index';
 // Trained linear Bradley–Terry reward model (synthetic-data engineer)
-export { trainRewardModel, exportRewardModel, rewardModelOnnx, wordTokenizerJson } from './train-reward-model';
+export { trainRewardModel, exportRewardModel, rewardModelOnnx, wordTokenizerJson, linearModelWords } from './train-reward-model';
 export type { TrainRewardModelOptions, TrainedRewardModel, RewardModelReport } from './train-reward-model';
 export { defaultRewardModelDir } from './train-reward-model/default-model';
