@@ -1,4 +1,5 @@
 /** Small helpers the benchmark scripts share. */
+import { readFileSync, writeFileSync } from 'node:fs';
 
 /** The value after `--name` on the command line, or undefined. */
 export function flag(name: string, args: readonly string[] = process.argv.slice(2)): string | undefined {
@@ -28,3 +29,17 @@ export function upperMedian(values: readonly number[]): number {
  * only prints: running one never changes tracked files unless asked.
  */
 export const WRITE_FIGURES: boolean = process.argv.includes('--write');
+
+/**
+ * With `--write`, replaces what stands between `<!-- figures -->` and `<!-- /figures -->` in the
+ * README beside a benchmark with `table`; without it, does nothing.
+ */
+export function writeFigures(readmePath: string, table: string): void {
+  if (!WRITE_FIGURES) return;
+  const readme = readFileSync(readmePath, 'utf8');
+  const start = '<!-- figures -->';
+  const end = '<!-- /figures -->';
+  if (!readme.includes(start) || !readme.includes(end)) throw new Error(`${readmePath}: no ${start} … ${end} section`);
+  writeFileSync(readmePath, `${readme.slice(0, readme.indexOf(start) + start.length)}\n${table}\n${readme.slice(readme.indexOf(end))}`);
+  console.log(`wrote ${readmePath}`);
+}

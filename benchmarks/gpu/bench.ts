@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PreferencePair } from '@pref/io';
 import { buildEncoderClassifier, DeviceUnavailableError, loadRewardModel, scorePairs, type EncoderClassifierOptions } from '@pref/reward-scoring';
-import { flag, uniformStream, WRITE_FIGURES } from '../shared';
+import { flag, uniformStream, writeFigures } from '../shared';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const PAIRS = Number(flag('pairs') ?? 2048);
@@ -101,9 +101,5 @@ const table = [
   '| --- | --- | ---: | ---: | ---: | --- |',
   ...rows,
 ].join('\n');
-if (WRITE_FIGURES) {
-  const readmePath = join(here, 'README.md');
-  const readme = readFileSync(readmePath, 'utf8');
-  writeFileSync(readmePath, `${readme.slice(0, readme.indexOf('<!-- figures -->') + '<!-- figures -->'.length)}\n${table}\n${readme.slice(readme.indexOf('<!-- /figures -->'))}`);
-}
+writeFigures(join(here, 'README.md'), table);
 process.exitCode = failed ? 1 : 0;

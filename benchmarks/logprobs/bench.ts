@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildCausalLM, loadCausalLM, type SequenceInput, type SequenceLogProbsOptions } from '@pref/reward-scoring';
-import { flag, upperMedian, uniformStream, WRITE_FIGURES } from '../shared';
+import { flag, upperMedian, uniformStream, writeFigures } from '../shared';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const PAIRS = Number(flag('pairs') ?? 8);
@@ -74,10 +74,4 @@ const table = [
   '| --- | --- | ---: | ---: |',
   ...rows,
 ].join('\n');
-if (WRITE_FIGURES) {
-  const readmePath = join(here, 'README.md');
-  const readme = readFileSync(readmePath, 'utf8');
-  const start = '<!-- figures -->';
-  const end = '<!-- /figures -->';
-  writeFileSync(readmePath, `${readme.slice(0, readme.indexOf(start) + start.length)}\n${table}\n${readme.slice(readme.indexOf(end))}`);
-}
+writeFigures(join(here, 'README.md'), table);

@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { once } from 'node:events';
 import { createRequire } from 'node:module';
 import { readRecords, writeRecords } from '@pref/io';
+import { WRITE_FIGURES } from '../shared';
 import { describeValues, meanAndStd, quantileSorted, sortedCopy } from '@pref/margins';
 import { flipMask, hashKey, marginSigmoidPKeep, privatizeFile, uniformsFromKeyHashes } from '@pref/privacy';
 
@@ -34,7 +35,7 @@ function flag(name: string, fallback: number): number {
 }
 const N = flag('n', 10_000_000);
 const ROWS = flag('rows', 1_000_000);
-const writeReadme = !process.argv.includes('--no-readme');
+const writeReadme = WRITE_FIGURES;
 
 function time<T>(fn: () => T): { seconds: number; value: T } {
   const start = process.hrtime.bigint();
@@ -161,3 +162,6 @@ if (writeReadme) {
   const next = text.slice(0, text.indexOf(start) + start.length) + `\n${lines.join('\n')}\n` + text.slice(text.indexOf(end));
   writeFileSync(readme, next);
 }
+
+// the privacy–utility sweep runs with the timing benchmark (same --write)
+await import('./privacy-utility');

@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildEncoderClassifier, compareRewardModels, loadRewardModel, quantizeModel } from '@pref/reward-scoring';
 import { loadTruthySample } from '@pref/synthetic';
-import { flag, WRITE_FIGURES } from '../shared';
+import { flag, writeFigures } from '../shared';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const PAIRS = Number(flag('pairs') ?? 260);
@@ -62,11 +62,4 @@ const table = [
   '| --- | --- | --- | --- | --- | --- | --- |',
   ...rows,
 ].join('\n');
-if (WRITE_FIGURES) {
-  const readmePath = join(here, 'README.md');
-  const readme = readFileSync(readmePath, 'utf8');
-  const start = '<!-- figures -->';
-  const end = '<!-- /figures -->';
-  writeFileSync(readmePath, `${readme.slice(0, readme.indexOf(start) + start.length)}\n${table}\n${readme.slice(readme.indexOf(end))}`);
-  console.log(`wrote ${readmePath}`);
-}
+writeFigures(join(here, 'README.md'), table);

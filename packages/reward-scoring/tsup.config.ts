@@ -1,12 +1,13 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts'],
+  // load-tokenizer: what the tokenizer worker threads load (without onnxruntime).
+  entry: { index: 'src/index.ts', 'load-tokenizer': 'src/tokenizer/load-tokenizer.ts' },
   format: ['esm', 'cjs'],
   dts: true,
   sourcemap: true,
   clean: true,
   target: 'node20',
-  // import.meta.url (used to resolve @huggingface/tokenizers for the tokenizer worker) in the CJS build.
+  // import.meta.url (used to locate the load-tokenizer entry for the tokenizer worker) in the CJS build.
   shims: true,
 });

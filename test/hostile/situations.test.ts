@@ -132,7 +132,7 @@ describe.skipIf(!isRoot)('disk full (tmpfs of 256 KiB; 32 KiB for the model runs
 
   it('pipeline privatize: exit 1, the pipeline folder keeps only its state file', async () => {
     if (!mounted) return;
-    const { code, stderr } = await runCapturing('pipeline', 'privatize', '--in', join(data, 'score-in.jsonl'), '--out', join(small, 'work'), '-q');
+    const { code, stderr } = await runCapturing('pipeline', 'privatize', '--in', join(data, 'score-in.jsonl'), '--set', 'rng=crypto', '--out', join(small, 'work'), '-q');
     expect(stderr).toMatch(/no space left on the device/);
     expect(code).toBe(1);
     expect(filesUnder(small)).toEqual(['work/pipeline-state.json']);
@@ -164,7 +164,7 @@ describe('read-only output folder', () => {
     ['convert into a missing folder below it', () => ['convert', join(root, 'ro-in.jsonl'), join(readonly, 'sub', 'o.jsonl')]],
     ['privatize', () => ['privatize', join(root, 'ro-m.jsonl'), '-o', join(readonly, 'p.jsonl'), '--seed', '1', '-q']],
     ['score', () => ['score', join(root, 'ro-in.jsonl'), '-o', join(readonly, 's.jsonl'), '--model', TINY_BERT, '-q']],
-    ['pipeline', () => ['pipeline', 'privatize', '--in', join(root, 'ro-in.jsonl'), '--out', join(readonly, 'work'), '-q']],
+    ['pipeline', () => ['pipeline', 'privatize', '--in', join(root, 'ro-in.jsonl'), '--set', 'rng=crypto', '--out', join(readonly, 'work'), '-q']],
   ] as const)('%s: exit 1 naming the path and the reason', async (_name, args) => {
     if (!ready) return;
     const { code, stderr } = await runCapturing(...args());
@@ -252,9 +252,9 @@ describe('kill -9, SIGTERM and a second run while the first is alive', () => {
     const a = startCli(['convert', '-', join(dir, 'a.jsonl'), '-q']);
     const e = startCli(['convert', '-', join(dir, 'k.jsonl'), '-q']);
     // B: privatize waiting for its input (reads everything first), holding the locks of its outputs.
-    const b = startCli(['privatize', '-', '-o', join(dir, 'p.jsonl'), '--audit', join(dir, 'pa.jsonl'), '--seed', '1', '-q']);
+    const b = startCli(['privatize', '-', '-o', join(dir, 'p.jsonl'), '--audit', join(dir, 'pa.jsonl'), '--mechanism', 'randomized-response', '--seed', '1', '-q']);
     // C: a pipeline hashing an input that never comes (a FIFO), holding OUT/.pref.lock.
-    const c = startCli(['pipeline', 'privatize', '--in', join(dir, 'in.fifo'), '--out', join(dir, 'work'), '-q']);
+    const c = startCli(['pipeline', 'privatize', '--in', join(dir, 'in.fifo'), '--set', 'rng=crypto', '--out', join(dir, 'work'), '-q']);
     children.push(a, b, c, e);
     a.stdin!.write(rows);
     e.stdin!.write(rows);
@@ -271,7 +271,7 @@ describe('kill -9, SIGTERM and a second run while the first is alive', () => {
     expect(second.code).toBe(1);
     second = await runCapturing('privatize', join(dir, 'in.jsonl'), '-o', join(dir, 'other.jsonl'), '--audit', join(dir, 'pa.jsonl'), '--seed', '1');
     expect(second.stderr).toMatch(holderOf(b.pid!));
-    second = await runCapturing('pipeline', 'privatize', '--in', join(dir, 'in.jsonl'), '--out', join(dir, 'work'), '-q');
+    second = await runCapturing('pipeline', 'privatize', '--in', join(dir, 'in.jsonl'), '--set', 'rng=crypto', '--out', join(dir, 'work'), '-q');
     expect(second.stderr).toMatch(holderOf(c.pid!));
     expect(second.code).toBe(1);
 
@@ -323,7 +323,7 @@ describe('kill -9, SIGTERM and a second run while the first is alive', () => {
     expect(hasTemp(dir, 'k.jsonl')).toBe(false);
     expect(existsSync(join(dir, '.k.jsonl.pref-lock'))).toBe(false);
     // The killed pipeline's lock is taken over: the rerun gets as far as reading its (missing) input.
-    const pipelineRerun = await runCapturing('pipeline', 'privatize', '--in', join(dir, 'missing.jsonl'), '--out', join(dir, 'work'), '-q');
+    const pipelineRerun = await runCapturing('pipeline', 'privatize', '--in', join(dir, 'missing.jsonl'), '--set', 'rng=crypto', '--out', join(dir, 'work'), '-q');
     expect(pipelineRerun.stderr).toMatch(/missing\.jsonl does not exist/);
     expect(existsSync(join(dir, 'work', '.pref.lock'))).toBe(false);
   });

@@ -3,7 +3,7 @@ import { allCommands, commandPath, OUTPUT_PLANS } from './output-plan';
 import { createProgram } from './program';
 
 /** Options that name a file or folder a command writes. */
-const WRITING_FLAGS = ['--output', '--out', '--audit', '--summary', '--rejects', '--stats', '--report', '--scored', '--skipped', '--train-ready', '--ties'];
+const WRITING_FLAGS = ['--output', '--out', '--audit', '--summary', '--rejects', '--stats', '--report', '--scored', '--skipped', '--train-ready', '--ties', '--clipping-info'];
 /**
  * Commands whose output folder the pipeline runner checks and locks itself; `collect` never replaces a
  * file (it takes the first free user_preferences_NNN and locks its journal); `serve d2po` checks its

@@ -69,7 +69,7 @@ export const OUTPUT_PLANS: Readonly<Record<string, (parsed: Parsed) => CommandPa
   margins: (p) => ({ inputs: [arg(p, 0, '<in>')], outputs: [opt(p, 'output', '--output'), file(opt(p, 'stats', '--stats'))] }),
   privatize: (p) => ({
     inputs: [arg(p, 0, '<in>')],
-    outputs: [opt(p, 'output', '--output'), file(opt(p, 'audit', '--audit')), file(opt(p, 'summary', '--summary')), opt(p, 'trainReady', '--train-ready')],
+    outputs: [opt(p, 'output', '--output'), file(opt(p, 'audit', '--audit')), file(opt(p, 'summary', '--summary')), file(opt(p, 'clippingInfo', '--clipping-info')), opt(p, 'trainReady', '--train-ready')],
   }),
   prepare: (p) => {
     const output = text(p.opts.output);

@@ -30,12 +30,15 @@ function cleanupNow(): void {
   liveTemps.clear();
 }
 
+/** One listener per signal, bound to its name (`process.emit('SIGTERM')` passes no argument). */
+const signalListeners = new Map<NodeJS.Signals, () => void>(CLEANUP_SIGNALS.map((name) => [name, () => onSignal(name)]));
+
 function onSignal(signal: NodeJS.Signals): void {
   // An application that handles this signal itself (a server's graceful shutdown, the pipeline's
   // Ctrl-C abort) owns it: its aborted writes remove their temp files, and the rest go at exit.
-  if (process.listeners(signal).some((listener) => listener !== onSignal)) return;
+  if (process.listeners(signal).some((listener) => listener !== signalListeners.get(signal))) return;
   cleanupNow();
-  for (const name of CLEANUP_SIGNALS) process.off(name, onSignal);
+  for (const [name, listener] of signalListeners) process.off(name, listener);
   process.off('exit', cleanupNow);
   handlersInstalled = false;
   // With no handler left, the re-raised signal ends the process the way the signal would have
@@ -46,7 +49,7 @@ function onSignal(signal: NodeJS.Signals): void {
 function installHandlers(): void {
   if (handlersInstalled) return;
   handlersInstalled = true;
-  for (const name of CLEANUP_SIGNALS) process.on(name, onSignal);
+  for (const [name, listener] of signalListeners) process.on(name, listener);
   process.on('exit', cleanupNow);
 }
 
@@ -111,7 +114,7 @@ export async function ensureParent(path: string): Promise<void> {
  * renamed over `path` only once fully written, so readers never see a half-written file and a crash
  * leaves the previous content (or nothing) at `path`. Parent folders are created.
  */
-export async function atomicWriteFile(path: string, data: string | Uint8Array): Promise<void> {
+export async function atomicWriteFile(path: string, data: string | Uint8Array, { mode }: AtomicWriteOptions = {}): Promise<void> {
   if (path === '-') {
     await writeAll(process.stdout, data);
     return;
@@ -120,7 +123,7 @@ export async function atomicWriteFile(path: string, data: string | Uint8Array): 
   const temp = tempPathFor(path);
   registerTemp(temp);
   try {
-    await writeFile(temp, data);
+    await writeFile(temp, data, mode === undefined ? {} : { mode, flag: 'wx' });
     await rename(temp, path);
   } catch (error) {
     await rm(temp, { force: true });
@@ -130,10 +133,22 @@ export async function atomicWriteFile(path: string, data: string | Uint8Array): 
   }
 }
 
+/** Options of the atomic writers. */
+export interface AtomicWriteOptions {
+  /**
+   * File mode of the temp file, set when it is created (so the data is never readable by others, not
+   * even for a moment) and kept by the rename (so a rerun does not widen a 0600 file). Default: the
+   * process umask's default (usually 0644).
+   */
+  mode?: number;
+}
+
 /** A write stream whose data appears at `path` only after `commit()`; `abort()` removes it. */
 export interface AtomicWriteStream {
   /** The path being written (`-` = stdout). */
   readonly path: string;
+  /** The temp file the data goes to until `commit()` (undefined for stdout). */
+  readonly tempPath?: string;
   /** Writes text or bytes, waiting when the stream buffer is full. */
   write(data: string | Uint8Array): Promise<void>;
   /** Flushes, closes and renames the temp file to `path`. */
@@ -170,7 +185,7 @@ function endStream(stream: WriteStream): Promise<void> {
 }
 
 /** Opens an atomic write stream to `path` (`-` writes straight to stdout, commit/abort do nothing). */
-export async function createAtomicWriteStream(path: string): Promise<AtomicWriteStream> {
+export async function createAtomicWriteStream(path: string, { mode }: AtomicWriteOptions = {}): Promise<AtomicWriteStream> {
   if (path === '-') {
     return {
       path,
@@ -182,7 +197,7 @@ export async function createAtomicWriteStream(path: string): Promise<AtomicWrite
   await ensureParent(path);
   const temp = tempPathFor(path);
   registerTemp(temp);
-  const stream = createWriteStream(temp);
+  const stream = createWriteStream(temp, mode === undefined ? {} : { mode, flags: 'wx' });
   let failure: unknown;
   stream.on('error', (error) => (failure = error));
   try {
@@ -198,6 +213,7 @@ export async function createAtomicWriteStream(path: string): Promise<AtomicWrite
   let finished = false;
   return {
     path,
+    tempPath: temp,
     async write(data) {
       if (failure) throw ioError(path, failure, 'write');
       try {

@@ -38,7 +38,7 @@ export type { WritePairsOptions } from './write-pairs';
 export { writeHfDataset, writeHfDatasetDict } from './write-hf';
 export type { WriteHfOptions } from './write-hf';
 export { atomicWriteFile, createAtomicWriteStream, registerTemp, forgetTemp } from './atomic-write';
-export type { AtomicWriteStream } from './atomic-write';
+export type { AtomicWriteStream, AtomicWriteOptions } from './atomic-write';
 export {
   guardOutputs,
   assertDistinctPaths,

@@ -201,7 +201,9 @@ export function assertDistinctPaths({ inputs = [], outputs }: Pick<GuardOutputsO
 }
 
 const DATASET_FILES = /^(state\.json|dataset_info\.json|data-\d{5}-of-\d{5}\.arrow|cache-[\w.-]+\.arrow)$/;
-const MODEL_FILES = new Set(['model.onnx', 'tokenizer.json', 'tokenizer_config.json', 'config.json', 'training-report.json']);
+// A model card (README.md) may sit beside them: `train-rm` replaces only its own files, one by one, so
+// it is left as it is (the shipped pref-bt-rm folder is rebuilt this way).
+const MODEL_FILES = new Set(['model.onnx', 'tokenizer.json', 'tokenizer_config.json', 'config.json', 'training-report.json', 'README.md']);
 /** Our own bookkeeping files, which never make a folder "not ours". */
 const OWN_FILES = /^\.(pref\.lock|.*\.pref-lock|.*\.tmp-\d+-[0-9a-f]+)$/;
 

@@ -206,3 +206,26 @@ describe('atomic writes', () => {
     expect(existsSync(join(dir, 'late.parquet'))).toBe(false);
   });
 });
+
+describe('atomic writers: mode', () => {
+  it('atomicWriteFile and createAtomicWriteStream create the file with the given mode, kept on rewrite', async () => {
+    const { mkdtempSync, statSync, chmodSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { atomicWriteFile, createAtomicWriteStream } = await import('./index');
+    const folder = mkdtempSync(join(tmpdir(), 'pref-mode-'));
+    try {
+      const path = join(folder, 'secret.txt');
+      await atomicWriteFile(path, 'a', { mode: 0o600 });
+      expect(statSync(path).mode & 0o777).toBe(0o600);
+      chmodSync(path, 0o644);
+      const stream = await createAtomicWriteStream(path, { mode: 0o600 });
+      expect(statSync(stream.tempPath as string).mode & 0o777).toBe(0o600);
+      await stream.write('b');
+      await stream.commit();
+      expect(statSync(path).mode & 0o777).toBe(0o600);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,9 +1,9 @@
 import { InvalidArgumentError } from '@pref/io';
 
 /** The privatization mechanisms. */
-export type Mechanism = 'margin-sigmoid' | 'randomized-response' | 'rr-with-prior';
+export type Mechanism = 'margin-sigmoid' | 'pdpo' | 'randomized-response' | 'rr-with-prior';
 
-export const MECHANISMS: readonly Mechanism[] = ['margin-sigmoid', 'randomized-response', 'rr-with-prior'];
+export const MECHANISMS: readonly Mechanism[] = ['margin-sigmoid', 'pdpo', 'randomized-response', 'rr-with-prior'];
 
 export function assertEpsilon(epsilon: number): void {
   if (typeof epsilon !== 'number' || !Number.isFinite(epsilon) || epsilon < 0) {

@@ -1,5 +1,13 @@
 export { privatizePairs, Privatizer } from './privatize-pairs';
-export type { PrivatizeOptions, PrivatizePairsOptions, AuditEntry, RecordWhere } from './privatize-pairs';
+export type { PrivatizeOptions, PrivatizePairsOptions, AuditEntry, RecordWhere, ClippingInfo } from './privatize-pairs';
+export { perInstanceEpsilon, recordTerms } from './per-instance-epsilon';
+export type { PerInstanceEpsilon, PerInstanceOptions } from './per-instance-epsilon';
+export { buildMarginModel, MARGIN_PRESETS } from './margin-mechanism';
+export type { MarginMechanismOptions, Center } from './margin-mechanism';
+export { fitMarginModel, marginModelPKeep, normalizedMargin, keepProbabilityOf } from './margin-model';
+export type { MarginModel, MarginNormalization, MarginParams } from './margin-model';
+export { compileExpression, evaluateOver } from './compile-expression';
+export type { CompiledExpression } from './compile-expression';
 export {
   marginSigmoidPKeep,
   randomizedResponsePKeep,
@@ -13,6 +21,8 @@ export {
 export type { Mechanism } from './flip-probabilities';
 export {
   recordKey,
+  orientationFreeKey,
+  seedWarning,
   hashKey,
   seedKeyWords,
   uniformFromHash,
@@ -22,8 +32,8 @@ export {
 } from './record-uniforms';
 export type { RngKind, DrawOptions } from './record-uniforms';
 export { summarizeFlips } from './summarize-flips';
-export type { PrivacySummary, PrivacyGuarantee, SummarizeFlipsInput } from './summarize-flips';
-export { swapPair } from './swap-pair';
+export type { PrivacySummary, PrivacyGuarantee, PerInstanceSummary, SummarizeFlipsInput } from './summarize-flips';
+export { swapPair, negateNumericText } from './swap-pair';
 export { releaseColumns, RELEASED_COLUMNS } from './release-columns';
 export { toTrainReady } from './to-train-ready';
 export type { TrainFormat, TrainReadyOptions, TrainReadyRecord } from './to-train-ready';

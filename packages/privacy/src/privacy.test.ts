@@ -4,6 +4,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError, InvalidRecordError, type DataRecord } from '@pref/io';
 import {
+  buildMarginModel,
+  marginModelPKeep,
   createRecordUniform,
   flipMask,
   marginSigmoidPKeep,
@@ -33,7 +35,7 @@ const reference = JSON.parse(readFileSync(`${fixtures}reference.json`, 'utf8')) 
   seed_words: number[];
   keys: string[];
   uniforms: number[];
-  mechanisms: Record<Mechanism, { epsilon: number; p_keep: number[]; flipped: number[]; k: number[]; summary: RefSummary }>;
+  mechanisms: Record<Mechanism | 'center-none', { epsilon: number; p_keep: number[]; flipped: number[]; k: number[]; summary: RefSummary; clipping_info?: Record<string, number> }>;
 };
 
 const close = (a: number, b: number, tol = 1e-12) => expect(Math.abs(a - b), `${a} vs ${b}`).toBeLessThanOrEqual(tol);
@@ -49,16 +51,24 @@ describe('golden vectors against the independent Python reference', () => {
     reference.keys.forEach((key, i) => expect(uniform(key)).toBe(reference.uniforms[i]));
   });
 
-  for (const mechanism of ['margin-sigmoid', 'randomized-response', 'rr-with-prior'] as const) {
-    it(`${mechanism}: p_keep, flips and the summary`, () => {
-      const ref = reference.mechanisms[mechanism];
-      const result = privatizePairs(records, { mechanism, epsilon: ref.epsilon, seed: reference.seed });
+  for (const name of ['margin-sigmoid', 'randomized-response', 'rr-with-prior', 'pdpo', 'center-none'] as const) {
+    it(`${name}: p_keep, flips and the summary`, () => {
+      const ref = reference.mechanisms[name];
+      const mechanism = name === 'center-none' ? 'margin-sigmoid' : name;
+      const result = privatizePairs(records, { mechanism, epsilon: ref.epsilon, seed: reference.seed, keepPerSideColumns: true, ...(name === 'center-none' ? { center: 'none' as const } : {}) });
       ref.p_keep.forEach((p, i) => close(result.pKeep[i] as number, p));
       expect(Array.from(result.flipped)).toEqual(ref.flipped);
       if (mechanism === 'rr-with-prior') expect(result.audit.map((a) => a.k)).toEqual(ref.k);
       const s = result.summary;
-      const keys = ['total_examples', 'eps_labels', 'flip_rate', 'keep_rate', 'mean_abs_margin', 'median_abs_margin', 'std_abs_margin', 'mean_p_keep', 'median_p_keep', 'min_p_keep', 'max_p_keep'] as const;
+      const keys = ['total_examples', 'eps_labels', 'flip_rate', 'keep_rate', 'mean_p_keep', 'median_p_keep', 'min_p_keep', 'max_p_keep'] as const;
       for (const key of keys) close(s[key] as number, ref.summary[key] as number);
+      if (mechanism === 'margin-sigmoid' || mechanism === 'pdpo') {
+        for (const key of ['mean_abs_margin', 'median_abs_margin', 'std_abs_margin'] as const) close(s[key] as number, ref.summary[key] as number);
+      }
+      if (mechanism === 'pdpo') {
+        for (const key of ['sensitivity', 'min_margin', 'max_margin'] as const) close(s[key] as number, ref.summary[key] as number);
+        expect(s.mechanism).toBe('Binary Exponential Mechanism (RR-with-prior)');
+      }
       expect(s.p_keep_histogram.counts).toEqual(ref.summary.p_keep_histogram.counts);
       ref.summary.p_keep_histogram.bin_centers.forEach((c, i) => close(s.p_keep_histogram.bin_centers[i] as number, c));
       ref.summary.p_keep_histogram.percentages.forEach((c, i) => close(s.p_keep_histogram.percentages[i] as number, c));
@@ -74,7 +84,7 @@ describe('golden vectors against the independent Python reference', () => {
   }
 
   it('the summary has exactly the seed keys plus expected_flips and guarantee', () => {
-    const { summary } = privatizePairs(records, { seed: 1 });
+    const { summary } = privatizePairs(records, { seed: 'a-long-secret-seed-0001' });
     expect(Object.keys(summary).sort()).toEqual(
       ['total_examples', 'eps_labels', 'flip_rate', 'keep_rate', 'mean_abs_margin', 'median_abs_margin', 'std_abs_margin', 'mean_p_keep', 'median_p_keep', 'min_p_keep', 'max_p_keep', 'p_keep_histogram', 'expected_flips', 'guarantee'].sort(),
     );
@@ -89,14 +99,43 @@ describe('guarantees', () => {
     expect(summary.guarantee).toMatchObject({ label_dp: true, epsilon: 2 });
   });
 
-  it('margin-sigmoid: not label-DP; per-record leakage ε·|m| and its maximum', () => {
-    const { summary } = privatizePairs(records, { mechanism: 'margin-sigmoid', epsilon: 0.5, seed: 's' });
-    const maxAbs = Math.max(...records.map((r) => Math.abs(r.margin_normalized as number)));
+  it('margin-sigmoid: not label-DP; the exact per-instance ε (max, quantiles, count) in summary, ε_i in the audit', () => {
+    const { summary, audit } = privatizePairs(records, { mechanism: 'margin-sigmoid', epsilon: 0.5, seed: 's' });
     expect(summary.guarantee.label_dp).toBe(false);
     expect(summary.guarantee.epsilon).toBeNull();
-    close(summary.guarantee.per_record_epsilon_max as number, 0.5 * maxAbs);
-    expect(summary.guarantee.caveats.join(' ')).toMatch(/mean and std used for normalization depend on all labels/);
+    const epsilons = audit.map((a) => Number(a.epsilon_i));
+    const max = Math.max(...epsilons);
+    close(Number(summary.guarantee.per_instance_epsilon.max), max);
+    expect(summary.guarantee.per_instance_epsilon.attained_by).toBe(epsilons.filter((e) => e >= max - 1e-9).length);
+    expect(summary.guarantee.per_instance_epsilon.method).toBe('exact');
+    expect(summary.guarantee.statement).toMatch(/Not ε-label-DP over all datasets: .*σ arbitrarily small/);
+    expect(summary.guarantee.statement).toContain(`max ${Number(max.toPrecision(4))}`);
     expect(summary.guarantee.caveats.join(' ')).toMatch(/knows the seed/);
+    expect(summary.guarantee.warnings.join(' ')).toMatch(/seed is weak/);
+  });
+
+  it('a p_keep that rounds to exactly 1 is deterministic: ε_i = "Infinity" in the audit and the summary (JSON-safe)', () => {
+    const rows = [{ prompt: 'p', chosen: 'a', rejected: 'b', margin_raw: 6 }, { prompt: 'q', chosen: 'c', rejected: 'd', margin_raw: -6 }, { prompt: 'r', chosen: 'e', rejected: 'f', margin_raw: 5 }];
+    const { summary, audit } = privatizePairs(rows, { epsilon: 200, rng: 'crypto' });
+    expect(summary.guarantee.per_instance_epsilon.max).toBe('Infinity');
+    expect(audit.some((a) => a.epsilon_i === 'Infinity')).toBe(true);
+    expect(JSON.parse(JSON.stringify(summary)).guarantee.per_instance_epsilon.max).toBe('Infinity');
+  });
+
+  it('randomized response: every per-instance ε is exactly ε; rr-with-prior: ε or 0', () => {
+    const rr = privatizePairs(records, { mechanism: 'randomized-response', epsilon: 1.5, seed: 's' });
+    expect(new Set(rr.audit.map((a) => a.epsilon_i))).toEqual(new Set([1.5]));
+    const prior = privatizePairs(records, { mechanism: 'rr-with-prior', epsilon: 1, seed: 's' });
+    prior.audit.forEach((a) => expect(a.epsilon_i).toBe(a.k === 1 ? 0 : 1));
+  });
+
+  it('--center none: the guarantee says it releases the reward model preference, with its agreement rate', () => {
+    const { summary } = privatizePairs(records, { center: 'none', epsilon: 1, seed: 's' });
+    const agree = records.filter((r) => (r.chosen_score as number) - (r.rejected_score as number) > 0).length / records.length;
+    close(summary.guarantee.reward_model_agreement as number, agree);
+    expect(summary.guarantee.statement).toContain("releases the reward model's preference");
+    expect(summary.guarantee.statement).toContain(`${Number((100 * agree).toPrecision(4))}% on this data`);
+    expect(summary.guarantee.per_instance_epsilon.max).toBeLessThan(1e-12);
   });
 
   it('RRWithPrior binary case by hand (ε = 1: e/(1+e) = 0.7310585786300049)', () => {
@@ -127,12 +166,12 @@ describe('guarantees', () => {
 
 function synthetic(n: number): DataRecord[] {
   // deterministic margins spread over [-4, 4]; ids so draws are keyed
-  return Array.from({ length: n }, (_, i) => ({ id: `r${i}`, prompt: 'p', chosen: `c${i}`, rejected: `r${i}`, margin_normalized: ((i * 7919) % 8001) / 1000 - 4 }));
+  return Array.from({ length: n }, (_, i) => ({ id: `r${i}`, prompt: 'p', chosen: `c${i}`, rejected: `r${i}`, margin_raw: ((i * 7919) % 8001) / 1000 - 4 }));
 }
 
 describe('statistics (99.9% confidence)', () => {
   it('margin-sigmoid: empirical flip rate in each p_keep bin matches mean(1 − p_keep)', () => {
-    const data = synthetic(100_000);
+    const data = synthetic(40_000);
     const { pKeep, flipped } = privatizePairs(data, { mechanism: 'margin-sigmoid', epsilon: 1, seed: 'stat' });
     const bins = Array.from({ length: 10 }, () => ({ n: 0, flips: 0, expected: 0, variance: 0 }));
     for (let i = 0; i < pKeep.length; i++) {
@@ -155,7 +194,7 @@ describe('statistics (99.9% confidence)', () => {
     // seeded: one fixed draw, 99.9% interval. crypto: fresh draws every run, so a 99.9% interval would
     // fail one CI run in a thousand; z = 5.33 is a 1 − 1e-7 two-sided interval.
     for (const [rng, z] of [['seeded', Z_999], ['crypto', 5.326723886]] as const) {
-      const { flipped } = privatizePairs(data, { mechanism: 'randomized-response', epsilon: 1, seed: 'rr', rng });
+      const { flipped } = privatizePairs(data, { mechanism: 'randomized-response', epsilon: 1, ...(rng === 'seeded' ? { seed: 'rr' } : {}), rng });
       const q = 1 - randomizedResponsePKeep(1);
       const flips = flipped.reduce((a, b) => a + b, 0);
       expect(Math.abs(flips - 50_000 * q)).toBeLessThanOrEqual(z * Math.sqrt(50_000 * q * (1 - q)));
@@ -173,7 +212,7 @@ describe('statistics (99.9% confidence)', () => {
 });
 
 describe('order, batch and shard independence', () => {
-  const data = synthetic(5_000).map((r, i) => (i % 7 === 0 ? { prompt: r.prompt, chosen: r.chosen, rejected: r.rejected, margin_normalized: r.margin_normalized } : r));
+  const data = synthetic(5_000).map((r, i) => (i % 7 === 0 ? { prompt: r.prompt, chosen: r.chosen, rejected: r.rejected, margin_raw: r.margin_raw } : r));
   const base = privatizePairs(data, { seed: 'order', epsilon: 1 });
   const byKey = new Map(base.records.map((r, i) => [recordKey(data[i]!), r]));
 
@@ -189,12 +228,16 @@ describe('order, batch and shard independence', () => {
     for (const shards of [2, 3, 8]) {
       const merged = new Map<string, DataRecord>();
       for (let s = 0; s < shards; s++) {
-        const privatizer = new Privatizer({ seed: 'order', epsilon: 1 });
+        // the margin mechanisms normalize over the whole dataset; draws are per key for every mechanism
+        const privatizer = new Privatizer({ seed: 'order', epsilon: 1, mechanism: 'randomized-response' });
         data.forEach((r, i) => {
           if (i % shards === s) merged.set(recordKey(r), privatizer.privatize(r).record);
         });
       }
-      for (const [key, r] of merged) expect(r).toEqual(byKey.get(key));
+      const whole = privatizePairs(data, { seed: 'order', epsilon: 1, mechanism: 'randomized-response' });
+      const wholeByKey = new Map(whole.records.map((r, i) => [recordKey(data[i]!), r]));
+      for (const [key, r] of merged) expect(r).toEqual(wholeByKey.get(key));
+      expect(byKey.size).toBe(data.length);
     }
   });
 
@@ -220,19 +263,21 @@ describe('records and errors', () => {
     expect(() => toTrainReady({ prompt: 'p', chosen: 3, rejected: 'r' }, { file: 'x.jsonl', line: 4 })).toThrowError(/x\.jsonl:4: field "chosen"/);
   });
 
-  it('margin-sigmoid without margin_normalized names file line and field', () => {
-    const privatizer = new Privatizer({ seed: 1 });
+  it('margin-sigmoid without a raw margin or scores names file line and field', () => {
     try {
-      privatizer.privatize({ prompt: 'p', chosen: 'c', rejected: 'r' }, { file: 'in.jsonl', line: 12 });
+      privatizePairs([{ prompt: 'p', chosen: 'c', rejected: 'r' }], { seed: 1 });
       throw new Error('expected an error');
     } catch (error) {
       expect(InvalidRecordError.isInstance(error)).toBe(true);
-      expect((error as Error).message).toMatch(/^in\.jsonl:12: field "margin_normalized"/);
+      expect((error as Error).message).toMatch(/^<memory>:1: field "chosen_score"/);
     }
+    expect(() => new Privatizer({ seed: 1 }).privatize({ prompt: 'p', chosen: 'c', rejected: 'r', margin_raw: 1 })).toThrowError(/call prepare/);
   });
 
   it('rejects a missing seed, a bad epsilon and an unknown mechanism', () => {
     expect(() => new Privatizer({})).toThrowError(InvalidArgumentError);
+    expect(() => new Privatizer({})).toThrowError(/no default seed/);
+    expect(() => new Privatizer({ seed: 'x', rng: 'crypto' })).toThrowError(/one or the other/);
     expect(() => new Privatizer({ seed: 1, epsilon: -1 })).toThrowError(/epsilon/);
     expect(() => new Privatizer({ seed: 1, mechanism: 'coin' as Mechanism })).toThrowError(/mechanism/);
   });
@@ -249,17 +294,21 @@ describe('records and errors', () => {
 describe('CSV-style string numbers', () => {
   it('numeric strings are read as numbers; non-numeric strings name the field', () => {
     const rows = [
-      { id: 'a', prompt: 'p', chosen: 'c', rejected: 'r', margin_normalized: '0.5', chosen_score: '1', rejected_score: '0.25' },
-      { id: 'b', prompt: 'p', chosen: 'c', rejected: 'r', margin_normalized: '-1e0', chosen_score: '0', rejected_score: '2' },
+      { id: 'a', prompt: 'p', chosen: 'c', rejected: 'r', chosen_score: '1', rejected_score: '0.25' },
+      { id: 'b', prompt: 'p', chosen: 'c', rejected: 'r', chosen_score: '0', rejected_score: '2' },
     ];
+    // margins 0.75 and −2: z-scores +1 and −1
     const sigmoidResult = privatizePairs(rows, { seed: 3, epsilon: 2 });
-    close(sigmoidResult.pKeep[0] as number, 1 / (1 + Math.exp(-1)), 1e-15);
-    close(sigmoidResult.summary.mean_abs_margin as number, 0.75, 1e-15);
+    close(sigmoidResult.pKeep[0] as number, 1 / (1 + Math.exp(-2)), 1e-15);
+    close(sigmoidResult.summary.mean_abs_margin as number, 1, 1e-15);
     const prior = privatizePairs(rows, { seed: 3, mechanism: 'rr-with-prior', epsilon: 1 });
     expect(prior.audit.map((a) => a.k)).toEqual([2, 1]); // sigmoid(0.75) = 0.68 < 0.731; sigmoid(-2) → 0.88 > 0.731
     expect(prior.pKeep[1]).toBe(0);
-    expect(() => privatizePairs([{ ...rows[0]!, margin_normalized: 'n/a' }], { seed: 3 })).toThrowError(/<memory>:1: field "margin_normalized": expected a finite number.*found "n\/a"/);
-    expect(swapPair({ prompt: 'p', chosen: 'c', rejected: 'r', margin_raw: '1.5' }).margin_raw).toBe(-1.5);
+    expect(() => privatizePairs([{ ...rows[0]!, chosen_score: 'n/a' }], { seed: 3 })).toThrowError(/<memory>:1: field "chosen_score": expected a finite number.*found "n\/a"/);
+    // a negated string stays a string in the same format (a number on flipped rows only would tell the flips)
+    expect(swapPair({ prompt: 'p', chosen: 'c', rejected: 'r', margin_raw: '1.50' }).margin_raw).toBe('-1.50');
+    expect(swapPair({ prompt: 'p', chosen: 'c', rejected: 'r', margin_raw: '-2e0' }).margin_raw).toBe('2e0');
+    expect(swapPair({ prompt: 'p', chosen: 'c', rejected: 'r', margin_raw: '0.0' }).margin_raw).toBe('0.0');
   });
 });
 
@@ -267,11 +316,11 @@ describe('abort and progress', () => {
   it('privatizePairs reports progress and stops on abort', () => {
     const data = synthetic(25_000);
     const seen: number[] = [];
-    privatizePairs(data, { seed: 1, onProgress: (done) => seen.push(done) });
+    privatizePairs(data, { seed: 1, mechanism: 'randomized-response', onProgress: (done) => seen.push(done) });
     expect(seen).toEqual([10_000, 20_000, 25_000]);
     const controller = new AbortController();
     controller.abort();
-    expect(() => privatizePairs(data, { seed: 1, signal: controller.signal })).toThrowError(/aborted/);
+    expect(() => privatizePairs(data, { seed: 1, mechanism: 'randomized-response', signal: controller.signal })).toThrowError(/aborted/);
   });
 });
 
@@ -284,7 +333,8 @@ describe('typed-array path equals the record path', () => {
     const uniforms = uniformsFromKeyHashes(hashes, 'typed');
     const uniform = createRecordUniform({ seed: 'typed' });
     data.forEach((r, i) => expect(uniforms[i]).toBe(uniform(recordKey(r))));
-    const pKeep = marginSigmoidPKeep(Float64Array.from(data, (r) => r.margin_normalized as number), { epsilon: 0.7 });
+    const model = buildMarginModel({ mechanism: 'margin-sigmoid', epsilon: 0.7 });
+    const pKeep = marginSigmoidPKeep(marginModelPKeep(model, Float64Array.from(data, (r) => r.margin_raw as number)).marginNormalized, { epsilon: 0.7 });
     const viaRecords = privatizePairs(data, { seed: 'typed', epsilon: 0.7 });
     expect(Array.from(flipMask(pKeep, uniforms))).toEqual(Array.from(viaRecords.flipped));
   });

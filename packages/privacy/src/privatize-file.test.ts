@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,6 +44,14 @@ describe('margins → privatize → prepare on files', () => {
     expect(JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8'))).toEqual(JSON.parse(JSON.stringify(summary)));
     // the privatized data carries no audit columns
     for (const r of readJsonl(out)) expect(Object.keys(r).some((k) => k === 'p_keep' || k === 'flipped' || k === 'flip_probability')).toBe(false);
+    // no per-side reward-model columns by default (their sign tells the flips)
+    for (const r of readJsonl(out)) expect(Object.keys(r).sort()).toEqual(r.id === undefined ? ['chosen', 'prompt', 'rejected'] : ['chosen', 'id', 'prompt', 'rejected']);
+    expect(summary.guarantee.dropped_columns).toEqual(expect.arrayContaining(['chosen_score', 'rejected_score', 'margin_raw', 'margin_clipped', 'margin_normalized']));
+    // the audit (true labels) is owner-only, and stays so on a rerun even after a chmod
+    expect(statSync(join(dir, 'audit.jsonl')).mode & 0o777).toBe(0o600);
+    chmodSync(join(dir, 'audit.jsonl'), 0o644);
+    await privatizeFile(withMargins, out, { epsilon: 1, seed: reference.seed, audit: join(dir, 'audit.jsonl') });
+    expect(statSync(join(dir, 'audit.jsonl')).mode & 0o777).toBe(0o600);
 
     const train = join(dir, 'train.jsonl');
     const prepared = await prepareFile(out, train, { includeId: true });
@@ -98,9 +106,54 @@ describe('margins → privatize → prepare on files', () => {
 
   it('a failing run leaves no output, audit or temp files behind', async () => {
     const input = join(dir, 'nomargin.jsonl');
-    writeFileSync(input, `${JSON.stringify({ id: 'x', prompt: 'p', chosen: 'c', rejected: 'r', margin_normalized: 0.1 })}\n${JSON.stringify({ id: 'y', prompt: 'p', chosen: 'c', rejected: 'r' })}\n`);
+    writeFileSync(input, `${JSON.stringify({ id: 'x', prompt: 'p', chosen: 'c', rejected: 'r', margin_raw: 0.1 })}\n${JSON.stringify({ id: 'y', prompt: 'p', chosen: 'c', rejected: 'r' })}\n`);
     const before = readdirSync(dir).length;
-    await expect(privatizeFile(input, join(dir, 'fail.out.jsonl'), { seed: 1, audit: join(dir, 'fail.audit.jsonl') })).rejects.toThrow(/nomargin\.jsonl:2: field "margin_normalized"/);
+    await expect(privatizeFile(input, join(dir, 'fail.out.jsonl'), { seed: 1, audit: join(dir, 'fail.audit.jsonl') })).rejects.toThrow(/nomargin\.jsonl:2: field "chosen_score"/);
     expect(readdirSync(dir).length).toBe(before);
+    const rr = join(dir, 'rr-bad.jsonl');
+    writeFileSync(rr, `${JSON.stringify({ id: 'x', prompt: 'p', chosen: 'c', rejected: 'r' })}\n{"broken\n`);
+    await expect(privatizeFile(rr, join(dir, 'fail2.out.jsonl'), { mechanism: 'randomized-response', seed: 1, audit: join(dir, 'fail2.audit.jsonl') })).rejects.toThrow();
+    expect(readdirSync(dir).length).toBe(before + 1);
   });
+
+  it('pdpo writes PDPO\'s clipping_info.json and its summary keys', async () => {
+    const ref = JSON.parse(readFileSync(`${fixtures}reference.json`, 'utf8')) as { mechanisms: { pdpo: { clipping_info: Record<string, number>; flipped: number[] } } };
+    const { summary } = await privatizeFile(`${fixtures}records.jsonl`, join(dir, 'pdpo.jsonl'), { mechanism: 'pdpo', epsilon: 2, seed: reference.seed, clippingInfo: join(dir, 'clipping_info.json'), audit: join(dir, 'pdpo.audit.jsonl') });
+    const info = JSON.parse(readFileSync(join(dir, 'clipping_info.json'), 'utf8')) as Record<string, number>;
+    expect(Object.keys(info)).toEqual(['lower_percentile', 'upper_percentile', 'lower_bound', 'upper_bound', 'clipping_range', 'dp_sensitivity', 'num_examples', 'clipped_lower_count', 'clipped_upper_count', 'clipped_total_count']);
+    for (const [key, value] of Object.entries(ref.mechanisms.pdpo.clipping_info)) expect(Math.abs((info[key] as number) - value)).toBeLessThan(1e-12);
+    expect(readJsonl(join(dir, 'pdpo.audit.jsonl')).map((a) => (a.flipped ? 1 : 0))).toEqual(ref.mechanisms.pdpo.flipped);
+    expect(summary.mechanism).toBe('Binary Exponential Mechanism (RR-with-prior)');
+    expect(summary.guarantee.label_dp).toBe(false);
+  });
+});
+
+describe('the audit temp file on SIGTERM', () => {
+  it('is created 0600 and removed when the process is told to stop', async () => {
+    const { spawn } = await import('node:child_process');
+    const sub = mkdtempSync(join(dir, 'signal-'));
+    const input = join(sub, 'in.jsonl');
+    writeFileSync(input, Array.from({ length: 60_000 }, (_, i) => JSON.stringify({ id: `s${i}`, prompt: 'p', chosen: `c${i}`, rejected: `r${i}` })).join('\n') + '\n');
+    const script = join(sub, 'run.mts');
+    const entry = fileURLToPath(new URL('./index.ts', import.meta.url));
+    // progress callbacks sleep, so the run is still going when the signal comes
+    writeFileSync(
+      script,
+      `import { privatizeFile } from ${JSON.stringify(entry)};\n` +
+        `const pause = new Int32Array(new SharedArrayBuffer(4));\n` +
+        `await privatizeFile(${JSON.stringify(input)}, ${JSON.stringify(join(sub, 'out.jsonl'))}, { mechanism: 'randomized-response', rng: 'crypto', audit: ${JSON.stringify(join(sub, 'audit.jsonl'))}, onProgress: () => Atomics.wait(pause, 0, 0, 200) });\n`,
+    );
+    const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: 'ignore' });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code, signal) => resolve(signal ? -1 : code)));
+    let temp: string | undefined;
+    for (let tries = 0; tries < 600 && !temp; tries++) {
+      temp = readdirSync(sub).find((name) => name.startsWith('.audit.jsonl.tmp-'));
+      if (!temp) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(temp, 'the audit temp file appeared').toBeDefined();
+    expect(statSync(join(sub, temp as string)).mode & 0o777).toBe(0o600);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(-1);
+    expect(readdirSync(sub).filter((name) => name.includes('audit'))).toEqual([]);
+  }, 60_000);
 });

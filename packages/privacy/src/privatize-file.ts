@@ -1,11 +1,19 @@
-import { atomicWriteFile, createAtomicWriteStream, readRecords, writeRecords, type AtomicWriteStream, type DataRecord } from '@pref/io';
+import { atomicWriteFile, createAtomicWriteStream, InvalidArgumentError, readRecords, writeRecords, type AtomicWriteStream, type DataRecord } from '@pref/io';
+import { rawMarginOf } from '@pref/margins';
 import { Privatizer, type AuditEntry, type PrivatizeOptions } from './privatize-pairs';
+import { orientationFreeKey } from './record-uniforms';
 import type { PrivacySummary } from './summarize-flips';
 import { toTrainReady, type TrainFormat } from './to-train-ready';
 
 export interface PrivatizeFileOptions extends PrivatizeOptions {
-  /** Write per-record `{key, line, p_keep, flip_probability, flipped}` here (JSONL), apart from the data. */
+  /**
+   * Write per-record `{key, line, p_keep, flip_probability, flipped, epsilon_i}` here (JSONL), apart from
+   * the data. It reveals every original label: it is created 0600 (owner only), and so is its temp file,
+   * which is removed on error and on SIGINT/SIGTERM.
+   */
   audit?: string;
+  /** pdpo: write PDPO's `clipping_info.json` here. */
+  clippingInfo?: string;
   /** Write the summary JSON here. */
   summary?: string;
   /** Also write a train-ready file (prompt/chosen/rejected only) here. */
@@ -15,8 +23,10 @@ export interface PrivatizeFileOptions extends PrivatizeOptions {
   /** Train-ready layout. Default: 'trl'. */
   format?: TrainFormat;
   /**
-   * Sort the outputs by record key, so the files are byte-identical however the input is ordered or
-   * sharded. Holds every record in memory. Default: false (input order, streaming).
+   * Sort the outputs by an orientation-free key (id + content hash of the pair with its two responses
+   * in a fixed order; the same for a kept and a flipped row), so the files are byte-identical however
+   * the input is ordered or sharded and the order says nothing about the flips. Holds every record in
+   * memory. Default: false (input order, streaming).
    */
   sortByKey?: boolean;
   signal?: AbortSignal;
@@ -42,12 +52,22 @@ function compareKeys(a: { key: string }, b: { key: string }): number {
 export async function privatizeFile(
   input: string,
   output: string,
-  { audit, summary: summaryPath, trainReady, includeId = false, format = 'trl', sortByKey = false, signal, onProgress, ...options }: PrivatizeFileOptions,
+  { audit, summary: summaryPath, clippingInfo, trainReady, includeId = false, format = 'trl', sortByKey = false, signal, onProgress, ...options }: PrivatizeFileOptions,
 ): Promise<PrivatizeFileResult> {
   const privatizer = new Privatizer(options);
+  if (clippingInfo !== undefined && privatizer.mechanism !== 'pdpo') throw new InvalidArgumentError({ argument: 'clippingInfo', message: 'clipping_info.json is written by the pdpo mechanism only' });
+  if (privatizer.needsPreparation) {
+    if (input === '-') throw new InvalidArgumentError({ argument: 'input', message: `${privatizer.mechanism} reads its input twice (normalization over the whole dataset first): stdin is not supported` });
+    // pass 1: every label-oriented raw margin, for the normalization and the exact accounting
+    const margins: number[] = [];
+    for await (const { record, file, line } of readRecords(input, { signal })) margins.push(rawMarginOf(record, { file, line }));
+    privatizer.prepare(Float64Array.from(margins));
+  }
   const streams: AtomicWriteStream[] = [];
   try {
-    const auditStream = audit ? await createAtomicWriteStream(audit) : undefined;
+    const auditStream = audit ? await createAtomicWriteStream(audit, { mode: 0o600 }) : undefined;
+    // the audit holds the true labels: owner-only from creation (@pref/io registers the temp file, so
+    // it is removed on error, exit and SIGINT/SIGTERM)
     if (auditStream) streams.push(auditStream);
     const trainStream = trainReady ? await createAtomicWriteStream(trainReady) : undefined;
     if (trainStream) streams.push(trainStream);
@@ -89,7 +109,7 @@ export async function privatizeFile(
         const result = privatizer.privatize(record, { file, line });
         // line numbers depend on the input order; leave them out so sorted files are order-independent
         const { line: _line, ...auditEntry } = result.audit;
-        items.push({ key: result.audit.key, record: result.record, audit: auditEntry, file, line });
+        items.push({ key: orientationFreeKey(result.record), record: result.record, audit: auditEntry, file, line });
       }
       items.sort(compareKeys);
       for (const item of items) {
@@ -104,6 +124,8 @@ export async function privatizeFile(
     const summary = privatizer.summary();
     for (const stream of streams) await stream.commit();
     if (summaryPath) await atomicWriteFile(summaryPath, `${JSON.stringify(summary, null, 2)}\n`);
+    const clipping = privatizer.clippingInfo();
+    if (clippingInfo && clipping) await atomicWriteFile(clippingInfo, `${JSON.stringify(clipping, null, 2)}\n`);
     return { written, summary };
   } catch (error) {
     for (const stream of streams) await stream.abort();

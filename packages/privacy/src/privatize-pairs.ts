@@ -1,8 +1,11 @@
 import { AbortedError, InvalidArgumentError, InvalidRecordError, type DataRecord } from '@pref/io';
 import { numericField, rawMarginOf } from '@pref/margins';
 import { assertEpsilon, MECHANISMS, rrWithPriorPKeep, sigmoid, type Mechanism } from './flip-probabilities';
-import { createRecordUniform, recordKey, type DrawOptions } from './record-uniforms';
-import { summarizeFlips, type PrivacySummary } from './summarize-flips';
+import { buildMarginModel, type Center } from './margin-mechanism';
+import { marginModelPKeep, type MarginModel, type MarginParams } from './margin-model';
+import { perInstanceEpsilon, type PerInstanceEpsilon } from './per-instance-epsilon';
+import { createRecordUniform, recordKey, seedWarning, type DrawOptions } from './record-uniforms';
+import { epsilonValue, summarizeFlips, type EpsilonValue, type PrivacySummary } from './summarize-flips';
 import { releaseColumns } from './release-columns';
 import { swapPair } from './swap-pair';
 
@@ -12,22 +15,42 @@ export interface PrivatizeOptions extends DrawOptions {
   /** ε. Default: 1.0. */
   epsilon?: number;
   /**
+   * margin-sigmoid / pdpo: p_keep as a mathjs expression of `m`, `eps`, `delta`. Default: the preset's
+   * (`sigmoid(eps * m)`; pdpo `sigmoid(eps * m / delta)`).
+   */
+  keepProb?: string;
+  /** margin-sigmoid: c(m) applied to the label-oriented raw margin. Default: `clip(m, -6, 6)`. */
+  transform?: string;
+  /** margin-sigmoid: 'mean' (z-score, Truthy-DPO) or 'none' (μ = 0). Default: 'mean'. */
+  center?: Center;
+  /** pdpo: Δ. Default: 1. */
+  delta?: number;
+  /** pdpo: clipping percentiles. Default: [5, 95]. */
+  percentiles?: readonly [number, number];
+  /**
    * rr-with-prior: the column holding P(original label is right) from a model that did not see these
    * labels. Default: none — the prior is sigmoid(margin_raw), or sigmoid(chosen_score − rejected_score).
    */
   priorField?: string;
   /**
    * Columns to keep in the privatized records beyond the released set (`RELEASED_COLUMNS`: id,
-   * prompt, chosen, rejected, system, source, prompt_id, metadata, conversation, chosen_score,
-   * rejected_score, margin_raw). Every other column is dropped, because it may carry the original label; a kept
-   * side-specific column is swapped with the label. Default: none.
+   * prompt, chosen, rejected, system, source, prompt_id, metadata, conversation). Every other column is
+   * dropped, because it may carry the original label; a kept side-specific column is swapped with the
+   * label. Default: none.
    */
   keepColumns?: readonly string[];
+  /**
+   * Also release the per-side reward-model columns (`chosen_score`, `rejected_score`, `margin_raw`),
+   * swapped/negated with the label. Their values tell anyone without the reward model which response
+   * the model preferred, and with a mechanism that depends on them, much about the flips; the summary
+   * carries a warning. Default: false.
+   */
+  keepPerSideColumns?: boolean;
 }
 
 /** One line of the audit file: what happened to a record. Kept apart from the privatized data. */
 export interface AuditEntry {
-  /** The record key the draw was derived from (id, or the io contentHash). */
+  /** The record key the draw was derived from (io pairKey: id + content hash). */
   key: string;
   /** 1-based input line, when known. */
   line?: number;
@@ -36,6 +59,10 @@ export interface AuditEntry {
   flipped: boolean;
   /** rr-with-prior only: k* (1: prior's label, 2: randomized response). */
   k?: 1 | 2;
+  /** Per-instance label-DP ε of this record (see GUARANTEES.md); "Infinity" when p_keep is exactly 0 or 1. */
+  epsilon_i: EpsilonValue;
+  /** Present (false) when `epsilon_i` is a proven upper bound rather than the exact value. */
+  epsilon_i_exact?: false;
 }
 
 /** Where a record came from, for error messages. */
@@ -60,10 +87,30 @@ class GrowableFloat64 {
   }
 }
 
+/** The PDPO `clipping_info.json` (the keys of PDPO's `process_margins.py`). */
+export interface ClippingInfo {
+  lower_percentile: number;
+  upper_percentile: number;
+  lower_bound: number;
+  upper_bound: number;
+  clipping_range: number;
+  dp_sensitivity: number;
+  num_examples: number;
+  clipped_lower_count: number;
+  clipped_upper_count: number;
+  clipped_total_count: number;
+}
+
+const MARGIN_MECHANISMS: readonly Mechanism[] = ['margin-sigmoid', 'pdpo'];
+
 /**
- * Streaming privatizer: feed records one at a time (`privatize`), then read `summary()`. Memory: three
- * floats per record for the summary's medians, nothing else. Each record's draw depends only on
- * (seed, record key), so output is identical for any order, batch size or sharding.
+ * Privatizer: feed records one at a time (`privatize`), then read `summary()`. Each record's draw
+ * depends only on (seed, record key), so output is identical for any order, batch size or sharding.
+ *
+ * The margin mechanisms (margin-sigmoid, pdpo) normalize with statistics of the whole dataset, so call
+ * `prepare(orientedMargins)` first with every record's raw margin (`rawMarginOf`, in the label's
+ * orientation) in the order the records will then be privatized; this also computes the exact
+ * per-instance ε of the release (`accounting()`).
  */
 export class Privatizer {
   readonly mechanism: Mechanism;
@@ -72,13 +119,20 @@ export class Privatizer {
   private readonly uniform: (key: string) => number;
   private readonly pKeeps = new GrowableFloat64();
   private readonly absMargins = new GrowableFloat64();
+  private readonly margins = new GrowableFloat64();
   private readonly flips = new GrowableFloat64();
   private readonly ks = new GrowableFloat64();
-  private allHaveMargin = true;
+  private readonly epsilons = new GrowableFloat64();
   private readonly keepColumns: ReadonlySet<string>;
+  private readonly keepPerSideColumns: boolean;
   private readonly dropped = new Set<string>();
+  private readonly model?: MarginModel;
+  private readonly center: Center;
+  private readonly keepProbSource?: string;
+  private readonly warnings: string[] = [];
+  private prepared?: { oriented: Float64Array; pKeep: Float64Array; marginNormalized: Float64Array; params: MarginParams; accounting: PerInstanceEpsilon };
 
-  constructor({ mechanism = 'margin-sigmoid', epsilon = 1, priorField, keepColumns = [], seed, rng = 'seeded' }: PrivatizeOptions = {}) {
+  constructor({ mechanism = 'margin-sigmoid', epsilon = 1, priorField, keepColumns = [], keepPerSideColumns = false, seed, rng, keepProb, transform, center = 'mean', delta, percentiles }: PrivatizeOptions = {}) {
     if (!MECHANISMS.includes(mechanism)) {
       throw new InvalidArgumentError({ argument: 'mechanism', message: `unknown mechanism "${String(mechanism)}" (${MECHANISMS.join(', ')})` });
     }
@@ -86,18 +140,64 @@ export class Privatizer {
     this.mechanism = mechanism;
     this.epsilon = epsilon;
     this.priorField = priorField;
-    this.keepColumns = new Set(keepColumns);
+    this.keepPerSideColumns = keepPerSideColumns;
+    this.keepColumns = new Set([...keepColumns, ...(keepPerSideColumns ? ['chosen_score', 'rejected_score', 'margin_raw'] : [])]);
+    this.center = center;
+    this.keepProbSource = keepProb;
+    const isMargin = MARGIN_MECHANISMS.includes(mechanism);
+    if (!isMargin && (keepProb !== undefined || transform !== undefined || center !== 'mean' || delta !== undefined || percentiles !== undefined)) {
+      throw new InvalidArgumentError({ argument: 'mechanism', message: `keepProb, transform, center, delta and percentiles apply to margin-sigmoid and pdpo, not ${mechanism}` });
+    }
+    if (isMargin) this.model = buildMarginModel({ mechanism: mechanism as 'margin-sigmoid' | 'pdpo', epsilon, keepProb, transform, center, delta, percentiles });
     this.uniform = createRecordUniform({ seed, rng });
+    const weak = rng !== 'crypto' && seed !== undefined ? seedWarning(seed) : undefined;
+    if (weak) this.warnings.push(weak);
+    if (keepPerSideColumns) {
+      this.warnings.push('Per-side reward-model columns (chosen_score, rejected_score, margin_raw) are released: they tell anyone which response the reward model preferred without running it.');
+    }
+  }
+
+  /** True for the mechanisms that need {@link prepare} before {@link privatize}. */
+  get needsPreparation(): boolean {
+    return this.model !== undefined;
+  }
+
+  /**
+   * margin mechanisms: fits the normalization on every record's label-oriented raw margin and computes
+   * p_keep and the per-instance ε of each record. Records must then be privatized in this order.
+   */
+  prepare(orientedMargins: Float64Array): void {
+    if (!this.model) return;
+    if (this.pKeeps.length > 0) throw new InvalidArgumentError({ argument: 'prepare', message: 'call prepare() before privatizing any record' });
+    const oriented = Float64Array.from(orientedMargins);
+    const { pKeep, marginNormalized, params } = marginModelPKeep(this.model, oriented);
+    this.prepared = { oriented, pKeep, marginNormalized, params, accounting: perInstanceEpsilon(this.model, oriented) };
+  }
+
+  /** The exact per-instance accounting of a prepared margin mechanism (undefined otherwise). */
+  accounting(): PerInstanceEpsilon | undefined {
+    return this.prepared?.accounting;
   }
 
   /** p_keep (and k* for rr-with-prior) of one record, validating the fields the mechanism needs. */
-  keepProbability(record: DataRecord, where: RecordWhere = {}): { pKeep: number; k?: 1 | 2 } {
+  keepProbability(record: DataRecord, where: RecordWhere = {}): { pKeep: number; k?: 1 | 2; epsilonI: number; exact: boolean; marginNormalized?: number } {
     const file = where.file ?? '<memory>';
     const line = where.line ?? 0;
-    if (this.mechanism === 'randomized-response') return { pKeep: sigmoid(this.epsilon) };
-    if (this.mechanism === 'margin-sigmoid') {
-      const margin = numericField(record, 'margin_normalized', { file, line }, 'a finite number (run `pref margins` first)');
-      return { pKeep: sigmoid(this.epsilon * margin) };
+    if (this.mechanism === 'randomized-response') return { pKeep: sigmoid(this.epsilon), epsilonI: this.epsilon, exact: true };
+    if (this.model) {
+      const prepared = this.prepared;
+      if (!prepared) throw new InvalidArgumentError({ argument: 'prepare', message: `${this.mechanism} normalizes over the whole dataset: call prepare(orientedMargins) first (privatizePairs and privatizeFile do)` });
+      const index = this.pKeeps.length;
+      const margin = rawMarginOf(record, { file, line });
+      if (index >= prepared.oriented.length || prepared.oriented[index] !== margin) {
+        throw new InvalidRecordError({ file, line, field: 'margin_raw', expected: `the margin given to prepare() for record ${index + 1} (records must come in the same order)`, found: String(margin) });
+      }
+      return {
+        pKeep: prepared.pKeep[index] as number,
+        epsilonI: prepared.accounting.epsilon[index] as number,
+        exact: prepared.accounting.exact[index] === 1,
+        marginNormalized: prepared.marginNormalized[index] as number,
+      };
     }
     let prior: number;
     if (this.priorField !== undefined) {
@@ -109,21 +209,34 @@ export class Privatizer {
     } else {
       prior = sigmoid(rawMarginOf(record, { file, line }));
     }
-    return rrWithPriorPKeep(prior, this.epsilon);
+    const { pKeep, k } = rrWithPriorPKeep(prior, this.epsilon);
+    // k* is the same for prior p and 1 − p, so flipping the label changes nothing (k* = 1) or is RR (k* = 2)
+    return { pKeep, k, epsilonI: k === 1 ? 0 : this.epsilon, exact: true };
   }
 
   /** Privatizes one record: returns it (swapped when flipped) and its audit entry. */
   privatize<T extends DataRecord>(record: T, where: RecordWhere = {}): { record: T; audit: AuditEntry } {
-    const { pKeep, k } = this.keepProbability(record, where);
+    const { pKeep, k, epsilonI, exact, marginNormalized } = this.keepProbability(record, where);
     const key = recordKey(record);
     const flipped = !(this.uniform(key) < pKeep);
     this.pKeeps.push(pKeep);
     this.flips.push(flipped ? 1 : 0);
+    this.epsilons.push(epsilonI);
     if (k !== undefined) this.ks.push(k);
-    const margin = typeof record.margin_normalized === 'string' ? Number(record.margin_normalized) : record.margin_normalized;
-    if (typeof margin === 'number' && Number.isFinite(margin)) this.absMargins.push(Math.abs(margin));
-    else this.allHaveMargin = false;
-    const audit: AuditEntry = { key, ...(where.line !== undefined ? { line: where.line } : {}), p_keep: pKeep, flip_probability: 1 - pKeep, flipped, ...(k !== undefined ? { k } : {}) };
+    if (marginNormalized !== undefined) {
+      this.absMargins.push(Math.abs(marginNormalized));
+      this.margins.push(marginNormalized);
+    }
+    const audit: AuditEntry = {
+      key,
+      ...(where.line !== undefined ? { line: where.line } : {}),
+      p_keep: pKeep,
+      flip_probability: 1 - pKeep,
+      flipped,
+      ...(k !== undefined ? { k } : {}),
+      epsilon_i: epsilonValue(epsilonI),
+      ...(exact ? {} : { epsilon_i_exact: false as const }),
+    };
     return { record: releaseColumns(flipped ? swapPair(record) : record, this.keepColumns, this.dropped), audit };
   }
 
@@ -137,16 +250,59 @@ export class Privatizer {
     return this.pKeeps.view().map((p) => 1 - p);
   }
 
+  /** pdpo: the `clipping_info.json` of PDPO's process_margins.py (undefined for other mechanisms). */
+  clippingInfo(): ClippingInfo | undefined {
+    const prepared = this.prepared;
+    const norm = this.model?.normalization;
+    if (!prepared || !norm || norm.kind !== 'percentile') return undefined;
+    const lower = prepared.params.lower as number;
+    const upper = prepared.params.upper as number;
+    let below = 0;
+    let above = 0;
+    for (const r of prepared.oriented) {
+      if (r < lower) below += 1;
+      if (r > upper) above += 1;
+    }
+    return {
+      lower_percentile: norm.lower,
+      upper_percentile: norm.upper,
+      lower_bound: lower,
+      upper_bound: upper,
+      clipping_range: upper - lower,
+      dp_sensitivity: norm.delta,
+      num_examples: prepared.oriented.length,
+      clipped_lower_count: below,
+      clipped_upper_count: above,
+      clipped_total_count: below + above,
+    };
+  }
+
   /** The summary JSON (seed keys + expected_flips + guarantee) of everything privatized so far. */
   summary(): PrivacySummary {
+    let agreement: number | undefined;
+    if (this.prepared && this.center === 'none') {
+      let agree = 0;
+      for (const r of this.prepared.oriented) if (r > 0) agree += 1;
+      agreement = this.prepared.oriented.length === 0 ? 0 : agree / this.prepared.oriented.length;
+    }
+    const accounting = this.prepared?.accounting;
     return summarizeFlips({
       mechanism: this.mechanism,
       epsilon: this.epsilon,
       pKeep: this.pKeeps.view(),
       flipped: Uint8Array.from(this.flips.view()),
-      absMargin: this.allHaveMargin ? this.absMargins.view() : undefined,
+      absMargin: this.model ? this.absMargins.view() : undefined,
+      marginNormalized: this.model ? this.margins.view() : undefined,
       k: this.mechanism === 'rr-with-prior' ? Uint8Array.from(this.ks.view()) : undefined,
       droppedColumns: [...this.dropped].sort(),
+      perInstance: this.epsilons.view(),
+      accountingMethod: accounting?.method ?? 'exact',
+      exactCount: accounting ? accounting.exact.reduce((a, b) => a + b, 0) : this.pKeeps.length,
+      center: this.model ? this.center : undefined,
+      customKeepProb: this.keepProbSource,
+      delta: this.model?.normalization.kind === 'percentile' ? this.model.normalization.delta : undefined,
+      rewardModelAgreement: agreement,
+      warnings: [...this.warnings],
     });
   }
 
@@ -173,6 +329,7 @@ export function privatizePairs<T extends DataRecord>(
   { signal, onProgress, ...options }: PrivatizePairsOptions = {},
 ): { records: T[]; audit: AuditEntry[]; pKeep: Float64Array; flipped: Uint8Array; summary: PrivacySummary } {
   const privatizer = new Privatizer(options);
+  if (privatizer.needsPreparation) privatizer.prepare(Float64Array.from(records, (record, i) => rawMarginOf(record, { file: '<memory>', line: i + 1 })));
   const out: T[] = [];
   const audit: AuditEntry[] = [];
   const pKeep = new Float64Array(records.length);

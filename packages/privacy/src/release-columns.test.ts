@@ -61,14 +61,15 @@ describe('privatized records do not carry the original label in extra columns', 
     for (const record of records) expect(Object.keys(record).sort()).toEqual(expected);
   });
 
-  it('released scores stay consistent with the released texts: margin_raw = chosen_score − rejected_score', () => {
-    for (const record of records) {
-      expect(record.margin_raw).toBeCloseTo(record.chosen_score - record.rejected_score, 12);
-    }
+  it('per-side reward-model columns only with keepPerSideColumns (then consistent with the texts, and a warning)', () => {
+    for (const record of records) expect('margin_raw' in record || 'chosen_score' in record || 'rejected_score' in record).toBe(false);
+    const kept = privatizePairs(input, { mechanism: 'margin-sigmoid', epsilon: 1, seed: 7, keepPerSideColumns: true });
+    for (const record of kept.records) expect(record.margin_raw).toBeCloseTo(record.chosen_score - record.rejected_score, 12);
+    expect(kept.summary.guarantee.warnings.join(' ')).toMatch(/Per-side reward-model columns .* are released/);
   });
 
   it('the summary names the dropped columns', () => {
-    expect(summary.guarantee.dropped_columns).toEqual(['margin_clipped', 'margin_normalized', 'score_chosen', 'score_rejected', 'true_preference']);
+    expect(summary.guarantee.dropped_columns).toEqual(['chosen_score', 'margin_clipped', 'margin_normalized', 'margin_raw', 'rejected_score', 'score_chosen', 'score_rejected', 'true_preference']);
   });
 
   it('keepColumns keeps a named column, swapped with the label', () => {
@@ -79,7 +80,7 @@ describe('privatized records do not carry the original label in extra columns', 
       expect(record.score_chosen).toBe(flipped ? original.score_rejected : original.score_chosen);
       expect(record.chosen).toBe(flipped ? original.rejected : original.chosen);
     });
-    expect(kept.summary.guarantee.dropped_columns).toEqual(['margin_clipped', 'margin_normalized', 'true_preference']);
+    expect(kept.summary.guarantee.dropped_columns).toEqual(['chosen_score', 'margin_clipped', 'margin_normalized', 'margin_raw', 'rejected_score', 'true_preference']);
   });
 
   it('a side-specific column without its counterpart is dropped, so its name cannot tell the side', () => {

@@ -2,10 +2,12 @@ import type { DataRecord } from '@pref/io';
 import { swappedKey } from './swap-pair';
 
 /**
- * Columns a privatized record keeps by default. Every one is either the pair itself in its released
- * orientation (`chosen`/`rejected`, the `conversation`), shared by both sides (`id`, `prompt`, `system`,
- * `source`, `prompt_id`, `metadata`), or a reward-model output that anyone holding that model can recompute from the
- * released texts (`chosen_score`, `rejected_score`, `margin_raw`, swapped or negated with the label).
+ * Columns a privatized record keeps by default: the pair itself in its released orientation
+ * (`chosen`/`rejected`, the `conversation`) and what both sides share (`id`, `prompt`, `system`,
+ * `source`, `prompt_id`, `metadata`). Per-side reward-model values (`chosen_score`, `rejected_score`,
+ * `margin_raw`) are not released by default: their sign tells which response the model preferred, and
+ * the flip probability of the margin mechanisms is a function of it (`keepPerSideColumns` keeps them,
+ * with a warning in the summary).
  */
 export const RELEASED_COLUMNS: readonly string[] = [
   'id',
@@ -17,9 +19,6 @@ export const RELEASED_COLUMNS: readonly string[] = [
   'prompt_id',
   'metadata',
   'conversation',
-  'chosen_score',
-  'rejected_score',
-  'margin_raw',
 ];
 
 /**

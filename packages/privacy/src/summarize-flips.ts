@@ -1,24 +1,46 @@
-import { describeValues, histogram, sortedCopy } from '@pref/margins';
+import { describeValues, histogram, quantileSorted, sortedCopy } from '@pref/margins';
 import type { Mechanism } from './flip-probabilities';
+
+/** Distribution of the per-instance ε over the records (see GUARANTEES.md). */
+/** A per-instance ε in JSON: a number, or "Infinity" for a record whose p_keep is exactly 0 or 1. */
+export type EpsilonValue = number | 'Infinity';
+
+export interface PerInstanceSummary {
+  /** max_i ε_i, exact. */
+  max: EpsilonValue;
+  mean: EpsilonValue;
+  /** ε_i at these quantiles (numpy linear). */
+  quantiles: { p50: EpsilonValue; p90: EpsilonValue; p99: EpsilonValue };
+  /** How many records attain the maximum (which ones: the audit file, `epsilon_i`). */
+  attained_by: number;
+  /** 'exact': every ε_i computed; 'pruned': the maximum and its records exact, the others upper bounds. */
+  method: 'exact' | 'pruned';
+  exact_records: number;
+}
 
 /** The label-privacy guarantee a run actually gives, in words and numbers. */
 export interface PrivacyGuarantee {
   mechanism: Mechanism;
-  /** True when the whole release is ε-label-DP for the stated epsilon. */
+  /** True when the release is ε-label-DP for every dataset (randomized response, rr-with-prior). */
   label_dp: boolean;
   /** The ε of label DP when `label_dp`, else null. */
   epsilon: number | null;
   statement: string;
-  /** margin-sigmoid: ε·|m_i| (leakage of record i if its margin did not depend on the label): maximum and mean. */
-  per_record_epsilon_max?: number | null;
-  per_record_epsilon_mean?: number | null;
+  /** What the released orientation of each pair is, in terms of the inputs. */
+  releases: string;
+  /** Per-instance label-DP ε of this release, computed exactly from the data. */
+  per_instance_epsilon: PerInstanceSummary;
+  /** --center none: share of pairs whose label the reward model agrees with (the release's label accuracy before flips). */
+  reward_model_agreement?: number;
   /** rr-with-prior: how many records used k* = 1 (prior's label, no dependence on the truth) and k* = 2 (RR). */
   prior_only_records?: number;
   randomized_response_records?: number;
   caveats: string[];
+  /** Things about this run that weaken it (weak seed, per-side columns released). */
+  warnings: string[];
   /**
    * Input columns left out of the privatized records because they may carry the original label
-   * (ratings the label was made from, ground truth, dataset-normalized margins); keep one with
+   * (ratings the label was made from, ground truth, per-side reward-model values); keep one with
    * `keepColumns` only knowingly.
    */
   dropped_columns?: string[];
@@ -44,6 +66,11 @@ export interface PrivacySummary {
   p_keep_histogram: { bin_centers: number[]; counts: number[]; percentages: number[] };
   /** Σ(1 − p_keep) and a 99% interval for the number of flips (normal approximation to the Poisson binomial). */
   expected_flips: { value: number; interval_99: [number, number] };
+  /** pdpo only (PDPO summary keys): the mechanism's name in PDPO, Δ, and the normalized margins' range. */
+  mechanism?: string;
+  sensitivity?: number;
+  min_margin?: number;
+  max_margin?: number;
   guarantee: PrivacyGuarantee;
 }
 
@@ -52,8 +79,23 @@ export interface SummarizeFlipsInput {
   epsilon: number;
   pKeep: Float64Array;
   flipped: Uint8Array;
-  /** |margin_normalized| per record, or undefined when the records have none. */
+  /** |m_i| per record (the mechanism's normalized margin), or undefined for mechanisms without one. */
   absMargin?: Float64Array;
+  /** m_i per record (pdpo: min_margin / max_margin). */
+  marginNormalized?: Float64Array;
+  /** ε_i per record. */
+  perInstance: Float64Array;
+  accountingMethod?: 'exact' | 'pruned';
+  exactCount?: number;
+  /** margin-sigmoid: the centring used. */
+  center?: 'mean' | 'none';
+  /** A custom keep-probability expression, when one was used. */
+  customKeepProb?: string;
+  /** pdpo: Δ. */
+  delta?: number;
+  /** --center none: share of records whose oriented raw margin is > 0. */
+  rewardModelAgreement?: number;
+  warnings?: readonly string[];
   /** rr-with-prior: k* per record. */
   k?: Uint8Array;
   /** Input columns left out of the privatized records (see `releaseColumns`). Default: none reported. */
@@ -68,7 +110,8 @@ function nullIfNaN(x: number): number | null {
 }
 
 /** Builds the summary (see {@link PrivacySummary}); every statistic is order-independent. */
-export function summarizeFlips({ mechanism, epsilon, pKeep, flipped, absMargin, k, droppedColumns }: SummarizeFlipsInput): PrivacySummary {
+export function summarizeFlips(input: SummarizeFlipsInput): PrivacySummary {
+  const { mechanism, epsilon, pKeep, flipped, absMargin, marginNormalized, k, droppedColumns, delta } = input;
   const n = pKeep.length;
   let flips = 0;
   for (let i = 0; i < n; i++) flips += flipped[i] as number;
@@ -99,23 +142,87 @@ export function summarizeFlips({ mechanism, epsilon, pKeep, flipped, absMargin, 
     max_p_keep: pStats.max,
     p_keep_histogram: { bin_centers: hist.binCenters, counts: hist.counts, percentages: hist.percentages },
     expected_flips: { value: expected, interval_99: [Math.max(0, expected - half), Math.min(n, expected + half)] },
+    ...(mechanism === 'pdpo'
+      ? {
+          mechanism: 'Binary Exponential Mechanism (RR-with-prior)',
+          sensitivity: delta ?? 1,
+          min_margin: marginNormalized && n > 0 ? Math.min(...sortedEnds(marginNormalized)) : Number.NaN,
+          max_margin: marginNormalized && n > 0 ? Math.max(...sortedEnds(marginNormalized)) : Number.NaN,
+        }
+      : {}),
     guarantee: {
-      ...describeGuarantee({ mechanism, epsilon, absMargin: marginStats ? absMargin : undefined, k, n }),
+      ...describeGuarantee(input, n, k),
       ...(droppedColumns ? { dropped_columns: [...droppedColumns] } : {}),
     },
   };
 }
 
-function describeGuarantee({ mechanism, epsilon, absMargin, k, n }: { mechanism: Mechanism; epsilon: number; absMargin?: Float64Array; k?: Uint8Array; n: number }): PrivacyGuarantee {
+function sortedEnds(values: Float64Array): [number, number] {
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (const v of values) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  return [lo, hi];
+}
+
+/** JSON-safe ε: Infinity (a deterministic record) as the string "Infinity". */
+export function epsilonValue(x: number): EpsilonValue {
+  return Number.isFinite(x) ? x : 'Infinity';
+}
+
+function perInstanceSummary(values: Float64Array, method: 'exact' | 'pruned', exactCount: number): PerInstanceSummary {
+  if (values.length === 0) return { max: 0, mean: 0, quantiles: { p50: 0, p90: 0, p99: 0 }, attained_by: 0, method, exact_records: 0 };
+  const sorted = sortedCopy(values);
+  const n = sorted.length;
+  // numpy 'linear' quantiles, with Infinity allowed (a deterministic record)
+  const quantile = (q: number) => {
+    const position = q * (n - 1);
+    const below = Math.floor(position);
+    const a = sorted[below] as number;
+    const b = sorted[Math.min(below + 1, n - 1)] as number;
+    const t = position - below;
+    if (!Number.isFinite(a) || !Number.isFinite(b)) return t === 0 ? a : b === a ? a : Number.POSITIVE_INFINITY;
+    return quantileSorted(sorted, q);
+  };
+  const max = sorted[n - 1] as number;
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += sorted[i] as number;
+  const floor = Number.isFinite(max) ? max - 1e-9 * Math.max(1, max) : max;
+  let attained = 0;
+  for (let i = 0; i < n; i++) if ((sorted[i] as number) >= floor) attained += 1;
+  return {
+    max: epsilonValue(max),
+    mean: epsilonValue(sum / n),
+    quantiles: { p50: epsilonValue(quantile(0.5)), p90: epsilonValue(quantile(0.9)), p99: epsilonValue(quantile(0.99)) },
+    attained_by: attained,
+    method,
+    exact_records: exactCount,
+  };
+}
+
+const fmt = (x: number | string) => (typeof x === 'number' && Number.isFinite(x) ? String(Number(x.toPrecision(4))) : String(x));
+
+function describeGuarantee(input: SummarizeFlipsInput, n: number, k: Uint8Array | undefined): Omit<PrivacyGuarantee, 'dropped_columns'> {
+  const { mechanism, epsilon, center, customKeepProb, rewardModelAgreement, warnings = [] } = input;
+  const perInstance = perInstanceSummary(input.perInstance, input.accountingMethod ?? 'exact', input.exactCount ?? n);
   const seedCaveat =
-    'With rng "seeded", anyone who knows the seed (and the record ids) can recompute every draw and undo the flips; keep the seed secret or use rng "crypto".';
+    'With rng "seeded", anyone who knows the seed can recompute every draw and undo the flips: a seeded release is only as private as its seed (a seed below 2^24 possibilities is found by brute force in seconds). Use rng "crypto" for a release.';
+  const scope = 'Only the chosen/rejected order is protected; prompts and responses are released as they are.';
+  const figures = `per-instance ε: max ${fmt(perInstance.max)} (${perInstance.attained_by} record${perInstance.attained_by === 1 ? '' : 's'}), median ${fmt(perInstance.quantiles.p50)}, p90 ${fmt(perInstance.quantiles.p90)}, p99 ${fmt(perInstance.quantiles.p99)}`;
+  const dataDependent =
+    'The per-instance figures are computed from the true labels of this dataset: they describe this release, not every release of the mechanism, and they are themselves a (small, aggregate) function of the labels; no record is named here (the audit file, which must stay private, has each record\'s epsilon_i).';
   if (mechanism === 'randomized-response') {
     return {
       mechanism,
       label_dp: true,
       epsilon,
-      statement: `ε-label-DP with ε = ${epsilon}: each label is kept with probability e^ε/(1+e^ε) = ${1 / (1 + Math.exp(-epsilon))}, independently of the data (binary randomized response).`,
-      caveats: [seedCaveat, 'Only the chosen/rejected order is protected; prompts, responses and any scores in the output are not.'],
+      statement: `ε-label-DP with ε = ${epsilon}: each label is kept with probability e^ε/(1+e^ε) = ${fmt(1 / (1 + Math.exp(-epsilon)))}, independently of the data and of the other labels (binary randomized response); every record's per-instance ε is exactly ${epsilon}.`,
+      releases: 'Each pair in its labelled order with probability e^ε/(1+e^ε), else swapped; nothing else depends on the labels.',
+      per_instance_epsilon: perInstance,
+      caveats: [seedCaveat, scope],
+      warnings: [...warnings],
     };
   }
   if (mechanism === 'rr-with-prior') {
@@ -125,39 +232,50 @@ function describeGuarantee({ mechanism, epsilon, absMargin, k, n }: { mechanism:
       mechanism,
       label_dp: true,
       epsilon,
-      statement: `ε-label-DP with ε = ${epsilon} (RRWithPrior, Ghazi et al. 2021, binary case): records whose prior is more confident than e^ε/(1+e^ε) get the prior's preferred order (output independent of the label); the others get randomized response.`,
+      statement: `ε-label-DP with ε = ${epsilon} (RRWithPrior, Ghazi et al. 2021, binary case), provided the prior never saw these labels: records whose prior is more confident than e^ε/(1+e^ε) get the prior's preferred order (per-instance ε 0), the others randomized response (per-instance ε = ${epsilon}).`,
+      releases: "The prior's preferred order for confident-prior records; randomized response for the rest.",
+      per_instance_epsilon: perInstance,
       prior_only_records: priorOnly,
       randomized_response_records: n - priorOnly,
-      caveats: [
-        'Holds only if the prior comes from a model that never saw these labels (not trained or tuned on this data).',
-        seedCaveat,
-        'Only the chosen/rejected order is protected; prompts, responses and any scores in the output are not.',
-      ],
+      caveats: ['Holds only if the prior comes from a model that never saw these labels (not trained or tuned on this data).', seedCaveat, scope],
+      warnings: [...warnings],
     };
   }
-  let max = Number.NaN;
-  let sum = 0;
-  if (absMargin) {
-    max = 0;
-    const sorted = sortedCopy(absMargin);
-    for (let i = 0; i < sorted.length; i++) {
-      const v = epsilon * (sorted[i] as number);
-      sum += v;
-      if (v > max) max = v;
-    }
+  const keepText = customKeepProb ?? (mechanism === 'pdpo' ? 'sigmoid(ε·m/Δ)' : 'sigmoid(ε·m)');
+  if (mechanism === 'pdpo') {
+    return {
+      mechanism,
+      label_dp: false,
+      epsilon: null,
+      statement: `Not ε-label-DP over all datasets, although PDPO calls it an exponential mechanism with sensitivity Δ: the margins are oriented by the label, so flipping one label moves that record's margin from m to about −m (a change of up to 2Δ, not Δ), and the clip bounds p_low, p_high and the centre (p_low + p_high)/2 are percentiles of the label-oriented margins, so one label moves every record's p_keep. On this dataset the exact ${figures}.`,
+      releases: `p_keep = ${keepText} with m = (clip(r, p_low, p_high) − (p_low + p_high)/2)/((p_high − p_low)/2)·Δ, r the reward margin in the label's orientation.`,
+      per_instance_epsilon: perInstance,
+      caveats: [dataDependent, seedCaveat, scope],
+      warnings: [...warnings],
+    };
+  }
+  if (center === 'none') {
+    const agreement = rewardModelAgreement ?? Number.NaN;
+    return {
+      mechanism,
+      label_dp: false,
+      epsilon: null,
+      statement: `--center none releases the reward model's preference: ${customKeepProb === undefined ? 'with the symmetric sigmoid, each pair is shown as a above b with probability sigmoid(ε·c(d)/s), d = s(a) − s(b), s = sqrt(mean c²) — independent of the human labels given the scores' : `with keep probability ${keepText}`}; exact ${figures}. Utility = the reward model's agreement with the labels (${fmt(100 * agreement)}% on this data).`,
+      releases: "The reward model's preference on each pair, randomized by sigmoid(ε·c(d)/s); the human labels enter only where the keep function is not symmetric (f(m) + f(−m) ≠ 1).",
+      per_instance_epsilon: perInstance,
+      reward_model_agreement: agreement,
+      caveats: ['The guarantee assumes the reward model never saw these labels; a model trained on them carries the labels into the scores.', seedCaveat, scope],
+      warnings: [...warnings],
+    };
   }
   return {
     mechanism,
     label_dp: false,
     epsilon: null,
-    statement:
-      'Not ε-label-DP in general. If record i\'s margin m_i did not depend on its label, keeping with p = sigmoid(ε·m_i) gives P(keep)/P(flip) = e^(ε·m_i), i.e. a leakage of ε·|m_i| for that record; the release as a whole leaks at most the maximum of ε·|m_i| over the data (per_record_epsilon_max).',
-    per_record_epsilon_max: absMargin ? max : null,
-    per_record_epsilon_mean: absMargin && absMargin.length > 0 ? sum / absMargin.length : null,
-    caveats: [
-      'The margins come from a reward model scored in the label\'s orientation (chosen − rejected), and the mean and std used for normalization depend on all labels, so the per-record figure is a heuristic, not a proof.',
-      'Records with large |margin_normalized| are almost never flipped: their labels are essentially released in the clear.',
-      seedCaveat,
-    ],
+    statement: `Not ε-label-DP over all datasets: with m = (c(r) − μ)/σ and σ arbitrarily small on some datasets, no data-independent bound exists. On this dataset the exact ${figures}: the largest log-likelihood ratio of the whole release between this dataset and the one with one record's label flipped (through that record's flip and through the shift of μ and σ it causes for every record).`,
+    releases: `Each pair is shown as a above b with probability ${customKeepProb === undefined ? 'sigmoid(ε(c(d) − μ)/σ) if its label says a > b and sigmoid(ε(c(d) + μ)/σ) otherwise, d = s(a) − s(b) the reward model\'s score difference: with μ = 0 this is the reward model\'s preference, and all label information comes through μ' : `p_keep = ${keepText} of m = (c(r) − μ)/σ, r the margin in the label's orientation`}.`,
+    per_instance_epsilon: perInstance,
+    caveats: [dataDependent, 'The guarantee assumes the reward model never saw these labels.', seedCaveat, scope],
+    warnings: [...warnings],
   };
 }

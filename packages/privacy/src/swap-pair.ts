@@ -39,11 +39,20 @@ export function swapPair<T extends DataRecord>(record: T): T {
   return out as T;
 }
 
+/** The negation of a numeric string, in the same format: sign toggled, digits untouched; zero unchanged. */
+export function negateNumericText(text: string): string {
+  const match = /^(\s*)([+-]?)(.*)$/s.exec(text) as RegExpExecArray;
+  const [, space, sign, rest] = match as unknown as [string, string, string, string];
+  if (Number(text) === 0) return text;
+  return `${space}${sign === '-' ? '' : '-'}${rest}`;
+}
+
 function transformed(key: string, value: unknown): unknown {
   if (NEGATED.has(key)) {
     if (typeof value === 'number') return value === 0 ? 0 : -value;
-    // CSV numbers arrive as strings
-    if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) return Number(value) === 0 ? 0 : -Number(value);
+    // CSV numbers arrive as strings: negate the text, so a flipped row's value keeps its type and
+    // formatting ("1.50" → "-1.50"), exactly like a kept row's would
+    if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) return negateNumericText(value);
     return value;
   }
   if (key === 'conversation' && value !== null && typeof value === 'object' && !Array.isArray(value)) {

@@ -47,6 +47,10 @@ export type { EncodedSequence, ChatTurn } from './sequence-encoder';
 export { truncatedPairLengths } from './truncation';
 export type { TruncationStrategy } from './truncation';
 export { planBatches } from './batching';
+export { loadTokenizer, PrefTokenizer } from './tokenizer/load-tokenizer';
+export type { LoadTokenizerOptions } from './tokenizer/load-tokenizer';
+export type { TemplatePart } from './tokenizer/post-processors';
+export { TokenizerLoadError } from './tokenizer/errors';
 export { TokenizePool } from './tokenize-pool';
 export type { TokenizePoolOptions } from './tokenize-pool';
 export { scorePairs, scorePairWindows } from './score-pairs';
@@ -95,6 +99,6 @@ export {
 } from './gold/index';
 export type { GoldFunctionName, RewardScorer, GoldRewardSpec, GoldScoredPair, ScorePairsWithGoldOptions, Gpt2DecodeOptions } from './gold/index';
 // Trained linear Bradley–Terry reward model (synthetic-data engineer)
-export { trainRewardModel, exportRewardModel, rewardModelOnnx, wordTokenizerJson } from './train-reward-model';
+export { trainRewardModel, exportRewardModel, rewardModelOnnx, wordTokenizerJson, linearModelWords } from './train-reward-model';
 export type { TrainRewardModelOptions, TrainedRewardModel, RewardModelReport } from './train-reward-model';
 export { defaultRewardModelDir } from './train-reward-model/default-model';

@@ -17,6 +17,7 @@ import {
 import { resolveModel, type ResolveModelOptions } from './resolve-model';
 import { SequenceEncoder, type ChatTurn, type EncodedSequence } from './sequence-encoder';
 import { TokenizePool } from './tokenize-pool';
+import { TokenizerLoadError } from './tokenizer/errors';
 import { planBatches, toInt64 } from './batching';
 import { float16BitsToFloat32 } from './onnx-builder/graph-builder';
 
@@ -47,11 +48,16 @@ export interface LoadRewardModelOptions extends ResolveModelOptions {
   padTokenId?: number;
   /** Limits of the chat template (see {@link ChatTemplateLimits}). Default: CHAT_TEMPLATE_LIMITS. */
   chatTemplateLimits?: Partial<ChatTemplateLimits>;
+  /**
+   * A tokenizer.json component pref cannot reproduce exactly: `'error'` (a `TokenizerLoadError`
+   * naming it) or `'warn'` (load anyway; token ids may differ from Hugging Face's). Default: `'error'`.
+   */
+  unsupportedTokenizer?: 'error' | 'warn';
 }
 
 const LOAD_OPTION_KEYS = new Set([
   'modelFile', 'revision', 'cacheDir', 'hubUrl', 'offline', 'accessToken',
-  'device', 'deviceId', 'threads', 'tokenizerWorkers', 'spinning', 'padTokenId', 'chatTemplateLimits',
+  'device', 'deviceId', 'threads', 'tokenizerWorkers', 'spinning', 'padTokenId', 'chatTemplateLimits', 'unsupportedTokenizer',
 ]);
 
 /** What the model reports for each scored sequence. */
@@ -379,10 +385,12 @@ export async function loadRewardModel(dirOrHubId: string, options: LoadRewardMod
   const modelRelative = relative(dir, modelPath).split(sep).join('/');
   if (modelFilePath(folder, modelRelative) === undefined) throw new RewardModelError('MODEL_LOAD', `model file not found: ${modelPath}`);
   checkOnnxExternalData(folder, modelPath);
+  const tokenizerOptions = { file: join(dir, 'tokenizer.json'), unsupported: options.unsupportedTokenizer ?? 'error' } as const;
   let encoder: SequenceEncoder;
   try {
-    encoder = new SequenceEncoder(tokenizerJson, tokenizerConfig);
+    encoder = new SequenceEncoder(tokenizerJson, tokenizerConfig, tokenizerOptions);
   } catch (error) {
+    if (TokenizerLoadError.isInstance(error)) throw error;
     throw new RewardModelError('MODEL_LOAD', `cannot build the tokenizer of ${dir}: ${(error as Error).message}`, error);
   }
 
@@ -412,7 +420,7 @@ export async function loadRewardModel(dirOrHubId: string, options: LoadRewardMod
   let pool: TokenizePool | undefined;
   if (tokenizerWorkers > 0) {
     try {
-      pool = await TokenizePool.create({ tokenizerJson, tokenizerConfig, workers: tokenizerWorkers });
+      pool = await TokenizePool.create({ tokenizerJson, tokenizerConfig, workers: tokenizerWorkers, tokenizerOptions });
     } catch {
       // Worker threads unavailable (e.g. a bundler that cannot resolve the tokenizer package):
       // tokenize on the main thread instead; results are identical, only slower.

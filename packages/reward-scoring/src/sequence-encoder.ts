@@ -1,5 +1,5 @@
-import { Tokenizer } from '@huggingface/tokenizers';
-import { accelerateTokenizer } from './accelerate-tokenizer';
+import { cappedLength, loadTokenizer, type LoadTokenizerOptions, type PrefTokenizer } from './tokenizer/load-tokenizer';
+import type { TemplatePart } from './tokenizer/post-processors';
 import { truncatedPairLengths, type TruncationStrategy } from './truncation';
 
 /** One model input row: token ids and (when the tokenizer defines them) token type ids. */
@@ -11,86 +11,66 @@ export interface EncodedSequence {
   truncated: boolean;
 }
 
+/**
+ * Piece boundaries of token id arrays made by {@link SequenceEncoder.tokenize} or the tokenizer pool
+ * (see `cappedLength`): pair truncation needs them to match the Rust library exactly.
+ */
+export const PIECE_ENDS = new WeakMap<Int32Array, Int32Array>();
+
 /** A chat message for `chat` input format. */
 export interface ChatTurn {
   role: string;
   content: string;
 }
 
-type TemplatePart = { kind: 'special'; id: number; typeId: number } | { kind: 'A' | 'B'; typeId: number };
-
-const SENTINEL_A = '\u0000pref-sequence-a\u0000';
-const SENTINEL_B = '\u0000pref-sequence-b\u0000';
-
 /**
- * Turns texts into model inputs with a Hugging Face `tokenizer.json` (through
- * @huggingface/tokenizers), adding what that library leaves out: truncation and a reusable
- * post-processor template.
+ * Turns texts into model inputs with a Hugging Face `tokenizer.json`, through pref's exact
+ * reproduction of the Rust `tokenizers` library (`loadTokenizer`): the same ids as transformers'
+ * fast tokenizers, special tokens, pair templates and truncation included.
  *
  * Texts are tokenized without special tokens (`tokenize`), then truncated and wrapped by the
- * tokenizer's own post-processor, so a prompt shared by two responses is tokenized once. The
- * template is read off the post-processor by running it on two sentinel tokens, so
- * TemplateProcessing, BertProcessing and RobertaProcessing are all honoured, type ids included.
+ * tokenizer's post-processor template (TemplateProcessing, BertProcessing, RobertaProcessing, type
+ * ids included), so a prompt shared by two responses is tokenized once; this is what the Rust
+ * library's `encode(a, b)` with truncation does.
  */
 export class SequenceEncoder {
-  readonly tokenizer: Tokenizer;
+  readonly tokenizer: PrefTokenizer;
   readonly tokenizerConfig: Record<string, unknown>;
-  private readonly pairTemplate: TemplatePart[];
-  private readonly singleTemplate: TemplatePart[];
+  private readonly pairTemplate: readonly TemplatePart[];
+  private readonly singleTemplate: readonly TemplatePart[];
 
-  constructor(tokenizerJson: Record<string, unknown>, tokenizerConfig: Record<string, unknown>) {
-    this.tokenizer = new Tokenizer(tokenizerJson, tokenizerConfig);
-    accelerateTokenizer(this.tokenizer);
+  /** Throws a `TokenizerLoadError` for a tokenizer.json pref cannot reproduce exactly (see `loadTokenizer`). */
+  constructor(tokenizerJson: Record<string, unknown>, tokenizerConfig: Record<string, unknown>, options: LoadTokenizerOptions = {}) {
+    this.tokenizer = loadTokenizer(tokenizerJson, options);
     this.tokenizerConfig = tokenizerConfig;
-    this.pairTemplate = this.readTemplate(true);
-    this.singleTemplate = this.readTemplate(false);
-  }
-
-  private idOf(token: string): number {
-    const id = this.tokenizer.token_to_id(token) ?? this.tokenizer.get_vocab(true).get(token);
-    if (id === undefined) throw new Error(`special token "${token}" of the post-processor is not in the vocabulary`);
-    return id;
-  }
-
-  private readTemplate(pair: boolean): TemplatePart[] {
-    const processor = this.tokenizer.post_processor as unknown as
-      | ((a: string[], b: string[] | null, addSpecial: boolean) => {
-          tokens: string[];
-          tokens_pair?: string[];
-          token_type_ids?: number[];
-        })
-      | null;
-    if (processor === null) return pair ? [{ kind: 'A', typeId: 0 }, { kind: 'B', typeId: 0 }] : [{ kind: 'A', typeId: 0 }];
-    const result = processor([SENTINEL_A], pair ? [SENTINEL_B] : null, true);
-    const tokens = [...result.tokens, ...(result.tokens_pair ?? [])];
-    return tokens.map((token, index): TemplatePart => {
-      const typeId = result.token_type_ids?.[index] ?? 0;
-      if (token === SENTINEL_A) return { kind: 'A', typeId };
-      if (token === SENTINEL_B) return { kind: 'B', typeId };
-      return { kind: 'special', id: this.idOf(token), typeId };
-    });
+    this.pairTemplate = this.tokenizer.templates.pair;
+    this.singleTemplate = this.tokenizer.templates.single;
   }
 
   /** Special tokens the post-processor adds to a pair (e.g. 3 for BERT) or a single sequence (2). */
   specialTokenCount(pair: boolean): number {
-    return (pair ? this.pairTemplate : this.singleTemplate).filter((part) => part.kind === 'special').length;
+    return this.tokenizer.specialTokenCount(pair);
   }
 
   /** Token ids of `text` without special tokens. */
   tokenize(text: string): Int32Array {
-    return Int32Array.from(this.tokenizer.encode(text, { add_special_tokens: false }).ids);
+    const ends: number[] = [];
+    const ids = Int32Array.from(this.tokenizer.encode(text, ends));
+    PIECE_ENDS.set(ids, Int32Array.from(ends));
+    return ids;
   }
 
-  private assemble(template: TemplatePart[], a: Int32Array, b: Int32Array | undefined, truncated: boolean): EncodedSequence {
+  private assemble(template: readonly TemplatePart[], a: Int32Array, b: Int32Array | undefined, truncated: boolean): EncodedSequence {
     let length = 0;
-    for (const part of template) length += part.kind === 'special' ? 1 : part.kind === 'A' ? a.length : (b?.length ?? 0);
+    for (const part of template) length += part.kind === 'special' ? part.ids.length : part.kind === 'A' ? a.length : (b?.length ?? 0);
     const ids = new Int32Array(length);
     const typeIds = new Int32Array(length);
     let at = 0;
     for (const part of template) {
       if (part.kind === 'special') {
-        ids[at] = part.id;
-        typeIds[at++] = part.typeId;
+        ids.set(part.ids, at);
+        typeIds.fill(part.typeId, at, at + part.ids.length);
+        at += part.ids.length;
         continue;
       }
       const source = part.kind === 'A' ? a : b;
@@ -105,7 +85,11 @@ export class SequenceEncoder {
   /** A pair (e.g. prompt, response) with the tokenizer's pair template, truncated to `maxLength` tokens in total. */
   encodePair(a: Int32Array, b: Int32Array, maxLength: number, strategy: TruncationStrategy = 'longest_first'): EncodedSequence {
     const budget = maxLength - this.specialTokenCount(true);
-    const [keepA, keepB] = truncatedPairLengths(a.length, b.length, Math.max(budget, 0), strategy);
+    const capped: [number, number] = [
+      cappedLength(a.length, PIECE_ENDS.get(a), maxLength),
+      cappedLength(b.length, PIECE_ENDS.get(b), maxLength),
+    ];
+    const [keepA, keepB] = truncatedPairLengths(a.length, b.length, Math.max(budget, 0), strategy, capped);
     const truncated = keepA < a.length || keepB < b.length;
     return this.assemble(this.pairTemplate, a.subarray(0, keepA), b.subarray(0, keepB), truncated);
   }

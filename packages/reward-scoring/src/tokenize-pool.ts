@@ -1,38 +1,71 @@
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { accelerateTokenizer } from './accelerate-tokenizer';
+import { PIECE_ENDS } from './sequence-encoder';
+import type { LoadTokenizerOptions } from './tokenizer/load-tokenizer';
 
 /**
- * The worker is an eval'd CommonJS script that requires @huggingface/tokenizers by absolute path,
- * so it runs the same from the TypeScript sources (vitest, tsx) and from the built ESM or CJS dist:
- * there is no separate worker file to locate next to the module.
+ * The worker is an eval'd CommonJS script that loads pref's tokenizer module by absolute path, so it
+ * runs the same from the TypeScript sources (vitest, tsx: the module is the .ts file, loaded through
+ * tsx's loader) and from the built ESM or CJS dist (its `load-tokenizer` entry): there is no separate
+ * worker file to locate next to the module.
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
-const { Tokenizer } = require(workerData.tokenizersPath);
-const tokenizer = new Tokenizer(workerData.tokenizerJson, workerData.tokenizerConfig);
-(${accelerateTokenizer.toString()})(tokenizer);
-parentPort.on('message', (message) => {
-  try {
-    const parts = [];
-    const lengths = new Int32Array(message.texts.length);
-    let total = 0;
-    for (let i = 0; i < message.texts.length; i++) {
-      const ids = tokenizer.encode(message.texts[i], { add_special_tokens: false }).ids;
-      parts.push(ids);
-      lengths[i] = ids.length;
-      total += ids.length;
+const ready = (async () => {
+  if (workerData.tsxApi) (await import(workerData.tsxApi)).register();
+  const { loadTokenizer } = workerData.format === 'cjs' ? require(workerData.modulePath) : await import(workerData.moduleUrl);
+  return loadTokenizer(workerData.tokenizerJson, { ...workerData.tokenizerOptions, unsupported: 'warn', onWarning: () => {} });
+})();
+ready.then((tokenizer) => {
+  parentPort.on('message', (message) => {
+    try {
+      const parts = [];
+      const endParts = [];
+      const lengths = new Int32Array(message.texts.length);
+      const endCounts = new Int32Array(message.texts.length);
+      let total = 0;
+      let totalEnds = 0;
+      for (let i = 0; i < message.texts.length; i++) {
+        const ends = [];
+        const ids = tokenizer.encode(message.texts[i], ends);
+        parts.push(ids);
+        endParts.push(ends);
+        lengths[i] = ids.length;
+        endCounts[i] = ends.length;
+        total += ids.length;
+        totalEnds += ends.length;
+      }
+      const flat = new Int32Array(total);
+      const flatEnds = new Int32Array(totalEnds);
+      let at = 0;
+      for (const ids of parts) { flat.set(ids, at); at += ids.length; }
+      at = 0;
+      for (const ends of endParts) { flatEnds.set(ends, at); at += ends.length; }
+      parentPort.postMessage({ id: message.id, lengths, flat, endCounts, flatEnds }, [lengths.buffer, flat.buffer, endCounts.buffer, flatEnds.buffer]);
+    } catch (error) {
+      parentPort.postMessage({ id: message.id, error: String((error && error.stack) || error) });
     }
-    const flat = new Int32Array(total);
-    let at = 0;
-    for (const ids of parts) { flat.set(ids, at); at += ids.length; }
-    parentPort.postMessage({ id: message.id, lengths, flat }, [lengths.buffer, flat.buffer]);
-  } catch (error) {
-    parentPort.postMessage({ id: message.id, error: String((error && error.stack) || error) });
-  }
-});
-parentPort.postMessage({ ready: true });
+  });
+  parentPort.postMessage({ ready: true });
+}, (error) => { throw error; });
 `;
+
+/** Where the worker finds `loadTokenizer`: the .ts source (with tsx), or the dist entry of the same format. */
+function tokenizerModule(): { format: 'cjs' | 'esm'; modulePath: string; moduleUrl: string; tsxApi?: string } {
+  const self = import.meta.url;
+  if (self.endsWith('.ts')) {
+    const url = new URL('./tokenizer/load-tokenizer.ts', self);
+    // The ESM entry of tsx's API (createRequire would resolve its CommonJS one).
+    const tsxPackage = createRequire(self).resolve('tsx/package.json');
+    const tsxApi = pathToFileURL(join(dirname(tsxPackage), 'dist/esm/api/index.mjs')).href;
+    return { format: 'esm', modulePath: url.pathname, moduleUrl: url.href, tsxApi };
+  }
+  const format = self.endsWith('.cjs') ? 'cjs' : 'esm';
+  const url = new URL(format === 'cjs' ? './load-tokenizer.cjs' : './load-tokenizer.js', self);
+  return { format, modulePath: decodeURIComponent(url.pathname), moduleUrl: url.href };
+}
 
 interface Pending {
   worker: Worker;
@@ -43,13 +76,16 @@ interface Pending {
 /** Options of {@link TokenizePool.create}. */
 export interface TokenizePoolOptions {
   tokenizerJson: Record<string, unknown>;
-  tokenizerConfig: Record<string, unknown>;
+  /** Kept for compatibility; the ids depend on tokenizer.json only. */
+  tokenizerConfig?: Record<string, unknown>;
+  /** Passed to `loadTokenizer` in each worker (`file` for messages). Default: {}. */
+  tokenizerOptions?: Pick<LoadTokenizerOptions, 'file'>;
   /** Number of worker threads. Default: 1. */
   workers?: number;
 }
 
 /**
- * Worker threads that turn texts into token ids (no special tokens) with @huggingface/tokenizers,
+ * Worker threads that turn texts into token ids (no special tokens) with pref's tokenizer,
  * so tokenization of the next batch overlaps `session.run`, which blocks the main thread.
  */
 export class TokenizePool {
@@ -61,7 +97,7 @@ export class TokenizePool {
   private constructor(workers: Worker[]) {
     this.workers = workers;
     for (const worker of workers) {
-      worker.on('message', (message: { id?: number; lengths?: Int32Array; flat?: Int32Array; error?: string }) => {
+      worker.on('message', (message: { id?: number; lengths?: Int32Array; flat?: Int32Array; endCounts?: Int32Array; flatEnds?: Int32Array; error?: string }) => {
         if (message.id === undefined) return;
         const pending = this.pending.get(message.id);
         if (pending === undefined) return;
@@ -73,10 +109,15 @@ export class TokenizePool {
         }
         const out: Int32Array[] = [];
         let at = 0;
-        for (const length of message.lengths!) {
-          out.push(message.flat!.subarray(at, at + length));
+        let endAt = 0;
+        message.lengths!.forEach((length, i) => {
+          const ids = message.flat!.subarray(at, at + length);
+          const count = message.endCounts![i]!;
+          PIECE_ENDS.set(ids, message.flatEnds!.subarray(endAt, endAt + count));
+          out.push(ids);
           at += length;
-        }
+          endAt += count;
+        });
         pending.resolve(out);
       });
       worker.on('error', (error) => this.failAll(error));
@@ -86,8 +127,8 @@ export class TokenizePool {
 
   /** Starts the workers and waits until each has loaded the tokenizer. */
   static async create(options: TokenizePoolOptions): Promise<TokenizePool> {
-    const { tokenizerJson, tokenizerConfig, workers = 1 } = options;
-    const tokenizersPath = createRequire(import.meta.url).resolve('@huggingface/tokenizers');
+    const { tokenizerJson, tokenizerOptions = {}, workers = 1 } = options;
+    const module = tokenizerModule();
     const started = Array.from(
       { length: Math.max(1, workers) },
       () =>
@@ -95,7 +136,7 @@ export class TokenizePool {
           eval: true,
           // Not the parent's flags: `--input-type=module` would make the eval'd script ESM.
           execArgv: [],
-          workerData: { tokenizersPath, tokenizerJson, tokenizerConfig },
+          workerData: { ...module, tokenizerJson, tokenizerOptions: { file: tokenizerOptions.file } },
         }),
     );
     try {

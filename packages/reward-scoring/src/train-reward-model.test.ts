@@ -158,3 +158,21 @@ describe('the shipped default model is reproducible', () => {
     expect(model.report.heldOutAccuracy).toBe(shipped.heldOutAccuracy);
   });
 });
+
+describe('linearModelWords', () => {
+  it("splits like the Rust tokenizers' NFKC + Lowercase + Whitespace pipeline (oracle: the tokenizers binding)", async () => {
+    const { sequenceNormalizer, nfkcNormalizer, lowercase, whitespacePreTokenizer } = (await import('tokenizers')) as unknown as {
+      sequenceNormalizer(list: unknown[]): { normalizeString(text: string): string };
+      nfkcNormalizer(): unknown;
+      lowercase(): unknown;
+      whitespacePreTokenizer(): { preTokenizeString(text: string): [string, [number, number]][] };
+    };
+    const { linearModelWords } = await import('./train-reward-model');
+    const normalizer = sequenceNormalizer([nfkcNormalizer(), lowercase()]);
+    const preTokenizer = whitespacePreTokenizer();
+    const texts = ['Café, naïve—résumé! x_1 ²', 'días ÑANDÚ Straße ǅemal', 'ﬁnal ½ x²', '日本語のテキスト、です。', 'emoji 👍🏽 a_b-c d.e', 'Ωμέγα σοφός'];
+    for (const text of texts) {
+      expect(linearModelWords(text), text).toEqual(preTokenizer.preTokenizeString(normalizer.normalizeString(text)).map(([word]) => word));
+    }
+  });
+});

@@ -1,4 +1,6 @@
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { buildNormalizer } from './tokenizer/normalizers';
+import { buildPreTokenizer } from './tokenizer/pre-tokenizers';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import type { PreferencePair } from '@pref/io';
@@ -112,9 +114,22 @@ const TOKENIZER_CONFIG = {
   clean_up_tokenization_spaces: true,
 };
 
-/** Same split as the HF `Whitespace` pre-tokenizer after NFKC + lower-casing. */
-function preTokenize(text: string): string[] {
-  return text.normalize('NFKC').toLowerCase().match(/\w+|[^\w\s]+/gu) ?? [];
+let splitWords: ((text: string) => string[]) | undefined;
+
+/**
+ * The words of `text` as the linear model's tokenizer.json ({@link wordTokenizerJson}: NFKC,
+ * lower-case, `Whitespace` pre-tokenizer) splits it, exactly as Hugging Face's tokenizers and pref's
+ * tokenizer do: the pre-tokenizer's `\w` is Unicode-aware, so `café` is one word.
+ */
+export function linearModelWords(text: string): string[] {
+  if (splitWords === undefined) {
+    const spec = wordTokenizerJson([]);
+    const context = { file: 'tokenizer.json', unsupported: (field: string, message: string) => { throw new Error(`${field}: ${message}`); } };
+    const normalize = buildNormalizer(spec.normalizer, 'normalizer', context)!;
+    const preTokenize = buildPreTokenizer(spec.pre_tokenizer, 'pre_tokenizer', context)!;
+    splitWords = (input) => preTokenize([{ text: normalize(input), first: true }]).map((piece) => piece.text);
+  }
+  return splitWords(text);
 }
 
 function heldOut(seed: string, index: number, fraction: number): boolean {
@@ -184,7 +199,7 @@ export async function trainRewardModel(pairs: readonly PreferencePair[], options
   const counts = new Map<string, number>();
   for (const pair of train) {
     for (const text of [pair.prompt, pair.chosen, pair.rejected]) {
-      for (const word of preTokenize(text)) counts.set(word, (counts.get(word) ?? 0) + 1);
+      for (const word of linearModelWords(text)) counts.set(word, (counts.get(word) ?? 0) + 1);
     }
   }
   const words = [...counts.entries()]

@@ -10,9 +10,14 @@ describe('truncatedPairLengths (Rust tokenizers truncate_encodings)', () => {
     // Longer side cut down to the other: 20 + 5 into 13 → 8 + 5.
     expect(truncatedPairLengths(20, 5, 13, 'longest_first')).toEqual([8, 5]);
     expect(truncatedPairLengths(5, 20, 13, 'longest_first')).toEqual([5, 8]);
-    // Both long: budget split in half, the first gets the floor.
+    // Both long: budget split in half, the longer gets the odd token, on the lengths at which the Rust
+    // library's early exit stopped (here each side capped at the full max length 24 on one-token
+    // pieces); equal lengths give the first the floor. Read off the Rust binding 0.23.2; the oracle
+    // test in tokenizer/load-tokenizer.test.ts checks it on real pairs.
     expect(truncatedPairLengths(10, 10, 7, 'longest_first')).toEqual([3, 4]);
     expect(truncatedPairLengths(30, 12, 13, 'longest_first')).toEqual([7, 6]);
+    expect(truncatedPairLengths(47, 15, 21, 'longest_first', [24, 15])).toEqual([11, 10]);
+    expect(truncatedPairLengths(47, 36, 21, 'longest_first', [24, 24])).toEqual([10, 11]);
     expect(truncatedPairLengths(4, 9, 10, 'only_second')).toEqual([4, 6]);
     expect(() => truncatedPairLengths(12, 9, 10, 'only_second')).toThrow(/first sequence alone has 12 tokens/);
   });

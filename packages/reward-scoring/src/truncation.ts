@@ -5,7 +5,10 @@ export type TruncationStrategy = 'longest_first' | 'only_second';
  * Lengths to keep of two sequences so that `lengthA + lengthB <= budget`, with the algorithm of the
  * Rust `tokenizers` crate (`truncate_encodings`, used by every fast tokenizer and therefore by
  * `transformers` by default): `longest_first` shortens the longer sequence down to the other's
- * length, then splits the remaining budget in half (the first sequence gets the floor).
+ * length, then splits the budget in half, the longer sequence getting the odd token. Which one counts
+ * as longer is decided on the lengths the Rust library has when truncation starts: since 0.23 it
+ * stops tokenizing a sequence at the end of the first pre-token that reaches the full max length
+ * (`cappedLength`); pass those as `capped` (checked against the Rust binding, tokenizers 0.23.2).
  * `only_second` shortens the second sequence only and throws when that is not enough.
  */
 export function truncatedPairLengths(
@@ -13,6 +16,7 @@ export function truncatedPairLengths(
   lengthB: number,
   budget: number,
   strategy: TruncationStrategy,
+  capped: readonly [number, number] = [lengthA, lengthB],
 ): [number, number] {
   if (lengthA + lengthB <= budget) return [lengthA, lengthB];
   if (strategy === 'only_second') {
@@ -24,8 +28,8 @@ export function truncatedPairLengths(
     }
     return [lengthA, keep];
   }
-  let n1 = lengthA;
-  let n2 = lengthB;
+  let n1 = capped[0];
+  let n2 = capped[1];
   const swap = n1 > n2;
   if (swap) [n1, n2] = [n2, n1];
   n2 = n1 > budget ? n1 : Math.max(n1, budget - n1);

@@ -1,6 +1,6 @@
 import { bradleyTerryLoss } from '@pref/dpo-loss';
 import { InvalidArgumentError } from '@pref/io';
-import { exportRewardModel, wordTokenizerJson, type RewardModelReport, type TrainedRewardModel } from '@pref/reward-scoring';
+import { exportRewardModel, linearModelWords, wordTokenizerJson, type RewardModelReport, type TrainedRewardModel } from '@pref/reward-scoring';
 import { ResumeError } from './errors';
 import { AdamW, base64ToFloat64, float64ToBase64, shuffledOrder, type OnlinePreference, type OnlineRewardModel, type OnlineUpdateOptions } from './online-reward-model';
 
@@ -18,16 +18,6 @@ export interface LinearModelOptions {
 const SPECIAL_COUNT = 4;
 /** WordPiece's `max_input_chars_per_word` in `wordTokenizerJson`: longer words become [UNK]. */
 const MAX_WORD_CHARS = 100;
-
-// The `Whitespace` pre-tokenizer of @huggingface/tokenizers (the tokenizer `pref score` runs) splits on
-// JavaScript's /\w+|[^\w\s]+/, whose \w is ASCII-only: `café` is `caf` + `é`. (Python's tokenizers use
-// Unicode \w; the two agree on ASCII text.) Same split as @pref/reward-scoring's trainRewardModel.
-const PRE_TOKEN = /\w+|[^\w\s]+/gu;
-
-/** The words of `text` as the exported tokenizer splits them (NFKC, lower-case, Whitespace pre-tokenizer). */
-export function linearModelWords(text: string): string[] {
-  return text.normalize('NFKC').toLowerCase().match(PRE_TOKEN) ?? [];
-}
 
 interface LinearState {
   kind: 'linear';

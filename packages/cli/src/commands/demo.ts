@@ -2,6 +2,13 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { defaultModelDir, defaultSamplePath } from '../pipeline/defaults';
 import { interruptSignal, runPipeline } from '../pipeline/run-pipeline';
+import { seedWarning } from '@pref/privacy';
+
+/**
+ * The demo's seed: explicit, so the demo is reproducible — and weak on purpose, so the warning a weak
+ * seed gets is part of the demo. A release uses `--set rng=crypto`.
+ */
+const DEMO_SEED = 42;
 
 interface DemoCliOptions {
   out: string;
@@ -25,7 +32,7 @@ export function registerDemoCommands(program: Command): void {
       const interrupt = interruptSignal();
       let result;
       try {
-        result = await runPipeline('privatize', { input, model, seed: 42, epsilon: 1 }, { out, force: options.force, quiet: options.quiet, signal: interrupt.signal });
+        result = await runPipeline('privatize', { input, model, seed: DEMO_SEED, epsilon: 1 }, { out, force: options.force, quiet: options.quiet, signal: interrupt.signal });
       } finally {
         interrupt.dispose();
       }
@@ -42,5 +49,6 @@ export function registerDemoCommands(program: Command): void {
         `  report:           ${resolve(out, 'report/report.md')} (also report.html, plots/*.png|svg)`,
       ];
       process.stdout.write(`${lines.join('\n')}\n`);
+      process.stderr.write(`warning: the demo uses the public seed ${DEMO_SEED}. ${seedWarning(DEMO_SEED) ?? ''}\n`);
     });
 }

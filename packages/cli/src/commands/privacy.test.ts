@@ -36,6 +36,36 @@ describe('pref privatize --keep-columns', () => {
   });
 });
 
+describe('pref privatize: expressions, pdpo, seeds', () => {
+  it('--keep-prob / --transform expressions equal the preset when they say the same thing; pdpo writes clipping_info.json', async () => {
+    await pref('privatize', scored, '-o', join(dir, 'e1.jsonl'), '--seed', 'a-long-secret-seed-xyz', '--audit', join(dir, 'e1.a.jsonl'));
+    await pref('privatize', scored, '-o', join(dir, 'e2.jsonl'), '--seed', 'a-long-secret-seed-xyz', '--audit', join(dir, 'e2.a.jsonl'), '--keep-prob', '1 / (1 + exp(-eps * m))', '--transform', 'min(max(m, -6), 6)');
+    const a = readJsonl(join(dir, 'e1.a.jsonl'));
+    const b = readJsonl(join(dir, 'e2.a.jsonl'));
+    a.forEach((row, i) => {
+      expect(Math.abs((row.p_keep as number) - (b[i]!.p_keep as number))).toBeLessThan(1e-14);
+      expect(Math.abs((row.epsilon_i as number) - (b[i]!.epsilon_i as number))).toBeLessThan(1e-9);
+    });
+    await pref('privatize', scored, '-o', join(dir, 'pd.jsonl'), '--mechanism', 'pdpo', '--rng', 'crypto', '--clipping-info', join(dir, 'ci.json'), '--summary', join(dir, 'pd.s.json'));
+    expect(Object.keys(JSON.parse(readFileSync(join(dir, 'ci.json'), 'utf8')) as object)).toContain('dp_sensitivity');
+    const summary = JSON.parse(readFileSync(join(dir, 'pd.s.json'), 'utf8')) as Record<string, unknown>;
+    for (const key of ['mechanism', 'sensitivity', 'min_margin', 'max_margin']) expect(key in summary).toBe(true);
+  });
+
+  it('a weak seed is accepted with a warning on stderr and in the summary', async () => {
+    const writes: string[] = [];
+    const original = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string) => (writes.push(String(chunk)), true)) as typeof process.stderr.write;
+    try {
+      await pref('privatize', scored, '-o', join(dir, 'w.jsonl'), '--seed', '1234', '--summary', join(dir, 'w.json'));
+    } finally {
+      process.stderr.write = original;
+    }
+    expect(writes.join('')).toMatch(/warning: The seed is weak/);
+    expect((JSON.parse(readFileSync(join(dir, 'w.json'), 'utf8')) as { guarantee: { warnings: string[] } }).guarantee.warnings[0]).toMatch(/seed is weak/);
+  });
+});
+
 describe('pref margins → privatize → prepare', () => {
   it('reproduces the reference margins, writes the seed summary keys and a label-free train file', async () => {
     await pref('margins', scored, '-o', join(dir, 'm.jsonl'));
@@ -67,7 +97,10 @@ describe('pref margins → privatize → prepare', () => {
 
   it('rejects bad options with a clear message', async () => {
     await expect(pref('privatize', join(dir, 'm.jsonl'), '-o', join(dir, 'bad.jsonl'), '--mechanism', 'coin', '--seed', '1')).rejects.toThrow(/--mechanism: expected one of/);
-    await expect(pref('privatize', join(dir, 'm.jsonl'), '-o', join(dir, 'bad.jsonl'))).rejects.toThrow(/--seed: required/);
+    await expect(pref('privatize', join(dir, 'm.jsonl'), '-o', join(dir, 'bad.jsonl'))).rejects.toThrow(/--seed: required: there is no default seed/);
+    await expect(pref('privatize', join(dir, 'm.jsonl'), '-o', join(dir, 'bad.jsonl'), '--rng', 'crypto', '--seed', 'x')).rejects.toThrow(/one or the other/);
+    await expect(pref('privatize', join(dir, 'm.jsonl'), '-o', join(dir, 'bad.jsonl'), '--rng', 'crypto', '--keep-prob', 'eval(m)')).rejects.toThrow(/--keep-prob: .*unknown function "eval"/);
+    await expect(pref('privatize', join(dir, 'm.jsonl'), '-o', join(dir, 'bad.jsonl'), '--rng', 'crypto', '--center', 'median')).rejects.toThrow(/--center/);
     await expect(pref('margins', scored, '-o', join(dir, 'bad.jsonl'), '--clip', '6,-6')).rejects.toThrow(/--clip/);
     await expect(pref('margins', scored, '-o', join(dir, 'bad.jsonl'), '--normalize', 'minmax')).rejects.toThrow(/--normalize/);
   });

@@ -26,6 +26,7 @@ interface ScoreFlags {
   deviceId: string;
   threads?: string;
   tokenizerWorkers: string;
+  allowUnsupportedTokenizer?: boolean;
   label?: string;
   probability?: boolean;
   modelFile?: string;
@@ -75,6 +76,7 @@ export function registerScoreCommands(program: Command): void {
     .option('--device-id <N>', 'CUDA device id', '0')
     .option('--threads <N>', 'onnxruntime intra-op threads')
     .option('--tokenizer-workers <N>', 'tokenizer worker threads (0 = main thread)', '1')
+    .option('--allow-unsupported-tokenizer', "load a tokenizer.json with components pref cannot reproduce exactly (a warning instead of an error; token ids may differ from Hugging Face's)")
     .option('--label <name>', "score = this label's logit (multi-label classifiers)")
     .option('--probability', 'with --label: softmax probability instead of the logit')
     .option('--model-file <path>', 'ONNX file inside the model folder (default: model.onnx, onnx/model.onnx)')
@@ -105,6 +107,7 @@ export function registerScoreCommands(program: Command): void {
         deviceId,
         threads,
         tokenizerWorkers,
+        unsupportedTokenizer: flags.allowUnsupportedTokenizer ? 'warn' : 'error',
         modelFile: flags.modelFile,
         revision: flags.revision,
       });

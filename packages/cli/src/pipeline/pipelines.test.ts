@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, statSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -83,7 +83,15 @@ describe('privatize pipeline', () => {
     for (const row of train) expect(Object.keys(row).sort()).toEqual(['chosen', 'prompt', 'rejected']);
 
     const markdown = readFileSync(join(out, 'report', 'report.md'), 'utf8');
-    for (const plot of ['margin-histogram', 'p-keep-histogram', 'flip-rate-by-margin']) {
+    // the report states the exact per-instance ε and never the seed (which undoes the flips)
+    expect(markdown).toMatch(/Per-instance ε of this release/);
+    expect(markdown).toMatch(/Not ε-label-DP over all datasets/);
+    expect(markdown).toMatch(/The seed is weak/);
+    expect(markdown).not.toMatch(/seed 7/);
+    expect(readFileSync(join(out, 'pipeline-state.json'), 'utf8').includes('"seed":')).toBe(false);
+    // the audit (true labels) is owner-only
+    expect(statSync(join(out, '03-privatized', 'audit.jsonl')).mode & 0o777).toBe(0o600);
+    for (const plot of ['margin-histogram', 'p-keep-histogram', 'flip-rate-by-margin', 'per-instance-epsilon']) {
       expect(markdown).toContain(`plots/${plot}.png`);
       expectValidPng(join(out, 'report', 'plots', `${plot}.png`));
       expect(readFileSync(join(out, 'report', 'plots', `${plot}.svg`), 'utf8')).toMatch(/^<svg/);
@@ -97,6 +105,13 @@ describe('privatize pipeline', () => {
     expect(newEpsilon.skipped).toEqual(['score', 'margins']);
     expect(newEpsilon.ran).toEqual(['privatize', 'prepare', 'report']);
     expect(JSON.parse(readFileSync(join(out, '03-privatized', 'summary.json'), 'utf8')).eps_labels).toBe(2);
+  });
+
+  it('has no default seed, takes every privatize option, and rejects unknown keys', async () => {
+    const input = defaultSamplePath();
+    await expect(runPipeline('privatize', { input, model: tinyBert }, { out: join(dir, 'noseed'), quiet: true })).rejects.toThrow(/no default seed/);
+    await expect(runPipeline('privatize', { input, model: tinyBert, seed: 'x', colour: 'red' } as never, { out: join(dir, 'unknown'), quiet: true })).rejects.toThrow(/unknown privatize pipeline option "colour"/);
+    await expect(runPipeline('privatize', { input, model: tinyBert, seed: 'x', rng: 'crypto' }, { out: join(dir, 'both'), quiet: true })).rejects.toThrow(/one or the other/);
   });
 
   it('is deterministic: a second run into another folder writes byte-identical data, summary and plots', async () => {
@@ -242,7 +257,7 @@ describe('pref pipeline', () => {
     }) as typeof process.stderr.write;
     let code: number;
     try {
-      code = await runCli(['node', 'pref', 'pipeline', 'privatize', '--in', bad, '--model', tinyBert, '--out', join(dir, 'bad-out'), '--quiet']);
+      code = await runCli(['node', 'pref', 'pipeline', 'privatize', '--in', bad, '--model', tinyBert, '--set', 'rng=crypto', '--out', join(dir, 'bad-out'), '--quiet']);
     } finally {
       process.stderr.write = write;
     }

@@ -1,11 +1,14 @@
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { atomicWriteFile, readPairs, writeRecords } from '@pref/io';
+import { atomicWriteFile, InvalidArgumentError, readPairs, writeRecords } from '@pref/io';
 import type { DataRecord } from '@pref/io';
-import { addMargins, describeValues } from '@pref/margins';
+import { addMargins, describeValues, histogram } from '@pref/margins';
 import type { NormalizeMethod } from '@pref/margins';
-import { privatizePairs, toTrainReady } from '@pref/privacy';
-import type { Mechanism, PrivacySummary, TrainFormat } from '@pref/privacy';
+import { MECHANISMS, privatizePairs, seedWarning, toTrainReady } from '@pref/privacy';
+import type { Center, Mechanism, PrivacySummary, RngKind, TrainFormat } from '@pref/privacy';
+import { histogramChart, lineChart } from '../report/charts';
+import type { ChartSpec } from '../report/charts';
 import { loadRewardModel, scorePairs } from '@pref/reward-scoring';
 import type { InputFormat } from '@pref/reward-scoring';
 import { flipRateChart, marginHistogramChart, pKeepHistogramChart } from '../report/distribution-charts';
@@ -31,8 +34,29 @@ export interface PrivatizePipelineOptions {
   mechanism?: Mechanism;
   /** ε. Default: 1. */
   epsilon?: number;
-  /** Seed of the per-record draws. Default: 42. */
+  /**
+   * Seed of the per-record draws. No default: give `seed` (reproducible research; anyone who knows it
+   * can undo the flips) or `rng: 'crypto'` (a release).
+   */
   seed?: string | number;
+  /** 'seeded' (needs `seed`) or 'crypto'. Default: 'seeded' when a seed is given. */
+  rng?: RngKind;
+  /** margin-sigmoid / pdpo: p_keep expression of m, eps, delta. Default: the preset's. */
+  keepProb?: string;
+  /** margin-sigmoid: c(m). Default: `clip(m, -6, 6)`. */
+  transform?: string;
+  /** margin-sigmoid: Default: 'mean'. */
+  center?: Center;
+  /** pdpo: Δ. Default: 1. */
+  delta?: number;
+  /** pdpo: Default: [5, 95]. */
+  percentiles?: [number, number];
+  /** rr-with-prior: the prior column. */
+  priorField?: string;
+  /** Extra columns to release. Default: none. */
+  keepColumns?: string[];
+  /** Release chosen_score, rejected_score, margin_raw (with a warning). Default: false. */
+  keepPerSideColumns?: boolean;
   /** Train-ready layout. Default: `trl`. */
   trainFormat?: TrainFormat;
   /** Keep `id` in the train-ready file. Default: false. */
@@ -41,18 +65,46 @@ export interface PrivatizePipelineOptions {
   threads?: number;
 }
 
-/** The summary's guarantee section as readable sentences (statement, ε, caveats). */
-function guaranteeParagraphs(guarantee: Record<string, unknown>): string[] {
-  const lines: string[] = [];
-  if (typeof guarantee.statement === 'string') lines.push(guarantee.statement);
-  lines.push(`ε-label-DP: ${guarantee.label_dp === true ? `yes, ε = ${String(guarantee.epsilon)}` : 'no'}.`);
-  for (const [key, value] of Object.entries(guarantee)) {
-    if (['statement', 'label_dp', 'epsilon', 'caveats', 'mechanism'].includes(key)) continue;
-    if (typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean') lines.push(`${key}: ${typeof value === 'number' ? Number(value.toPrecision(6)) : value}.`);
+/** Every option the privatize pipeline accepts (a pipeline file or `--set` with another key is an error). */
+export const PRIVATIZE_PIPELINE_KEYS = [
+  'input', 'model', 'inputFormat', 'template', 'clip', 'normalize', 'mechanism', 'epsilon', 'seed', 'rng', 'keepProb', 'transform',
+  'center', 'delta', 'percentiles', 'priorField', 'keepColumns', 'keepPerSideColumns', 'trainFormat', 'includeId', 'threads',
+] as const;
+
+/** Checks a privatize pipeline's options: unknown keys, the mechanism, and the seed-or-crypto choice. */
+export function checkPrivatizeOptions(options: Record<string, unknown>): void {
+  for (const key of Object.keys(options)) {
+    if (!(PRIVATIZE_PIPELINE_KEYS as readonly string[]).includes(key)) {
+      throw new InvalidArgumentError({ argument: key, message: `unknown privatize pipeline option "${key}" (known: ${PRIVATIZE_PIPELINE_KEYS.join(', ')})` });
+    }
   }
-  if (Array.isArray(guarantee.caveats)) for (const caveat of guarantee.caveats) lines.push(`Caveat: ${String(caveat)}`);
+  if (options.mechanism !== undefined && !MECHANISMS.includes(options.mechanism as Mechanism)) {
+    throw new InvalidArgumentError({ argument: 'mechanism', message: `expected one of ${MECHANISMS.join(', ')}, got "${String(options.mechanism)}"` });
+  }
+  if (options.rng !== undefined && options.rng !== 'seeded' && options.rng !== 'crypto') {
+    throw new InvalidArgumentError({ argument: 'rng', message: `expected seeded or crypto, got "${String(options.rng)}"` });
+  }
+  if (options.rng === 'crypto' && options.seed !== undefined) throw new InvalidArgumentError({ argument: 'seed', message: 'a seed has no effect with rng crypto: give one or the other' });
+  if (options.rng !== 'crypto' && options.seed === undefined) {
+    throw new InvalidArgumentError({ argument: 'seed', message: 'required: there is no default seed. Use --set rng=crypto for a release, or --seed S for reproducible research (anyone who knows S can undo the flips)' });
+  }
+}
+
+/** The summary's guarantee section as readable sentences. */
+function guaranteeParagraphs(summary: PrivacySummary): string[] {
+  const g = summary.guarantee;
+  const lines: string[] = [g.statement, `ε-label-DP over all datasets: ${g.label_dp ? `yes, ε = ${String(g.epsilon)}` : 'no'}.`, `What is released: ${g.releases}`];
+  const p = g.per_instance_epsilon;
+  lines.push(
+    `Per-instance ε of this release (${p.method === 'exact' ? 'every record computed exactly' : `maximum and its records exact; ${p.exact_records} records exact, the others proven upper bounds`}): max ${fmt(p.max)} (${p.attained_by} records), mean ${fmt(p.mean)}, median ${fmt(p.quantiles.p50)}, p90 ${fmt(p.quantiles.p90)}, p99 ${fmt(p.quantiles.p99)}. Which records: the audit file (epsilon_i), kept private.`,
+  );
+  if (g.reward_model_agreement !== undefined) lines.push(`Reward model agreement with the labels: ${fmt(100 * g.reward_model_agreement)}%.`);
+  for (const warning of g.warnings) lines.push(`Warning: ${warning}`);
+  for (const caveat of g.caveats) lines.push(`Caveat: ${caveat}`);
   return lines;
 }
+
+const fmt = (x: number | string) => (typeof x === 'number' && Number.isFinite(x) ? String(Number(x.toPrecision(4))) : String(x));
 
 /** Result of the privatize step kept in the state file. */
 export interface PrivatizeStepResult {
@@ -66,6 +118,7 @@ export interface PrivatizeStepResult {
  * `OUT/report/` (report.md, report.html, plots/, summary.json).
  */
 export function privatizeSteps(options: PrivatizePipelineOptions): PipelineStep[] {
+  checkPrivatizeOptions(options as unknown as Record<string, unknown>);
   const {
     input,
     model,
@@ -75,7 +128,16 @@ export function privatizeSteps(options: PrivatizePipelineOptions): PipelineStep[
     normalize = 'zscore',
     mechanism = 'margin-sigmoid',
     epsilon = 1,
-    seed = 42,
+    seed,
+    rng = seed === undefined ? 'crypto' : 'seeded',
+    keepProb,
+    transform,
+    center,
+    delta,
+    percentiles,
+    priorField,
+    keepColumns,
+    keepPerSideColumns = false,
     trainFormat = 'trl',
     includeId = false,
     threads,
@@ -137,16 +199,29 @@ export function privatizeSteps(options: PrivatizePipelineOptions): PipelineStep[
     },
   };
 
+  // the seed itself never goes into the state file or the report (it undoes the flips); a hash tells reruns apart
+  const seedHash = seed === undefined ? null : createHash('sha256').update(String(seed)).digest('hex');
+  // the privatize step clips like the margins step unless told otherwise
+  const clipTransform = mechanism === 'margin-sigmoid' && transform === undefined && (clip[0] !== -6 || clip[1] !== 6) ? `clip(m, ${clip[0]}, ${clip[1]})` : transform;
+  const mechanismOptions = { keepProb, transform: clipTransform, center, delta, percentiles, priorField, keepColumns, keepPerSideColumns };
   const privatizeStep: PipelineStep<PrivatizeStepResult> = {
     name: 'privatize',
     folder: '03-privatized',
-    params: { mechanism, epsilon, seed: String(seed) },
+    params: { mechanism, epsilon, rng, seed_sha256: seedHash, ...JSON.parse(JSON.stringify(mechanismOptions)) },
     inputs: ({ out }) => [margins(out)],
     async run({ out, progress, signal }) {
       const records = await readAllRecords(margins(out), signal);
-      const result = privatizePairs(records, { mechanism, epsilon, seed: String(seed), signal, onProgress: (done, total) => progress.update(done, total) });
+      const result = privatizePairs(records, {
+        mechanism,
+        epsilon,
+        ...(rng === 'crypto' ? { rng } : { seed: String(seed), rng }),
+        ...mechanismOptions,
+        signal,
+        onProgress: (done, total) => progress.update(done, total),
+      });
       await writeRecords(privatized(out), result.records);
-      await writeRecords(audit(out), result.audit as unknown as DataRecord[]);
+      // the audit holds the true labels: owner-only from the moment it exists, also on reruns
+      await atomicWriteFile(audit(out), result.audit.map((entry) => JSON.stringify(entry)).join('\n') + (result.audit.length > 0 ? '\n' : ''), { mode: 0o600 });
       await atomicWriteFile(summaryPath(out), `${JSON.stringify(result.summary, null, 2)}\n`);
       return { outputs: [privatized(out), audit(out), summaryPath(out)], result: { summary: result.summary } };
     },
@@ -193,7 +268,8 @@ export function privatizeSteps(options: PrivatizePipelineOptions): PipelineStep[
           title: 'Privatization report',
           intro: [
             `Input: ${input} (${scoreResult.read} rows read, ${scoreResult.rejected} rejected). Reward model: ${model}.`,
-            `Mechanism ${mechanism}, ε = ${epsilon}, seed ${String(seed)}; margins clipped to [${clip[0]}, ${clip[1]}] and normalized with ${normalize}.`,
+            `Mechanism ${mechanism}, ε = ${epsilon}, draws: ${rng === 'crypto' ? 'OS CSPRNG (crypto; not reproducible)' : 'seeded (the seed is not written here: it undoes the flips)'}; margins clipped to [${clip[0]}, ${clip[1]}] and normalized with ${normalize} for the charts; p_keep is computed by the privatize step from the raw margins (see Guarantee).`,
+            ...(rng !== 'crypto' && seed !== undefined && seedWarning(seed) ? [`Warning: ${seedWarning(seed) as string}`] : []),
           ],
           sections: [
             {
@@ -203,7 +279,13 @@ export function privatizeSteps(options: PrivatizePipelineOptions): PipelineStep[
             },
             {
               heading: 'Guarantee',
-              paragraphs: guaranteeParagraphs(summary.guarantee as unknown as Record<string, unknown>),
+              paragraphs: guaranteeParagraphs(summary),
+              charts: [
+                { name: 'per-instance-epsilon', caption: 'Per-instance label-DP ε of this release (worst-case log-likelihood ratio when one label is flipped)', spec: epsilonHistogramChart(Float64Array.from(auditRows, (row) => Number(row.epsilon_i)).filter((e) => Number.isFinite(e))) },
+                ...(withMargins.length <= 50_000
+                  ? [{ name: 'privacy-utility', caption: `Privacy–utility on this data: for ε = ${SWEEP.join(', ')}, the maximum per-instance ε against the expected share of released pairs that keep the human label (mean p_keep), for ${mechanism} and randomized response`, spec: privacyUtilityChart(withMargins, mechanism, mechanismOptions) }]
+                  : []),
+              ],
             },
             {
               heading: 'Margins',
@@ -247,4 +329,30 @@ export function privatizeSteps(options: PrivatizePipelineOptions): PipelineStep[
   };
 
   return [score, marginStep, privatizeStep, prepare, report];
+}
+
+const SWEEP = [0.25, 0.5, 1, 2, 4, 8];
+
+/** The privacy–utility curve of a mechanism on this data (flips are not needed: crypto draws, discarded). */
+function privacyUtilityChart(records: DataRecord[], mechanism: Mechanism, options: Record<string, unknown>): ChartSpec {
+  const points: { x: number; y: number; series: string }[] = [];
+  const mechanisms: Mechanism[] = mechanism === 'randomized-response' ? [mechanism] : [mechanism, 'randomized-response'];
+  for (const name of mechanisms) {
+    for (const epsilon of SWEEP) {
+      const own = name === mechanism ? options : {};
+      const { summary } = privatizePairs(records, { ...(own as object), mechanism: name, epsilon, rng: 'crypto' });
+      const max = summary.guarantee.per_instance_epsilon.max;
+      // a release with a deterministic record (ε_i = Infinity) has no point on a finite axis
+      if (typeof max === 'number') points.push({ x: max, y: summary.mean_p_keep, series: name });
+    }
+  }
+  return lineChart({ title: 'Privacy–utility on this data', xTitle: 'max per-instance ε', yTitle: 'expected share of labels kept', points });
+}
+
+/** Histogram of the per-instance ε over the records. */
+function epsilonHistogramChart(epsilons: Float64Array): ChartSpec {
+  let max = 0;
+  for (const e of epsilons) if (e > max) max = e;
+  const hist = histogram(epsilons, { bins: 20, range: [0, max > 0 ? max : 1] });
+  return histogramChart({ title: 'Per-instance ε', xTitle: 'ε_i', series: [{ name: 'records', edges: hist.binEdges, counts: hist.counts }] });
 }

@@ -1,7 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CausalLMError, loadCausalLM, type CausalLM } from './index';
+import { TokenizerLoadError } from '../tokenizer/errors';
 
 // Reference values come from PyTorch (fixtures/tiny-gpt/make_fixture.py), tokenised by the
 // script's own Python BPE, scored one unpadded sequence at a time.
@@ -80,6 +83,30 @@ describe('a second, smaller model (reference-model/, 1 layer, width 32)', () => 
 });
 
 describe('loadCausalLM errors', () => {
+  it('refuses a tokenizer.json component it cannot reproduce, naming it, unless told to warn', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pref-causal-tokenizer-'));
+    try {
+      for (const file of ['model.onnx', 'config.json', 'tokenizer_config.json']) copyFileSync(`${fixtureDir}${file}`, join(dir, file));
+      const tokenizer = JSON.parse(readFileSync(`${fixtureDir}tokenizer.json`, 'utf8')) as Record<string, unknown>;
+      writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify({ ...tokenizer, normalizer: { type: 'FancyNormalizer' } }));
+      const error = await loadCausalLM(dir, { intraOpNumThreads: 1 }).catch((e: unknown) => e);
+      expect(TokenizerLoadError.isInstance(error)).toBe(true);
+      expect((error as TokenizerLoadError).field).toBe('normalizer.type');
+      const warn = console.warn;
+      const warnings: unknown[] = [];
+      console.warn = (message: unknown) => warnings.push(message);
+      try {
+        const lm = await loadCausalLM(dir, { intraOpNumThreads: 1, unsupportedTokenizer: 'warn' });
+        expect(lm.encode('hello').length).toBeGreaterThan(0);
+      } finally {
+        console.warn = warn;
+      }
+      expect(String(warnings[0])).toContain('normalizer.type');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('names the folder when no model is there', async () => {
     const error = await loadCausalLM('/nonexistent-folder').catch((e: unknown) => e);
     expect(CausalLMError.isInstance(error)).toBe(true);

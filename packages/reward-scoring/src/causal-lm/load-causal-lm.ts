@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
-import { Tokenizer } from '@huggingface/tokenizers';
+import { TokenizerLoadError } from '../tokenizer/errors';
+import { loadTokenizer, type PrefTokenizer } from '../tokenizer/load-tokenizer';
 import { AbortedError, InvalidArgumentError, type ChatMessage } from '@pref/io';
 import * as ort from 'onnxruntime-node';
 import { compileChatTemplate, readChatTemplate, type ChatTemplate, type ChatTemplateLimits } from '../chat-template/index';
@@ -37,6 +38,11 @@ export interface LoadCausalLMOptions extends Omit<ResolveModelOptions, 'modelFil
   executionProviders?: string[];
   /** Limits of the chat template (see {@link ChatTemplateLimits}). Default: CHAT_TEMPLATE_LIMITS. */
   chatTemplateLimits?: Partial<ChatTemplateLimits>;
+  /**
+   * A tokenizer.json component pref cannot reproduce exactly: `'error'` (a `TokenizerLoadError`
+   * naming it) or `'warn'` (load anyway; token ids may differ from Hugging Face's). Default: `'error'`.
+   */
+  unsupportedTokenizer?: 'error' | 'warn';
 }
 
 /** One sequence to score: a prompt (text, or chat messages rendered by the chat template) and a response. */
@@ -172,7 +178,7 @@ export class CausalLM {
   readonly modelDir: string;
   /** The Hugging Face `config.json` (empty object when absent). */
   readonly config: Record<string, unknown>;
-  readonly tokenizer: Tokenizer;
+  readonly tokenizer: PrefTokenizer;
   readonly session: ort.InferenceSession;
   /** Token id prepended when a prompt tokenizes to nothing (so the first response token has a context). */
   readonly bosTokenId: number | undefined;
@@ -198,7 +204,7 @@ export class CausalLM {
     modelDir: string;
     config: Record<string, unknown>;
     tokenizerConfig: Record<string, unknown>;
-    tokenizer: Tokenizer;
+    tokenizer: PrefTokenizer;
     session: ort.InferenceSession;
     chatTemplate?: ChatTemplate;
     chatTemplateLimits?: Partial<ChatTemplateLimits>;
@@ -249,7 +255,7 @@ export class CausalLM {
 
   /** Token ids of `text` as the model's tokenizer produces them (with its special tokens, if it adds any). */
   encode(text: string): number[] {
-    return this.tokenizer.encode(text, { add_special_tokens: true }).ids;
+    return this.tokenizer.encodeWithSpecialTokens(text);
   }
 
   /** Renders prompt turns with the chat template (add_generation_prompt: true). */
@@ -556,7 +562,7 @@ export class CausalLM {
  * await lm.dispose();
  */
 export async function loadCausalLM(dirOrHubId: string, options: LoadCausalLMOptions = {}): Promise<CausalLM> {
-  const { modelFile, intraOpNumThreads, executionProviders = ['cpu'], chatTemplateLimits } = options;
+  const { modelFile, intraOpNumThreads, executionProviders = ['cpu'], chatTemplateLimits, unsupportedTokenizer = 'error' } = options;
   if (modelFile !== undefined) checkRelativePath(modelFile, { file: dirOrHubId, field: 'modelFile' });
   let modelDir = dirOrHubId;
   let modelPath: string | undefined;
@@ -592,10 +598,11 @@ export async function loadCausalLM(dirOrHubId: string, options: LoadCausalLMOpti
   const templateSource = readChatTemplate(folder, tokenizerConfig);
   const chatTemplate =
     templateSource === undefined ? undefined : compileChatTemplate(templateSource.source, { origin: templateSource.origin, limits: chatTemplateLimits });
-  let tokenizer: Tokenizer;
+  let tokenizer: PrefTokenizer;
   try {
-    tokenizer = new Tokenizer(tokenizerJson, tokenizerConfig);
+    tokenizer = loadTokenizer(tokenizerJson, { file: join(modelDir, 'tokenizer.json'), unsupported: unsupportedTokenizer });
   } catch (cause) {
+    if (TokenizerLoadError.isInstance(cause)) throw cause;
     throw new CausalLMError({ code: 'MODEL_LOAD', modelDir, message: `cannot build the tokenizer from tokenizer.json: ${(cause as Error).message}`, cause });
   }
   let session: ort.InferenceSession;
