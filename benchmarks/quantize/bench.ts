@@ -44,22 +44,24 @@ const models = [
 ];
 const rows: string[] = [];
 for (const model of models) {
-  const out = join(work, `${model.dir.split('/').pop()}-int8`);
-  const quantized = await quantizeModel(model.dir, out, { overwrite: true });
-  const reference = await loadRewardModel(model.dir, { threads: THREADS, tokenizerWorkers: 0 });
-  const candidate = await loadRewardModel(out, { threads: THREADS, tokenizerWorkers: 0 });
-  const c = await compareRewardModels(pairs, reference, candidate, { rounds: ROUNDS, inputFormat: 'joined' });
-  await Promise.all([reference.dispose(), candidate.dispose()]);
-  const row = `| ${model.name} | ${quantized.quantizedNodes} | ${c.speedup.toFixed(2)}× (${c.candidatePairsPerSecond.toFixed(0)} vs ${c.referencePairsPerSecond.toFixed(0)} pairs/s) | ${c.maxAbsScoreChange.toPrecision(3)} | ${c.meanAbsScoreChange.toPrecision(3)} | ${c.pearson.toFixed(4)} | ${(100 * c.rankingAgreement).toFixed(1)}% |`;
-  console.log(row);
-  rows.push(row);
+  for (const activations of ['per-token', 'per-tensor'] as const) {
+    const out = join(work, `${model.dir.split('/').pop()}-int8-${activations}`);
+    const quantized = await quantizeModel(model.dir, out, { overwrite: true, activations });
+    const reference = await loadRewardModel(model.dir, { threads: THREADS, tokenizerWorkers: 0 });
+    const candidate = await loadRewardModel(out, { threads: THREADS, tokenizerWorkers: 0 });
+    const c = await compareRewardModels(pairs, reference, candidate, { rounds: ROUNDS, inputFormat: 'joined' });
+    await Promise.all([reference.dispose(), candidate.dispose()]);
+    const row = `| ${model.name} | ${activations} | ${quantized.quantizedNodes} | ${c.speedup.toFixed(2)}× (${c.candidatePairsPerSecond.toFixed(0)} vs ${c.referencePairsPerSecond.toFixed(0)} pairs/s) | ${c.maxAbsScoreChange.toPrecision(3)} | ${c.meanAbsScoreChange.toPrecision(3)} | ${c.pearson.toFixed(4)} | ${(100 * c.rankingAgreement).toFixed(1)}% |`;
+    console.log(row);
+    rows.push(row);
+  }
 }
 
 const table = [
   `Figures from ${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), ${pairs.length} pairs of the embedded truthy-style sample, ${ROUNDS} alternating rounds (median):`,
   '',
-  '| model | int8 matrices | throughput int8 ÷ fp32 | max \\|Δscore\\| | mean \\|Δscore\\| | Pearson | ranking unchanged |',
-  '| --- | --- | --- | --- | --- | --- | --- |',
+  '| model | activations | int8 matrices | throughput int8 ÷ fp32 | max \\|Δscore\\| | mean \\|Δscore\\| | Pearson | ranking unchanged |',
+  '| --- | --- | --- | --- | --- | --- | --- | --- |',
   ...rows,
 ].join('\n');
 writeFigures(join(here, 'README.md'), table);

@@ -61,6 +61,7 @@ interface NodeMessage {
 }
 
 const FLOAT = 1;
+const UINT8 = 2;
 const INT8 = 3;
 /** Files of a model folder that are not the graph itself: copied unchanged. */
 const MODEL_FILE = 'model.onnx';
@@ -213,6 +214,8 @@ export async function quantizeModel(modelDir: string, outDir: string, options: Q
     tiny: fresh('pref_quant_tiny'),
     int8Max: fresh('pref_quant_127'),
     int8Min: fresh('pref_quant_minus_127'),
+    offset: fresh('pref_quant_128'),
+    zeroPoint: fresh('pref_quant_zero_point_128'),
     lastAxis: fresh('pref_quant_last_axis'),
     ensure(): void {
       if (this.added) return;
@@ -221,8 +224,13 @@ export async function quantizeModel(modelDir: string, outDir: string, options: Q
         scalar(this.tiny, 1e-30),
         scalar(this.int8Max, 127),
         scalar(this.int8Min, -127),
-        Tensor.fromObject({ name: this.lastAxis, dims: [1], data_type: 7, raw_data: new Uint8Array(BigInt64Array.of(-1n).buffer) }) as unknown as TensorMessage,
+        scalar(this.offset, 128),
+        Tensor.fromObject({ name: this.zeroPoint, dims: [], data_type: UINT8, raw_data: Uint8Array.of(128) }) as unknown as TensorMessage,
       );
+      // ReduceMax takes its axes as an input from opset 18 on (an attribute before).
+      if (opsetVersion >= 18) {
+        newInitializers.push(Tensor.fromObject({ name: this.lastAxis, dims: [1], data_type: 7, raw_data: new Uint8Array(BigInt64Array.of(-1n).buffer) }) as unknown as TensorMessage);
+      }
     },
   };
   const makeNode = (op: string, input: string[], output: string[], attribute: Record<string, unknown>[] = []) =>
@@ -285,8 +293,10 @@ export async function quantizeModel(modelDir: string, outDir: string, options: Q
         makeNode('MatMulInteger', [aQuant, qName, aZero], [product]),
       );
     } else {
-      // Per token: s = max(max|x| over the last axis, tiny) / 127, q = saturate(round_half_even(x / s)) as int8.
-      const [absolute, absMax, floored, divided, rounded, clipped] = ['abs', 'absmax', 'floor', 'div', 'round', 'clip'].map((s) => fresh(`${label}_${s}`)) as [string, string, string, string, string, string];
+      // Per token: s = max(max|x| over the last axis, tiny) / 127, q = saturate(round_half_even(x / s)) in
+      // [−127, 127], fed as the uint8 q + 128 with zero point 128: the same integer products, through
+      // onnxruntime's fast u8·s8 kernels (its s8·s8 path measured 4× slower than float32 here).
+      const [absolute, absMax, floored, divided, rounded, clipped, shifted] = ['abs', 'absmax', 'floor', 'div', 'round', 'clip', 'shift'].map((s) => fresh(`${label}_${s}`)) as [string, string, string, string, string, string, string];
       constants.ensure();
       nodes.push(
         makeNode('Abs', [input], [absolute]),
@@ -298,8 +308,9 @@ export async function quantizeModel(modelDir: string, outDir: string, options: Q
         makeNode('Div', [input, aScale], [divided]),
         makeNode('Round', [divided], [rounded]),
         makeNode('Clip', [rounded, constants.int8Min, constants.int8Max], [clipped]),
-        makeNode('Cast', [clipped], [aQuant], [{ name: 'to', type: 2, i: INT8 }]),
-        makeNode('MatMulInteger', [aQuant, qName], [product]),
+        makeNode('Add', [clipped, constants.offset], [shifted]),
+        makeNode('Cast', [shifted], [aQuant], [{ name: 'to', type: 2, i: UINT8 }]),
+        makeNode('MatMulInteger', [aQuant, qName, constants.zeroPoint], [product]),
       );
     }
     if (activations === 'per-tensor') {
