@@ -9,7 +9,8 @@ import { createD2poClient } from './create-d2po-client';
 import { createLinearModel } from './create-linear-model';
 import { D2poClientError } from './errors';
 import { RUN_FILES } from './run-folder';
-import { serveD2po, type ServeD2poOptions } from './serve-d2po';
+import { serveD2po } from './serve-d2po';
+import { childOptions } from './testing/child-options';
 import { syntheticRollouts } from './testing/rollouts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'pref-serve-'));
@@ -19,20 +20,6 @@ const freshDir = () => join(tmp, `run-${dirs++}`);
 
 const childScript = fileURLToPath(new URL('./testing/serve-child.ts', import.meta.url));
 const tsx = fileURLToPath(new URL('../../../node_modules/tsx/dist/esm/index.mjs', import.meta.url));
-/** The options serve-child.ts uses, for an in-process reference run. */
-const childOptions = (out: string, saveFreq: number): ServeD2poOptions => ({
-  gold: 'bagofwords',
-  model: createLinearModel({ learningRate: 0.05 }),
-  out,
-  port: 0,
-  sampN: 8,
-  relabels: 2,
-  relabCriteria: 'rand',
-  updateEpochs: 2,
-  batchSize: 2,
-  seed: 11,
-  saveFreq,
-});
 
 /** Raw HTTP (no client-side validation) → status and parsed body. */
 function raw(url: string, method: string, path: string, body?: string | Buffer): Promise<{ status: number; body: any; headers: Record<string, unknown> }> {

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
-import { atomicWriteFile, collectPairs, InvalidArgumentError, type SchemaName } from '@pref/io';
+import { atomicWriteFile, collectPairs, type SchemaName } from '@pref/io';
 import { compareRewardModels, loadRewardModel, quantizeModel, type InputFormat, type RewardModelComparison } from '@pref/reward-scoring';
+import { integerFlag } from '../flags';
 import { createProgress } from '../progress';
 
 interface QuantizeFlags {
@@ -20,14 +21,6 @@ interface QuantizeFlags {
   json?: boolean;
 }
 
-function integerFlag(value: string | undefined, flag: string, min: number): number | undefined {
-  if (value === undefined) return undefined;
-  const parsed = Number(value);
-  if (value.trim() === '' || !Number.isInteger(parsed) || parsed < min) {
-    throw new InvalidArgumentError({ argument: flag, message: `expected an integer >= ${min}, got "${value}"` });
-  }
-  return parsed;
-}
 
 function readme(model: string, granularity: string, activations: string, nodes: number, comparison: RewardModelComparison | undefined, evalFile: string | undefined): string {
   const lines = [

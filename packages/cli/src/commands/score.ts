@@ -11,6 +11,7 @@ import {
   type ScoreProgress,
   type TruncationStrategy,
 } from '@pref/reward-scoring';
+import { integerFlag } from '../flags';
 import { createProgress } from '../progress';
 
 interface ScoreFlags {
@@ -37,14 +38,6 @@ interface ScoreFlags {
   json?: boolean;
 }
 
-function positiveInt(value: string | undefined, flag: string, min = 1): number | undefined {
-  if (value === undefined) return undefined;
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < min) {
-    throw new InvalidArgumentError({ argument: flag, message: `expected an integer >= ${min}, got "${value}"` });
-  }
-  return parsed;
-}
 
 /** Lines of a JSONL file, for the ETA (other formats: unknown). */
 async function countLines(path: string): Promise<number | undefined> {
@@ -86,11 +79,11 @@ export function registerScoreCommands(program: Command): void {
     .option('-q, --quiet', 'no progress')
     .option('--json', 'print a JSON summary on stdout')
     .action(async (input: string, flags: ScoreFlags) => {
-      const maxLength = positiveInt(flags.maxLength, '--max-length', 4);
-      const batchTokens = positiveInt(flags.batchTokens, '--batch-tokens')!;
-      const threads = positiveInt(flags.threads, '--threads');
-      const tokenizerWorkers = positiveInt(flags.tokenizerWorkers, '--tokenizer-workers', 0)!;
-      const deviceId = positiveInt(flags.deviceId, '--device-id', 0)!;
+      const maxLength = integerFlag(flags.maxLength, '--max-length', 4);
+      const batchTokens = integerFlag(flags.batchTokens, '--batch-tokens')!;
+      const threads = integerFlag(flags.threads, '--threads');
+      const tokenizerWorkers = integerFlag(flags.tokenizerWorkers, '--tokenizer-workers', 0)!;
+      const deviceId = integerFlag(flags.deviceId, '--device-id', 0)!;
       if (flags.probability && flags.label === undefined) {
         throw new InvalidArgumentError({ argument: '--probability', message: 'needs --label' });
       }

@@ -12,6 +12,7 @@
  *   longest — the crate's choice is what transformers' fast tokenizers do). Otherwise each code
  *   point of the cluster is looked up the same way on its own and kept when nothing matches.
  */
+import { utf8Length } from './unicode';
 export class PrecompiledCharsmap {
   private readonly trie: Uint32Array;
   private readonly normalized: Uint8Array;
@@ -122,7 +123,7 @@ export class PrecompiledCharsmap {
       const cp = grapheme.codePointAt(0)!;
       return this.transformChar(cp, grapheme) ?? grapheme;
     }
-    if (utf8Bytes(grapheme) < 6) {
+    if (utf8Length(grapheme) < 6) {
       const whole = this.transform(grapheme);
       if (whole !== undefined) return whole;
     }
@@ -136,16 +137,3 @@ function offsetOf(unit: number): number {
   return (unit >>> 10) << ((unit & (1 << 9)) >>> 6);
 }
 
-function utf8Bytes(text: string): number {
-  let length = 0;
-  for (let i = 0; i < text.length; i++) {
-    const unit = text.charCodeAt(i);
-    if (unit < 0x80) length += 1;
-    else if (unit < 0x800) length += 2;
-    else if (unit >= 0xd800 && unit <= 0xdbff) {
-      length += 4;
-      i++;
-    } else length += 3;
-  }
-  return length;
-}

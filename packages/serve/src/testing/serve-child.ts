@@ -2,23 +2,13 @@
 // argv: <out dir> <saveFreq> <holdFromCall: calls from this one on are held 400 ms after commit; 0 = none>
 // Prints `listening <url>` once up, `call <n>` after each committed call, `closed <signal>` at the end.
 import { closeOnSignals } from '../close-on-signals';
-import { createLinearModel } from '../create-linear-model';
+import { childOptions } from './child-options';
 import { serveD2po } from '../serve-d2po';
 
 const [out, saveFreq, holdFromCall] = process.argv.slice(2) as [string, string, string];
 const pause = new Int32Array(new SharedArrayBuffer(4));
 const server = await serveD2po({
-  gold: 'bagofwords',
-  model: createLinearModel({ learningRate: 0.05 }),
-  out,
-  port: 0,
-  sampN: 8,
-  relabels: 2,
-  relabCriteria: 'rand',
-  updateEpochs: 2,
-  batchSize: 2,
-  seed: 11,
-  saveFreq: Number(saveFreq),
+  ...childOptions(out, Number(saveFreq)),
   onCall: (result) => {
     process.stdout.write(`call ${result.call}\n`);
     // Hold the call open (its answer not yet sent) so the parent can signal in the middle of it.
