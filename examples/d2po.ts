@@ -8,8 +8,9 @@
  * the gold reward plus seeded noise (an imperfect stand-in for a trained one). Without --checkpoints,
  * three simulated checkpoint files are written (answers moving from the rejected to the chosen responses).
  */
+import { seededUnit } from '@pref/core';
 import { basename, join } from 'node:path';
-import { atomicWriteFile, seededUnit, writeRecords } from '@pref/io';
+import { atomicWriteFile, writeRecords } from '@pref/io';
 import type { DataRecord } from '@pref/io';
 import { createGoldScorer } from '@pref/reward-scoring';
 import { RelabelBudget, selectForRelabel } from '@pref/selection';

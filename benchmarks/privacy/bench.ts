@@ -10,6 +10,7 @@
  *    the same file, in the same run.
  * Results are ratios to the baseline measured in the same run; the README table is rewritten.
  */
+import { cyrb53, quantileSorted, uniformsFromKeyHashes } from '@pref/core';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,8 +19,8 @@ import { once } from 'node:events';
 import { createRequire } from 'node:module';
 import { readRecords, writeRecords } from '@pref/io';
 import { WRITE_FIGURES } from '../shared';
-import { describeValues, meanAndStd, quantileSorted, sortedCopy } from '@pref/margins';
-import { flipMask, hashKey, marginSigmoidPKeep, privatizeFile, uniformsFromKeyHashes } from '@pref/privacy';
+import { describeValues, meanAndStd, sortedCopy } from '@pref/margins';
+import { flipMask, marginSigmoidPKeep, privatizeFile } from '@pref/privacy';
 
 // mathjs is a dependency of @pref/margins, not of the benchmarks package: resolve it from there.
 const mathjs = createRequire(join(import.meta.dirname, '../../packages/margins/package.json'))('mathjs') as {
@@ -65,7 +66,7 @@ const margins = new Float64Array(N);
 for (let i = 0; i < N; i++) margins[i] = Math.sin(i * 12.9898) * 3; // deterministic spread in [-3, 3]
 const keyHashes = new Uint32Array(2 * N);
 const hashSeconds = time(() => {
-  for (let i = 0; i < N; i++) hashKey(`pair-${i}`, keyHashes, i);
+  for (let i = 0; i < N; i++) cyrb53(`pair-${i}`, 0, keyHashes, i);
 }).seconds;
 const pKeep = new Float64Array(N);
 const uniforms = new Float64Array(N);

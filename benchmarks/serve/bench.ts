@@ -16,7 +16,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { quantileSorted } from '@pref/io';
+import { quantileSorted } from '@pref/core';
 import { createD2poClient, createD2poDiscriminator, createLinearModel } from '@pref/serve';
 import { syntheticRollouts } from '../../packages/serve/src/testing/rollouts';
 import { flag } from '../shared';

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@pref/io';
+import { InvalidArgumentError } from '@pref/core';
 
 /**
  * An integer flag value of at least `min`; undefined when the flag was not given. Blank text, decimals

@@ -1,5 +1,6 @@
+import { PrefError } from '@pref/core';
 import { Command, CommanderError } from 'commander';
-import { FileSystemError, PrefError, isSystemError, releaseOutputLocks } from '@pref/io';
+import { FileSystemError, isSystemError, releaseOutputLocks } from '@pref/io';
 import { registerClassifyCommands } from './commands/classify';
 import { registerCollectCommands } from './commands/collect';
 import { registerD2poCommands } from './commands/d2po';

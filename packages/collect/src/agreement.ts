@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@pref/io';
+import { InvalidArgumentError } from '@pref/core';
 
 /**
  * Cohen's kappa of two raters over the same items: κ = (p_o − p_e) / (1 − p_e), with p_o the share of

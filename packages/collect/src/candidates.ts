@@ -1,4 +1,5 @@
-import { InvalidArgumentError, InvalidRecordError, pairKey, readPairs, readRecords, seededUnit } from '@pref/io';
+import { InvalidArgumentError, seededUnit } from '@pref/core';
+import { InvalidRecordError, pairKey, readPairs, readRecords } from '@pref/io';
 import { generate, loadCausalLM, type CausalLM } from '@pref/reward-scoring';
 import { CollectError } from './errors';
 

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { InvalidArgumentError, seededUnit } from '@pref/io';
+import { InvalidArgumentError, seededUnit } from '@pref/core';
 import type { CandidateGenerator, CandidateItem } from './candidates';
 import { CollectError } from './errors';
 import { openJournal, type Choice, type DecisionEntry, type ItemEntry, type Journal, type SessionEntry, type Side, type UndoEntry } from './journal';

@@ -1,4 +1,4 @@
-import { quantileSorted } from '@pref/io';
+import { quantileSorted } from '@pref/core';
 import type { DecisionEntry, JournalEntry, SessionEntry } from './journal';
 import { cohensKappa, fleissKappa, wilsonInterval } from './agreement';
 import { preferredCandidate } from './write-collected-dataset';

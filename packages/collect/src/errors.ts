@@ -1,10 +1,8 @@
-import { PrefError } from '@pref/io';
-
-const collectErrorMarker = Symbol.for('pref.error.collect');
+import { PrefError } from '@pref/core';
 
 /** A collection session that cannot start or continue (journal, generator, server). */
 export class CollectError extends PrefError {
-  private readonly [collectErrorMarker] = true;
+  static override readonly marker: symbol = Symbol.for('pref.error.collect');
   /** The file involved, when there is one. */
   readonly file?: string;
 
@@ -12,9 +10,5 @@ export class CollectError extends PrefError {
     super({ code, message: file === undefined ? message : `${file}: ${message}`, cause });
     this.name = 'CollectError';
     this.file = file;
-  }
-
-  static override isInstance(error: unknown): error is CollectError {
-    return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[collectErrorMarker] === true;
   }
 }

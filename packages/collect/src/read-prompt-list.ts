@@ -1,6 +1,7 @@
+import { PrefError } from '@pref/core';
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { InvalidRecordError, PrefError, readRecords } from '@pref/io';
+import { InvalidRecordError, readRecords } from '@pref/io';
 
 /** One prompt to collect preferences on. */
 export interface CollectionPrompt {

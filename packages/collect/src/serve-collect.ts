@@ -1,7 +1,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { InvalidArgumentError, PrefError } from '@pref/io';
+import { InvalidArgumentError, PrefError } from '@pref/core';
 import type { CollectSession } from './collect-session';
 import type { Choice } from './journal';
 import { collectPage } from './page';

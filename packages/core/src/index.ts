@@ -8,7 +8,9 @@ export {
   uniformFromHash,
   uniformsFromKeyHashes,
   createKeyedUniform,
+  streamUniform,
 } from './keyed-random';
+export { seededUnit } from './seeded-unit';
 export type { KeyedUniformOptions } from './keyed-random';
 export { quantileSorted } from './quantile';
 export { argsort, sortIndicesByKey } from './argsort';

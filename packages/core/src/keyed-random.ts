@@ -149,3 +149,13 @@ export function createKeyedUniform({ seed, domain }: KeyedUniformOptions): (key:
     return uniformFromHash(words, hash[0] as number, hash[1] as number);
   };
 }
+
+/**
+ * Frozen scheme of @pref/selection's draws (prompt sampling, tie-breaks): `hash53(stream ␀ key)` with
+ * cyrb53 seeded by `hash53(typeof seed : seed, 0x5eed) mod 2^32`, divided by 2^53. Kept so that
+ * selections made with a seed stay the same; new code uses {@link createKeyedUniform}.
+ */
+export function streamUniform(seed: number | string, stream: string, key: string): number {
+  const seedHash = hash53(`${typeof seed}:${String(seed)}`, 0x5eed) % 4294967296;
+  return hash53(`${stream}\u0000${key}`, seedHash | 0) / TWO_POW_53;
+}

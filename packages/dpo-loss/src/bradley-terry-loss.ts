@@ -1,6 +1,6 @@
-import { InvalidArgumentError } from '@pref/io';
+import { InvalidArgumentError } from '@pref/core';
 import { InvalidBatchValueError } from './errors';
-import { logSigmoid, sigmoid } from './stable-math';
+import { logSigmoid, sigmoid } from '@pref/core';
 
 /** Scalar reward-model outputs for the two sides of each pair. */
 export interface BradleyTerryBatch {

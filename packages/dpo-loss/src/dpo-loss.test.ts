@@ -1,4 +1,4 @@
-import { InvalidArgumentError, PrefError } from '@pref/io';
+import { InvalidArgumentError, PrefError } from '@pref/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DPO_LOSS_TYPES, F_DIVERGENCES, dpoLoss, type DpoLossBatch, type DpoLossOptions, type DpoLossType } from './dpo-loss';

@@ -1,7 +1,5 @@
-import { InvalidArgumentError } from '@pref/io';
-import { argsort } from './argsort';
 import { InvalidBatchValueError } from './errors';
-import { log1mexp, logSigmoid, sigmoid } from './stable-math';
+import { argsort, InvalidArgumentError, log1mexp, logSigmoid, sigmoid } from '@pref/core';
 
 /** Every loss type {@link dpoLoss} computes, named as in TRL's `DPOConfig.loss_type` (plus `simpo`, `orpo`). */
 export const DPO_LOSS_TYPES = [

@@ -1,6 +1,4 @@
-import { PrefError } from '@pref/io';
-
-const invalidBatchValueMarker = Symbol.for('pref.error.dpo-loss.invalid-batch-value');
+import { PrefError } from '@pref/core';
 
 /** Where a bad value sits in a loss batch and what was wrong with it. */
 export interface InvalidBatchValueLocation {
@@ -21,7 +19,7 @@ export interface InvalidBatchValueLocation {
  * finite number, found NaN`.
  */
 export class InvalidBatchValueError extends PrefError {
-  private readonly [invalidBatchValueMarker] = true;
+  static override readonly marker: symbol = Symbol.for('pref.error.dpo-loss.invalid-batch-value');
   readonly field: string;
   readonly index: number;
   readonly value: number;
@@ -38,14 +36,5 @@ export class InvalidBatchValueError extends PrefError {
     this.index = location.index;
     this.value = location.value;
     this.expected = location.expected;
-  }
-
-  /** True for any InvalidBatchValueError, including ones created by another copy of this package. */
-  static override isInstance(error: unknown): error is InvalidBatchValueError {
-    return (
-      typeof error === 'object' &&
-      error !== null &&
-      (error as Record<symbol, unknown>)[invalidBatchValueMarker] === true
-    );
   }
 }

@@ -1,6 +1,6 @@
-import { InvalidArgumentError } from '@pref/io';
+import { InvalidArgumentError } from '@pref/core';
 import { InvalidBatchValueError } from './errors';
-import { sigmoid, logSigmoid } from './stable-math';
+import { logSigmoid, sigmoid } from '@pref/core';
 
 /** One batch of unpaired examples for {@link ktoLoss}: each completion is desirable or not. */
 export interface KtoLossBatch {

@@ -1,7 +1,10 @@
 import { createReadStream, statSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
+import { throwIfAborted } from '@pref/core';
 import { AbortedError, FileSystemError, PrefError, isSystemError } from './errors';
+
+export { throwIfAborted };
 
 /** How far a read has got, passed to `onProgress`. */
 export interface ReadProgress {
@@ -13,9 +16,6 @@ export interface ReadProgress {
   rows: number;
 }
 
-export function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new AbortedError({ cause: signal.reason });
-}
 
 export function fileSize(path: string): number | undefined {
   if (path === '-') return undefined;

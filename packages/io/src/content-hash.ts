@@ -26,16 +26,3 @@ export function pairKey(pair: { id?: unknown } & Pick<PreferencePair, 'prompt' |
   if (id === undefined || id === null || id === '') return hash;
   return `${typeof id === 'string' ? id : String(id)}\u001f${hash}`;
 }
-
-/**
- * A uniform number in [0, 1) determined by `seed` and `key` only: the first 52 bits of
- * SHA-256(`${seed}:${key}`) divided by 2^52. Used for seeded splits and sampling that do not depend
- * on record order, batch size or sharding.
- */
-export function seededUnit(seed: string | number, key: string): number {
-  const digest = createHash('sha256').update(`${seed}:${key}`, 'utf8').digest();
-  // 52 bits: 4 bytes + 20 bits, exact in a double.
-  const high = digest.readUInt32BE(0);
-  const low = digest.readUInt32BE(4) >>> 12;
-  return (high * 2 ** 20 + low) / 2 ** 52;
-}

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { contentHash, pairKey, seededUnit } from './content-hash';
-import { assignSplit, combineDatasets, count, dedupePairs, dropRateSample, filterPairs, head, lengthStats, quantileSorted, splitPairs } from './dataset-ops';
+import { quantileSorted, seededUnit } from '@pref/core';
+import { contentHash, pairKey } from './content-hash';
+import { assignSplit, combineDatasets, count, dedupePairs, dropRateSample, filterPairs, head, lengthStats, splitPairs } from './dataset-ops';
 import type { PreferencePair } from './types';
 
 // Made by fixtures/reference/make-reference.py with Debian python3 + numpy (see that file).

@@ -1,4 +1,5 @@
-import { contentHash, pairKey, seededUnit } from './content-hash';
+import { quantileSorted, seededUnit } from '@pref/core';
+import { contentHash, pairKey } from './content-hash';
 import { InvalidArgumentError } from './errors';
 import type { PreferencePair } from './types';
 
@@ -180,17 +181,6 @@ export interface LengthStats {
   rejected: LengthSummary;
   /** Pairs whose chosen and rejected text are identical (no preference signal). */
   identicalResponses: number;
-}
-
-/** Quantile q ∈ [0, 1] of sorted values, linear interpolation between closest ranks (numpy 'linear'). */
-export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const position = (sorted.length - 1) * q;
-  const lower = Math.floor(position);
-  const upper = Math.ceil(position);
-  const a = sorted[lower]!;
-  const b = sorted[upper]!;
-  return a + (b - a) * (position - lower);
 }
 
 class GrowingArray {

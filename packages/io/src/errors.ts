@@ -1,60 +1,29 @@
 /**
- * Error classes shared by every @pref package.
- *
- * Each class carries a `Symbol.for` marker so that `isInstance` recognises errors thrown by another
- * installed copy of @pref/io (two versions in one node_modules tree), where `instanceof` would fail.
+ * The error classes of @pref/io. The base classes (`PrefError`, `InvalidArgumentError`,
+ * `AbortedError`) and the marker mechanism behind `isInstance` live in @pref/core; they are
+ * re-exported here so existing imports keep working.
  */
+import { PrefError } from '@pref/core';
 
-const prefErrorMarker = Symbol.for('pref.error');
+export { AbortedError, InvalidArgumentError, PrefError } from '@pref/core';
+export type { PrefErrorOptions } from '@pref/core';
 
-/** Every failure code a @pref package raises. */
-export type PrefErrorCode =
+/** The codes @pref/io's errors carry (besides @pref/core's `INVALID_ARGUMENT`, `ABORTED`, `NUMERIC`). */
+export type IoErrorCode =
   | 'INVALID_RECORD'
-  | 'INVALID_ARGUMENT'
   | 'UNSUPPORTED_FORMAT'
   | 'SCHEMA_DETECTION'
   | 'IO'
   | 'DUPLICATE_ID'
-  | 'MODEL_LOAD'
-  | 'MODEL_RUN'
-  | 'DEVICE_UNAVAILABLE'
   | 'DOWNLOAD'
-  | 'ABORTED'
-  | 'NUMERIC'
-  | 'CHECKPOINT'
   | 'OUTPUT_CONFLICT'
   | 'OUTPUT_LOCKED';
 
-export interface PrefErrorOptions {
-  code: PrefErrorCode;
-  message: string;
-  cause?: unknown;
-}
-
-/** Base class of every error a @pref package throws. */
-export class PrefError extends Error {
-  private readonly [prefErrorMarker] = true;
-  readonly code: PrefErrorCode;
-  override readonly cause?: unknown;
-
-  constructor({ code, message, cause }: PrefErrorOptions) {
-    super(message);
-    this.name = 'PrefError';
-    this.code = code;
-    this.cause = cause;
-  }
-
-  /** True for any PrefError, including ones created by another copy of this package. */
-  static isInstance(error: unknown): error is PrefError {
-    return (
-      typeof error === 'object' &&
-      error !== null &&
-      (error as Record<symbol, unknown>)[prefErrorMarker] === true
-    );
-  }
-}
-
-const invalidRecordMarker = Symbol.for('pref.error.invalid-record');
+/**
+ * @deprecated A `PrefError`'s code is a string; each package declares its own codes (`IoErrorCode`,
+ * `RewardScoringErrorCode`, …). Kept so that existing imports compile.
+ */
+export type PrefErrorCode = string;
 
 /** Where an invalid record was found and what was wrong with it. */
 export interface InvalidRecordLocation {
@@ -71,8 +40,8 @@ export interface InvalidRecordLocation {
 }
 
 /** A record that cannot be read as a preference pair. */
-export class InvalidRecordError extends PrefError {
-  private readonly [invalidRecordMarker] = true;
+export class InvalidRecordError extends PrefError<'INVALID_RECORD'> {
+  static override readonly marker: symbol = Symbol.for('pref.error.invalid-record');
   readonly file: string;
   readonly line: number;
   readonly field?: string;
@@ -95,35 +64,7 @@ export class InvalidRecordError extends PrefError {
     this.expected = location.expected;
     this.found = location.found;
   }
-
-  static override isInstance(error: unknown): error is InvalidRecordError {
-    return (
-      typeof error === 'object' &&
-      error !== null &&
-      (error as Record<symbol, unknown>)[invalidRecordMarker] === true
-    );
-  }
 }
-
-/** A bad option value or argument passed to a @pref function. */
-export class InvalidArgumentError extends PrefError {
-  readonly argument: string;
-  constructor({ argument, message, cause }: { argument: string; message: string; cause?: unknown }) {
-    super({ code: 'INVALID_ARGUMENT', message: `${argument}: ${message}`, cause });
-    this.name = 'InvalidArgumentError';
-    this.argument = argument;
-  }
-}
-
-/** The operation was cancelled through an AbortSignal. */
-export class AbortedError extends PrefError {
-  constructor({ cause }: { cause?: unknown } = {}) {
-    super({ code: 'ABORTED', message: 'the operation was aborted', cause });
-    this.name = 'AbortedError';
-  }
-}
-
-const fileSystemMarker = Symbol.for('pref.error.file-system');
 
 /** What an operating-system error code means, in words (for the error message). */
 const SYSTEM_ERROR_WORDS: Record<string, string> = {
@@ -152,8 +93,8 @@ const SYSTEM_ERROR_WORDS: Record<string, string> = {
  * message names the path, what was being done and the system's reason in words; `systemCode` is the
  * OS code (`ENOSPC`, `EACCES`, …). Temp files of the failed write are already removed when it is thrown.
  */
-export class FileSystemError extends PrefError {
-  private readonly [fileSystemMarker] = true;
+export class FileSystemError extends PrefError<'IO'> {
+  static override readonly marker: symbol = Symbol.for('pref.error.file-system');
   readonly path: string;
   readonly systemCode?: string;
   constructor({ path, action, cause }: { path: string; action?: string; cause: unknown }) {
@@ -164,10 +105,6 @@ export class FileSystemError extends PrefError {
     this.name = 'FileSystemError';
     this.path = path;
     this.systemCode = systemCode;
-  }
-
-  static override isInstance(error: unknown): error is FileSystemError {
-    return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[fileSystemMarker] === true;
   }
 }
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { hash53 } from './hash';
+import { hash53 } from '@pref/core';
 import { IdTable } from './id-table';
 
 describe('IdTable', () => {

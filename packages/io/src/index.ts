@@ -7,7 +7,7 @@ export {
   FileSystemError,
   isSystemError,
 } from './errors';
-export type { PrefErrorCode, PrefErrorOptions, InvalidRecordLocation } from './errors';
+export type { IoErrorCode, PrefErrorCode, PrefErrorOptions, InvalidRecordLocation } from './errors';
 
 // Formats and readers
 export { detectFormat, DATA_FORMATS } from './format';
@@ -56,8 +56,9 @@ export { toTrlRecord, toOpenRlhfRecord, toShareGptRecord, toD2poRecord, writeTrl
 export type { TrlOptions, OpenRlhfOptions } from './trainer-writers';
 
 // Dataset operations
-export { contentHash, pairKey, seededUnit } from './content-hash';
-export { hash53 } from './hash';
+export { contentHash, pairKey } from './content-hash';
+/** @deprecated moved to @pref/core; re-exported so existing imports keep working. */
+export { seededUnit } from '@pref/core';
 export { stringifyRecord } from './json-text';
 export {
   combineDatasets,
@@ -69,7 +70,6 @@ export {
   head,
   count,
   lengthStats,
-  quantileSorted,
 } from './dataset-ops';
 export type {
   PairSource,

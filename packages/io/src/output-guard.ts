@@ -24,22 +24,15 @@ import { ioError } from './byte-source';
 import { PrefError } from './errors';
 import { detectFormat } from './format';
 
-const conflictMarker = Symbol.for('pref.error.output-conflict');
-const lockedMarker = Symbol.for('pref.error.output-locked');
-
 /** Two of a command's paths are the same file, or an output would replace/enter a folder pref did not write. */
 export class OutputConflictError extends PrefError {
-  private readonly [conflictMarker] = true;
+  static override readonly marker: symbol = Symbol.for('pref.error.output-conflict');
   /** The path refused. */
   readonly path: string;
   constructor({ path, message }: { path: string; message: string }) {
     super({ code: 'OUTPUT_CONFLICT', message });
     this.name = 'OutputConflictError';
     this.path = path;
-  }
-
-  static override isInstance(error: unknown): error is OutputConflictError {
-    return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[conflictMarker] === true;
   }
 }
 
@@ -57,7 +50,7 @@ export interface LockHolder {
 
 /** Another live run writes the same output. */
 export class OutputLockedError extends PrefError {
-  private readonly [lockedMarker] = true;
+  static override readonly marker: symbol = Symbol.for('pref.error.output-locked');
   readonly path: string;
   readonly lockPath: string;
   readonly holder?: LockHolder;
@@ -71,10 +64,6 @@ export class OutputLockedError extends PrefError {
     this.path = path;
     this.lockPath = lockPath;
     this.holder = holder;
-  }
-
-  static override isInstance(error: unknown): error is OutputLockedError {
-    return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[lockedMarker] === true;
   }
 }
 

@@ -1,8 +1,8 @@
 import { createAtomicWriteStream, type AtomicWriteStream } from './atomic-write';
 import type { ReadProgress } from './byte-source';
+import { hash53 } from '@pref/core';
 import { InvalidRecordError, PrefError } from './errors';
 import type { DataFormat } from './format';
-import { hash53 } from './hash';
 import { IdTable } from './id-table';
 import { stringifyRecord } from './json-text';
 import { readRowBatches, type OnInvalid } from './read-records';

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@pref/io';
+import { InvalidArgumentError } from '@pref/core';
 import { NonFiniteValueError } from './errors';
 
 /** Numbers in any array-like form; hot paths are fastest with `Float64Array`. */

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@pref/io';
+import { InvalidArgumentError, quantileSorted } from '@pref/core';
 import type { NumericArray } from './compute-margins';
 import { NonFiniteValueError } from './errors';
 
@@ -20,28 +20,6 @@ export interface DescribeOptions {
   probabilities?: readonly number[];
   /** Field name used in error messages. Default: 'value'. */
   field?: string;
-}
-
-/** numpy's `_lerp`: exact at both ends, the same rounding as `np.quantile(..., method='linear')`. */
-function lerp(a: number, b: number, t: number): number {
-  const diff = b - a;
-  return t >= 0.5 ? b - diff * (1 - t) : a + diff * t;
-}
-
-/**
- * The q-quantile of an ascending-sorted array, as `numpy.quantile(a, q)` (method 'linear':
- * position `q·(n−1)`, linear interpolation between its neighbours).
- */
-export function quantileSorted(sorted: NumericArray, probability: number): number {
-  const n = sorted.length;
-  if (n === 0) return Number.NaN;
-  if (!(probability >= 0 && probability <= 1)) {
-    throw new InvalidArgumentError({ argument: 'probability', message: `must be in [0, 1], got ${probability}` });
-  }
-  const position = probability * (n - 1);
-  const below = Math.floor(position);
-  const above = Math.min(below + 1, n - 1);
-  return lerp(sorted[below] as number, sorted[above] as number, position - below);
 }
 
 /** A sorted copy (ascending) as a Float64Array; the input is not changed. */

@@ -1,13 +1,11 @@
-import { PrefError } from '@pref/io';
-
-const nonFiniteMarker = Symbol.for('pref.error.margins.non-finite');
+import { PrefError } from '@pref/core';
 
 /**
  * A score or margin is NaN or infinite. Names the row (0-based index into the array, plus file and
  * 1-based line when the caller knows them) and the field, so the bad record can be found.
  */
 export class NonFiniteValueError extends PrefError {
-  private readonly [nonFiniteMarker] = true;
+  static override readonly marker: symbol = Symbol.for('pref.error.margins.non-finite');
   /** 0-based position in the array that was passed in. */
   readonly row: number;
   readonly field: string;
@@ -24,9 +22,5 @@ export class NonFiniteValueError extends PrefError {
     this.value = value;
     this.file = file;
     this.line = line;
-  }
-
-  static override isInstance(error: unknown): error is NonFiniteValueError {
-    return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[nonFiniteMarker] === true;
   }
 }

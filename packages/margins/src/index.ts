@@ -4,7 +4,7 @@ export { clipMargins } from './clip-margins';
 export type { ClipOptions } from './clip-margins';
 export { normalizeMargins, fitNormalization, applyNormalization, normalizeValue, MAD_TO_STD } from './normalize-margins';
 export type { NormalizeMethod, NormalizationParams, NormalizeOptions } from './normalize-margins';
-export { describeValues, quantileSorted, sortedCopy, meanAndStd, histogram, RunningStats } from './describe-values';
+export { describeValues, sortedCopy, meanAndStd, histogram, RunningStats } from './describe-values';
 export type { ValueStatistics, DescribeOptions, Histogram, HistogramOptions, RunningStatistics } from './describe-values';
 export { addMargins, rawMarginOf, numericField } from './add-margins';
 export type { AddMarginsOptions, RecordLocation } from './add-margins';

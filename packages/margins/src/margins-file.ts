@@ -1,4 +1,5 @@
-import { InvalidArgumentError, readRecords, writeRecords, type DataRecord } from '@pref/io';
+import { InvalidArgumentError } from '@pref/core';
+import { readRecords, writeRecords, type DataRecord } from '@pref/io';
 import { rawMarginOf } from './add-margins';
 import { clipMargins } from './clip-margins';
 import { describeValues, type ValueStatistics } from './describe-values';

@@ -1,6 +1,7 @@
-import { InvalidArgumentError } from '@pref/io';
+import { InvalidArgumentError } from '@pref/core';
 import { assertFinite, type NumericArray } from './compute-margins';
-import { meanAndStd, quantileSorted, sortedCopy } from './describe-values';
+import { quantileSorted } from '@pref/core';
+import { meanAndStd, sortedCopy } from './describe-values';
 
 /** How `margin_normalized` is computed from `margin_clipped`. */
 export type NormalizeMethod = 'zscore' | 'percentile' | 'robust' | 'none';

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { DataRecord } from '@pref/io';
-import { buildMarginModel, fitMarginModel, keepProbabilityOf, hashKey, orientationFreeKey, privatizeFile, privatizePairs, recordKey, seedKeyWords, sigmoid, swapPair, uniformFromHash } from './index';
+import { buildMarginModel, fitMarginModel, keepProbabilityOf, orientationFreeKey, privatizeFile, privatizePairs, recordKey, swapPair } from './index';
+import { cyrb53, seedKeyWords, sigmoid, uniformFromHash } from '@pref/core';
 
 // Label-inference attacks on released files. Each attacker sees only what is released (plus, where
 // stated, the reward model's scores) and guesses which rows were flipped. Z_999: two-sided 99.9%.
@@ -103,7 +104,7 @@ describe('attacks on released files', () => {
     const pKeep = sigmoid(epsilon);
     // the attacker: for each row both possible original orientations give a key; the right seed makes
     // one of them consistent with the draw on every row
-    const hashes = records.map((row) => [hashKey(recordKey(row)), hashKey(recordKey(swapPair(row)))] as const);
+    const hashes = records.map((row) => [cyrb53(recordKey(row)), cyrb53(recordKey(swapPair(row)))] as const);
     let found: number | undefined;
     for (let candidate = 0; candidate < 1 << 14 && found === undefined; candidate++) {
       const words = seedKeyWords(candidate);

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import type { MathNode } from 'mathjs';
-import { InvalidArgumentError } from '@pref/io';
+import { InvalidArgumentError, sigmoid } from '@pref/core';
 
 // mathjs takes about a second to load: it is loaded only when a custom expression is compiled (the
 // presets run as plain functions), so every other command starts without it
@@ -9,7 +9,6 @@ function parse(expression: string): MathNode {
   mathjsParse ??= (createRequire(import.meta.url)('mathjs') as { parse: (expression: string) => MathNode }).parse;
   return mathjsParse(expression);
 }
-import { sigmoid } from './flip-probabilities';
 
 /** A compiled expression: a plain function of its variables, in the order given to {@link compileExpression}. */
 export type CompiledExpression = (...values: number[]) => number;

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@pref/io';
+import { InvalidArgumentError, sigmoid } from '@pref/core';
 
 /** The privatization mechanisms. */
 export type Mechanism = 'margin-sigmoid' | 'pdpo' | 'randomized-response' | 'rr-with-prior';
@@ -9,13 +9,6 @@ export function assertEpsilon(epsilon: number): void {
   if (typeof epsilon !== 'number' || !Number.isFinite(epsilon) || epsilon < 0) {
     throw new InvalidArgumentError({ argument: 'epsilon', message: `must be a finite number >= 0, got ${String(epsilon)}` });
   }
-}
-
-/** Numerically stable logistic function 1 / (1 + e^−x). */
-export function sigmoid(x: number): number {
-  if (x >= 0) return 1 / (1 + Math.exp(-x));
-  const e = Math.exp(x);
-  return e / (1 + e);
 }
 
 /**

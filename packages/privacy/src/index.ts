@@ -15,7 +15,6 @@ export {
   rrWithPriorPKeepArray,
   flipProbabilities,
   flipMask,
-  sigmoid,
   MECHANISMS,
 } from './flip-probabilities';
 export type { Mechanism } from './flip-probabilities';
@@ -23,10 +22,6 @@ export {
   recordKey,
   orientationFreeKey,
   seedWarning,
-  hashKey,
-  seedKeyWords,
-  uniformFromHash,
-  uniformsFromKeyHashes,
   cryptoUniforms,
   createRecordUniform,
 } from './record-uniforms';

@@ -1,6 +1,5 @@
-import { InvalidArgumentError } from '@pref/io';
+import { InvalidArgumentError, sigmoid } from '@pref/core';
 import { compileExpression } from './compile-expression';
-import { sigmoid } from './flip-probabilities';
 import type { MarginModel } from './margin-model';
 
 /** Centring of the margin-sigmoid mechanism: `mean` (Truthy-DPO z-score) or `none` (μ = 0, scale sqrt(mean c²)). */

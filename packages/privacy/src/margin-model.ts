@@ -1,5 +1,5 @@
-import { InvalidArgumentError } from '@pref/io';
-import { meanAndStd, quantileSorted, sortedCopy } from '@pref/margins';
+import { InvalidArgumentError, quantileSorted } from '@pref/core';
+import { meanAndStd, sortedCopy } from '@pref/margins';
 
 /**
  * How the keep probability of a margin mechanism is computed from the label-oriented raw margins r_i

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { sigmoid } from './flip-probabilities';
+import { sigmoid } from '@pref/core';
 import { fitMarginModel, keepProbabilityOf, type MarginModel } from './margin-model';
 import { perInstanceEpsilon } from './per-instance-epsilon';
 

@@ -1,8 +1,9 @@
+import { InvalidArgumentError } from '@pref/core';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { InvalidArgumentError, InvalidRecordError, type DataRecord } from '@pref/io';
+import { InvalidRecordError, type DataRecord } from '@pref/io';
 import {
   buildMarginModel,
   marginModelPKeep,
@@ -14,11 +15,11 @@ import {
   randomizedResponsePKeep,
   recordKey,
   rrWithPriorPKeep,
-  seedKeyWords,
   swapPair,
   toTrainReady,
   type Mechanism,
 } from './index';
+import { cyrb53, seedKeyWords, uniformsFromKeyHashes } from '@pref/core';
 
 // fixtures/reference.py re-implements seedrandom's ARC4, the key hash, the mixing, the mechanisms and
 // the Truthy-DPO summary in Python/numpy (Debian /usr/bin/python3, numpy 1.24.2).
@@ -325,11 +326,10 @@ describe('abort and progress', () => {
 });
 
 describe('typed-array path equals the record path', () => {
-  it('uniformsFromKeyHashes(hashKey(keys)) = createRecordUniform(keys); flipMask reproduces privatizePairs', async () => {
-    const { hashKey, uniformsFromKeyHashes } = await import('./index');
+  it('uniformsFromKeyHashes(cyrb53(keys)) = createRecordUniform(keys); flipMask reproduces privatizePairs', async () => {
     const data = synthetic(2_000);
     const hashes = new Uint32Array(2 * data.length);
-    data.forEach((r, i) => hashKey(recordKey(r), hashes, i));
+    data.forEach((r, i) => cyrb53(recordKey(r), 0, hashes, i));
     const uniforms = uniformsFromKeyHashes(hashes, 'typed');
     const uniform = createRecordUniform({ seed: 'typed' });
     data.forEach((r, i) => expect(uniforms[i]).toBe(uniform(recordKey(r))));

@@ -1,4 +1,5 @@
-import { atomicWriteFile, createAtomicWriteStream, InvalidArgumentError, readRecords, writeRecords, type AtomicWriteStream, type DataRecord } from '@pref/io';
+import { InvalidArgumentError } from '@pref/core';
+import { atomicWriteFile, createAtomicWriteStream, readRecords, writeRecords, type AtomicWriteStream, type DataRecord } from '@pref/io';
 import { rawMarginOf } from '@pref/margins';
 import { Privatizer, type AuditEntry, type PrivatizeOptions } from './privatize-pairs';
 import { orientationFreeKey } from './record-uniforms';

@@ -1,6 +1,7 @@
-import { AbortedError, InvalidArgumentError, InvalidRecordError, type DataRecord } from '@pref/io';
+import { AbortedError, InvalidArgumentError, sigmoid } from '@pref/core';
+import { InvalidRecordError, type DataRecord } from '@pref/io';
 import { numericField, rawMarginOf } from '@pref/margins';
-import { assertEpsilon, MECHANISMS, rrWithPriorPKeep, sigmoid, type Mechanism } from './flip-probabilities';
+import { assertEpsilon, MECHANISMS, rrWithPriorPKeep, type Mechanism } from './flip-probabilities';
 import { buildMarginModel, type Center } from './margin-mechanism';
 import { marginModelPKeep, type MarginModel, type MarginParams } from './margin-model';
 import { perInstanceEpsilon, type PerInstanceEpsilon } from './per-instance-epsilon';

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@pref/io';
+import { InvalidArgumentError } from '@pref/core';
 import { assertEpsilon } from './flip-probabilities';
 
 /** The top-k* set RRWithPrior restricts its output to, and the probability of keeping the true label. */

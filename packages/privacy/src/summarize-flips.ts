@@ -1,4 +1,5 @@
-import { describeValues, histogram, quantileSorted, sortedCopy } from '@pref/margins';
+import { quantileSorted } from '@pref/core';
+import { describeValues, histogram, sortedCopy } from '@pref/margins';
 import type { Mechanism } from './flip-probabilities';
 
 /** Distribution of the per-instance ε over the records (see GUARANTEES.md). */

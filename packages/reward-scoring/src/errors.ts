@@ -1,59 +1,42 @@
-import { PrefError, type PrefErrorCode } from '@pref/io';
+import { PrefError } from '@pref/core';
 
-const modelErrorMarker = Symbol.for('pref.error.reward-scoring');
+/** The codes @pref/reward-scoring's errors carry. */
+export type RewardScoringErrorCode = 'MODEL_LOAD' | 'MODEL_RUN' | 'DEVICE_UNAVAILABLE' | 'DOWNLOAD' | 'CHECKPOINT' | 'NUMERIC' | 'INVALID_RECORD' | 'INVALID_ARGUMENT';
 
 /** Any failure while loading or running a reward model (`code` tells which). */
-export class RewardModelError extends PrefError {
-  private readonly [modelErrorMarker] = true;
+export class RewardModelError extends PrefError<RewardScoringErrorCode> {
+  static override readonly marker: symbol = Symbol.for('pref.error.reward-scoring');
 
-  constructor(code: PrefErrorCode, message: string, cause?: unknown) {
+  constructor(code: RewardScoringErrorCode, message: string, cause?: unknown) {
     super({ code, message, cause });
     this.name = 'RewardModelError';
   }
-
-  static override isInstance(error: unknown): error is RewardModelError {
-    return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[modelErrorMarker] === true;
-  }
 }
-
-const deviceUnavailableMarker = Symbol.for('pref.error.reward-scoring.device-unavailable');
 
 /** The requested execution provider (CUDA) cannot be used. `code` is `DEVICE_UNAVAILABLE`. */
 export class DeviceUnavailableError extends RewardModelError {
-  private readonly [deviceUnavailableMarker] = true;
+  static override readonly marker: symbol = Symbol.for('pref.error.reward-scoring.device-unavailable');
 
   constructor(message: string, cause?: unknown) {
     super('DEVICE_UNAVAILABLE', message, cause);
     this.name = 'DeviceUnavailableError';
   }
-
-  static override isInstance(error: unknown): error is DeviceUnavailableError {
-    return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[deviceUnavailableMarker] === true;
-  }
 }
-
-const scoreRowErrorMarker = Symbol.for('pref.error.reward-scoring.score-row');
 
 /** A row cannot be scored: empty text or a non-finite score. `code` is `NUMERIC` or `INVALID_RECORD`. */
 export class ScoreRowError extends RewardModelError {
-  private readonly [scoreRowErrorMarker] = true;
+  static override readonly marker: symbol = Symbol.for('pref.error.reward-scoring.score-row');
   /** 1-based position of the pair in the input stream. */
   readonly row: number;
   readonly field: string;
 
-  constructor(code: PrefErrorCode, row: number, field: string, message: string) {
+  constructor(code: RewardScoringErrorCode, row: number, field: string, message: string) {
     super(code, `row ${row}: field "${field}": ${message}`);
     this.name = 'ScoreRowError';
     this.row = row;
     this.field = field;
   }
-
-  static override isInstance(error: unknown): error is ScoreRowError {
-    return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[scoreRowErrorMarker] === true;
-  }
 }
-
-const modelFileErrorMarker = Symbol.for('pref.error.reward-scoring.model-file');
 
 /**
  * A file of a model folder (or a Hub answer about one) that pref refuses: a path that leaves the
@@ -62,7 +45,7 @@ const modelFileErrorMarker = Symbol.for('pref.error.reward-scoring.model-file');
  * contents: a file may be a symlink to something private.
  */
 export class ModelFileError extends RewardModelError {
-  private readonly [modelFileErrorMarker] = true;
+  static override readonly marker: symbol = Symbol.for('pref.error.reward-scoring.model-file');
   /** The file concerned. */
   readonly file: string;
   /** The field inside the file, when one is to blame (`added_tokens[3].content`). */
@@ -74,13 +57,7 @@ export class ModelFileError extends RewardModelError {
     this.file = options.file;
     this.field = options.field;
   }
-
-  static override isInstance(error: unknown): error is ModelFileError {
-    return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[modelFileErrorMarker] === true;
-  }
 }
-
-const chatTemplateErrorMarker = Symbol.for('pref.error.reward-scoring.chat-template');
 
 /** Which bound a chat template ran into (see `ChatTemplateLimits`). */
 export type ChatTemplateLimit = 'templateChars' | 'depth' | 'loopIterations' | 'outputChars' | 'timeMs';
@@ -91,7 +68,7 @@ export type ChatTemplateLimit = 'templateChars' | 'depth' | 'loopIterations' | '
  * `MODEL_RUN` while rendering.
  */
 export class ChatTemplateError extends RewardModelError {
-  private readonly [chatTemplateErrorMarker] = true;
+  static override readonly marker: symbol = Symbol.for('pref.error.reward-scoring.chat-template');
   /** Where the template came from (`chat_template.jinja` or `tokenizer_config.json`). */
   readonly source: string;
   /** The limit that stopped it, when one did. */
@@ -102,9 +79,5 @@ export class ChatTemplateError extends RewardModelError {
     this.name = 'ChatTemplateError';
     this.source = options.source;
     this.limit = options.limit;
-  }
-
-  static override isInstance(error: unknown): error is ChatTemplateError {
-    return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[chatTemplateErrorMarker] === true;
   }
 }

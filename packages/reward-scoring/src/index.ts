@@ -56,7 +56,7 @@ export type { TokenizePoolOptions } from './tokenize-pool';
 export { scorePairs, scorePairWindows } from './score-pairs';
 export type { ScorePairsOptions, ScoredPair, ScoredWindow, ScoreProgress, InputFormat } from './score-pairs';
 export { RewardModelError, DeviceUnavailableError, ScoreRowError, ModelFileError, ChatTemplateError } from './errors';
-export type { ChatTemplateLimit } from './errors';
+export type { ChatTemplateLimit, RewardScoringErrorCode } from './errors';
 // Untrusted model folders: confined reads with size and field limits; bounded chat templates
 export { MODEL_FILE_LIMITS } from './model-files';
 export type { ModelFileLimits } from './model-files';

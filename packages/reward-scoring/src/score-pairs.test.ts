@@ -2,7 +2,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AbortedError } from '@pref/io';
+import { AbortedError } from '@pref/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeviceUnavailableError, RewardModelError, ScoreRowError } from './errors';
 import { loadRewardModel, type RewardModel } from './load-reward-model';

@@ -1,5 +1,5 @@
 import type { ChatMessage, PreferencePair } from '@pref/io';
-import { AbortedError } from '@pref/io';
+import { AbortedError } from '@pref/core';
 import { planBatches } from './batching';
 import { ChatTemplateError, RewardModelError, ScoreRowError } from './errors';
 import type { RewardModel, ScoreOutput } from './load-reward-model';

@@ -1,10 +1,11 @@
+import { AbortedError, InvalidArgumentError } from '@pref/core';
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { buildNormalizer } from './tokenizer/normalizers';
 import { buildPreTokenizer } from './tokenizer/pre-tokenizers';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import type { PreferencePair } from '@pref/io';
-import { AbortedError, FileSystemError, InvalidArgumentError, InvalidRecordError, forgetTemp, isSystemError, registerTemp } from '@pref/io';
+import { FileSystemError, InvalidRecordError, forgetTemp, isSystemError, registerTemp } from '@pref/io';
 import { createGraphBuilder } from './onnx-builder/index';
 
 /** Special tokens of the exported WordPiece tokenizer, in id order. */

@@ -4,13 +4,13 @@ export { selectRecords, selectFromKeys, allocateBudget } from './select-records'
 export type { SelectRecordsOptions, Selection } from './select-records';
 export { selectFile } from './select-file';
 export type { SelectFileOptions } from './select-file';
-export { selectSmallest, sortIndicesByKey, quantileSorted, quantilesUnsorted } from './select-smallest';
+export { selectSmallest, quantilesUnsorted } from './select-smallest';
 export { budgetFor } from './select-by-keys';
 export type { SelectionOrder } from './select-by-keys';
 export type { SelectionReport, KeyQuantiles } from './selection-report';
 export { parseStrategy, keyExtractor } from './strategy';
 export type { SelectionStrategy, KeyExtractor } from './strategy';
-export { seededUniform, recordIdentity, valueAt } from './record-values';
+export { recordIdentity, valueAt } from './record-values';
 export type { Locate } from './record-values';
 export { selectForRelabel, RelabelBudget, WindowRelabelBudget, createRelabelBudget, pairsFromRelabel } from './select-for-relabel';
 export type { SelectForRelabelOptions, RelabelSelection, AnyRelabelBudget } from './select-for-relabel';
@@ -19,7 +19,7 @@ export type { ScoredGenerations, PairMode, PairsFromGenerationsOptions, SkippedP
 export { buildRectificationValueData, buildRewardModelData } from './rectification-data';
 export type { ValueDataRow, RewardModelDataRow, DataSplit } from './rectification-data';
 export { PythonRandom } from './python-random';
-export { pythonJsonDumps, pythonFloatRepr, PythonFloat } from './python-json';
+export { pythonJsonDumps, PythonFloat } from './python-json';
 export { rewardModelDataFromCsv, valuePromptsFromCsv, valueDataFromGenerations, PANDAS_NA_STRINGS } from './rectification-upstream';
 export type {
   LocatedRow,

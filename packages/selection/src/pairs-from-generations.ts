@@ -1,5 +1,6 @@
-import { InvalidArgumentError, InvalidRecordError, type PreferencePair } from '@pref/io';
-import { locateInMemory, seededUniform, valueAt, type Locate } from './record-values';
+import { InvalidArgumentError, streamUniform } from '@pref/core';
+import { InvalidRecordError, type PreferencePair } from '@pref/io';
+import { locateInMemory, valueAt, type Locate } from './record-values';
 
 /** Several scored generations for one prompt. */
 export interface ScoredGenerations {
@@ -179,7 +180,7 @@ export function pairsFromGenerations(groups: readonly Record<string, unknown>[],
       return;
     }
     const lower = scores.flatMap((s, k) => (s < scores[best]! ? [k] : []));
-    const draw = seededUniform(seed, 'best-random', `${prompt}\u0000${generations.join('\u0001')}`);
+    const draw = streamUniform(seed, 'best-random', `${prompt}\u0000${generations.join('\u0001')}`);
     pairs.push(pairOf(group, index, prompt, generations, scores, best, lower[Math.floor(draw * lower.length)]!));
   });
   return { pairs, skipped };

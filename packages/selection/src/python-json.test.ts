@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { PythonFloat, pythonFloatRepr, pythonJsonDumps } from './python-json';
+import { pythonFloatRepr } from '@pref/core';
+import { PythonFloat, pythonJsonDumps } from './python-json';
 
 describe('pythonJsonDumps matches json.dumps defaults', () => {
   it('escapes like ensure_ascii=True and separates with ", " and ": "', () => {

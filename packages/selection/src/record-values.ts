@@ -1,4 +1,4 @@
-import { hash53, InvalidRecordError, pairKey, stringifyRecord } from '@pref/io';
+import { InvalidRecordError, pairKey, stringifyRecord } from '@pref/io';
 
 /** Where record `index` came from, for error messages. */
 export type Locate = (index: number) => { file: string; line: number };
@@ -47,16 +47,6 @@ export function labelAt(record: Record<string, unknown>, path: string, index: nu
 export function marginAt(record: Record<string, unknown>, index: number, locate: Locate): number {
   if (record.margin_raw !== undefined) return numberAt(record, 'margin_raw', index, locate);
   return numberAt(record, 'chosen_score', index, locate) - numberAt(record, 'rejected_score', index, locate);
-}
-
-/**
- * A uniform number in [0, 1) determined by (seed, stream, key) only. Every seeded decision in this
- * package is drawn this way, keyed by what the decision is about (a pair's identity, a prompt), so
- * the same seed gives the same output whatever the record order, batch size or sharding.
- */
-export function seededUniform(seed: number | string, stream: string, key: string): number {
-  const seedHash = hash53(`${typeof seed}:${String(seed)}`, 0x5eed) % 4294967296;
-  return hash53(`${stream}\u0000${key}`, seedHash | 0) / 9007199254740992;
 }
 
 /**

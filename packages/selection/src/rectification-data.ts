@@ -1,6 +1,6 @@
-import { InvalidArgumentError } from '@pref/io';
+import { InvalidArgumentError, streamUniform } from '@pref/core';
 import { readGroup } from './pairs-from-generations';
-import { locateInMemory, seededUniform, type Locate } from './record-values';
+import { locateInMemory, type Locate } from './record-values';
 
 /** A row of the rectification value-function data. */
 export interface ValueDataRow {
@@ -38,7 +38,7 @@ function checkRate(argument: string, value: number): void {
  * round(m · validationRatio) go to validation. Returns a membership flag per item.
  */
 function validationFlags(keys: readonly string[], seed: number | string, stream: string, validationRatio: number): Uint8Array {
-  const draws = keys.map((key) => seededUniform(seed, stream, key));
+  const draws = keys.map((key) => streamUniform(seed, stream, key));
   const order = keys.map((_, i) => i).sort((a, b) => draws[a]! - draws[b]! || (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : a - b));
   const flags = new Uint8Array(keys.length);
   const count = Math.round(keys.length * validationRatio);
@@ -65,7 +65,7 @@ export function buildRectificationValueData(
   groups.forEach((group, index) => {
     const { prompt, generations, toxicity } = readGroup(group, index, locate, { needScores: false, needToxicity: true });
     const allClean = toxicity.every((t) => t < threshold);
-    if (allClean && seededUniform(seed, 'rectification-drop', prompt) < dropRate) {
+    if (allClean && streamUniform(seed, 'rectification-drop', prompt) < dropRate) {
       dropped++;
       return;
     }
@@ -98,7 +98,7 @@ export function buildRewardModelData(
     generations.forEach((g, j) => {
       const key = `${prompt}\u0000${g}`;
       const toxic = toxicity[j]! >= threshold;
-      if (!toxic && seededUniform(seed, 'reward-model-drop', key) < dropRate) {
+      if (!toxic && streamUniform(seed, 'reward-model-drop', key) < dropRate) {
         dropped++;
         return;
       }

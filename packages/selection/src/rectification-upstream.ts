@@ -1,4 +1,5 @@
-import { InvalidArgumentError, InvalidRecordError } from '@pref/io';
+import { InvalidArgumentError } from '@pref/core';
+import { InvalidRecordError } from '@pref/io';
 import { PythonFloat } from './python-json';
 import { PythonRandom } from './python-random';
 

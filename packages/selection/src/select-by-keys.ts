@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@pref/io';
+import { InvalidArgumentError } from '@pref/core';
 
 /** Output order of a selection: ascending rank key (ties in input order) or input order. */
 export type SelectionOrder = 'key' | 'input';

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { quantileSorted, quantilesUnsorted } from './select-smallest';
+import { quantileSorted } from '@pref/core';
+import { quantilesUnsorted } from './select-smallest';
 import { allocateBudget, selectByField, selectByRewardGap, selectBySmallestMargin, selectRandom, selectRecords, selectSmallest, selectStratified, parseStrategy } from './index';
 
 // Reference selections computed independently with numpy: fixtures/reference.py.

@@ -1,6 +1,7 @@
+import { AbortedError } from '@pref/core';
 import { closeSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { AbortedError, readRecords, writeRecords, type DataFormat, type DataRecord } from '@pref/io';
+import { readRecords, writeRecords, type DataFormat, type DataRecord } from '@pref/io';
 import { labelAt } from './record-values';
 import type { SelectionOrder } from './select-by-keys';
 import { selectFromKeys } from './select-records';

@@ -1,5 +1,6 @@
-import { InvalidArgumentError, InvalidRecordError, type PreferencePair } from '@pref/io';
-import { locateInMemory, numberAt, recordIdentity, seededUniform, type Locate } from './record-values';
+import { InvalidArgumentError, streamUniform } from '@pref/core';
+import { InvalidRecordError, type PreferencePair } from '@pref/io';
+import { locateInMemory, numberAt, recordIdentity, type Locate } from './record-values';
 
 /**
  * The gold-label budget of a D2PO run, shared across calls: each call of {@link selectForRelabel}
@@ -137,7 +138,7 @@ export function selectForRelabel(pairs: readonly Record<string, unknown>[], opti
   pairs.forEach((pair, i) => {
     keys[i] = mode === 'conf'
       ? Math.abs(numberAt(pair, scoreFields[0], i, locate) - numberAt(pair, scoreFields[1], i, locate))
-      : seededUniform(seed, 'relabel', recordIdentity(pair));
+      : streamUniform(seed, 'relabel', recordIdentity(pair));
   });
   const order = Uint32Array.from(pairs.keys()).sort((a, b) => keys[a]! - keys[b]! || a - b);
   const goldTie = (i: number): boolean => goldFields !== undefined && numberAt(pairs[i]!, goldFields[0], i, locate) === numberAt(pairs[i]!, goldFields[1], i, locate);

@@ -1,8 +1,9 @@
-import { InvalidArgumentError } from '@pref/io';
+import { InvalidArgumentError } from '@pref/core';
 import { locateInMemory, labelAt, type Locate } from './record-values';
 import { budgetFor, type SelectionOrder } from './select-by-keys';
 import { buildReport, type SelectionReport } from './selection-report';
-import { selectSmallest, sortIndicesByKey } from './select-smallest';
+import { sortIndicesByKey } from '@pref/core';
+import { selectSmallest } from './select-smallest';
 import { keyExtractor, type KeyExtractor, type SelectionStrategy } from './strategy';
 
 export interface SelectRecordsOptions {

@@ -1,5 +1,5 @@
-import { InvalidArgumentError } from '@pref/io';
-import { labelAt, marginAt, numberAt, recordIdentity, seededUniform, valueAt, type Locate } from './record-values';
+import { InvalidArgumentError, streamUniform } from '@pref/core';
+import { labelAt, marginAt, numberAt, recordIdentity, valueAt, type Locate } from './record-values';
 
 const LOGPS_COLUMNS = ['policy_chosen_logps', 'policy_rejected_logps', 'reference_chosen_logps', 'reference_rejected_logps'] as const;
 
@@ -64,7 +64,7 @@ export function keyExtractor(strategy: SelectionStrategy): KeyExtractor {
     case 'random': {
       const { seed } = strategy;
       if (typeof seed !== 'number' && typeof seed !== 'string') throw new InvalidArgumentError({ argument: 'seed', message: 'random selection needs a seed (number or string)' });
-      return { strategy: 'random', key: 'seeded uniform', hasThreshold: false, extract: (r) => { const u = seededUniform(seed, 'select', recordIdentity(r)); return [u, u]; } };
+      return { strategy: 'random', key: 'seeded uniform', hasThreshold: false, extract: (r) => { const u = streamUniform(seed, 'select', recordIdentity(r)); return [u, u]; } };
     }
     case 'field': {
       const { field, direction = 'top' } = strategy;

@@ -1,5 +1,5 @@
 import { Agent, request as httpRequest } from 'node:http';
-import { InvalidArgumentError } from '@pref/io';
+import { InvalidArgumentError } from '@pref/core';
 import { D2poClientError } from './errors';
 
 /** Options of {@link createD2poClient}. */

@@ -1,6 +1,6 @@
-import { InvalidArgumentError } from '@pref/io';
+import { InvalidArgumentError, streamUniform } from '@pref/core';
 import { goldReward, parseGoldSpec, type GoldRewardSpec } from '@pref/reward-scoring';
-import { RelabelBudget, seededUniform, selectForRelabel } from '@pref/selection';
+import { RelabelBudget, selectForRelabel } from '@pref/selection';
 import { ResumeError } from './errors';
 import type { OnlinePreference, OnlineRewardModel } from './online-reward-model';
 
@@ -235,7 +235,7 @@ export function createD2poDiscriminator(options: D2poOptions): D2poDiscriminator
           const report = await model.update(state.windowPairs, {
             epochs: updateEpochs,
             batchSize,
-            shuffleKey: (epoch, i) => seededUniform(seed, 'd2po-update', `${updateIndex}/${epoch}/${i}`),
+            shuffleKey: (epoch, i) => streamUniform(seed, 'd2po-update', `${updateIndex}/${epoch}/${i}`),
           });
           update = { pairs: state.windowPairs.length, losses: report.losses };
           state.updates += 1;

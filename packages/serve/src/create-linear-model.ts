@@ -1,5 +1,5 @@
 import { bradleyTerryLoss } from '@pref/dpo-loss';
-import { InvalidArgumentError } from '@pref/io';
+import { InvalidArgumentError } from '@pref/core';
 import { exportRewardModel, linearModelWords, wordTokenizerJson, type RewardModelReport, type TrainedRewardModel } from '@pref/reward-scoring';
 import { ResumeError } from './errors';
 import { AdamW, base64ToFloat64, float64ToBase64, shuffledOrder, type OnlinePreference, type OnlineRewardModel, type OnlineUpdateOptions } from './online-reward-model';

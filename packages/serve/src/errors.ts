@@ -1,8 +1,4 @@
-import { PrefError } from '@pref/io';
-
-const badRequestMarker = Symbol.for('pref.error.serve.bad-request');
-const resumeMarker = Symbol.for('pref.error.serve.resume');
-const clientMarker = Symbol.for('pref.error.serve.client');
+import { PrefError } from '@pref/core';
 
 /**
  * A request the service refuses (answered with a 4xx status and `{"error": {"code", "message", "field"}}`;
@@ -10,7 +6,7 @@ const clientMarker = Symbol.for('pref.error.serve.client');
  * `field` is the JSON path of the offending value (`texts`, `texts.3`), `status` the HTTP status.
  */
 export class BadRequestError extends PrefError {
-  private readonly [badRequestMarker] = true;
+  static override readonly marker: symbol = Symbol.for('pref.error.serve.bad-request');
   readonly status: number;
   readonly field?: string;
   constructor({ status = 400, field, message, cause }: { status?: number; field?: string; message: string; cause?: unknown }) {
@@ -19,9 +15,6 @@ export class BadRequestError extends PrefError {
     this.status = status;
     this.field = field;
   }
-  static override isInstance(error: unknown): error is BadRequestError {
-    return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[badRequestMarker] === true;
-  }
 }
 
 /**
@@ -29,21 +22,18 @@ export class BadRequestError extends PrefError {
  * the scores it records, or a state file is damaged. `file` names the file at fault.
  */
 export class ResumeError extends PrefError {
-  private readonly [resumeMarker] = true;
+  static override readonly marker: symbol = Symbol.for('pref.error.serve.resume');
   readonly file: string;
   constructor({ file, message, cause }: { file: string; message: string; cause?: unknown }) {
     super({ code: 'CHECKPOINT', message: `${file}: ${message}`, cause });
     this.name = 'ResumeError';
     this.file = file;
   }
-  static override isInstance(error: unknown): error is ResumeError {
-    return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[resumeMarker] === true;
-  }
 }
 
 /** A call of the {@link createD2poClient} client failed: `status` is the HTTP status (absent for network errors and timeouts). */
 export class D2poClientError extends PrefError {
-  private readonly [clientMarker] = true;
+  static override readonly marker: symbol = Symbol.for('pref.error.serve.client');
   readonly status?: number;
   readonly url: string;
   constructor({ url, status, message, cause }: { url: string; status?: number; message: string; cause?: unknown }) {
@@ -51,8 +41,5 @@ export class D2poClientError extends PrefError {
     this.name = 'D2poClientError';
     this.status = status;
     this.url = url;
-  }
-  static override isInstance(error: unknown): error is D2poClientError {
-    return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[clientMarker] === true;
   }
 }

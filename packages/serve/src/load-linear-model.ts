@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { InvalidArgumentError } from '@pref/io';
+import { InvalidArgumentError } from '@pref/core';
 import { decodeOnnxModel } from '@pref/reward-scoring';
 import { createLinearModel, type LinearModelOptions } from './create-linear-model';
 import { float64ToBase64, type OnlineRewardModel } from './online-reward-model';

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { InvalidArgumentError, PrefError } from '@pref/io';
+import { InvalidArgumentError, PrefError } from '@pref/core';
 import { createD2poDiscriminator, type D2poOptions, type D2poStats, type D2poTrainResult } from './create-d2po-discriminator';
 import { BadRequestError } from './errors';
 import type { OnlineRewardModel } from './online-reward-model';

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, PrefError } from '@pref/io';
+import { InvalidArgumentError, PrefError } from '@pref/core';
 import type { PreferencePair } from '@pref/io';
 import { loadCuratedPairs } from './data-files';
 import { generateSyntheticPairs } from './generate-pairs';

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@pref/io';
+import { InvalidArgumentError } from '@pref/core';
 import { generateSyntheticPair } from './generate-pairs';
 import type { SyntheticPair } from './generate-pairs';
 import { normal, recordRandom } from './rng';

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@pref/io';
+import { InvalidArgumentError } from '@pref/core';
 import type { PreferencePair } from '@pref/io';
 import { pick, randomInt, recordRandom } from './rng';
 import type { Random } from './rng';

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@pref/io';
+import { InvalidArgumentError } from '@pref/core';
 import type { PairMetadata, PreferencePair } from '@pref/io';
 import {
   CORRECTION_PHRASES,

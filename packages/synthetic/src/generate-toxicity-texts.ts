@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@pref/io';
+import { InvalidArgumentError } from '@pref/core';
 import { pick, recordRandom } from './rng';
 
 /**

@@ -1,6 +1,7 @@
+import { InvalidArgumentError } from '@pref/core';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { createAtomicWriteStream, InvalidArgumentError, InvalidRecordError, readRecords } from '@pref/io';
+import { createAtomicWriteStream, InvalidRecordError, readRecords } from '@pref/io';
 import { loadRewardModel } from '@pref/reward-scoring';
 import { PythonFloat, pythonJsonDumps } from '@pref/selection';
 import { createProgress } from '../progress';

@@ -17,7 +17,7 @@ import {
   type CollectStats,
   type ItemSource,
 } from '@pref/collect';
-import { InvalidArgumentError } from '@pref/io';
+import { InvalidArgumentError } from '@pref/core';
 import { barChart } from '../report/charts';
 import { writeReport } from '../report/write-report';
 

@@ -1,6 +1,7 @@
+import { InvalidArgumentError } from '@pref/core';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { atomicWriteFile, InvalidArgumentError, InvalidRecordError, readPairs, readRecords, writeHfDataset, writeRecords, type DataRecord, type SchemaName } from '@pref/io';
+import { atomicWriteFile, InvalidRecordError, readPairs, readRecords, writeHfDataset, writeRecords, type DataRecord, type SchemaName } from '@pref/io';
 import { goldReward, gpt2Decode, gpt2Encode, parseGoldSpec, wordTokenize, type GoldRewardSpec } from '@pref/reward-scoring';
 import { PythonFloat, pythonJsonDumps } from '@pref/selection';
 import { createProgress } from '../progress';

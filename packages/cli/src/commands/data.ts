@@ -1,18 +1,8 @@
+import { InvalidArgumentError, seededUnit } from '@pref/core';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Command } from 'commander';
-import {
-  assignSplit,
-  combineDatasets,
-  dedupePairs,
-  filterPairs,
-  InvalidArgumentError,
-  pairKey,
-  readPairs,
-  seededUnit,
-  writeRecords,
-  type PreferencePair,
-} from '@pref/io';
+import { assignSplit, combineDatasets, dedupePairs, filterPairs, pairKey, readPairs, writeRecords, type PreferencePair } from '@pref/io';
 
 const DATA_EXTENSIONS = /\.(jsonl|json|jsonl\.gz|parquet|csv)$/i;
 

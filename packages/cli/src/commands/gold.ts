@@ -1,5 +1,6 @@
+import { InvalidArgumentError } from '@pref/core';
 import type { Command } from 'commander';
-import { collectPairs, InvalidArgumentError, readPairs, writeRecords, type PreferencePair, type SchemaName } from '@pref/io';
+import { collectPairs, readPairs, writeRecords, type PreferencePair, type SchemaName } from '@pref/io';
 import { createGoldScorer, GOLD_FUNCTION_NAMES, parseGoldSpec, scorePairsWithGold } from '@pref/reward-scoring';
 import { createRelabelBudget, selectForRelabel } from '@pref/selection';
 import { createProgress } from '../progress';

@@ -1,31 +1,6 @@
+import { InvalidArgumentError, PrefError } from '@pref/core';
 import { Option, type Command } from 'commander';
-import {
-  stringifyRecord,
-  DATA_FORMATS,
-  InvalidArgumentError,
-  PrefError,
-  SCHEMA_NAMES,
-  head,
-  lengthStats,
-  pairToRecord,
-  readPairs,
-  readRecords,
-  toD2poRecord,
-  toOpenRlhfRecord,
-  toShareGptRecord,
-  toTrlRecord,
-  writeRecords,
-  type DataFormat,
-  type DataRecord,
-  type FieldMapping,
-  type InvalidRecordError,
-  type LengthStats,
-  type PreferencePair,
-  type ReadPairsOptions,
-  type ReadProgress,
-  type ReadStats,
-  type SchemaName,
-} from '@pref/io';
+import { stringifyRecord, DATA_FORMATS, SCHEMA_NAMES, head, lengthStats, pairToRecord, readPairs, readRecords, toD2poRecord, toOpenRlhfRecord, toShareGptRecord, toTrlRecord, writeRecords, type DataFormat, type DataRecord, type FieldMapping, type InvalidRecordError, type LengthStats, type PreferencePair, type ReadPairsOptions, type ReadProgress, type ReadStats, type SchemaName } from '@pref/io';
 import { createProgress, type ProgressReporter } from '../progress';
 
 interface ReadFlags {

@@ -1,7 +1,8 @@
+import { InvalidArgumentError } from '@pref/core';
 import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
-import { InvalidArgumentError, readPairs, writeRecords, type PreferencePair } from '@pref/io';
+import { readPairs, writeRecords, type PreferencePair } from '@pref/io';
 import { addLogProbs, implicitRewards, loadCausalLM, type CausalLM } from '@pref/reward-scoring';
 import { createProgress, type ProgressReporter } from '../progress';
 

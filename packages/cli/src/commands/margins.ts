@@ -1,5 +1,6 @@
+import { InvalidArgumentError } from '@pref/core';
 import type { Command } from 'commander';
-import { atomicWriteFile, InvalidArgumentError } from '@pref/io';
+import { atomicWriteFile } from '@pref/io';
 import { marginsFile, type NormalizeMethod } from '@pref/margins';
 import { createProgress } from '../progress';
 

@@ -1,5 +1,6 @@
+import { InvalidArgumentError } from '@pref/core';
 import type { Command } from 'commander';
-import { InvalidArgumentError, readRecords, writeRecords, type DataRecord } from '@pref/io';
+import { readRecords, writeRecords, type DataRecord } from '@pref/io';
 import { groupGenerations, groupsFromUpstreamGenerations, isUpstreamGenerationsRow, pairsFromGenerations, type PairMode } from '@pref/selection';
 import { createProgress } from '../progress';
 

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { InvalidArgumentError } from '@pref/io';
+import { InvalidArgumentError } from '@pref/core';
 import { readPipelineFile } from '../pipeline/pipeline-config';
 import { PIPELINE_NAMES, interruptSignal, runPipeline } from '../pipeline/run-pipeline';
 import type { PipelineName, PipelineOptionsByName } from '../pipeline/run-pipeline';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { InvalidArgumentError } from '@pref/io';
+import { InvalidArgumentError } from '@pref/core';
 import { MECHANISMS, prepareFile, privatizeFile, seedWarning, type Center, type Mechanism, type RngKind, type TrainFormat } from '@pref/privacy';
 import { createProgress } from '../progress';
 

@@ -1,6 +1,7 @@
+import { InvalidArgumentError } from '@pref/core';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { createAtomicWriteStream, InvalidArgumentError, readRecords, type AtomicWriteStream } from '@pref/io';
+import { createAtomicWriteStream, readRecords, type AtomicWriteStream } from '@pref/io';
 import { cutToGpt2Tokens } from '@pref/reward-scoring';
 import { pythonJsonDumps, rewardModelDataFromCsv, valueDataFromGenerations, valuePromptsFromCsv, type ValueDataMode } from '@pref/selection';
 import { createProgress } from '../progress';

@@ -1,7 +1,8 @@
+import { InvalidArgumentError } from '@pref/core';
 import { createReadStream, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { InvalidArgumentError, readPairs, writeRecords, type SchemaName } from '@pref/io';
+import { readPairs, writeRecords, type SchemaName } from '@pref/io';
 import {
   loadRewardModel,
   scorePairs,

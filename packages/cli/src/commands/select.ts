@@ -1,5 +1,6 @@
+import { InvalidArgumentError } from '@pref/core';
 import type { Command } from 'commander';
-import { atomicWriteFile, InvalidArgumentError } from '@pref/io';
+import { atomicWriteFile } from '@pref/io';
 import { parseStrategy, selectFile, type SelectionReport } from '@pref/selection';
 import { createProgress } from '../progress';
 import { removeQuietly, runLogprobs, scratchPathNear } from './logprobs';

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { InvalidArgumentError } from '@pref/io';
+import { InvalidArgumentError } from '@pref/core';
 import { closeOnSignals, createLinearModel, loadLinearModel, serveD2po } from '@pref/serve';
 
 interface ServeD2poFlags {

@@ -1,5 +1,6 @@
+import { InvalidArgumentError } from '@pref/core';
 import { Option, type Command } from 'commander';
-import { InvalidArgumentError, writeRecords, type DataRecord } from '@pref/io';
+import { writeRecords, type DataRecord } from '@pref/io';
 import {
   generateLogProbs,
   generateMathPairs,

@@ -1,5 +1,6 @@
+import { InvalidArgumentError } from '@pref/core';
 import type { Command } from 'commander';
-import { collectPairs, InvalidArgumentError, type PreferencePair, type SchemaName } from '@pref/io';
+import { collectPairs, type PreferencePair, type SchemaName } from '@pref/io';
 import { exportRewardModel, trainRewardModel } from '@pref/reward-scoring';
 import { loadTruthySample } from '@pref/synthetic';
 import { createProgress } from '../progress';

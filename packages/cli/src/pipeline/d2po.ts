@@ -1,5 +1,6 @@
+import { seededUnit } from '@pref/core';
 import { basename, join } from 'node:path';
-import { InvalidRecordError, collectPairs, seededUnit, writeRecords } from '@pref/io';
+import { InvalidRecordError, collectPairs, writeRecords } from '@pref/io';
 import type { DataRecord, PreferencePair } from '@pref/io';
 import { createGoldScorer, loadRewardModel, parseGoldSpec, scorePairs, scorePairsWithGold } from '@pref/reward-scoring';
 import { RelabelBudget, selectForRelabel } from '@pref/selection';

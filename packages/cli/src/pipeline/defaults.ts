@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { PrefError } from '@pref/io';
+import { PrefError } from '@pref/core';
 import { defaultRewardModelDir } from '@pref/reward-scoring';
 import { truthySamplePath } from '@pref/synthetic';
 

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { InvalidArgumentError } from '@pref/io';
+import { InvalidArgumentError } from '@pref/core';
 import { PIPELINE_NAMES } from './run-pipeline';
 import type { PipelineName } from './run-pipeline';
 

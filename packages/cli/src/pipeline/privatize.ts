@@ -1,7 +1,8 @@
+import { InvalidArgumentError } from '@pref/core';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { atomicWriteFile, InvalidArgumentError, readPairs, writeRecords } from '@pref/io';
+import { atomicWriteFile, readPairs, writeRecords } from '@pref/io';
 import type { DataRecord } from '@pref/io';
 import { addMargins, describeValues, histogram } from '@pref/margins';
 import type { NormalizeMethod } from '@pref/margins';

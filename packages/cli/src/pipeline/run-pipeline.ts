@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { InvalidArgumentError } from '@pref/io';
+import { InvalidArgumentError } from '@pref/core';
 import { d2poSteps } from './d2po';
 import type { D2poPipelineOptions } from './d2po';
 import { organizeSteps } from './organize';

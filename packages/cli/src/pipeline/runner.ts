@@ -1,8 +1,9 @@
+import { AbortedError, InvalidArgumentError } from '@pref/core';
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
 import { basename, join, relative, resolve } from 'node:path';
-import { AbortedError, InvalidArgumentError, PIPELINE_STATE_FILE, acquireOutputLock, assertReplaceableFolder, atomicWriteFile } from '@pref/io';
+import { PIPELINE_STATE_FILE, acquireOutputLock, assertReplaceableFolder, atomicWriteFile } from '@pref/io';
 import type { DataRecord } from '@pref/io';
 import { readRecords } from '@pref/io';
 import { createProgress } from '../progress';

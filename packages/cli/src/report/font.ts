@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import opentype from 'opentype.js';
 import type { Font } from 'opentype.js';
-import { PrefError } from '@pref/io';
+import { PrefError } from '@pref/core';
 
 /** The family name the shipped font declares; every chart is configured to use it. */
 export const REPORT_FONT_FAMILY = 'DejaVu Sans';

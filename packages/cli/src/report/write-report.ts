@@ -1,5 +1,6 @@
+import { AbortedError } from '@pref/core';
 import { join } from 'node:path';
-import { AbortedError, atomicWriteFile } from '@pref/io';
+import { atomicWriteFile } from '@pref/io';
 import type { ChartSpec } from './charts';
 import { renderChart } from './render-chart';
 

@@ -1,10 +1,8 @@
-import { PrefError } from '@pref/io';
-
-const causalLMErrorMarker = Symbol.for('pref.error.causal-lm');
+import { PrefError } from '@pref/core';
 
 /** A causal LM folder that cannot be loaded, or a forward pass that failed. */
 export class CausalLMError extends PrefError {
-  private readonly [causalLMErrorMarker] = true;
+  static override readonly marker: symbol = Symbol.for('pref.error.causal-lm');
   /** The model folder involved. */
   readonly modelDir: string;
   /** Position of the offending input in a sequenceLogProbs call, when one input is to blame. */
@@ -15,9 +13,5 @@ export class CausalLMError extends PrefError {
     this.name = 'CausalLMError';
     this.modelDir = modelDir;
     this.sequenceIndex = sequenceIndex;
-  }
-
-  static override isInstance(error: unknown): error is CausalLMError {
-    return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[causalLMErrorMarker] === true;
   }
 }

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { InvalidArgumentError } from '@pref/io';
+import { InvalidArgumentError } from '@pref/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generate, sampleToken } from './generate';
 import { loadCausalLM, type CausalLM } from './load-causal-lm';

@@ -1,4 +1,4 @@
-import { AbortedError, InvalidArgumentError, seededUnit } from '@pref/io';
+import { AbortedError, InvalidArgumentError, seededUnit } from '@pref/core';
 import * as ort from 'onnxruntime-node';
 import { CausalLMError } from './errors';
 import { float16ToFloat32, type CausalLM } from './load-causal-lm';

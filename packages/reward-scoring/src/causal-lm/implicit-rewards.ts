@@ -1,4 +1,5 @@
-import { InvalidArgumentError, InvalidRecordError, type PreferencePair } from '@pref/io';
+import { InvalidArgumentError } from '@pref/core';
+import { InvalidRecordError, type PreferencePair } from '@pref/io';
 import { CausalLMError } from './errors';
 import type { CausalLM, SequenceInput } from './load-causal-lm';
 

@@ -1,8 +1,9 @@
+import { AbortedError, InvalidArgumentError } from '@pref/core';
 import { existsSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { TokenizerLoadError } from '../tokenizer/errors';
 import { loadTokenizer, type PrefTokenizer } from '../tokenizer/load-tokenizer';
-import { AbortedError, InvalidArgumentError, type ChatMessage } from '@pref/io';
+import { type ChatMessage } from '@pref/io';
 import * as ort from 'onnxruntime-node';
 import { compileChatTemplate, readChatTemplate, type ChatTemplate, type ChatTemplateLimits } from '../chat-template/index';
 import {

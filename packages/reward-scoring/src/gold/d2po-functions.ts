@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@pref/io';
+import { InvalidArgumentError } from '@pref/core';
 import { gpt2Decode, gpt2Encode } from './gpt2';
 import { posTags } from './functions';
 import { answerPart, editDistance, wordTokenize } from './text';

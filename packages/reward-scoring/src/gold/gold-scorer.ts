@@ -1,5 +1,6 @@
+import { AbortedError, cyrb53, InvalidArgumentError } from '@pref/core';
 import type { PreferencePair } from '@pref/io';
-import { AbortedError, InvalidArgumentError, InvalidRecordError } from '@pref/io';
+import { InvalidRecordError } from '@pref/io';
 import { CONT_GOLD_FUNCTIONS, GOLD_FUNCTION_NAMES, GOLD_FUNCTIONS } from './functions';
 import type { GoldFunctionName } from './functions';
 import { goldInputText } from './text';
@@ -51,19 +52,10 @@ export function parseGoldSpec(spec: string, seed: number | string = 0): GoldRewa
 
 /** Noise in [−1, 1) for a text: depends only on (seed, text), never on record order or batching. */
 export function goldNoise(seed: number | string, text: string): number {
-  // cyrb53-style 53-bit hash of (seed, text), mapped to [0, 1): a pure function, so noise does not
-  // depend on record order, batching or sharding.
-  const input = `pref-gold-noise/${String(seed)}/${text}`;
-  let h1 = 0xdeadbeef;
-  let h2 = 0x41c6ce57;
-  for (let i = 0; i < input.length; i++) {
-    const code = input.charCodeAt(i);
-    h1 = Math.imul(h1 ^ code, 2654435761);
-    h2 = Math.imul(h2 ^ code, 1597334677);
-  }
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  const bits53 = 2097152 * (h2 >>> 0) + (h1 >>> 11);
+  // @pref/core's cyrb53 of (seed, text), the top 53 of its 64 bits mapped to [0, 1): a pure function,
+  // so noise does not depend on record order, batching or sharding.
+  const lanes = cyrb53(`pref-gold-noise/${String(seed)}/${text}`);
+  const bits53 = 2097152 * (lanes[1] as number) + ((lanes[0] as number) >>> 11);
   return (bits53 / 2 ** 53) * 2 - 1;
 }
 

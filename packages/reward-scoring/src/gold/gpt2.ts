@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { InvalidArgumentError } from '@pref/io';
+import { InvalidArgumentError } from '@pref/core';
 
 let cached: Tokenizer | undefined;
 

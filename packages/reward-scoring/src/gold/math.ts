@@ -1,3 +1,4 @@
+import { pythonFloatRepr } from '@pref/core';
 import { editDistance } from './text';
 
 /**
@@ -38,18 +39,7 @@ export function stripMathText(text: string): string {
 
 function pyFloatStr(x: number): string {
   if (!Number.isFinite(x)) throw new MathEvalError('inf/nan results are not valid Python literals');
-  if (x === 0) return Object.is(x, -0) ? '-0.0' : '0.0';
-  const [mantissa, exponentText] = x.toExponential().split('e') as [string, string];
-  const exponent = Number(exponentText);
-  const sign = mantissa.startsWith('-') ? '-' : '';
-  const digits = mantissa.replace('-', '').replace('.', '');
-  if (exponent >= 16 || exponent < -4) {
-    const head = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
-    return `${sign}${head}e${exponent < 0 ? '-' : '+'}${String(Math.abs(exponent)).padStart(2, '0')}`;
-  }
-  if (exponent < 0) return `${sign}0.${'0'.repeat(-exponent - 1)}${digits}`;
-  const fracPart = digits.slice(exponent + 1);
-  return `${sign}${digits.slice(0, exponent + 1).padEnd(exponent + 1, '0')}.${fracPart === '' ? '0' : fracPart}`;
+  return pythonFloatRepr(x);
 }
 
 function str(value: PyValue): string {

@@ -1,15 +1,13 @@
 import { RewardModelError } from '../errors';
 import { onigRegex, UnsupportedRegexError } from './onig-regex';
 
-const tokenizerErrorMarker = Symbol.for('pref.error.tokenizer-load');
-
 /**
  * A tokenizer.json pref cannot reproduce exactly, or a malformed one. `field` is the JSON path of the
  * offending component (e.g. `normalizer.normalizers[1]`), `file` the tokenizer.json path when known.
  * `code` is `MODEL_LOAD`.
  */
 export class TokenizerLoadError extends RewardModelError {
-  private readonly [tokenizerErrorMarker] = true;
+  static override readonly marker: symbol = Symbol.for('pref.error.tokenizer-load');
   readonly file: string;
   readonly field: string;
 
@@ -18,10 +16,6 @@ export class TokenizerLoadError extends RewardModelError {
     this.name = 'TokenizerLoadError';
     this.file = file;
     this.field = field;
-  }
-
-  static override isInstance(error: unknown): error is TokenizerLoadError {
-    return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[tokenizerErrorMarker] === true;
   }
 }
 

@@ -1,7 +1,7 @@
 // Rollout batches the way D2PO's PPO loop posts them: per prompt two sampled responses, consecutive,
 // in `Question: …\n\nAnswer: …` form. Responses come from @pref/synthetic pairs; which of the two comes
 // first is decided by a seeded draw, so the gold winner is not always the first text.
-import { seededUnit } from '@pref/io';
+import { seededUnit } from '@pref/core';
 import { goldInputText } from '@pref/reward-scoring';
 import { generateSyntheticPairs } from '@pref/synthetic';
 

@@ -29,10 +29,11 @@ describe('argsort', () => {
     );
   });
 
-  it('sorts −0 before +0 and handles a view into a larger buffer', () => {
+  it('treats −0 and +0 as equal (index order, as numpy.argsort(kind="stable") and torch.sort(stable=True)) and handles a view into a larger buffer', () => {
     const backing = new Float64Array([9, 0, -0, -2, 3]);
     const view = backing.subarray(1);
-    expect(Array.from(argsort(view))).toEqual([2, 1, 0, 3]);
+    // numpy: np.argsort(np.array([0.0, -0.0, -2.0, 3.0]), kind='stable') -> [2, 0, 1, 3]
+    expect(Array.from(argsort(view))).toEqual([2, 0, 1, 3]);
   });
 
   it('sorts a large array into non-decreasing order', () => {
