@@ -8,7 +8,6 @@
  */
 import { join } from 'node:path';
 import { atomicWriteFile, readPairs, writeRecords } from '@pref/io';
-import type { DataRecord } from '@pref/io';
 import { addMargins } from '@pref/margins';
 import { privatizePairs, toTrainReady } from '@pref/privacy';
 import type { PrivacySummary } from '@pref/privacy';
@@ -38,7 +37,7 @@ export async function privatizeExample({ out, input = truthySamplePath(), model 
   const scored = join(out, '01-scored', 'scored.jsonl');
   const rewardModel = await loadRewardModel(model, { tokenizerWorkers: 0 });
   try {
-    await writeRecords(scored, scorePairs(readPairs(input), rewardModel, { inputFormat: 'joined' }) as AsyncIterable<DataRecord>);
+    await writeRecords(scored, scorePairs(readPairs(input), rewardModel, { inputFormat: 'joined' }));
   } finally {
     await rewardModel.dispose();
   }
@@ -61,7 +60,7 @@ export async function privatizeExample({ out, input = truthySamplePath(), model 
 
   // 4. Train-ready: prompt/chosen/rejected only, nothing that could reveal the original label.
   const trainPath = join(out, '04-train', 'train.jsonl');
-  await writeRecords(trainPath, privatized.records.map((record) => toTrainReady(record) as unknown as DataRecord));
+  await writeRecords(trainPath, privatized.records.map((record) => toTrainReady(record)));
 
   // 5. Report with plots (SVG + PNG).
   const report = await writeReport(join(out, 'report'), {

@@ -10,7 +10,6 @@
  */
 import { join } from 'node:path';
 import { atomicWriteFile, writeRecords } from '@pref/io';
-import type { DataRecord } from '@pref/io';
 import { histogram } from '@pref/margins';
 import { loadRewardModel } from '@pref/reward-scoring';
 import { buildRectificationValueData, buildRewardModelData, pairsFromGenerations } from '@pref/selection';
@@ -52,14 +51,14 @@ export async function rectifyExample({ out, classifier, prompts = 30, perPrompt 
   await writeRecords(generationsPath, groups);
 
   const rm = buildRewardModelData(groups, { dropRate, seed });
-  await writeRecords(join(out, '02-reward-model-data', 'train.jsonl'), rm.train as unknown as DataRecord[]);
-  await writeRecords(join(out, '02-reward-model-data', 'validation.jsonl'), rm.validation as unknown as DataRecord[]);
+  await writeRecords(join(out, '02-reward-model-data', 'train.jsonl'), rm.train);
+  await writeRecords(join(out, '02-reward-model-data', 'validation.jsonl'), rm.validation);
   const value = buildRectificationValueData(groups, { dropRate, seed });
-  await writeRecords(join(out, '03-value-data', 'train.jsonl'), value.train as unknown as DataRecord[]);
-  await writeRecords(join(out, '03-value-data', 'validation.jsonl'), value.validation as unknown as DataRecord[]);
+  await writeRecords(join(out, '03-value-data', 'train.jsonl'), value.train);
+  await writeRecords(join(out, '03-value-data', 'validation.jsonl'), value.validation);
   const pairs = pairsFromGenerations(groups, { mode: 'most', seed });
   const pairsPath = join(out, '04-pairs', 'pairs.jsonl');
-  await writeRecords(pairsPath, pairs.pairs as DataRecord[]);
+  await writeRecords(pairsPath, pairs.pairs);
 
   const summary = {
     prompts,

@@ -32,7 +32,7 @@ export type { FlattenOptions, FlattenStyle } from './flatten-conversation';
 
 // Writers
 export { writeRecords } from './write-records';
-export type { WriteRecordsOptions, WriteResult } from './write-records';
+export type { WriteRecordsOptions, WriteResult, RowSource } from './write-records';
 export { writePairs, pairToRecord } from './write-pairs';
 export type { WritePairsOptions } from './write-pairs';
 export { writeHfDataset, writeHfDatasetDict } from './write-hf';
@@ -53,7 +53,7 @@ export {
 } from './output-guard';
 export type { GuardOutputsOptions, OutputGuard, OutputKind, OutputPath, NamedPath, LockHolder } from './output-guard';
 export { toTrlRecord, toOpenRlhfRecord, toShareGptRecord, toD2poRecord, writeTrl, writeOpenRlhf, pairConversation } from './trainer-writers';
-export type { TrlOptions, OpenRlhfOptions } from './trainer-writers';
+export type { TrlOptions, OpenRlhfOptions, PairInput } from './trainer-writers';
 
 // Dataset operations
 export { contentHash, pairKey } from './content-hash';

@@ -1,9 +1,22 @@
 import type { ChatMessage, DataRecord, PairConversation, PreferencePair } from './types';
+
+/**
+ * What the trainer writers read from a row: the three texts, plus `id`, `system`, `conversation` and
+ * any column named in `keep` when present. A `PreferencePair`, a privacy `TrainReadyRecord` or any
+ * object with these fields is accepted as it is.
+ */
+export type PairInput = Pick<PreferencePair, 'prompt' | 'chosen' | 'rejected'> & Partial<Pick<PreferencePair, 'id' | 'system' | 'metadata' | 'conversation'>>;
+
+/** The row's columns by name (its own keys; an interface type has no index signature). */
+function columns(pair: PairInput): PreferencePair {
+  return pair as PreferencePair;
+}
 import { writeRecords, type WriteRecordsOptions, type WriteResult } from './write-records';
-import type { PairSource } from './dataset-ops';
+import type { RowSource } from './write-records';
 
 /** The conversation of a pair: its own, or one built from the text fields (system, user prompt, assistant answers). */
-export function pairConversation(pair: PreferencePair): PairConversation {
+export function pairConversation(input: PairInput): PairConversation {
+  const pair = columns(input);
   if (pair.conversation) return pair.conversation;
   const prompt: ChatMessage[] = [];
   if (pair.system !== undefined) prompt.push({ role: 'system', content: pair.system });
@@ -24,7 +37,8 @@ export interface TrlOptions {
 }
 
 /** One TRL DPOTrainer / RewardTrainer row for a pair. */
-export function toTrlRecord(pair: PreferencePair, { style = 'standard', keep = [] }: TrlOptions = {}): DataRecord {
+export function toTrlRecord(input: PairInput, { style = 'standard', keep = [] }: TrlOptions = {}): DataRecord {
+  const pair = columns(input);
   const row = Object.create(null) as DataRecord;
   if (style === 'conversational') {
     const conversation = pairConversation(pair);
@@ -57,7 +71,8 @@ function shareGptTurn(message: ChatMessage): { from: string; value: string } {
  * `chosen: {from: 'gpt', value}`, `rejected: {from: 'gpt', value}`. A multi-turn response is
  * joined into one value. readPairs reads it back (schema `sharegpt`).
  */
-export function toShareGptRecord(pair: PreferencePair, { keep = [] }: { keep?: readonly string[] } = {}): DataRecord {
+export function toShareGptRecord(input: PairInput, { keep = [] }: { keep?: readonly string[] } = {}): DataRecord {
+  const pair = columns(input);
   const conversation = pairConversation(pair);
   const row = Object.create(null) as DataRecord;
   row.conversations = conversation.prompt.map(shareGptTurn);
@@ -72,7 +87,8 @@ export function toShareGptRecord(pair: PreferencePair, { keep = [] }: { keep?: r
  * One D2PO / stack-exchange-paired row: `question` (the prompt, with the system prompt before it),
  * `response_j` (preferred), `response_k`, and `magnitude` when the pair has one (a number).
  */
-export function toD2poRecord(pair: PreferencePair, { keep = [] }: { keep?: readonly string[] } = {}): DataRecord {
+export function toD2poRecord(input: PairInput, { keep = [] }: { keep?: readonly string[] } = {}): DataRecord {
+  const pair = columns(input);
   const row = Object.create(null) as DataRecord;
   row.question = pair.system !== undefined && !pair.conversation ? `${pair.system}\n\n${pair.prompt}` : pair.prompt;
   row.response_j = pair.chosen;
@@ -101,7 +117,8 @@ export interface OpenRlhfOptions {
 }
 
 /** One OpenRLHF reward-model / DPO row for a pair. */
-export function toOpenRlhfRecord(pair: PreferencePair, { promptKey = 'prompt', chosenKey = 'chosen', rejectedKey = 'rejected', messages = false, marginFrom, keep = [] }: OpenRlhfOptions = {}): DataRecord {
+export function toOpenRlhfRecord(input: PairInput, { promptKey = 'prompt', chosenKey = 'chosen', rejectedKey = 'rejected', messages = false, marginFrom, keep = [] }: OpenRlhfOptions = {}): DataRecord {
+  const pair = columns(input);
   const row = Object.create(null) as DataRecord;
   if (messages) {
     const conversation = pairConversation(pair);
@@ -118,16 +135,16 @@ export function toOpenRlhfRecord(pair: PreferencePair, { promptKey = 'prompt', c
   return row;
 }
 
-async function* mapPairs(pairs: PairSource, map: (pair: PreferencePair) => DataRecord): AsyncGenerator<DataRecord> {
+async function* mapPairs<Pair extends PairInput>(pairs: RowSource<Pair>, map: (pair: Pair) => DataRecord): AsyncGenerator<DataRecord> {
   for await (const pair of pairs) yield map(pair);
 }
 
 /** Writes a TRL-ready file (any writeRecords format; JSONL or Parquet are what `datasets.load_dataset` reads). */
-export function writeTrl(path: string, pairs: PairSource, options: TrlOptions & WriteRecordsOptions = {}): Promise<WriteResult> {
+export function writeTrl<Pair extends PairInput>(path: string, pairs: RowSource<Pair>, options: TrlOptions & WriteRecordsOptions = {}): Promise<WriteResult> {
   return writeRecords(path, mapPairs(pairs, (pair) => toTrlRecord(pair, options)), options);
 }
 
 /** Writes an OpenRLHF-ready file with the configured keys. */
-export function writeOpenRlhf(path: string, pairs: PairSource, options: OpenRlhfOptions & WriteRecordsOptions = {}): Promise<WriteResult> {
+export function writeOpenRlhf<Pair extends PairInput>(path: string, pairs: RowSource<Pair>, options: OpenRlhfOptions & WriteRecordsOptions = {}): Promise<WriteResult> {
   return writeRecords(path, mapPairs(pairs, (pair) => toOpenRlhfRecord(pair, options)), options);
 }

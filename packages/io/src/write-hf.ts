@@ -26,6 +26,7 @@ import { PrefError } from './errors';
 import { columnCells, fitsType, inferColumns, type ColumnType } from './infer-columns';
 import { stringifyRecord } from './json-text';
 import type { DataRecord } from './types';
+import type { RowSource } from './write-records';
 import type { WriteResult } from './write-records';
 import { COLUMN_NAMES_KEY } from './read-hf';
 
@@ -83,7 +84,7 @@ export interface WriteHfOptions {
 }
 
 /** Writes one Dataset folder's files into `folder` (which must exist). Returns the row count. */
-async function writeDatasetFiles(folder: string, records: AsyncIterable<DataRecord> | Iterable<DataRecord>, { rowGroupSize = 10_000, split = 'train', signal, onProgress }: WriteHfOptions): Promise<number> {
+async function writeDatasetFiles(folder: string, records: RowSource, { rowGroupSize = 10_000, split = 'train', signal, onProgress }: WriteHfOptions): Promise<number> {
   const dataFile = 'data-00000-of-00001.arrow';
   const out = createWriteStream(join(folder, dataFile));
   // A write error (disk full, …) is kept and rethrown from the row loop; without a listener it
@@ -130,8 +131,10 @@ async function writeDatasetFiles(folder: string, records: AsyncIterable<DataReco
     batch = [];
   };
   try {
-    for await (const record of records) {
+    for await (const row of records) {
       if (written % 1024 === 0) throwIfAborted(signal);
+      // Rows are plain objects whose keys are columns; an interface type has no index signature.
+      const record = row as DataRecord;
       batch.push(record);
       written += 1;
       if (batch.length >= rowGroupSize) {
@@ -213,12 +216,12 @@ async function atomicFolder(path: string, fill: (temp: string) => Promise<number
  * stream), `dataset_info.json` (features) and `state.json`, loadable with `datasets.load_from_disk`.
  * Built in a temp folder and renamed into place.
  */
-export function writeHfDataset(path: string, records: AsyncIterable<DataRecord> | Iterable<DataRecord>, options: WriteHfOptions = {}): Promise<WriteResult> {
+export function writeHfDataset<Row extends object>(path: string, records: RowSource<Row>, options: WriteHfOptions = {}): Promise<WriteResult> {
   return atomicFolder(path, (temp) => writeDatasetFiles(temp, records, options));
 }
 
 /** Writes a DatasetDict folder: `dataset_dict.json` plus one Dataset folder per split. */
-export function writeHfDatasetDict(path: string, splits: Record<string, AsyncIterable<DataRecord> | Iterable<DataRecord>>, options: Omit<WriteHfOptions, 'split'> = {}): Promise<WriteResult> {
+export function writeHfDatasetDict<Row extends object>(path: string, splits: Record<string, RowSource<Row>>, options: Omit<WriteHfOptions, 'split'> = {}): Promise<WriteResult> {
   return atomicFolder(path, async (temp) => {
     let written = 0;
     for (const [split, records] of Object.entries(splits)) {

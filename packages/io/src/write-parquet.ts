@@ -6,6 +6,7 @@ import { ioError, throwIfAborted } from './byte-source';
 import { PrefError } from './errors';
 import { columnCells, fitsType, inferColumns, type ColumnType } from './infer-columns';
 import type { DataRecord } from './types';
+import type { RowSource } from './write-records';
 import type { WriteResult } from './write-records';
 
 type Repetition = 'REQUIRED' | 'OPTIONAL';
@@ -61,7 +62,7 @@ function exactJsonCell(cell: unknown): unknown {
  */
 export async function writeParquetRecords(
   path: string,
-  records: AsyncIterable<DataRecord> | Iterable<DataRecord>,
+  records: RowSource,
   { rowGroupSize = 10_000, signal, onProgress }: { rowGroupSize?: number; signal?: AbortSignal; onProgress?: (p: { written: number }) => void } = {},
 ): Promise<WriteResult> {
   if (path === '-') throw new PrefError({ code: 'UNSUPPORTED_FORMAT', message: 'Parquet cannot be written to stdout; give a file path' });
@@ -100,8 +101,10 @@ export async function writeParquetRecords(
   };
   try {
     sink = fileWriter(temp);
-    for await (const record of records) {
+    for await (const row of records) {
       if (written % 1024 === 0) throwIfAborted(signal);
+      // Rows are plain objects whose keys are columns; an interface type has no index signature.
+      const record = row as DataRecord;
       batch.push(record);
       written += 1;
       if (batch.length >= rowGroupSize) {

@@ -6,6 +6,12 @@ import { stringifyRecord } from './json-text';
 import { writeHfDataset } from './write-hf';
 import { writeParquetRecords } from './write-parquet';
 import type { DataRecord } from './types';
+
+/**
+ * Rows to write: any objects (an interface such as `TrainReadyRecord` or a `Record<string, unknown>`),
+ * streamed or in memory. Each row's own enumerable keys are its columns.
+ */
+export type RowSource<Row extends object = object> = AsyncIterable<Row> | Iterable<Row>;
 import { PrefError } from './errors';
 
 export interface WriteRecordsOptions {
@@ -28,7 +34,7 @@ const FLUSH_BYTES = 1 << 20;
 
 async function writeJsonLike(
   out: AtomicWriteStream,
-  records: AsyncIterable<DataRecord> | Iterable<DataRecord>,
+  records: RowSource,
   { array, gzip, signal, onProgress }: { array: boolean; gzip: boolean; signal?: AbortSignal; onProgress?: (p: { written: number }) => void },
 ): Promise<number> {
   const gz = gzip ? createGzip() : undefined;
@@ -53,8 +59,10 @@ async function writeJsonLike(
   let written = 0;
   let buffer = array ? '[' : '';
   try {
-    for await (const record of records) {
+    for await (const row of records) {
       if (written % 1024 === 0) throwIfAborted(signal);
+      // Rows are plain objects whose keys are columns; an interface type has no index signature.
+      const record = row as DataRecord;
       let text: string;
       try {
         text = stringifyRecord(record);
@@ -89,13 +97,15 @@ async function writeJsonLike(
  * string, or a prompt with a line break (which would read back as two prompts), is an error naming
  * the row, never written changed.
  */
-async function writeTextLines(path: string, records: AsyncIterable<DataRecord> | Iterable<DataRecord>, { signal, onProgress }: WriteRecordsOptions): Promise<WriteResult> {
+async function writeTextLines(path: string, records: RowSource, { signal, onProgress }: WriteRecordsOptions): Promise<WriteResult> {
   const out = await createAtomicWriteStream(path);
   let written = 0;
   try {
     let buffer = '';
-    for await (const record of records) {
+    for await (const row of records) {
       if (written % 1024 === 0) throwIfAborted(signal);
+      // Rows are plain objects whose keys are columns; an interface type has no index signature.
+      const record = row as DataRecord;
       const prompt = record.prompt;
       if (typeof prompt !== 'string' || prompt.trim() === '') throw new PrefError({ code: 'UNSUPPORTED_FORMAT', message: `${path}: row ${written + 1}: a .txt prompt list holds one non-empty prompt string per row; this row's "prompt" is ${typeof prompt === 'string' ? 'blank' : typeof prompt}` });
       if (/[\r\n]/.test(prompt)) throw new PrefError({ code: 'UNSUPPORTED_FORMAT', message: `${path}: row ${written + 1}: the prompt holds a line break, which a one-prompt-a-line .txt file cannot keep; write JSONL` });
@@ -122,9 +132,9 @@ async function writeTextLines(path: string, records: AsyncIterable<DataRecord> |
  * `-` writes JSONL to stdout. Records are streamed: memory is bounded by one row group for Parquet/HF
  * and by ~1 MB of text for JSON formats.
  */
-export async function writeRecords(
+export async function writeRecords<Row extends object>(
   path: string,
-  records: AsyncIterable<DataRecord> | Iterable<DataRecord>,
+  records: RowSource<Row>,
   options: WriteRecordsOptions = {},
 ): Promise<WriteResult> {
   const { signal, onProgress } = options;

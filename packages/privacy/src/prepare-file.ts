@@ -1,5 +1,5 @@
 import { createAtomicWriteStream, InvalidRecordError, readRecords, writeRecords, type AtomicWriteStream, type DataRecord } from '@pref/io';
-import { toTrainReady, type TrainFormat } from './to-train-ready';
+import { toTrainReady, type TrainFormat, type TrainReadyRecord } from './to-train-ready';
 
 export interface PrepareFileOptions {
   /** Default: 'trl'. */
@@ -47,12 +47,12 @@ export async function prepareFile(input: string, output: string, { format = 'trl
     await rejectsStream.write(`${pending.join('\n')}\n`);
     pending.length = 0;
   };
-  async function* trainReady(): AsyncGenerator<DataRecord> {
+  async function* trainReady(): AsyncGenerator<TrainReadyRecord> {
     for await (const { record, file, line } of readRecords(input, { signal, onProgress, onInvalid: (error) => reject(error) })) {
       try {
         const out = toTrainReady(record, { includeId, format, file, line });
         await flush();
-        yield out as unknown as DataRecord;
+        yield out;
       } catch (error) {
         if (!InvalidRecordError.isInstance(error)) throw error;
         reject(error, record);

@@ -41,8 +41,8 @@ export function swapPair<T extends DataRecord>(record: T): T {
 
 /** The negation of a numeric string, in the same format: sign toggled, digits untouched; zero unchanged. */
 export function negateNumericText(text: string): string {
-  const match = /^(\s*)([+-]?)(.*)$/s.exec(text) as RegExpExecArray;
-  const [, space, sign, rest] = match as unknown as [string, string, string, string];
+  // The pattern matches every string (each group may be empty).
+  const [, space = '', sign = '', rest = ''] = /^(\s*)([+-]?)(.*)$/s.exec(text) ?? [];
   if (Number(text) === 0) return text;
   return `${space}${sign === '-' ? '' : '-'}${rest}`;
 }

@@ -49,12 +49,12 @@ function parseNumber(value: string, flag: string, { integer = false, min = 0, ma
 /** Generated records are produced in chunks of this many (record i depends only on the seed and i). */
 const CHUNK = 2000;
 
-function generatedChunk(kind: SynthFlags['kind'], n: number, seed: number | string, noiseRate: number, startIndex: number): DataRecord[] {
+function generatedChunk(kind: SynthFlags['kind'], n: number, seed: number | string, noiseRate: number, startIndex: number): object[] {
   switch (kind) {
     case 'math':
       return generateMathPairs({ n, seed, noiseRate, startIndex });
     case 'toxicity':
-      return generateToxicityTexts({ n, seed, startIndex }) as unknown as DataRecord[];
+      return generateToxicityTexts({ n, seed, startIndex });
     case 'logprobs':
       return generateLogProbs({ n, seed, startIndex });
     case 'starter':
@@ -68,7 +68,7 @@ function generatedChunk(kind: SynthFlags['kind'], n: number, seed: number | stri
  * The records of one set, streamed chunk by chunk so any `n` runs in constant memory (pure: same
  * flags, same records; `starter` equals `buildStarterDataset`: synthetic mix then curated, with provenance).
  */
-export function* synthRecords(kind: SynthFlags['kind'], n: number, seed: number | string, noiseRate: number): Generator<DataRecord> {
+export function* synthRecords(kind: SynthFlags['kind'], n: number, seed: number | string, noiseRate: number): Generator<object> {
   switch (kind) {
     case 'curated':
       yield* loadCuratedPairs();
@@ -77,7 +77,7 @@ export function* synthRecords(kind: SynthFlags['kind'], n: number, seed: number 
       yield* loadTruthySample();
       return;
     case 'prompts':
-      yield* loadPromptCollection() as unknown as DataRecord[];
+      yield* loadPromptCollection();
       return;
     default:
       for (let start = 0; start < n; start += CHUNK) yield* generatedChunk(kind, Math.min(CHUNK, n - start), seed, noiseRate, start);
@@ -106,13 +106,15 @@ export function registerSynthCommands(program: Command): void {
       let pairs = 0;
       let longerChosen = 0;
       let flipped = 0;
-      const counted = function* (): Generator<DataRecord> {
+      const counted = function* (): Generator<object> {
         for (const record of synthRecords(flags.kind, n, seed, noiseRate)) {
-          if (typeof record.chosen === 'string' && typeof record.rejected === 'string') {
+          // Every kind's rows are plain objects; read the columns the summary counts by name.
+          const { chosen, rejected, label_flipped: labelFlipped } = record as Readonly<DataRecord>;
+          if (typeof chosen === 'string' && typeof rejected === 'string') {
             pairs += 1;
-            longerChosen += record.chosen.length > record.rejected.length ? 1 : record.chosen.length === record.rejected.length ? 0.5 : 0;
+            longerChosen += chosen.length > rejected.length ? 1 : chosen.length === rejected.length ? 0.5 : 0;
           }
-          if (record.label_flipped === true) flipped += 1;
+          if (labelFlipped === true) flipped += 1;
           yield record;
         }
       };

@@ -119,7 +119,7 @@ export interface PrivatizeStepResult {
  * `OUT/report/` (report.md, report.html, plots/, summary.json).
  */
 export function privatizeSteps(options: PrivatizePipelineOptions): PipelineStep[] {
-  checkPrivatizeOptions(options as unknown as Record<string, unknown>);
+  checkPrivatizeOptions({ ...options });
   const {
     input,
     model,
@@ -169,7 +169,7 @@ export function privatizeSteps(options: PrivatizePipelineOptions): PipelineStep[
               truncatedPairs = p.truncatedPairs;
               progress.update(p.pairsDone, p.total);
             },
-          }) as AsyncIterable<DataRecord>,
+          }),
         );
         progress.update(written, written);
         return { outputs: [scored(out)], result: { pairs: written, read: pairs.stats.read, rejected: pairs.stats.rejected, truncatedPairs } };
@@ -237,7 +237,7 @@ export function privatizeSteps(options: PrivatizePipelineOptions): PipelineStep[
     async run({ out, progress, signal }) {
       const records = await readAllRecords(privatized(out), signal);
       const trainReady = records.map((record, i) => toTrainReady(record, { includeId, format: trainFormat, file: privatized(out), line: i + 1 }));
-      const { written } = await writeRecords(train(out), trainReady as unknown as DataRecord[]);
+      const { written } = await writeRecords(train(out), trainReady);
       progress.update(written, written);
       return { outputs: [train(out)], result: { pairs: written } };
     },

@@ -129,8 +129,8 @@ export function rectifySteps(options: RectifyPipelineOptions): PipelineStep[] {
     async run({ out, signal, progress }) {
       const groups = await readAllRecords(scoredPath(out), signal);
       const split = buildRewardModelData(groups, { dropRate: rmDropRate, seed: String(seed), locate: (i) => ({ file: scoredPath(out), line: i + 1 }) });
-      await writeRecords(rm(out, 'train'), split.train as unknown as DataRecord[]);
-      await writeRecords(rm(out, 'validation'), split.validation as unknown as DataRecord[]);
+      await writeRecords(rm(out, 'train'), split.train);
+      await writeRecords(rm(out, 'validation'), split.validation);
       const positives = [...split.train, ...split.validation].filter((row) => row.label === 1).length;
       progress.update(split.train.length + split.validation.length);
       return { outputs: [rm(out, 'train'), rm(out, 'validation')], result: { train: split.train.length, validation: split.validation.length, dropped: split.dropped, positives } };
@@ -145,8 +145,8 @@ export function rectifySteps(options: RectifyPipelineOptions): PipelineStep[] {
     async run({ out, signal, progress }) {
       const groups = await readAllRecords(scoredPath(out), signal);
       const split = buildRectificationValueData(groups, { dropRate: valueDropRate, seed: String(seed), locate: (i) => ({ file: scoredPath(out), line: i + 1 }) });
-      await writeRecords(value(out, 'train'), split.train as unknown as DataRecord[]);
-      await writeRecords(value(out, 'validation'), split.validation as unknown as DataRecord[]);
+      await writeRecords(value(out, 'train'), split.train);
+      await writeRecords(value(out, 'validation'), split.validation);
       const positives = [...split.train, ...split.validation].filter((row) => row.reward === -1).length;
       progress.update(split.train.length + split.validation.length);
       return { outputs: [value(out, 'train'), value(out, 'validation')], result: { train: split.train.length, validation: split.validation.length, dropped: split.dropped, positives } };
@@ -161,7 +161,7 @@ export function rectifySteps(options: RectifyPipelineOptions): PipelineStep[] {
     async run({ out, signal, progress }) {
       const groups = await readAllRecords(scoredPath(out), signal);
       const result = pairsFromGenerations(groups, { mode: 'most', seed: String(seed), locate: (i) => ({ file: scoredPath(out), line: i + 1 }) });
-      const { written } = await writeRecords(pairsPath(out), result.pairs as DataRecord[]);
+      const { written } = await writeRecords(pairsPath(out), result.pairs);
       await writeJson(join(out, '04-pairs', 'skipped.json'), result.skipped);
       progress.update(written, written);
       return { outputs: [pairsPath(out), join(out, '04-pairs', 'skipped.json')], result: { pairs: written, skipped: result.skipped.length } };

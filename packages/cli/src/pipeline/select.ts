@@ -1,6 +1,5 @@
 import { join } from 'node:path';
 import { collectPairs, writeRecords } from '@pref/io';
-import type { DataRecord } from '@pref/io';
 import { implicitRewards, loadCausalLM } from '@pref/reward-scoring';
 import type { CausalLM } from '@pref/reward-scoring';
 import { selectByRewardGap, selectRandom } from '@pref/selection';
@@ -51,12 +50,12 @@ export function selectSteps(options: SelectPipelineOptions): PipelineStep[] {
     async run({ out, signal, progress }) {
       if (input) {
         const { pairs, stats } = await collectPairs(input, { signal });
-        const { written } = await writeRecords(inputPath(out), pairs as DataRecord[]);
+        const { written } = await writeRecords(inputPath(out), pairs);
         progress.update(written, written);
         return { outputs: [inputPath(out)], result: { pairs: written, generated: false, rejected: stats.rejected } };
       }
       const pairs = generateLogProbs({ n, seed: String(seed) });
-      const { written } = await writeRecords(inputPath(out), pairs as unknown as DataRecord[]);
+      const { written } = await writeRecords(inputPath(out), pairs);
       progress.update(written, written);
       return { outputs: [inputPath(out)], result: { pairs: written, generated: true, rejected: 0 } };
     },
@@ -83,7 +82,7 @@ export function selectSteps(options: SelectPipelineOptions): PipelineStep[] {
           locate: (i) => ({ file: inputPath(out), line: i + 1 }),
           onProgress: ({ done, total }) => progress.update(done, total),
         });
-        const { written } = await writeRecords(rewardsPath(out), withRewards as DataRecord[]);
+        const { written } = await writeRecords(rewardsPath(out), withRewards);
         progress.update(written, written);
         return { outputs: [rewardsPath(out)], result: { pairs: written } };
       } finally {
