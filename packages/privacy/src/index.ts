@@ -31,7 +31,7 @@ export type { PrivacySummary, PrivacyGuarantee, PerInstanceSummary, SummarizeFli
 export { swapPair, negateNumericText } from './swap-pair';
 export { releaseColumns, RELEASED_COLUMNS } from './release-columns';
 export { toTrainReady } from './to-train-ready';
-export type { TrainFormat, TrainReadyOptions, TrainReadyRecord } from './to-train-ready';
+export type { TrainReadyOptions, TrainReadyRecord } from './to-train-ready';
 export { privatizeFile } from './privatize-file';
 export type { PrivatizeFileOptions, PrivatizeFileResult } from './privatize-file';
 export { prepareFile, defaultRejectsPath } from './prepare-file';

@@ -1,9 +1,7 @@
 import { createAtomicWriteStream, InvalidRecordError, readRecords, writeRecords, type AtomicWriteStream, type DataRecord } from '@pref/io';
-import { toTrainReady, type TrainFormat, type TrainReadyRecord } from './to-train-ready';
+import { toTrainReady, type TrainReadyRecord } from './to-train-ready';
 
 export interface PrepareFileOptions {
-  /** Default: 'trl'. */
-  format?: TrainFormat;
   /** Keep `id`. Default: false. */
   includeId?: boolean;
   /** Where malformed rows go (JSONL: file, line, field, expected, found, message). Default: `<output>.rejects.jsonl`. */
@@ -30,7 +28,7 @@ export function defaultRejectsPath(output: string): string {
  * valid JSON objects, or whose prompt/chosen/rejected are not strings, go to the rejects file with their
  * line numbers (never dropped silently); the output is written atomically.
  */
-export async function prepareFile(input: string, output: string, { format = 'trl', includeId = false, rejects, signal, onProgress }: PrepareFileOptions = {}): Promise<PrepareFileResult> {
+export async function prepareFile(input: string, output: string, { includeId = false, rejects, signal, onProgress }: PrepareFileOptions = {}): Promise<PrepareFileResult> {
   const rejectsPath = rejects ?? defaultRejectsPath(output);
   let rejectsStream: AtomicWriteStream | undefined;
   let rejected = 0;
@@ -50,7 +48,7 @@ export async function prepareFile(input: string, output: string, { format = 'trl
   async function* trainReady(): AsyncGenerator<TrainReadyRecord> {
     for await (const { record, file, line } of readRecords(input, { signal, onProgress, onInvalid: (error) => reject(error) })) {
       try {
-        const out = toTrainReady(record, { includeId, format, file, line });
+        const out = toTrainReady(record, { includeId, file, line });
         await flush();
         yield out;
       } catch (error) {

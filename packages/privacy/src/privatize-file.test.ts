@@ -96,7 +96,7 @@ describe('margins → privatize → prepare on files', () => {
       ].join('\n') + '\n',
     );
     const output = join(dir, 'mixed.train.jsonl');
-    const result = await prepareFile(input, output, { format: 'openrlhf' });
+    const result = await prepareFile(input, output);
     expect(result).toEqual({ written: 2, rejected: 3, rejectsPath: join(dir, 'mixed.train.rejects.jsonl') });
     expect(readJsonl(output)).toEqual([{ prompt: 'p', chosen: 'c', rejected: 'r' }, { prompt: 'p2', chosen: 'c2', rejected: 'r2' }]);
     const rejects = readJsonl(result.rejectsPath!);

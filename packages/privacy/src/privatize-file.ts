@@ -4,7 +4,7 @@ import { rawMarginOf } from '@pref/margins';
 import { Privatizer, type AuditEntry, type PrivatizeOptions } from './privatize-pairs';
 import { orientationFreeKey } from './record-uniforms';
 import type { PrivacySummary } from './summarize-flips';
-import { toTrainReady, type TrainFormat } from './to-train-ready';
+import { toTrainReady } from './to-train-ready';
 
 export interface PrivatizeFileOptions extends PrivatizeOptions {
   /**
@@ -21,8 +21,6 @@ export interface PrivatizeFileOptions extends PrivatizeOptions {
   trainReady?: string;
   /** Keep `id` in the train-ready file. Default: false. */
   includeId?: boolean;
-  /** Train-ready layout. Default: 'trl'. */
-  format?: TrainFormat;
   /**
    * Sort the outputs by an orientation-free key (id + content hash of the pair with its two responses
    * in a fixed order; the same for a kept and a flipped row), so the files are byte-identical however
@@ -53,7 +51,7 @@ function compareKeys(a: { key: string }, b: { key: string }): number {
 export async function privatizeFile(
   input: string,
   output: string,
-  { audit, summary: summaryPath, clippingInfo, trainReady, includeId = false, format = 'trl', sortByKey = false, signal, onProgress, ...options }: PrivatizeFileOptions,
+  { audit, summary: summaryPath, clippingInfo, trainReady, includeId = false, sortByKey = false, signal, onProgress, ...options }: PrivatizeFileOptions,
 ): Promise<PrivatizeFileResult> {
   const privatizer = new Privatizer(options);
   if (clippingInfo !== undefined && privatizer.mechanism !== 'pdpo') throw new InvalidArgumentError({ argument: 'clippingInfo', message: 'clipping_info.json is written by the pdpo mechanism only' });
@@ -90,7 +88,7 @@ export async function privatizeFile(
     };
     const sink = (item: Item): DataRecord => {
       if (auditStream) auditBuffer += `${JSON.stringify(item.audit)}\n`;
-      if (trainStream) trainBuffer += `${JSON.stringify(toTrainReady(item.record, { includeId, format, file: item.file, line: item.line }))}\n`;
+      if (trainStream) trainBuffer += `${JSON.stringify(toTrainReady(item.record, { includeId, file: item.file, line: item.line }))}\n`;
       return item.record;
     };
     const full = () => auditBuffer.length >= FLUSH_CHARS || trainBuffer.length >= FLUSH_CHARS;

@@ -1,14 +1,8 @@
 import { contentHash, InvalidRecordError, requirePairText, type DataRecord } from '@pref/io';
 
-/** Train-ready layouts: TRL (`prompt`, `chosen`, `rejected`) and OpenRLHF (same keys). */
-export type TrainFormat = 'trl' | 'openrlhf';
-
 export interface TrainReadyOptions {
   /** Keep `id` (as a string); rows without one get the content hash of their output texts. Default: false. */
   includeId?: boolean;
-  /** Default: 'trl'. Both write `prompt`, `chosen`, `rejected` strings; OpenRLHF reads them with
-   * `--prompt_key prompt --chosen_key chosen --rejected_key rejected`. */
-  format?: TrainFormat;
   /** For error messages. */
   file?: string;
   line?: number;

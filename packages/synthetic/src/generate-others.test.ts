@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildStarterDataset, combineDatasets } from './combine-datasets';
+import { buildStarterDataset, combineWithProvenance } from './combine-with-provenance';
 import { loadCuratedPairs, loadPromptCollection, loadTruthySample, truthySamplePath } from './data-files';
 import { generateLogProbs } from './generate-log-probs';
 import { generateToxicityTexts, PLACEHOLDER_TOXIC_WORDS } from './generate-toxicity-texts';
@@ -67,14 +67,14 @@ describe('shipped data files', () => {
   });
 });
 
-describe('combineDatasets', () => {
+describe('combineWithProvenance', () => {
   it('writes provenance, fills missing ids and rejects duplicates', () => {
-    const combined = combineDatasets([
+    const combined = combineWithProvenance([
       { name: 'a', pairs: [{ prompt: 'p', chosen: 'c', rejected: 'r' }] },
       { name: 'b', pairs: [{ id: 'x', prompt: 'p', chosen: 'c', rejected: 'r' }] },
     ]);
     expect(combined.map((pair) => [pair.id, pair.provenance])).toEqual([['a-0', 'a'], ['x', 'b']]);
-    expect(() => combineDatasets([{ name: 'a', pairs: [{ id: 'x', prompt: 'p', chosen: 'c', rejected: 'r' }] }, { name: 'b', pairs: [{ id: 'x', prompt: 'p', chosen: 'c', rejected: 'r' }] }])).toThrow(/id x appears in part a and in part b/);
+    expect(() => combineWithProvenance([{ name: 'a', pairs: [{ id: 'x', prompt: 'p', chosen: 'c', rejected: 'r' }] }, { name: 'b', pairs: [{ id: 'x', prompt: 'p', chosen: 'c', rejected: 'r' }] }])).toThrow(/id x appears in part a and in part b/);
   });
 
   it('the starter dataset is synthetic plus curated', () => {

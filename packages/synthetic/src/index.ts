@@ -6,8 +6,8 @@ export { generateToxicityTexts, PLACEHOLDER_TOXIC_WORDS } from './generate-toxic
 export type { GenerateToxicityTextsOptions, ToxicityText } from './generate-toxicity-texts';
 export { generateLogProbs } from './generate-log-probs';
 export type { GenerateLogProbsOptions, LogProbPair } from './generate-log-probs';
-export { combineDatasets, buildStarterDataset } from './combine-datasets';
-export type { DatasetPart, ProvenancedPair, BuildStarterDatasetOptions } from './combine-datasets';
+export { combineWithProvenance, buildStarterDataset } from './combine-with-provenance';
+export type { DatasetPart, ProvenancedPair, BuildStarterDatasetOptions } from './combine-with-provenance';
 export {
   dataDirectory,
   truthySamplePath,

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '@pref/core';
-import { MECHANISMS, prepareFile, privatizeFile, seedWarning, type Center, type Mechanism, type RngKind, type TrainFormat } from '@pref/privacy';
+import { MECHANISMS, prepareFile, privatizeFile, seedWarning, type Center, type Mechanism, type RngKind } from '@pref/privacy';
 import { createProgress } from '../progress';
 
 interface PrivatizeCliOptions {
@@ -133,17 +133,12 @@ export function registerPrivacyCommands(program: Command): void {
     .description('Write a train-ready file with only prompt/chosen/rejected (+id); malformed rows go to a rejects file')
     .argument('<in>', 'input file (e.g. the output of `pref privatize`)')
     .requiredOption('-o, --output <file>', 'train-ready output file')
-    .option('--format <name>', 'trl|openrlhf (both: prompt, chosen, rejected)', 'trl')
     .option('--include-id', 'keep id')
     .option('--rejects <file>', 'rejects file (default: <output>.rejects.jsonl)')
     .option('-q, --quiet', 'no progress output')
-    .action(async (input: string, options: { output: string; format: string; includeId?: boolean; rejects?: string; quiet?: boolean }) => {
-      if (options.format !== 'trl' && options.format !== 'openrlhf') {
-        throw new InvalidArgumentError({ argument: '--format', message: `expected trl or openrlhf, got "${options.format}"` });
-      }
+    .action(async (input: string, options: { output: string; includeId?: boolean; rejects?: string; quiet?: boolean }) => {
       const progress = createProgress('prepare', { unit: 'rows', quiet: options.quiet });
       const result = await prepareFile(input, options.output, {
-        format: options.format as TrainFormat,
         includeId: options.includeId,
         rejects: options.rejects,
         onProgress: ({ rows }) => progress.update(rows),

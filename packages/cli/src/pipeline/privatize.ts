@@ -7,7 +7,7 @@ import type { DataRecord } from '@pref/io';
 import { addMargins, describeValues, histogram } from '@pref/margins';
 import type { NormalizeMethod } from '@pref/margins';
 import { MECHANISMS, privatizePairs, seedWarning, toTrainReady } from '@pref/privacy';
-import type { Center, Mechanism, PrivacySummary, RngKind, TrainFormat } from '@pref/privacy';
+import type { Center, Mechanism, PrivacySummary, RngKind } from '@pref/privacy';
 import { histogramChart, lineChart } from '../report/charts';
 import type { ChartSpec } from '../report/charts';
 import { loadRewardModel, scorePairs } from '@pref/reward-scoring';
@@ -58,8 +58,6 @@ export interface PrivatizePipelineOptions {
   keepColumns?: string[];
   /** Release chosen_score, rejected_score, margin_raw (with a warning). Default: false. */
   keepPerSideColumns?: boolean;
-  /** Train-ready layout. Default: `trl`. */
-  trainFormat?: TrainFormat;
   /** Keep `id` in the train-ready file. Default: false. */
   includeId?: boolean;
   /** Reward-model intra-op threads. Default: onnxruntime's choice. */
@@ -69,7 +67,7 @@ export interface PrivatizePipelineOptions {
 /** Every option the privatize pipeline accepts (a pipeline file or `--set` with another key is an error). */
 export const PRIVATIZE_PIPELINE_KEYS = [
   'input', 'model', 'inputFormat', 'template', 'clip', 'normalize', 'mechanism', 'epsilon', 'seed', 'rng', 'keepProb', 'transform',
-  'center', 'delta', 'percentiles', 'priorField', 'keepColumns', 'keepPerSideColumns', 'trainFormat', 'includeId', 'threads',
+  'center', 'delta', 'percentiles', 'priorField', 'keepColumns', 'keepPerSideColumns', 'includeId', 'threads',
 ] as const;
 
 /** Checks a privatize pipeline's options: unknown keys, the mechanism, and the seed-or-crypto choice. */
@@ -139,7 +137,6 @@ export function privatizeSteps(options: PrivatizePipelineOptions): PipelineStep[
     priorField,
     keepColumns,
     keepPerSideColumns = false,
-    trainFormat = 'trl',
     includeId = false,
     threads,
   } = options;
@@ -232,11 +229,11 @@ export function privatizeSteps(options: PrivatizePipelineOptions): PipelineStep[
   const prepare: PipelineStep<{ pairs: number }> = {
     name: 'prepare',
     folder: '04-train',
-    params: { trainFormat, includeId },
+    params: { includeId },
     inputs: ({ out }) => [privatized(out)],
     async run({ out, progress, signal }) {
       const records = await readAllRecords(privatized(out), signal);
-      const trainReady = records.map((record, i) => toTrainReady(record, { includeId, format: trainFormat, file: privatized(out), line: i + 1 }));
+      const trainReady = records.map((record, i) => toTrainReady(record, { includeId, file: privatized(out), line: i + 1 }));
       const { written } = await writeRecords(train(out), trainReady);
       progress.update(written, written);
       return { outputs: [train(out)], result: { pairs: written } };

@@ -17,7 +17,7 @@ export type ProvenancedPair = PreferencePair & { id: string; provenance: string 
  * Concatenates named parts, writing `provenance` on every pair and keeping ids unique: a pair
  * without an id gets `<name>-<index>`; two pairs with the same id raise a DUPLICATE_ID error.
  */
-export function combineDatasets(parts: readonly DatasetPart[]): ProvenancedPair[] {
+export function combineWithProvenance(parts: readonly DatasetPart[]): ProvenancedPair[] {
   const seen = new Map<string, string>();
   const combined: ProvenancedPair[] = [];
   for (const part of parts) {
@@ -46,7 +46,7 @@ export interface BuildStarterDatasetOptions {
 
 /** Synthetic mix + curated starter sets, combined with provenance. */
 export function buildStarterDataset({ n = 1000, seed = 0, noiseRate = 0 }: BuildStarterDatasetOptions = {}): ProvenancedPair[] {
-  return combineDatasets([
+  return combineWithProvenance([
     { name: 'synthetic', pairs: generateSyntheticPairs({ n, seed, noiseRate }) },
     { name: 'curated', pairs: loadCuratedPairs() },
   ]);
