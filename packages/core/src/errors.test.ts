@@ -36,6 +36,11 @@ describe('isInstance', () => {
     expect(InvalidArgumentError.isInstance(foreign)).toBe(true);
     expect(AbortedError.isInstance(foreign)).toBe(false);
   });
+  it('works detached from its class (as a callback)', async () => {
+    expect([samples.InvalidArgumentError(), samples.AbortedError()].map(InvalidArgumentError.isInstance)).toEqual([true, false]);
+    expect([samples.AbortedError(), samples.ChildError()].filter(ChildError.isInstance)).toHaveLength(1);
+    await expect(Promise.reject(samples.ChildError())).rejects.toSatisfy(InvalidArgumentError.isInstance);
+  });
   it('is false for plain errors and non-objects', () => {
     for (const value of [new Error('x'), null, undefined, 'PrefError', 1, {}]) expect(PrefError.isInstance(value)).toBe(false);
   });

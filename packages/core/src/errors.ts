@@ -61,6 +61,24 @@ export class PrefError<Code extends string = string> extends Error {
   }
 }
 
+// `isInstance` is often passed on detached (`errors.filter(X.isInstance)`, `expect(p).rejects.toSatisfy(X.isInstance)`),
+// where a static method would lose `this`. An accessor on PrefError hands out, for the class it is read
+// from, a checker bound to that class's marker; the method above gives it its type.
+const checkers = new WeakMap<object, (error: unknown) => boolean>();
+Object.defineProperty(PrefError, 'isInstance', {
+  configurable: true,
+  get(this: object): (error: unknown) => boolean {
+    let check = checkers.get(this);
+    if (check === undefined) {
+      const marker = ownMarker(this);
+      if (marker === undefined) throw new TypeError(`${(this as { name: string }).name} extends PrefError without its own static marker`);
+      check = (error: unknown) => hasMarker(error, marker);
+      checkers.set(this, check);
+    }
+    return check;
+  },
+});
+
 /** A bad option value or argument passed to a @pref function. `argument` names it. */
 export class InvalidArgumentError extends PrefError<'INVALID_ARGUMENT'> {
   static override readonly marker: symbol = Symbol.for('pref.error.invalid-argument');

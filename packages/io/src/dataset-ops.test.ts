@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { quantileSorted, seededUnit } from '@pref/core';
+import { collect as toArray, quantileSorted, seededUnit } from '@pref/core';
 import { contentHash, pairKey } from './content-hash';
 import { assignSplit, combineDatasets, count, dedupePairs, dropRateSample, filterPairs, head, lengthStats, splitPairs } from './dataset-ops';
 import type { PreferencePair } from './types';
@@ -18,12 +18,6 @@ const reference = JSON.parse(readFileSync(new URL('../fixtures/reference/referen
 
 function makePairs(n: number, prefix = 'p'): PreferencePair[] {
   return Array.from({ length: n }, (_, i) => ({ id: `${prefix}${i}`, prompt: `prompt ${i}`, chosen: `good ${i}`, rejected: `bad ${i}` }));
-}
-
-async function toArray<T>(items: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of items) out.push(item);
-  return out;
 }
 
 function shuffled<T>(items: T[], seed: number): T[] {
