@@ -6,8 +6,8 @@ import { createGoldScorer, loadRewardModel, parseGoldSpec, scorePairs, scorePair
 import { RelabelBudget, selectForRelabel } from '@pref/selection';
 import { generateMathPairs } from '@pref/synthetic';
 import { barChart } from '../report/charts';
-import { writeReport } from '../report/write-report';
-import { mean, writeJson } from './common';
+import type { ReportDocument } from '../report/write-report';
+import { mean, writeJson, writeReportFolder } from './common';
 import { modelFiles } from './defaults';
 import { readAllRecords } from './runner';
 import type { PipelineStep } from './runner';
@@ -52,6 +52,40 @@ function responseOf(row: DataRecord, file: string, line: number): string {
   throw new InvalidRecordError({ file, line, field: 'response', expected: 'a string in "response", "generation", "output" or "completion"' });
 }
 
+/** The options with their defaults filled in: what every step is built from. */
+interface D2poSettings {
+  input: string | undefined;
+  n: number;
+  gold: string;
+  discriminator: string | undefined;
+  budget: number | undefined;
+  checkpoints: string[] | undefined;
+  seed: string | number;
+}
+
+interface DiscriminatorResult {
+  discriminator: string;
+  agreement: number;
+}
+
+interface RelabelResult {
+  budget: number;
+  conf: RelabelSummary;
+  rand: RelabelSummary;
+}
+
+// Where each step writes, under OUT.
+const inputPath = (out: string) => join(out, '00-input', 'pairs.jsonl');
+const checkpointPath = (out: string, name: string) => join(out, '00-input', 'checkpoints', `${name}.jsonl`);
+const simulated = ['step-000', 'step-100', 'step-200'];
+const goldPath = (out: string) => join(out, '01-gold', 'gold.jsonl');
+const discPath = (out: string) => join(out, '02-discriminator', 'scored.jsonl');
+const relabelPath = (out: string, mode: string) => join(out, '03-relabel', `${mode}.jsonl`);
+const comparisonPath = (out: string) => join(out, '03-relabel', 'comparison.json');
+const evalPath = (out: string) => join(out, '04-eval', 'checkpoints.json');
+/** The generation files the evaluate step reads: the given ones, else the simulated checkpoints. */
+const checkpointFiles = (out: string, checkpoints: string[] | undefined) => checkpoints ?? simulated.map((name) => checkpointPath(out, name));
+
 /**
  * D2PO data flow: gold rewards of rollout pairs → discriminator scores → relabel selection, `conf`
  * (smallest |score_a − score_b| first) against `rand` on the same budget → gold-reward evaluation of
@@ -59,18 +93,20 @@ function responseOf(row: DataRecord, file: string, line: number): string {
  * Folders: `00-input/`, `01-gold/`, `02-discriminator/`, `03-relabel/`, `04-eval/`, `report/`.
  */
 export function d2poSteps(options: D2poPipelineOptions): PipelineStep[] {
-  const { input, n = 300, gold = 'math', discriminator, checkpoints, seed = 42 } = options;
-  const inputPath = (out: string) => join(out, '00-input', 'pairs.jsonl');
-  const checkpointPath = (out: string, name: string) => join(out, '00-input', 'checkpoints', `${name}.jsonl`);
-  const simulated = ['step-000', 'step-100', 'step-200'];
-  const checkpointFiles = (out: string) => checkpoints ?? simulated.map((name) => checkpointPath(out, name));
-  const goldPath = (out: string) => join(out, '01-gold', 'gold.jsonl');
-  const discPath = (out: string) => join(out, '02-discriminator', 'scored.jsonl');
-  const relabelPath = (out: string, mode: string) => join(out, '03-relabel', `${mode}.jsonl`);
-  const comparisonPath = (out: string) => join(out, '03-relabel', 'comparison.json');
-  const evalPath = (out: string) => join(out, '04-eval', 'checkpoints.json');
+  const { input, n = 300, gold = 'math', discriminator, budget, checkpoints, seed = 42 } = options;
+  const settings: D2poSettings = { input, n, gold, discriminator, budget, checkpoints, seed };
+  const pairs = inputStep(settings);
+  const goldRewards = goldStep(settings);
+  const scores = discriminatorStep(settings);
+  const relabel = relabelStep(settings);
+  const evaluate = evaluateStep(settings);
+  const report = reportStep(settings, { input: pairs, discriminator: scores, relabel, evaluate });
+  return [pairs, goldRewards, scores, relabel, evaluate, report];
+}
 
-  const inputStep: PipelineStep<{ pairs: number; simulatedCheckpoints: boolean }> = {
+/** The rollout pairs (given, or D2PO-style math pairs) and, without checkpoint files, three simulated checkpoints. */
+function inputStep({ input, checkpoints, n, seed }: D2poSettings): PipelineStep<{ pairs: number; simulatedCheckpoints: boolean }> {
+  return {
     name: 'input',
     folder: '00-input',
     params: { input: Boolean(input), generator: input ? null : 'generateMathPairs', checkpoints: Boolean(checkpoints), n, seed: String(seed) },
@@ -93,8 +129,11 @@ export function d2poSteps(options: D2poPipelineOptions): PipelineStep[] {
       return { outputs, result: { pairs: written, simulatedCheckpoints: !checkpoints } };
     },
   };
+}
 
-  const goldStep: PipelineStep<{ pairs: number; ties: number }> = {
+/** Gold rewards of both responses (`gold_a`, `gold_b`). */
+function goldStep({ gold }: D2poSettings): PipelineStep<{ pairs: number; ties: number }> {
+  return {
     name: 'gold',
     folder: '01-gold',
     params: { gold },
@@ -112,8 +151,11 @@ export function d2poSteps(options: D2poPipelineOptions): PipelineStep[] {
       return { outputs: [goldPath(out)], result: { pairs: written, ties } };
     },
   };
+}
 
-  const discStep: PipelineStep<{ discriminator: string; agreement: number }> = {
+/** Discriminator scores (`score_a`, `score_b`): an ONNX reward model, or the gold function with seeded noise. */
+function discriminatorStep({ discriminator, gold, seed }: D2poSettings): PipelineStep<DiscriminatorResult> {
+  return {
     name: 'discriminator',
     folder: '02-discriminator',
     params: { discriminator: discriminator ? 'onnx' : `${gold}-noise`, seed: String(seed) },
@@ -138,21 +180,21 @@ export function d2poSteps(options: D2poPipelineOptions): PipelineStep[] {
       return { outputs: [discPath(out)], result: { discriminator: discriminator ?? `${gold} with seeded uniform noise in [−1, 1)`, agreement: written === 0 ? 0 : agree / written } };
     },
   };
+}
 
-  const relabel: PipelineStep<{ budget: number; conf: RelabelSummary; rand: RelabelSummary }> = {
+/** `conf` and `rand` relabel selections on the same budget, labelled by the gold reward. */
+function relabelStep({ budget, seed }: D2poSettings): PipelineStep<RelabelResult> {
+  return {
     name: 'relabel',
     folder: '03-relabel',
-    params: { budget: options.budget ?? null, seed: String(seed) },
+    params: { budget: budget ?? null, seed: String(seed) },
     inputs: ({ out }) => [discPath(out)],
     async run({ out, signal, progress }) {
       const records = await readAllRecords(discPath(out), signal);
-      const budgetSize = options.budget ?? Math.floor(records.length * 0.1);
+      const budgetSize = budget ?? Math.floor(records.length * 0.1);
       const locate = (i: number) => ({ file: discPath(out), line: i + 1 });
-      const summaries: Record<'conf' | 'rand', RelabelSummary> = {} as Record<'conf' | 'rand', RelabelSummary>;
-      const outputs: string[] = [];
-      for (const mode of ['conf', 'rand'] as const) {
-        const budget = new RelabelBudget(budgetSize);
-        const selection = selectForRelabel(records, { mode, budget, seed: String(seed), scoreFields: ['score_a', 'score_b'], goldFields: ['gold_a', 'gold_b'], locate });
+      const relabelWith = async (mode: 'conf' | 'rand'): Promise<RelabelSummary> => {
+        const selection = selectForRelabel(records, { mode, budget: new RelabelBudget(budgetSize), seed: String(seed), scoreFields: ['score_a', 'score_b'], goldFields: ['gold_a', 'gold_b'], locate });
         const picked = Array.from(selection.toLabel, (index) => records[index] as DataRecord);
         // The labeler (gold reward) decides which response is chosen.
         const labelled = picked.map((row) => {
@@ -160,9 +202,8 @@ export function d2poSteps(options: D2poPipelineOptions): PipelineStep[] {
           return { ...row, chosen: aWins ? row.chosen : row.rejected, rejected: aWins ? row.rejected : row.chosen, relabel_mode: mode };
         });
         await writeRecords(relabelPath(out, mode), labelled);
-        outputs.push(relabelPath(out, mode));
         const errors = picked.filter((row) => Math.sign((row.score_a as number) - (row.score_b as number)) !== Math.sign((row.gold_a as number) - (row.gold_b as number))).length;
-        summaries[mode] = {
+        return {
           mode,
           labelled: picked.length,
           skippedGoldTies: selection.skippedGoldTies.length,
@@ -170,25 +211,27 @@ export function d2poSteps(options: D2poPipelineOptions): PipelineStep[] {
           meanAbsDiscriminatorGap: mean(picked.map((row) => Math.abs((row.score_a as number) - (row.score_b as number)))),
           meanAbsGoldGap: mean(picked.map((row) => Math.abs((row.gold_a as number) - (row.gold_b as number)))),
         };
-      }
-      const result = { budget: budgetSize, conf: summaries.conf, rand: summaries.rand };
+      };
+      const result: RelabelResult = { budget: budgetSize, conf: await relabelWith('conf'), rand: await relabelWith('rand') };
       await writeJson(comparisonPath(out), result);
-      outputs.push(comparisonPath(out));
       progress.update(records.length, records.length);
-      return { outputs, result };
+      return { outputs: [relabelPath(out, 'conf'), relabelPath(out, 'rand'), comparisonPath(out)], result };
     },
   };
+}
 
-  const evaluate: PipelineStep<{ checkpoints: CheckpointRow[] }> = {
+/** Mean gold reward of each checkpoint's generations. */
+function evaluateStep({ gold, checkpoints }: D2poSettings): PipelineStep<{ checkpoints: CheckpointRow[] }> {
+  return {
     name: 'evaluate',
     folder: '04-eval',
     unit: 'checkpoints',
     params: { gold },
-    inputs: ({ out }) => checkpointFiles(out),
+    inputs: ({ out }) => checkpointFiles(out, checkpoints),
     async run({ out, signal, progress }) {
       const scorer = createGoldScorer(gold);
       const rows: CheckpointRow[] = [];
-      const files = checkpointFiles(out);
+      const files = checkpointFiles(out, checkpoints);
       for (const [c, file] of files.entries()) {
         const records = await readAllRecords(file, signal);
         const prompts = records.map((row, i) => {
@@ -203,50 +246,44 @@ export function d2poSteps(options: D2poPipelineOptions): PipelineStep[] {
       return { outputs: [evalPath(out)], result: { checkpoints: rows } };
     },
   };
+}
 
-  const report: PipelineStep<{ markdown: string; plots: string[] }> = {
+/** `OUT/report/`: the relabel comparison and the gold reward per checkpoint. */
+function reportStep({ gold }: D2poSettings, after: { input: PipelineStep<{ simulatedCheckpoints: boolean }>; discriminator: PipelineStep<DiscriminatorResult>; relabel: PipelineStep<RelabelResult>; evaluate: PipelineStep<{ checkpoints: CheckpointRow[] }> }): PipelineStep<{ markdown: string; plots: string[] }> {
+  return {
     name: 'report',
     folder: 'report',
     unit: 'plots',
     params: { version: 1 },
     inputs: ({ out }) => [comparisonPath(out), evalPath(out)],
-    async run({ out: _out, dir, signal, progress, results }) {
-      const relabelResult = results.relabel as { budget: number; conf: RelabelSummary; rand: RelabelSummary };
-      const evalResult = results.evaluate as { checkpoints: CheckpointRow[] };
-      const disc = results.discriminator as { discriminator: string; agreement: number };
-      const simulatedNote = (results.input as { simulatedCheckpoints: boolean }).simulatedCheckpoints
+    async run({ dir, signal, progress, resultOf }) {
+      const relabelResult = resultOf(after.relabel);
+      const evalResult = resultOf(after.evaluate);
+      const disc = resultOf(after.discriminator);
+      const simulatedNote = resultOf(after.input).simulatedCheckpoints
         ? 'The checkpoints are simulated (the policy answers with the rejected responses, then half, then all chosen responses), to show the evaluation; pass real generation files with checkpoints.'
         : 'Checkpoint files as given.';
       const summary = { gold, discriminator: disc, relabel: relabelResult, evaluation: evalResult.checkpoints };
       const modeRow = (r: RelabelSummary) => [r.mode, r.labelled, r.discriminatorErrorsFound, r.skippedGoldTies, r.meanAbsDiscriminatorGap, r.meanAbsGoldGap];
-      const written = await writeReport(
-        dir,
-        {
-          title: 'D2PO report',
-          intro: [`Gold reward: ${gold}. Discriminator: ${disc.discriminator} (agrees with gold on ${(100 * disc.agreement).toFixed(1)}% of pairs).`],
-          sections: [
-            {
-              heading: `Relabel selection on the same budget (${relabelResult.budget} pairs)`,
-              table: { columns: ['mode', 'labelled', 'discriminator errors found', 'gold ties skipped', 'mean |score gap|', 'mean |gold gap|'], rows: [modeRow(relabelResult.conf), modeRow(relabelResult.rand)] },
-              paragraphs: ['conf sends the pairs the discriminator is least sure about (smallest |score_a − score_b|) to the gold labeler; rand sends a seeded random sample of the same size.'],
-            },
-            {
-              heading: 'Mean gold reward per checkpoint',
-              paragraphs: [simulatedNote],
-              table: { columns: ['checkpoint', 'generations', 'mean gold reward'], rows: evalResult.checkpoints.map((row) => [row.checkpoint, row.generations, row.meanGoldReward]) },
-              charts: [{ name: 'gold-reward-by-checkpoint', caption: `Mean ${gold} gold reward per checkpoint`, spec: barChart({ title: 'Mean gold reward per checkpoint', xTitle: 'checkpoint', yTitle: `mean ${gold}`, rows: evalResult.checkpoints.map((row) => ({ category: row.checkpoint, value: row.meanGoldReward })) }) }],
-            },
-          ],
-        },
-        { signal, onProgress: (done, total) => progress.update(done, total) },
-      );
-      await writeJson(join(dir, 'summary.json'), summary);
-      return {
-        outputs: [written.markdownPath, written.htmlPath, join(dir, 'summary.json'), ...written.charts.flatMap((chart) => [chart.svgPath, chart.pngPath])],
-        result: { markdown: written.markdownPath, plots: written.charts.map((chart) => chart.pngPath) },
+      const document: ReportDocument = {
+        title: 'D2PO report',
+        intro: [`Gold reward: ${gold}. Discriminator: ${disc.discriminator} (agrees with gold on ${(100 * disc.agreement).toFixed(1)}% of pairs).`],
+        sections: [
+          {
+            heading: `Relabel selection on the same budget (${relabelResult.budget} pairs)`,
+            table: { columns: ['mode', 'labelled', 'discriminator errors found', 'gold ties skipped', 'mean |score gap|', 'mean |gold gap|'], rows: [modeRow(relabelResult.conf), modeRow(relabelResult.rand)] },
+            paragraphs: ['conf sends the pairs the discriminator is least sure about (smallest |score_a − score_b|) to the gold labeler; rand sends a seeded random sample of the same size.'],
+          },
+          {
+            heading: 'Mean gold reward per checkpoint',
+            paragraphs: [simulatedNote],
+            table: { columns: ['checkpoint', 'generations', 'mean gold reward'], rows: evalResult.checkpoints.map((row) => [row.checkpoint, row.generations, row.meanGoldReward]) },
+            charts: [{ name: 'gold-reward-by-checkpoint', caption: `Mean ${gold} gold reward per checkpoint`, spec: barChart({ title: 'Mean gold reward per checkpoint', xTitle: 'checkpoint', yTitle: `mean ${gold}`, rows: evalResult.checkpoints.map((row) => ({ category: row.checkpoint, value: row.meanGoldReward })) }) }],
+          },
+        ],
       };
+      const { written, outputs } = await writeReportFolder(dir, document, summary, { signal, progress });
+      return { outputs, result: { markdown: written.markdownPath, plots: written.charts.map((chart) => chart.pngPath) } };
     },
   };
-
-  return [inputStep, goldStep, discStep, relabel, evaluate, report];
 }

@@ -6,8 +6,8 @@ import { loadRewardModel } from '@pref/reward-scoring';
 import { buildRectificationValueData, buildRewardModelData, pairsFromGenerations } from '@pref/selection';
 import { generateToxicityTexts, loadPromptCollection } from '@pref/synthetic';
 import { barChart, histogramChart } from '../report/charts';
-import { writeReport } from '../report/write-report';
-import { writeJson } from './common';
+import type { ReportDocument } from '../report/write-report';
+import { writeJson, writeReportFolder } from './common';
 import { modelFiles } from './defaults';
 import { readAllRecords } from './runner';
 import type { PipelineStep } from './runner';
@@ -40,6 +40,30 @@ interface CountsResult {
   positives: number;
 }
 
+/** The options with their defaults filled in: what every step is built from. */
+interface RectifySettings {
+  input: string | undefined;
+  prompts: number;
+  generationsPerPrompt: number;
+  classifier: string | undefined;
+  rmDropRate: number;
+  valueDropRate: number;
+  seed: string | number;
+}
+
+interface ClassifyResult {
+  classifier: string;
+  generations: number;
+  toxic: number;
+}
+
+// Where each step writes, under OUT.
+const inputPath = (out: string) => join(out, '00-input', 'generations.jsonl');
+const scoredPath = (out: string) => join(out, '01-scored', 'generations.jsonl');
+const rm = (out: string, split: string) => join(out, '02-reward-model-data', `${split}.jsonl`);
+const value = (out: string, split: string) => join(out, '03-value-data', `${split}.jsonl`);
+const pairsPath = (out: string) => join(out, '04-pairs', 'pairs.jsonl');
+
 /**
  * Rectification data: generations scored by a toxicity classifier → reward-model training data (non-toxic
  * rows dropped at a seeded rate, 10% validation) → value data (reward −1 when toxicity ≥ 0.5, all-clean
@@ -48,13 +72,19 @@ interface CountsResult {
  */
 export function rectifySteps(options: RectifyPipelineOptions): PipelineStep[] {
   const { input, prompts = 30, generationsPerPrompt = 4, classifier, rmDropRate = 0.5, valueDropRate = 0.5, seed = 42 } = options;
-  const inputPath = (out: string) => join(out, '00-input', 'generations.jsonl');
-  const scoredPath = (out: string) => join(out, '01-scored', 'generations.jsonl');
-  const rm = (out: string, split: string) => join(out, '02-reward-model-data', `${split}.jsonl`);
-  const value = (out: string, split: string) => join(out, '03-value-data', `${split}.jsonl`);
-  const pairsPath = (out: string) => join(out, '04-pairs', 'pairs.jsonl');
+  const settings: RectifySettings = { input, prompts, generationsPerPrompt, classifier, rmDropRate, valueDropRate, seed };
+  const generations = inputStep(settings);
+  const classify = classifyStep(settings);
+  const rmData = rewardModelDataStep(settings);
+  const valueData = valueDataStep(settings);
+  const pairs = pairsStep(settings);
+  const report = reportStep(settings, { classify, rmData, valueData, pairs });
+  return [generations, classify, rmData, valueData, pairs, report];
+}
 
-  const inputStep: PipelineStep<{ prompts: number; generations: number; generated: boolean }> = {
+/** Prompt-with-generations rows (given, or built from the prompt collection and synthetic toxicity-style texts). */
+function inputStep({ input, prompts, generationsPerPrompt, seed }: RectifySettings): PipelineStep<{ prompts: number; generations: number; generated: boolean }> {
+  return {
     name: 'input',
     folder: '00-input',
     unit: 'prompts',
@@ -79,8 +109,11 @@ export function rectifySteps(options: RectifyPipelineOptions): PipelineStep[] {
       return { outputs: [inputPath(out)], result: { prompts: written, generations, generated: !input } };
     },
   };
+}
 
-  const classify: PipelineStep<{ classifier: string; generations: number; toxic: number }> = {
+/** Toxicity of every generation: an ONNX classifier, or the generated texts' own labels. */
+function classifyStep({ classifier }: RectifySettings): PipelineStep<ClassifyResult> {
+  return {
     name: 'classify',
     folder: '01-scored',
     unit: 'generations',
@@ -120,8 +153,11 @@ export function rectifySteps(options: RectifyPipelineOptions): PipelineStep[] {
       return { outputs: [scoredPath(out)], result: { classifier: classifier ?? 'labels of the generated texts (oracle)', generations: texts.length, toxic: toxicity.filter((t) => t >= 0.5).length } };
     },
   };
+}
 
-  const rmData: PipelineStep<CountsResult> = {
+/** Reward-model training data (@pref/selection `buildRewardModelData`). */
+function rewardModelDataStep({ rmDropRate, seed }: RectifySettings): PipelineStep<CountsResult> {
+  return {
     name: 'reward-model-data',
     folder: '02-reward-model-data',
     params: { rmDropRate, seed: String(seed) },
@@ -136,8 +172,11 @@ export function rectifySteps(options: RectifyPipelineOptions): PipelineStep[] {
       return { outputs: [rm(out, 'train'), rm(out, 'validation')], result: { train: split.train.length, validation: split.validation.length, dropped: split.dropped, positives } };
     },
   };
+}
 
-  const valueData: PipelineStep<CountsResult> = {
+/** Value data (@pref/selection `buildRectificationValueData`). */
+function valueDataStep({ valueDropRate, seed }: RectifySettings): PipelineStep<CountsResult> {
+  return {
     name: 'value-data',
     folder: '03-value-data',
     params: { valueDropRate, seed: String(seed) },
@@ -152,8 +191,11 @@ export function rectifySteps(options: RectifyPipelineOptions): PipelineStep[] {
       return { outputs: [value(out, 'train'), value(out, 'validation')], result: { train: split.train.length, validation: split.validation.length, dropped: split.dropped, positives } };
     },
   };
+}
 
-  const pairs: PipelineStep<{ pairs: number; skipped: number }> = {
+/** Best-vs-worst ("most") preference pairs (@pref/selection `pairsFromGenerations`). */
+function pairsStep({ seed }: RectifySettings): PipelineStep<{ pairs: number; skipped: number }> {
+  return {
     name: 'pairs',
     folder: '04-pairs',
     params: { mode: 'most' },
@@ -167,71 +209,65 @@ export function rectifySteps(options: RectifyPipelineOptions): PipelineStep[] {
       return { outputs: [pairsPath(out), join(out, '04-pairs', 'skipped.json')], result: { pairs: written, skipped: result.skipped.length } };
     },
   };
+}
 
-  const report: PipelineStep<{ markdown: string; plots: string[] }> = {
+/** `OUT/report/`: dataset sizes and the toxicity distribution. */
+function reportStep({ rmDropRate, valueDropRate }: RectifySettings, after: { classify: PipelineStep<ClassifyResult>; rmData: PipelineStep<CountsResult>; valueData: PipelineStep<CountsResult>; pairs: PipelineStep<{ pairs: number; skipped: number }> }): PipelineStep<{ markdown: string; plots: string[] }> {
+  return {
     name: 'report',
     folder: 'report',
     unit: 'plots',
     params: { version: 1 },
     inputs: ({ out }) => [scoredPath(out), rm(out, 'train'), value(out, 'train'), pairsPath(out)],
-    async run({ out, dir, signal, progress, results }) {
+    async run({ out, dir, signal, progress, resultOf }) {
       const scored = await readAllRecords(scoredPath(out), signal);
       const toxicity = scored.flatMap((row) => row.toxicity as number[]);
       const hist = histogram(toxicity, { bins: 10, range: [0, 1] });
-      const classified = results.classify as { classifier: string; generations: number; toxic: number };
-      const rmResult = results['reward-model-data'] as CountsResult;
-      const valueResult = results['value-data'] as CountsResult;
-      const pairResult = results.pairs as { pairs: number; skipped: number };
+      const classified = resultOf(after.classify);
+      const rmResult = resultOf(after.rmData);
+      const valueResult = resultOf(after.valueData);
+      const pairResult = resultOf(after.pairs);
       const summary = { classify: classified, rewardModelData: rmResult, valueData: valueResult, pairs: pairResult };
-      const written = await writeReport(
-        dir,
-        {
-          title: 'Rectification data report',
-          intro: [`${scored.length} prompts, ${classified.generations} generations scored by ${classified.classifier}; ${classified.toxic} with toxicity ≥ 0.5.`],
-          sections: [
-            {
-              heading: 'Datasets',
-              table: {
-                columns: ['dataset', 'train rows', 'validation rows', 'dropped', 'toxic rows'],
-                rows: [
-                  [`reward-model data (drop rate ${rmDropRate} on non-toxic rows)`, rmResult.train, rmResult.validation, rmResult.dropped, rmResult.positives],
-                  [`value data (drop rate ${valueDropRate} on all-clean prompts)`, valueResult.train, valueResult.validation, valueResult.dropped, valueResult.positives],
-                ],
-              },
-              paragraphs: [`Best-vs-worst ("most") pairs: ${pairResult.pairs} written, ${pairResult.skipped} prompts skipped (all generations scored alike).`],
-              charts: [
-                {
-                  name: 'dataset-rows',
-                  caption: 'Rows per dataset and split',
-                  spec: barChart({
-                    title: 'Rows per dataset',
-                    xTitle: 'dataset',
-                    yTitle: 'rows',
-                    rows: [
-                      { category: 'reward model', series: 'train', value: rmResult.train },
-                      { category: 'reward model', series: 'validation', value: rmResult.validation },
-                      { category: 'value', series: 'train', value: valueResult.train },
-                      { category: 'value', series: 'validation', value: valueResult.validation },
-                    ],
-                  }),
-                },
+      const document: ReportDocument = {
+        title: 'Rectification data report',
+        intro: [`${scored.length} prompts, ${classified.generations} generations scored by ${classified.classifier}; ${classified.toxic} with toxicity ≥ 0.5.`],
+        sections: [
+          {
+            heading: 'Datasets',
+            table: {
+              columns: ['dataset', 'train rows', 'validation rows', 'dropped', 'toxic rows'],
+              rows: [
+                [`reward-model data (drop rate ${rmDropRate} on non-toxic rows)`, rmResult.train, rmResult.validation, rmResult.dropped, rmResult.positives],
+                [`value data (drop rate ${valueDropRate} on all-clean prompts)`, valueResult.train, valueResult.validation, valueResult.dropped, valueResult.positives],
               ],
             },
-            {
-              heading: 'Toxicity',
-              charts: [{ name: 'toxicity-histogram', caption: 'Toxicity of the generations (10 bins over [0, 1])', spec: histogramChart({ title: 'Toxicity of the generations', xTitle: 'toxicity', yTitle: 'generations', series: [{ name: 'toxicity', edges: hist.binEdges, counts: hist.counts }] }) }],
-            },
-          ],
-        },
-        { signal, onProgress: (done, total) => progress.update(done, total) },
-      );
-      await writeJson(join(dir, 'summary.json'), summary);
-      return {
-        outputs: [written.markdownPath, written.htmlPath, join(dir, 'summary.json'), ...written.charts.flatMap((chart) => [chart.svgPath, chart.pngPath])],
-        result: { markdown: written.markdownPath, plots: written.charts.map((chart) => chart.pngPath) },
+            paragraphs: [`Best-vs-worst ("most") pairs: ${pairResult.pairs} written, ${pairResult.skipped} prompts skipped (all generations scored alike).`],
+            charts: [
+              {
+                name: 'dataset-rows',
+                caption: 'Rows per dataset and split',
+                spec: barChart({
+                  title: 'Rows per dataset',
+                  xTitle: 'dataset',
+                  yTitle: 'rows',
+                  rows: [
+                    { category: 'reward model', series: 'train', value: rmResult.train },
+                    { category: 'reward model', series: 'validation', value: rmResult.validation },
+                    { category: 'value', series: 'train', value: valueResult.train },
+                    { category: 'value', series: 'validation', value: valueResult.validation },
+                  ],
+                }),
+              },
+            ],
+          },
+          {
+            heading: 'Toxicity',
+            charts: [{ name: 'toxicity-histogram', caption: 'Toxicity of the generations (10 bins over [0, 1])', spec: histogramChart({ title: 'Toxicity of the generations', xTitle: 'toxicity', yTitle: 'generations', series: [{ name: 'toxicity', edges: hist.binEdges, counts: hist.counts }] }) }],
+          },
+        ],
       };
+      const { written, outputs } = await writeReportFolder(dir, document, summary, { signal, progress });
+      return { outputs, result: { markdown: written.markdownPath, plots: written.charts.map((chart) => chart.pngPath) } };
     },
   };
-
-  return [inputStep, classify, rmData, valueData, pairs, report];
 }

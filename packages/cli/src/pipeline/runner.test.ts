@@ -18,8 +18,7 @@ afterEach(async () => {
 /** Two steps: `upper` reads input.txt and writes its upper case; `count` writes its length. */
 function makeSteps(input: string, calls: string[], params: { suffix: string } = { suffix: '' }): PipelineStep[] {
   const upperPath = (out: string) => join(out, '01-upper', 'upper.txt');
-  return [
-    {
+  const upper: PipelineStep<{ chars: number }> = {
       name: 'upper',
       folder: '01-upper',
       params,
@@ -30,16 +29,18 @@ function makeSteps(input: string, calls: string[], params: { suffix: string } = 
         await atomicWriteFile(upperPath(out), text);
         return { outputs: [upperPath(out)], result: { chars: text.length } };
       },
-    },
+    };
+  return [
+    upper,
     {
       name: 'count',
       folder: '02-count',
       params: null,
       inputs: ({ out }) => [upperPath(out)],
-      async run({ out, dir: stepDir, results }) {
+      async run({ out, dir: stepDir, resultOf }) {
         calls.push('count');
         const text = await readFile(upperPath(out), 'utf8');
-        await atomicWriteFile(join(stepDir, 'count.json'), JSON.stringify({ length: text.length, fromUpper: results.upper }));
+        await atomicWriteFile(join(stepDir, 'count.json'), JSON.stringify({ length: text.length, fromUpper: resultOf(upper) }));
         return { outputs: [join(stepDir, 'count.json')], result: { length: text.length } };
       },
     },

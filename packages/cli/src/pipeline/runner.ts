@@ -18,8 +18,11 @@ export interface StepContext {
   signal?: AbortSignal;
   /** Progress of this step (shown in the pipeline's one display). */
   progress: ProgressReporter;
-  /** Results of the steps before this one (run now or loaded from the state file). */
-  results: Readonly<Record<string, unknown>>;
+  /**
+   * The result of an earlier step of the same pipeline (run now or loaded from the state file), typed
+   * by that step: `resultOf(scoreStep).read`. Asking for a step that has not run yet is an error.
+   */
+  resultOf<R>(step: PipelineStep<R>): R;
 }
 
 export interface StepOutcome<R> {
@@ -29,7 +32,11 @@ export interface StepOutcome<R> {
   result: R;
 }
 
-/** One step of a pipeline. */
+/**
+ * One step of a pipeline: what it reads (`inputs`), the options that change its output (`params`),
+ * and what it writes (`run` returns its output files and a typed result that later steps read with
+ * {@link StepContext.resultOf}).
+ */
 export interface PipelineStep<R = unknown> {
   /** Short name, e.g. `score`. */
   name: string;
@@ -41,7 +48,7 @@ export interface PipelineStep<R = unknown> {
    * Files whose bytes decide whether the step reruns (its data inputs, the model files, the outputs of
    * the steps it reads). Called after the previous steps finished.
    */
-  inputs(context: { out: string; results: Readonly<Record<string, unknown>> }): string[];
+  inputs(context: { out: string }): string[];
   /** Options that change the output (seed, ε, ratio, …); any change reruns the step. */
   params: unknown;
   run(context: StepContext): Promise<StepOutcome<R>>;
@@ -187,16 +194,24 @@ async function runLocked({ pipeline, outDir, steps, force, quiet, signal, onStep
   // Written before the first step, so an interrupted first run still marks the folder as a pipeline's.
   if (!existsSync(statePath)) await atomicWriteFile(statePath, `${JSON.stringify(state, null, 2)}\n`);
   const results: Record<string, unknown> = {};
+  const byStep = new Map<PipelineStep, unknown>();
+  // The one place a result goes from `unknown` (JSON of the state file, or a step's return) back to the
+  // type its step declared: a result is only ever stored under the step object that produced it.
+  const resultOf = <R>(step: PipelineStep<R>): R => {
+    if (!byStep.has(step)) throw new InvalidArgumentError({ argument: 'steps', message: `step "${step.name}" is read before it ran (order the steps of the pipeline so it comes first)` });
+    return byStep.get(step) as R;
+  };
   const ran: string[] = [];
   const skipped: string[] = [];
   for (const [index, step] of steps.entries()) {
     if (signal?.aborted) throw new AbortedError({ cause: signal.reason });
     const label = `[${index + 1}/${steps.length}] ${step.name}`;
-    const inputs = step.inputs({ out: outDir, results });
+    const inputs = step.inputs({ out: outDir });
     const { fingerprint, files } = await fingerprintOf(step, inputs, outDir);
     const previous = state.steps[step.name];
     if (!force && previous && previous.fingerprint === fingerprint && outputsUnchanged(outDir, previous)) {
       results[step.name] = previous.result;
+      byStep.set(step, previous.result);
       skipped.push(step.name);
       if (!quiet) process.stderr.write(`${label}: unchanged, skipped (outputs in ${join(outDir, step.folder)})\n`);
       onStep?.({ step: step.name, index, total: steps.length, status: 'skipped' });
@@ -207,10 +222,11 @@ async function runLocked({ pipeline, outDir, steps, force, quiet, signal, onStep
     await mkdir(dir, { recursive: true });
     const progress = createProgress(label, { unit: step.unit ?? 'pairs', quiet });
     const started = performance.now();
-    const outcome = await step.run({ dir, out: outDir, signal, progress, results });
+    const outcome = await step.run({ dir, out: outDir, signal, progress, resultOf });
     const seconds = (performance.now() - started) / 1000;
     progress.finish(`done in ${seconds.toFixed(1)}s`);
     results[step.name] = outcome.result;
+    byStep.set(step, outcome.result);
     ran.push(step.name);
     const outputs = outcome.outputs.map((file) => relative(outDir, resolve(file)));
     const outputStamps: Record<string, OutputStamp> = Object.create(null) as Record<string, OutputStamp>;

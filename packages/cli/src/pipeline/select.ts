@@ -2,12 +2,12 @@ import { join } from 'node:path';
 import { collectPairs, writeRecords } from '@pref/io';
 import { implicitRewards, loadCausalLM } from '@pref/reward-scoring';
 import type { CausalLM } from '@pref/reward-scoring';
-import { selectByRewardGap, selectRandom } from '@pref/selection';
+import { selectFile } from '@pref/selection';
 import type { SelectionReport } from '@pref/selection';
 import { generateLogProbs } from '@pref/synthetic';
 import { selectedGapChart } from '../report/distribution-charts';
-import { writeReport } from '../report/write-report';
-import { mean, writeJson } from './common';
+import type { ReportDocument } from '../report/write-report';
+import { mean, writeJson, writeReportFolder } from './common';
 import { modelFiles } from './defaults';
 import { numericColumn, readAllRecords } from './runner';
 import type { PipelineStep } from './runner';
@@ -29,6 +29,25 @@ export interface SelectPipelineOptions {
   seed?: string | number;
 }
 
+/** The options with their defaults filled in: what every step is built from. */
+type SelectSettings = Required<Omit<SelectPipelineOptions, 'input' | 'policy' | 'reference'>> & Pick<SelectPipelineOptions, 'input' | 'policy' | 'reference'>;
+
+interface SelectResult {
+  gap: SelectionReport;
+  random: SelectionReport;
+  meanGapSelected: number;
+  meanGapRandom: number;
+}
+
+/** Where each step writes, under OUT. */
+const files = {
+  input: (out: string) => join(out, '00-input', 'pairs.jsonl'),
+  rewards: (out: string) => join(out, '01-rewards', 'rewards.jsonl'),
+  selected: (out: string) => join(out, '02-selected', 'selected.jsonl'),
+  random: (out: string) => join(out, '02-selected', 'random-baseline.jsonl'),
+  report: (out: string) => join(out, '02-selected', 'selection-report.json'),
+};
+
 /**
  * input → implicit rewards (r = β·(log π − log π_ref), gap = r_chosen − r_rejected) → keep the
  * `ratio` pairs with the smallest gap (mis-ranked first), with a seeded random selection of the same
@@ -36,13 +55,17 @@ export interface SelectPipelineOptions {
  */
 export function selectSteps(options: SelectPipelineOptions): PipelineStep[] {
   const { input, n = 400, policy, reference, beta = 0.1, ratio = 0.1, seed = 42 } = options;
-  const inputPath = (out: string) => join(out, '00-input', 'pairs.jsonl');
-  const rewardsPath = (out: string) => join(out, '01-rewards', 'rewards.jsonl');
-  const selectedPath = (out: string) => join(out, '02-selected', 'selected.jsonl');
-  const randomPath = (out: string) => join(out, '02-selected', 'random-baseline.jsonl');
-  const reportPath = (out: string) => join(out, '02-selected', 'selection-report.json');
+  const settings: SelectSettings = { input, n, policy, reference, beta, ratio, seed };
+  const pairs = inputStep(settings);
+  const rewards = rewardsStep(settings);
+  const select = selectStep(settings);
+  const report = reportStep(settings, { select });
+  return [pairs, rewards, select, report];
+}
 
-  const inputStep: PipelineStep<{ pairs: number; generated: boolean; rejected: number }> = {
+/** The input pairs, copied (or generated with known log-probs when no input is given). */
+function inputStep({ input, n, seed }: SelectSettings): PipelineStep<{ pairs: number; generated: boolean; rejected: number }> {
+  return {
     name: 'input',
     folder: '00-input',
     params: input ? { input: true } : { n, seed: String(seed) },
@@ -50,24 +73,27 @@ export function selectSteps(options: SelectPipelineOptions): PipelineStep[] {
     async run({ out, signal, progress }) {
       if (input) {
         const { pairs, stats } = await collectPairs(input, { signal });
-        const { written } = await writeRecords(inputPath(out), pairs);
+        const { written } = await writeRecords(files.input(out), pairs);
         progress.update(written, written);
-        return { outputs: [inputPath(out)], result: { pairs: written, generated: false, rejected: stats.rejected } };
+        return { outputs: [files.input(out)], result: { pairs: written, generated: false, rejected: stats.rejected } };
       }
       const pairs = generateLogProbs({ n, seed: String(seed) });
-      const { written } = await writeRecords(inputPath(out), pairs);
+      const { written } = await writeRecords(files.input(out), pairs);
       progress.update(written, written);
-      return { outputs: [inputPath(out)], result: { pairs: written, generated: true, rejected: 0 } };
+      return { outputs: [files.input(out)], result: { pairs: written, generated: true, rejected: 0 } };
     },
   };
+}
 
-  const rewards: PipelineStep<{ pairs: number }> = {
+/** Implicit rewards and their gap (@pref/reward-scoring `implicitRewards`; log-probs from the models when given). */
+function rewardsStep({ policy, reference, beta }: SelectSettings): PipelineStep<{ pairs: number }> {
+  return {
     name: 'rewards',
     folder: '01-rewards',
     params: { beta },
-    inputs: ({ out }) => [inputPath(out), ...(policy ? modelFiles(policy) : []), ...(reference ? modelFiles(reference) : [])],
+    inputs: ({ out }) => [files.input(out), ...(policy ? modelFiles(policy) : []), ...(reference ? modelFiles(reference) : [])],
     async run({ out, signal, progress }) {
-      const { pairs } = await collectPairs(inputPath(out), { signal });
+      const { pairs } = await collectPairs(files.input(out), { signal });
       const models: CausalLM[] = [];
       try {
         const policyModel = policy ? await loadCausalLM(policy) : undefined;
@@ -79,86 +105,83 @@ export function selectSteps(options: SelectPipelineOptions): PipelineStep[] {
           reference: referenceModel,
           beta,
           signal,
-          locate: (i) => ({ file: inputPath(out), line: i + 1 }),
+          locate: (i) => ({ file: files.input(out), line: i + 1 }),
           onProgress: ({ done, total }) => progress.update(done, total),
         });
-        const { written } = await writeRecords(rewardsPath(out), withRewards);
+        const { written } = await writeRecords(files.rewards(out), withRewards);
         progress.update(written, written);
-        return { outputs: [rewardsPath(out)], result: { pairs: written } };
+        return { outputs: [files.rewards(out)], result: { pairs: written } };
       } finally {
         for (const model of models) await model.dispose();
       }
     },
   };
+}
 
-  const select: PipelineStep<{ gap: SelectionReport; random: SelectionReport; meanGapSelected: number; meanGapRandom: number }> = {
+/** Smallest gap first and a seeded random baseline of the same budget (@pref/selection `selectFile`, streaming). */
+function selectStep({ ratio, seed }: SelectSettings): PipelineStep<SelectResult> {
+  return {
     name: 'select',
     folder: '02-selected',
     params: { ratio, seed: String(seed) },
-    inputs: ({ out }) => [rewardsPath(out)],
+    inputs: ({ out }) => [files.rewards(out)],
     async run({ out, signal, progress }) {
-      const records = await readAllRecords(rewardsPath(out), signal);
-      const locate = (i: number) => ({ file: rewardsPath(out), line: i + 1 });
-      const byGap = selectByRewardGap(records, { ratio, locate });
-      const random = selectRandom(records, { ratio, seed: String(seed), locate });
-      await writeRecords(selectedPath(out), byGap.selected);
-      await writeRecords(randomPath(out), random.selected);
-      const result = {
+      const byGap = await selectFile(files.rewards(out), files.selected(out), { strategy: { by: 'gap' }, ratio, signal });
+      const random = await selectFile(files.rewards(out), files.random(out), { strategy: { by: 'random', seed: String(seed) }, ratio, order: 'input', signal });
+      const result: SelectResult = {
         gap: byGap.report,
         random: random.report,
-        meanGapSelected: mean(numericColumn(byGap.selected, 'reward_gap')),
-        meanGapRandom: mean(numericColumn(random.selected, 'reward_gap')),
+        meanGapSelected: mean(numericColumn(await readAllRecords(files.selected(out), signal), 'reward_gap')),
+        meanGapRandom: mean(numericColumn(await readAllRecords(files.random(out), signal), 'reward_gap')),
       };
-      await writeJson(reportPath(out), result);
-      progress.update(records.length, records.length);
-      return { outputs: [selectedPath(out), randomPath(out), reportPath(out)], result };
+      await writeJson(files.report(out), result);
+      progress.update(byGap.report.total, byGap.report.total);
+      return { outputs: [files.selected(out), files.random(out), files.report(out)], result };
     },
   };
+}
 
-  const report: PipelineStep<{ markdown: string; plots: string[] }> = {
+/** `OUT/report/`: the selection against its random baseline, gap quantiles and the gap distribution. */
+function reportStep(settings: SelectSettings, after: { select: PipelineStep<SelectResult> }): PipelineStep<{ markdown: string; plots: string[] }> {
+  return {
     name: 'report',
     folder: 'report',
     unit: 'plots',
     params: { version: 1 },
-    inputs: ({ out }) => [rewardsPath(out), selectedPath(out), reportPath(out)],
-    async run({ out, dir, signal, progress, results }) {
-      const all = await readAllRecords(rewardsPath(out), signal);
-      const selected = await readAllRecords(selectedPath(out), signal);
-      const summary = results.select as { gap: SelectionReport; random: SelectionReport; meanGapSelected: number; meanGapRandom: number };
-      const row = (name: string, r: SelectionReport, meanGap: number) => [name, r.total, r.kept, r.threshold, meanGap, r.keptNegativeShare];
-      const written = await writeReport(
-        dir,
-        {
-          title: 'Difficulty selection report',
-          intro: [
-            `Implicit reward r = β·(log π(y|x) − log π_ref(y|x)) with β = ${beta}; gap = r(chosen) − r(rejected). Kept: the ${Math.round(ratio * 100)}% of pairs with the smallest gap, mis-ranked (negative-gap) pairs first.`,
-            input ? `Input: ${input}.` : `Input: ${summary.gap.total} synthetic pairs with policy/reference log-probs (seed ${String(seed)}).`,
-          ],
-          sections: [
-            {
-              heading: 'Selection against a random baseline of the same budget',
-              table: { columns: ['strategy', 'pairs', 'kept', 'threshold (largest kept gap)', 'mean gap of kept', 'share of kept with gap < 0'], rows: [row('smallest gap', summary.gap, summary.meanGapSelected), row('random', summary.random, summary.meanGapRandom)] },
-              paragraphs: [`Share of all pairs with a negative gap (mis-ranked by the policy): ${(100 * summary.gap.negativeShare).toFixed(1)}%.`],
-            },
-            {
-              heading: 'Gap quantiles (all pairs)',
-              table: { columns: ['quantile', 'gap'], rows: Object.entries(summary.gap.quantiles).map(([key, value]) => [key, value as number]) },
-            },
-            {
-              heading: 'Distribution',
-              charts: [{ name: 'selected-gap', caption: 'Implicit reward gap of all pairs and of the selected pairs', spec: selectedGapChart({ gaps: numericColumn(all, 'reward_gap'), selected: numericColumn(selected, 'reward_gap') }) }],
-            },
-          ],
-        },
-        { signal, onProgress: (done, total) => progress.update(done, total) },
-      );
-      await writeJson(join(dir, 'summary.json'), summary);
-      return {
-        outputs: [written.markdownPath, written.htmlPath, join(dir, 'summary.json'), ...written.charts.flatMap((chart) => [chart.svgPath, chart.pngPath])],
-        result: { markdown: written.markdownPath, plots: written.charts.map((chart) => chart.pngPath) },
-      };
+    inputs: ({ out }) => [files.rewards(out), files.selected(out), files.report(out)],
+    async run({ out, dir, signal, progress, resultOf }) {
+      const summary = resultOf(after.select);
+      const gaps = numericColumn(await readAllRecords(files.rewards(out), signal), 'reward_gap');
+      const selected = numericColumn(await readAllRecords(files.selected(out), signal), 'reward_gap');
+      const { written, outputs } = await writeReportFolder(dir, selectReport(settings, summary, { gaps, selected }), summary, { signal, progress });
+      return { outputs, result: { markdown: written.markdownPath, plots: written.charts.map((chart) => chart.pngPath) } };
     },
   };
+}
 
-  return [inputStep, rewards, select, report];
+/** The select pipeline's report (no I/O). */
+function selectReport({ input, beta, ratio, seed }: SelectSettings, summary: SelectResult, { gaps, selected }: { gaps: Float64Array; selected: Float64Array }): ReportDocument {
+  const row = (name: string, r: SelectionReport, meanGap: number) => [name, r.total, r.kept, r.threshold, meanGap, r.keptNegativeShare];
+  return {
+    title: 'Difficulty selection report',
+    intro: [
+      `Implicit reward r = β·(log π(y|x) − log π_ref(y|x)) with β = ${beta}; gap = r(chosen) − r(rejected). Kept: the ${Math.round(ratio * 100)}% of pairs with the smallest gap, mis-ranked (negative-gap) pairs first.`,
+      input ? `Input: ${input}.` : `Input: ${summary.gap.total} synthetic pairs with policy/reference log-probs (seed ${String(seed)}).`,
+    ],
+    sections: [
+      {
+        heading: 'Selection against a random baseline of the same budget',
+        table: { columns: ['strategy', 'pairs', 'kept', 'threshold (largest kept gap)', 'mean gap of kept', 'share of kept with gap < 0'], rows: [row('smallest gap', summary.gap, summary.meanGapSelected), row('random', summary.random, summary.meanGapRandom)] },
+        paragraphs: [`Share of all pairs with a negative gap (mis-ranked by the policy): ${(100 * summary.gap.negativeShare).toFixed(1)}%.`],
+      },
+      {
+        heading: 'Gap quantiles (all pairs)',
+        table: { columns: ['quantile', 'gap'], rows: Object.entries(summary.gap.quantiles).map(([key, value]) => [key, value as number]) },
+      },
+      {
+        heading: 'Distribution',
+        charts: [{ name: 'selected-gap', caption: 'Implicit reward gap of all pairs and of the selected pairs', spec: selectedGapChart({ gaps, selected }) }],
+      },
+    ],
+  };
 }
