@@ -3,7 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { countInkPixels, decodePng } from '@pref/cli';
+// The PNG checker is a test helper of @pref/cli, not part of its public API.
+import { countInkPixels, decodePng } from '../packages/cli/src/testing/png';
 import { truthySamplePath } from '@pref/synthetic';
 import { d2poExample } from './d2po';
 import { organizeExample } from './organize';

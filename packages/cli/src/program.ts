@@ -1,6 +1,7 @@
-import { PrefError } from '@pref/core';
+import { InvalidArgumentError, PrefError } from '@pref/core';
 import { Command, CommanderError } from 'commander';
 import { FileSystemError, isSystemError, releaseOutputLocks } from '@pref/io';
+import packageJson from '../package.json';
 import { registerClassifyCommands } from './commands/classify';
 import { registerCollectCommands } from './commands/collect';
 import { registerD2poCommands } from './commands/d2po';
@@ -21,13 +22,13 @@ import { registerSelectCommands } from './commands/select';
 import { registerServeCommands } from './commands/serve';
 import { registerSynthCommands } from './commands/synth';
 import { registerTrainRmCommands } from './commands/train-rm';
+import { rewriteDeprecatedFlags } from './flags';
 
 /** Builds the `pref` program with every command registered. */
 export function createProgram(): Command {
   const program = new Command('pref')
     .description('Turn raw preference data into scored, private, selected, DPO-ready datasets.')
-    .version('0.1.0')
-    .showHelpAfterError()
+    .version(packageJson.version)
     .exitOverride()
     // Options belong to the command they follow (`pref gold relabel --fn …` is not `pref gold --fn …`).
     .enablePositionalOptions();
@@ -51,26 +52,59 @@ export function createProgram(): Command {
   registerCollectCommands(program);
   registerDataCommands(program);
   installOutputGuard(program);
+  // A usage error prints the error and where to read more, not the whole help.
+  for (const command of allCommands(program)) command.showHelpAfterError(`(see ${commandName(command)} --help)`);
   return program;
 }
 
+function allCommands(command: Command): Command[] {
+  return [command, ...command.commands.flatMap(allCommands)];
+}
+
+/** `pref rectify rm-data` for the rm-data subcommand. */
+function commandName(command: Command): string {
+  const names: string[] = [];
+  for (let at: Command | null = command; at; at = at.parent) names.unshift(at.name());
+  return names.join(' ');
+}
+
+/** The command `args` (the words after `pref`) run, e.g. `rectify rm-data`; empty when none matches. */
+function commandPathOf(program: Command, args: readonly string[]): string {
+  const path: string[] = [];
+  let current = program;
+  for (const word of args) {
+    if (word.startsWith('-')) break;
+    const next = current.commands.find((command) => command.name() === word || command.aliases().includes(word));
+    if (!next) break;
+    path.push(next.name());
+    current = next;
+  }
+  return path.join(' ');
+}
+
 /**
- * Runs the CLI and resolves to the process exit code. PrefErrors print their message (which names
- * file, line and field) without a stack and exit 1; so do operating-system errors that escaped a
+ * Runs the CLI and resolves to the process exit code. Deprecated flag spellings are rewritten with a
+ * one-line warning (see {@link rewriteDeprecatedFlags}). A usage error prints the error and
+ * `(see pref <command> --help)`. PrefErrors print their message (which names file, line and field)
+ * without a stack and exit 1 (an invalid flag value with the same pointer to the help); so do operating-system errors that escaped a
  * writer (disk full, permission denied, …), as a {@link FileSystemError} naming the path. Anything
  * else is a bug: "unexpected error", its stack, exit 2. Output locks are released in every case.
  */
 export async function runCli(argv: readonly string[]): Promise<number> {
   const program = createProgram();
+  const commandPath = commandPathOf(program, argv.slice(2));
   try {
-    await program.parseAsync([...argv]);
+    const args = rewriteDeprecatedFlags(argv.slice(2), commandPath, (line) => process.stderr.write(`${line}\n`));
+    await program.parseAsync([...argv.slice(0, 2), ...args]);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
     if (error instanceof CommanderError) {
       return error.exitCode;
     }
     if (PrefError.isInstance(error)) {
-      process.stderr.write(`pref: ${error.message}\n`);
+      // a wrong flag value gets the same one-line pointer as a wrong flag
+      const hint = InvalidArgumentError.isInstance(error) && commandPath !== '' ? `(see pref ${commandPath} --help)\n` : '';
+      process.stderr.write(`pref: ${error.message}\n${hint}`);
       return 1;
     }
     if (isSystemError(error)) {

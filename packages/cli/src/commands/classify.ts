@@ -5,7 +5,7 @@ import { createAtomicWriteStream, InvalidRecordError, readRecords } from '@pref/
 import { loadRewardModel } from '@pref/reward-scoring';
 import { PythonFloat, pythonJsonDumps } from '@pref/selection';
 import { createProgress } from '../progress';
-import { numberFlag } from './rectify';
+import { integerFlag } from '../flags';
 
 interface ClassifyFlags {
   model: string;
@@ -66,12 +66,12 @@ export function registerClassifyCommands(program: Command): void {
         });
         rows.push({ record, line });
       }
-      const model = await loadRewardModel(flags.model, { ...(flags.threads ? { threads: numberFlag('--threads', flags.threads, { integer: true, min: 1 }) } : {}) });
+      const model = await loadRewardModel(flags.model, { ...(flags.threads ? { threads: integerFlag(flags.threads, '--threads', 1) } : {}) });
       try {
         const label = /^\d+$/.test(flags.label) ? Number(flags.label) : flags.label;
         const index = model.labelIndex(label);
-        const maxLength = flags.maxLength === undefined ? model.maxLength : numberFlag('--max-length', flags.maxLength, { integer: true, min: 1 });
-        const batchTokens = numberFlag('--batch-tokens', flags.batchTokens, { integer: true, min: 1 });
+        const maxLength = flags.maxLength === undefined ? model.maxLength : integerFlag(flags.maxLength, '--max-length', 1);
+        const batchTokens = integerFlag(flags.batchTokens, '--batch-tokens', 1);
         const progress = createProgress('classify', { unit: 'texts', quiet: flags.quiet || flags.output === '-' });
         const ids = await model.tokenize(texts);
         const sequences = ids.map((tokens) => model.encoder.encodeSingle(tokens, maxLength));

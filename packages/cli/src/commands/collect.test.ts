@@ -17,14 +17,14 @@ function start(args: string[]): { child: ChildProcess; url: Promise<string>; exi
   let stdout = '';
   let stderr = '';
   const url = new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       stdout += chunk.toString('utf8');
       const line = stdout.split('\n').find((l) => l.startsWith('http://'));
       if (line) resolve(line.trim());
     });
     child.on('exit', () => reject(new Error(`pref collect exited before printing its URL: ${stderr}`)));
   });
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, stderr })));
   return { child, url, exit };
 }

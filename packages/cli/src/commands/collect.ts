@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import {
   CollectSession,
   collectStats,
@@ -18,6 +18,7 @@ import {
   type ItemSource,
 } from '@pref/collect';
 import { InvalidArgumentError } from '@pref/core';
+import { integerFlag, numberFlag } from '../flags';
 import { barChart } from '../report/charts';
 import { writeReport } from '../report/write-report';
 
@@ -32,7 +33,7 @@ export interface CollectFlags {
   topK?: string;
   topP?: string;
   maxNewTokens?: string;
-  out: string;
+  output: string;
   k: string;
   seed?: string;
   journal?: string;
@@ -45,14 +46,6 @@ export interface CollectFlags {
   annotator?: string;
 }
 
-function number(value: string | undefined, flag: string, { integer = false, min = 0, max = Infinity }: { integer?: boolean; min?: number; max?: number } = {}): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min || n > max) {
-    throw new InvalidArgumentError({ argument: flag, message: `expected ${integer ? 'an integer' : 'a number'} in [${min}, ${max}], got "${value}"` });
-  }
-  return n;
-}
 
 /**
  * A generator created on first use, once the session's seed is known (a resumed session keeps the
@@ -78,10 +71,10 @@ async function buildSource(flags: CollectFlags, seed: () => string): Promise<Ite
   if (flags.pairs !== undefined) return { kind: 'items', items: await itemsFromPairs(flags.pairs), description: `pairs:${flags.pairs}` };
   if (flags.generations !== undefined) return { kind: 'items', items: await itemsFromGenerations(flags.generations), description: `generations:${flags.generations}` };
   const prompts = await readPromptList(flags.prompts!);
-  const temperature = number(flags.temperature, '--temperature', { max: 100 });
-  const topK = number(flags.topK, '--top-k', { integer: true });
-  const topP = number(flags.topP, '--top-p', { max: 1 });
-  const maxNewTokens = number(flags.maxNewTokens, '--max-new-tokens', { integer: true, min: 1 });
+  const temperature = numberFlag(flags.temperature, '--temperature', { min: 0, max: 100 });
+  const topK = integerFlag(flags.topK, '--top-k', 0);
+  const topP = numberFlag(flags.topP, '--top-p', { min: 0, max: 1 });
+  const maxNewTokens = integerFlag(flags.maxNewTokens, '--max-new-tokens', 1);
   const generator = flags.generator ?? (process.env.PREF_CHAT_URL ? 'chat' : undefined);
   if (generator === undefined) throw new InvalidArgumentError({ argument: '--generator', message: 'with --prompts, give --generator DIR (a local ONNX causal LM) or --generator chat (--url/--model or PREF_CHAT_URL/PREF_CHAT_MODEL)' });
   if (generator === 'chat') {
@@ -124,14 +117,14 @@ export interface RunningCollect {
 
 /** Starts `pref collect` (web or terminal). Exposed for tests; the command waits for `done`. */
 export async function startCollect(flags: CollectFlags, { log = (line: string) => process.stderr.write(`${line}\n`) } = {}): Promise<RunningCollect> {
-  const k = number(flags.k, '--k', { integer: true, min: 1 })!;
-  const ahead = number(flags.ahead, '--ahead', { integer: true })!;
-  const port = number(flags.port, '--port', { integer: true, max: 65535 })!;
+  const k = integerFlag(flags.k, '--k', 1);
+  const ahead = integerFlag(flags.ahead, '--ahead', 0);
+  const port = integerFlag(flags.port, '--port', 0, 65535);
   if (!flags.tty && flags.annotator !== undefined) throw new InvalidArgumentError({ argument: '--annotator', message: 'only with --tty (the page asks for the name)' });
   let session: CollectSession | undefined;
   const source = await buildSource(flags, () => session!.session.seed);
   session = await CollectSession.open({
-    outDir: flags.out,
+    outDir: flags.output,
     source,
     k,
     ahead,
@@ -218,10 +211,10 @@ export function registerCollectCommands(program: Command): void {
     .option('--top-k <k>', 'ONNX: keep the k most likely tokens (default 50)')
     .option('--top-p <p>', 'nucleus sampling (ONNX default 0.95, chat default 1)')
     .option('--max-new-tokens <n>', 'most tokens per response (ONNX default 128, chat default 256)')
-    .option('--out <dir>', 'dataset folder; files go to <dir>/user_collected/', 'datasets')
+    .option('-o, --output <dir>', 'dataset folder; files go to <dir>/user_collected/', 'datasets')
     .option('--k <n>', 'annotators per item', '1')
     .option('--seed <s>', 'seed of the left/right draws and of sampling (default: random, kept in the journal)')
-    .option('--journal <file>', 'journal path (default: <out>/user_collected/collect-<source hash>.journal.jsonl)')
+    .option('--journal <file>', 'journal path (default: <output>/user_collected/collect-<source hash>.journal.jsonl)')
     .option('--ahead <n>', 'items generated ahead of the annotators', '2')
     .option('--host <host>', 'interface to listen on; anything but loopback requires the printed token', '127.0.0.1')
     .option('--port <n>', 'port (0 = a free one)', '0')

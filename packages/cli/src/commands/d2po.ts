@@ -129,13 +129,13 @@ export function registerD2poCommands(program: Command): void {
     .command('data')
     .description('Write pairs in D2PO\'s layout: question, response_j (preferred), response_k[, magnitude], as an HF folder or JSONL')
     .argument('<pairs>', 'input pairs (JSONL, JSON, CSV, Parquet, ...)')
-    .requiredOption('-o, --output <path>', 'output: a .jsonl file, or a folder (Hugging Face save_to_disk layout) with --format hf')
-    .option('--format <fmt>', 'jsonl | hf', 'jsonl')
+    .requiredOption('-o, --output <path>', 'output: a .jsonl file, or a folder (Hugging Face save_to_disk layout) with --out-format hf')
+    .option('--out-format <format>', 'output file format: jsonl | hf', 'jsonl')
     .option('--magnitude-field <name>', 'column written as magnitude (e.g. margin_raw); omit for no magnitude column')
     .option('--schema <name>', 'input schema (default: auto)')
     .option('-q, --quiet', 'no progress output')
-    .action(async (input: string, flags: { output: string; format: string; magnitudeField?: string; schema?: string; quiet?: boolean }) => {
-      if (flags.format !== 'jsonl' && flags.format !== 'hf') throw new InvalidArgumentError({ argument: '--format', message: `expected jsonl or hf, got "${flags.format}"` });
+    .action(async (input: string, flags: { output: string; outFormat: string; magnitudeField?: string; schema?: string; quiet?: boolean }) => {
+      if (flags.outFormat !== 'jsonl' && flags.outFormat !== 'hf') throw new InvalidArgumentError({ argument: '--out-format', message: `expected jsonl or hf, got "${flags.outFormat}"` });
       if (resolve(flags.output) === resolve(input)) throw new InvalidArgumentError({ argument: '--output', message: 'is the input; pref never overwrites its input' });
       const progress = createProgress('d2po data', { unit: 'pairs', quiet: flags.quiet });
       let line = 0;
@@ -151,7 +151,7 @@ export function registerD2poCommands(program: Command): void {
           yield row;
         }
       })();
-      const result = flags.format === 'hf' ? await writeHfDataset(flags.output, rows) : await writeRecords(flags.output, rows);
+      const result = flags.outFormat === 'hf' ? await writeHfDataset(flags.output, rows) : await writeRecords(flags.output, rows);
       progress.finish(`${line} pairs → ${flags.output}`);
       void result;
     });

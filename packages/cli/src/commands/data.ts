@@ -3,6 +3,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Command } from 'commander';
 import { assignSplit, combineDatasets, dedupePairs, filterPairs, pairKey, readPairs, writeRecords, type PreferencePair } from '@pref/io';
+import { integerFlag, numberFlag } from '../flags';
 
 const DATA_EXTENSIONS = /\.(jsonl|json|jsonl\.gz|parquet|csv)$/i;
 
@@ -51,12 +52,6 @@ function describeCounts(counts: Map<string, number>): string {
 interface SplitFlags { output: string; seed: string; validation: string; stratify?: string }
 interface FilterFlags { output: string; category?: string[]; source?: string[]; minWords?: string; maxWords?: string; where?: string[] }
 
-function parseCount(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isInteger(n) || n < 0) throw new InvalidArgumentError({ argument: flag, message: `expected an integer >= 0, got "${value}"` });
-  return n;
-}
 
 /**
  * Seeded split stratified by a field: within each stratum, pairs ranked by seededUnit(seed, pairKey)
@@ -128,8 +123,7 @@ export function registerDataCommands(program: Command): void {
     .option('--validation <fraction>', 'share sent to validation', '0.1')
     .option('--stratify <field>', 'keep each value of this field (e.g. category, metadata.quality) in the same proportion')
     .action(async (input: string, flags: SplitFlags) => {
-      const fraction = Number(flags.validation);
-      if (flags.validation.trim() === '' || !(fraction >= 0 && fraction <= 1)) throw new InvalidArgumentError({ argument: '--validation', message: `expected a number in [0, 1], got "${flags.validation}"` });
+      const fraction = numberFlag(flags.validation, '--validation', { min: 0, max: 1 });
       const pairs: PreferencePair[] = [];
       for await (const pair of readPairs(input)) pairs.push(pair);
       const sides = flags.stratify === undefined ? pairs.map((pair) => assignSplit(pair, { seed: flags.seed, validationFraction: fraction })) : stratifiedSplit(pairs, { seed: flags.seed, validationFraction: fraction, field: flags.stratify });
@@ -151,8 +145,8 @@ export function registerDataCommands(program: Command): void {
     .option('--max-words <n>', 'most words in each of prompt, chosen and rejected')
     .option('--where <field=value...>', 'any field by dotted path equals the value (as text)')
     .action(async (input: string, flags: FilterFlags) => {
-      const minWords = parseCount(flags.minWords, '--min-words');
-      const maxWords = parseCount(flags.maxWords, '--max-words');
+      const minWords = integerFlag(flags.minWords, '--min-words', 0);
+      const maxWords = integerFlag(flags.maxWords, '--max-words', 0);
       const conditions = (flags.where ?? []).map((text) => {
         const at = text.indexOf('=');
         if (at <= 0) throw new InvalidArgumentError({ argument: '--where', message: `expected field=value, got "${text}"` });

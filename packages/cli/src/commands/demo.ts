@@ -11,7 +11,7 @@ import { seedWarning } from '@pref/privacy';
 const DEMO_SEED = 42;
 
 interface DemoCliOptions {
-  out: string;
+  output: string;
   force?: boolean;
   quiet?: boolean;
 }
@@ -21,11 +21,11 @@ export function registerDemoCommands(program: Command): void {
   program
     .command('demo')
     .description('Run the privatization pipeline (score → margins → privatize → prepare → report) on the embedded sample dataset with the shipped reward model')
-    .option('--out <dir>', 'output folder', 'out/demo')
+    .option('-o, --output <dir>', 'output folder', 'out/demo')
     .option('--force', 'rerun every step even when its inputs did not change')
     .option('-q, --quiet', 'no progress output')
     .action(async (options: DemoCliOptions) => {
-      const out = resolve(options.out);
+      const out = resolve(options.output);
       const started = performance.now();
       const input = defaultSamplePath();
       const model = defaultModelDir();

@@ -4,7 +4,7 @@ import { collectPairs, readPairs, writeRecords, type PreferencePair, type Schema
 import { createGoldScorer, GOLD_FUNCTION_NAMES, parseGoldSpec, scorePairsWithGold } from '@pref/reward-scoring';
 import { createRelabelBudget, selectForRelabel } from '@pref/selection';
 import { createProgress } from '../progress';
-import { numberFlag } from './rectify';
+import { integerFlag } from '../flags';
 
 interface RelabelFlags {
   fn: string;
@@ -107,12 +107,12 @@ export function registerGoldCommands(program: Command): void {
       if (mode === 'total' && flags.budget === undefined) throw new InvalidArgumentError({ argument: '--budget', message: 'is required with --budget-mode total' });
       if (mode === 'window' && (flags.sampN === undefined || flags.relabels === undefined)) throw new InvalidArgumentError({ argument: '--samp-n', message: '--samp-n and --relabels are required with --budget-mode window' });
       if (mode === undefined && (flags.budget ?? flags.sampN ?? flags.relabels) !== undefined) throw new InvalidArgumentError({ argument: '--budget-mode', message: 'is required with --budget, --samp-n or --relabels' });
-      const callSize = numberFlag('--call-size', flags.callSize ?? '32', { integer: true, min: 1 });
+      const callSize = integerFlag(flags.callSize ?? '32', '--call-size', 1);
       const budget =
         mode === 'total'
-          ? createRelabelBudget({ budgetMode: 'total', total: numberFlag('--budget', flags.budget!, { integer: true, min: 0 }) })
+          ? createRelabelBudget({ budgetMode: 'total', total: integerFlag(flags.budget!, '--budget', 0) })
           : mode === 'window'
-            ? createRelabelBudget({ budgetMode: 'window', sampN: numberFlag('--samp-n', flags.sampN!, { integer: true, min: 1 }), relabels: numberFlag('--relabels', flags.relabels!, { integer: true, min: 0 }) })
+            ? createRelabelBudget({ budgetMode: 'window', sampN: integerFlag(flags.sampN!, '--samp-n', 1), relabels: integerFlag(flags.relabels!, '--relabels', 0) })
             : undefined;
       const progress = createProgress(`gold relabel ${scorer.name}`, { unit: 'pairs', quiet: flags.quiet || flags.output === '-' });
       const { pairs } = await collectPairs(input, { schema: (flags.schema ?? 'auto') as SchemaName | 'auto' });
@@ -122,7 +122,7 @@ export function registerGoldCommands(program: Command): void {
       else {
         for (let start = 0; start < pairs.length; start += callSize) {
           const call = pairs.slice(start, start + callSize).map((pair, k) => ({ ...pair, gold_a: golds[start + k]![0], gold_b: golds[start + k]![1] }));
-          const selection = selectForRelabel(call, { mode: flags.select as 'conf' | 'rand', budget, seed, scoreFields, goldFields: ['gold_a', 'gold_b'], locate: (k) => ({ file: input, line: start + k + 1 }) });
+          const selection = selectForRelabel(call, { mode: flags.select, budget, seed, scoreFields, goldFields: ['gold_a', 'gold_b'], locate: (k) => ({ file: input, line: start + k + 1 }) });
           for (const k of selection.toLabel) chosenIndex.push(start + k);
         }
       }

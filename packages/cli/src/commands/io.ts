@@ -2,6 +2,7 @@ import { InvalidArgumentError, PrefError } from '@pref/core';
 import { Option, type Command } from 'commander';
 import { stringifyRecord, DATA_FORMATS, SCHEMA_NAMES, head, lengthStats, pairToRecord, readPairs, readRecords, toD2poRecord, toOpenRlhfRecord, toShareGptRecord, toTrlRecord, writeRecords, type DataFormat, type DataRecord, type FieldMapping, type InvalidRecordError, type LengthStats, type PreferencePair, type ReadPairsOptions, type ReadProgress, type ReadStats, type SchemaName } from '@pref/io';
 import { createProgress, type ProgressReporter } from '../progress';
+import { integerFlag } from '../flags';
 
 interface ReadFlags {
   schema?: string;
@@ -86,7 +87,7 @@ export function registerIoCommands(program: Command): void {
       .argument('<in>', 'input file or folder (- = stdin)')
       .option('--max-errors <n>', 'errors to print (all are counted)', '50'),
   ).action(async (input: string, flags: ReadFlags & { maxErrors: string }) => {
-    const maxErrors = Number(flags.maxErrors);
+    const maxErrors = integerFlag(flags.maxErrors, '--max-errors', 0);
     const progress = createProgress(`validate ${input}`, { unit: 'rows', quiet: flags.quiet || flags.json });
     const errors: InvalidRecordError[] = [];
     let printed = 0;
@@ -264,8 +265,7 @@ export function registerIoCommands(program: Command): void {
       .option('-n, --lines <n>', 'number of pairs', '5')
       .option('--raw', 'print raw rows instead of pairs'),
   ).action(async (input: string, flags: ReadFlags & { lines: string; raw?: boolean }) => {
-    const n = Number(flags.lines);
-    if (!(Number.isInteger(n) && n >= 0)) throw new InvalidArgumentError({ argument: '-n', message: `expected a non-negative integer, got ${flags.lines}` });
+    const n = integerFlag(flags.lines, '--lines', 0);
     const source: AsyncIterable<DataRecord> = flags.raw
       ? (async function* () {
           for await (const { record } of readRecords(input, { format: flags.format as DataFormat | undefined, split: flags.split })) yield record;

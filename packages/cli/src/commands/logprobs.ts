@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { readPairs, writeRecords, type PreferencePair } from '@pref/io';
 import { addLogProbs, implicitRewards, loadCausalLM, type CausalLM } from '@pref/reward-scoring';
 import { createProgress, type ProgressReporter } from '../progress';
+import { integerFlag, numberFlag } from '../flags';
 
 export interface LogprobsCommandOptions {
   policy?: string;
@@ -19,23 +20,16 @@ export interface LogprobsCommandOptions {
   quiet?: boolean;
 }
 
-function positiveNumber(name: string, text: string, integer = false): number {
-  const value = Number(text);
-  if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
-    throw new InvalidArgumentError({ argument: name, message: `expected a positive ${integer ? 'integer' : 'number'}, got "${text}"` });
-  }
-  return value;
-}
 
 /**
  * Streams `input` in chunks, fills in policy/reference log-probs with the given models (numbers in the
  * records are kept) and, where all four are known, the implicit rewards; writes `output` atomically.
  */
 export async function runLogprobs(input: string, output: string, options: LogprobsCommandOptions, progress: ProgressReporter): Promise<{ written: number; withRewards: number; notPrefix: number; truncated: number }> {
-  const beta = positiveNumber('--beta', options.beta);
-  const batchSize = positiveNumber('--batch-size', options.batchSize, true);
-  const chunk = positiveNumber('--chunk', options.chunk, true);
-  const intraOpNumThreads = options.threads === undefined ? undefined : positiveNumber('--threads', options.threads, true);
+  const beta = numberFlag(options.beta, '--beta', { above: 0 });
+  const batchSize = integerFlag(options.batchSize, '--batch-size', 1);
+  const chunk = integerFlag(options.chunk, '--chunk', 1);
+  const intraOpNumThreads = options.threads === undefined ? undefined : integerFlag(options.threads, '--threads', 1);
   const models: { policy?: CausalLM; reference?: CausalLM } = {};
   let withRewards = 0;
   let notPrefix = 0;

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { atomicWriteFile } from '@pref/io';
 import { marginsFile, type NormalizeMethod } from '@pref/margins';
 import { createProgress } from '../progress';
+import { numberFlag } from '../flags';
 
 const METHODS: readonly NormalizeMethod[] = ['zscore', 'percentile', 'robust', 'none'];
 
@@ -36,8 +37,7 @@ export function registerMarginsCommands(program: Command): void {
       if (!METHODS.includes(options.normalize as NormalizeMethod)) {
         throw new InvalidArgumentError({ argument: '--normalize', message: `expected one of ${METHODS.join(', ')}, got "${options.normalize}"` });
       }
-      const delta = Number(options.delta);
-      if (!Number.isFinite(delta)) throw new InvalidArgumentError({ argument: '--delta', message: `expected a number, got "${options.delta}"` });
+      const delta = numberFlag(options.delta, '--delta');
       const percentiles = parsePair(options.percentiles, '--percentiles');
       const progress = createProgress('margins', { unit: 'rows', quiet: options.quiet });
       const result = await marginsFile(input, options.output, {

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { readRecords, writeRecords, type DataRecord } from '@pref/io';
 import { groupGenerations, groupsFromUpstreamGenerations, isUpstreamGenerationsRow, pairsFromGenerations, type PairMode } from '@pref/selection';
 import { createProgress } from '../progress';
+import { numberFlag, seedFlag } from '../flags';
 
 const MODES: readonly PairMode[] = ['most', 'best-random', 'gap'];
 
@@ -24,9 +25,8 @@ export function registerPairsCommands(program: Command): void {
     .option('-q, --quiet', 'no progress output')
     .action(async (input: string, options: { output: string; mode: string; minGap: string; seed: string; textField: string; scoreField: string; scoreKey: string; lowerIsBetter?: boolean; skipped?: string; quiet?: boolean }) => {
       if (!MODES.includes(options.mode as PairMode)) throw new InvalidArgumentError({ argument: '--mode', message: `expected one of ${MODES.join(', ')}, got "${options.mode}"` });
-      const minGap = Number(options.minGap);
-      if (!Number.isFinite(minGap)) throw new InvalidArgumentError({ argument: '--min-gap', message: `expected a number, got "${options.minGap}"` });
-      const seed = /^-?\d+$/.test(options.seed) ? Number(options.seed) : options.seed;
+      const minGap = numberFlag(options.minGap, '--min-gap');
+      const seed = seedFlag(options.seed);
       const progress = createProgress('pairs', { unit: 'rows', quiet: options.quiet });
       const rows: DataRecord[] = [];
       const lines: number[] = [];

@@ -5,15 +5,16 @@ import { readPipelineFile } from '../pipeline/pipeline-config';
 import { PIPELINE_NAMES, interruptSignal, runPipeline } from '../pipeline/run-pipeline';
 import type { PipelineName, PipelineOptionsByName } from '../pipeline/run-pipeline';
 import { defaultModelDir, defaultSamplePath } from '../pipeline/defaults';
+import { numberFlag } from '../flags';
 
 interface PipelineCliOptions {
   file?: string;
-  in?: string[];
+  input?: string[];
   model?: string;
   policy?: string;
   reference?: string;
   classifier?: string;
-  out?: string;
+  output?: string;
   seed?: string;
   epsilon?: string;
   ratio?: string;
@@ -21,13 +22,6 @@ interface PipelineCliOptions {
   force?: boolean;
   quiet?: boolean;
   json?: boolean;
-}
-
-function parseNumber(flag: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const number = Number(value);
-  if (!Number.isFinite(number)) throw new InvalidArgumentError({ argument: flag, message: `expected a number, got "${value}"` });
-  return number;
 }
 
 /** `--set key=value`: JSON values where they parse (numbers, booleans, arrays), strings otherwise. */
@@ -51,10 +45,10 @@ function parseSets(sets: readonly string[] | undefined): Record<string, unknown>
 /** Maps the generic flags onto each pipeline's options (flags override the pipeline file). */
 export function optionsFromFlags(name: PipelineName, flags: PipelineCliOptions, base: Record<string, unknown>): Record<string, unknown> {
   const options: Record<string, unknown> = { ...base, ...parseSets(flags.set) };
-  const inputs = flags.in?.map((path) => resolve(path));
+  const inputs = flags.input?.map((path) => resolve(path));
   const seed = flags.seed;
-  const epsilon = parseNumber('--epsilon', flags.epsilon);
-  const ratio = parseNumber('--ratio', flags.ratio);
+  const epsilon = numberFlag(flags.epsilon, '--epsilon');
+  const ratio = numberFlag(flags.ratio, '--ratio');
   if (seed !== undefined) options.seed = seed;
   switch (name) {
     case 'privatize':
@@ -93,12 +87,12 @@ export function registerPipelineCommands(program: Command): void {
     .description(`Run a whole workflow (${PIPELINE_NAMES.join(', ')}) into an output folder with one folder per step and a final report; rerunning skips finished steps whose inputs did not change`)
     .argument('[name]', `pipeline: ${PIPELINE_NAMES.join('|')} (or give --file)`)
     .option('--file <pipeline.json>', 'pipeline file: {"pipeline": NAME, "out": DIR, "options": {…}}; paths relative to the file')
-    .option('--in <files...>', 'input file(s); organize takes CURATED [SYNTHETIC] (default: the embedded or generated sample data of the pipeline)')
+    .option('-i, --input <files...>', 'input file(s); organize takes CURATED [SYNTHETIC] (default: the embedded or generated sample data of the pipeline)')
     .option('--model <dir>', 'reward model folder (privatize: default the shipped pref-bt-rm model; d2po: the discriminator)')
     .option('--policy <dir>', 'policy causal LM folder (select)')
     .option('--reference <dir>', 'reference causal LM folder (select)')
     .option('--classifier <dir>', 'classifier folder used to score generations (rectify)')
-    .option('--out <dir>', 'output folder (default: out/<name>)')
+    .option('-o, --output <dir>', 'output folder (default: out/<name>)')
     .option('--seed <seed>', 'seed of every random step')
     .option('--epsilon <number>', 'privatize: ε')
     .option('--ratio <number>', 'select: share of pairs to keep')
@@ -116,7 +110,7 @@ export function registerPipelineCommands(program: Command): void {
       if (file && nameArgument && file.pipeline !== nameArgument) {
         throw new InvalidArgumentError({ argument: 'name', message: `"${nameArgument}" does not match the file's pipeline "${file.pipeline}"` });
       }
-      const out = resolve(flags.out ?? file?.out ?? `out/${name}`);
+      const out = resolve(flags.output ?? file?.out ?? `out/${name}`);
       const options = optionsFromFlags(name, flags, file?.options ?? {});
       const started = performance.now();
       const interrupt = interruptSignal();

@@ -55,7 +55,7 @@ describe('pref privatize: expressions, pdpo, seeds', () => {
   it('a weak seed is accepted with a warning on stderr and in the summary', async () => {
     const writes: string[] = [];
     const original = process.stderr.write.bind(process.stderr);
-    process.stderr.write = ((chunk: string) => (writes.push(String(chunk)), true)) as typeof process.stderr.write;
+    process.stderr.write = ((chunk: string) => (writes.push(String(chunk)), true));
     try {
       await pref('privatize', scored, '-o', join(dir, 'w.jsonl'), '--seed', '1234', '--summary', join(dir, 'w.json'));
     } finally {

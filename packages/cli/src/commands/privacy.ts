@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '@pref/core';
-import { MECHANISMS, prepareFile, privatizeFile, seedWarning, type Center, type Mechanism, type RngKind } from '@pref/privacy';
+import { MECHANISMS, prepareFile, privatizeFile, seedWarning, type Mechanism, type RngKind } from '@pref/privacy';
+import { numberFlag } from '../flags';
 import { createProgress } from '../progress';
 
 interface PrivatizeCliOptions {
@@ -27,12 +28,6 @@ interface PrivatizeCliOptions {
   quiet?: boolean;
 }
 
-function finiteNumber(flag: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const number = Number(value);
-  if (value.trim() === '' || !Number.isFinite(number)) throw new InvalidArgumentError({ argument: flag, message: `expected a number, got "${value}"` });
-  return number;
-}
 
 /**
  * `--seed S` (seeded) or `--rng crypto`; there is no default. Returns the draw options and the weak-seed
@@ -81,14 +76,13 @@ export function registerPrivacyCommands(program: Command): void {
       if (!MECHANISMS.includes(options.mechanism as Mechanism)) {
         throw new InvalidArgumentError({ argument: '--mechanism', message: `expected one of ${MECHANISMS.join(', ')}, got "${options.mechanism}"` });
       }
-      const epsilon = Number(options.epsilon);
-      if (!Number.isFinite(epsilon) || epsilon < 0) throw new InvalidArgumentError({ argument: '--epsilon', message: `expected a number >= 0, got "${options.epsilon}"` });
+      const epsilon = numberFlag(options.epsilon, '--epsilon', { min: 0 });
       if (options.center !== undefined && options.center !== 'mean' && options.center !== 'none') {
         throw new InvalidArgumentError({ argument: '--center', message: `expected mean or none, got "${options.center}"` });
       }
       let percentiles: [number, number] | undefined;
       if (options.percentiles !== undefined) {
-        const parts = options.percentiles.split(',').map((part) => finiteNumber('--percentiles', part));
+        const parts = options.percentiles.split(',').map((part) => numberFlag(part, '--percentiles'));
         if (parts.length !== 2) throw new InvalidArgumentError({ argument: '--percentiles', message: `expected lo,hi, got "${options.percentiles}"` });
         percentiles = parts as [number, number];
       }
@@ -102,8 +96,8 @@ export function registerPrivacyCommands(program: Command): void {
         rng: draw.rng,
         keepProb: options.keepProb,
         transform: options.transform,
-        center: options.center as Center | undefined,
-        delta: finiteNumber('--delta', options.delta),
+        center: options.center,
+        delta: numberFlag(options.delta, '--delta'),
         percentiles,
         priorField: options.priorField,
         keepColumns: options.keepColumns?.split(',').map((column) => column.trim()).filter((column) => column !== ''),

@@ -14,7 +14,7 @@ interface QuantizeFlags {
   overwrite?: boolean;
   eval?: string;
   evalLimit: string;
-  inputFormat: InputFormat;
+  modelInput: InputFormat;
   schema?: string;
   threads?: string;
   quiet?: boolean;
@@ -67,14 +67,14 @@ export function registerQuantizeCommands(program: Command): void {
     .option('--overwrite', 'replace a folder that an earlier `pref quantize` wrote')
     .option('--eval <pairs>', 'pairs to measure throughput ratio, score change and ranking agreement on (written to the folder README)')
     .option('--eval-limit <N>', 'use at most this many pairs of --eval', '512')
-    .addOption(new Option('--input-format <format>', 'how prompt and response are fed in the evaluation').choices(['pair', 'joined', 'chat']).default('pair'))
+    .addOption(new Option('--model-input <format>', 'how prompt and response are fed in the evaluation to the model').choices(['pair', 'joined', 'chat']).default('pair'))
     .option('--schema <name>', 'schema of --eval (default: auto)')
     .option('--threads <N>', 'onnxruntime intra-op threads in the evaluation')
     .option('-q, --quiet', 'no progress output')
     .option('--json', 'print the result as JSON on stdout')
     .action(async (flags: QuantizeFlags) => {
-      const minElements = integerFlag(flags.minElements, '--min-elements', 1)!;
-      const evalLimit = integerFlag(flags.evalLimit, '--eval-limit', 1)!;
+      const minElements = integerFlag(flags.minElements, '--min-elements', 1);
+      const evalLimit = integerFlag(flags.evalLimit, '--eval-limit', 1);
       const threads = integerFlag(flags.threads, '--threads', 1);
       const progress = createProgress('quantize', { unit: 'steps', quiet: flags.quiet });
       const result = await quantizeModel(flags.model, flags.output, { granularity: flags.granularity, activations: flags.activations, minElements, overwrite: Boolean(flags.overwrite) });
@@ -86,7 +86,7 @@ export function registerQuantizeCommands(program: Command): void {
         const reference = await loadRewardModel(flags.model, { threads, tokenizerWorkers: 0 });
         const candidate = await loadRewardModel(result.outDir, { threads, tokenizerWorkers: 0 });
         try {
-          comparison = await compareRewardModels(sample, reference, candidate, { inputFormat: flags.inputFormat });
+          comparison = await compareRewardModels(sample, reference, candidate, { inputFormat: flags.modelInput });
         } finally {
           await Promise.all([reference.dispose(), candidate.dispose()]);
         }

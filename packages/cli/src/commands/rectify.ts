@@ -4,19 +4,12 @@ import type { Command } from 'commander';
 import { createAtomicWriteStream, readRecords, type AtomicWriteStream } from '@pref/io';
 import { cutToGpt2Tokens } from '@pref/reward-scoring';
 import { pythonJsonDumps, rewardModelDataFromCsv, valueDataFromGenerations, valuePromptsFromCsv, type ValueDataMode } from '@pref/selection';
+import { integerFlag, numberFlag } from '../flags';
 import { createProgress } from '../progress';
 
-/** A number flag, or an InvalidArgumentError naming the flag. */
-export function numberFlag(flag: string, text: string, { integer = false, min }: { integer?: boolean; min?: number } = {}): number {
-  const value = Number(text);
-  if (text.trim() === '' || !Number.isFinite(value) || (integer && !Number.isInteger(value)) || (min !== undefined && value < min)) {
-    throw new InvalidArgumentError({ argument: flag, message: `expected ${integer ? 'an integer' : 'a number'}${min !== undefined ? ` ≥ ${min}` : ''}, got "${text}"` });
-  }
-  return value;
-}
 
 /** `--seed`: an integer, as Python's `random.seed` takes (bigint beyond 2^53). */
-export function pythonSeedFlag(text: string): number | bigint {
+function pythonSeedFlag(text: string): number | bigint {
   if (!/^-?\d+$/.test(text)) throw new InvalidArgumentError({ argument: '--seed', message: `expected an integer (Python's random.seed value), got "${text}"` });
   const value = BigInt(text);
   return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value;
@@ -24,7 +17,7 @@ export function pythonSeedFlag(text: string): number | bigint {
 
 function refuseOverwrite(input: string, outputs: readonly string[]): void {
   for (const output of outputs) {
-    if (resolve(output) === resolve(input)) throw new InvalidArgumentError({ argument: '--out', message: `${output} is the input file; pref never overwrites its input` });
+    if (resolve(output) === resolve(input)) throw new InvalidArgumentError({ argument: '--output', message: `${output} is the input file; pref never overwrites its input` });
   }
 }
 
@@ -36,7 +29,7 @@ async function withOutputs<K extends string>(paths: Record<K, string>, body: (st
     await body(streams);
     for (const key of Object.keys(paths) as K[]) await streams[key].commit();
   } catch (error) {
-    for (const stream of Object.values(streams) as AtomicWriteStream[]) await stream.abort();
+    for (const stream of Object.values<AtomicWriteStream>(streams)) await stream.abort();
     throw error;
   }
 }
@@ -51,7 +44,7 @@ async function drain<T, R>(gen: AsyncGenerator<T, R>, onItem: (item: T) => Promi
 }
 
 interface CommonFlags {
-  out: string;
+  output: string;
   dropRate?: string;
   seed: string;
   quiet?: boolean;
@@ -69,7 +62,7 @@ export function registerRectifyCommands(program: Command): void {
     .command('rm-data')
     .description('build_reward_training_data.py: Jigsaw train.csv → rm_train.json, rm_valid.json (JSON lines {text, label})')
     .argument('<csv>', 'the Jigsaw toxic-comment train.csv (comment_text, toxic)')
-    .requiredOption('--out <dir>', 'output folder (rm_train.json and rm_valid.json are written there)')
+    .requiredOption('-o, --output <dir>', 'output folder (rm_train.json and rm_valid.json are written there)')
     .option('--drop-rate <p>', 'probability of discarding a non-toxic row', '0.3')
     .option('--seed <n>', "Python random.seed value (0 reproduces the upstream script's files)", '0')
     .option('--text-field <name>', 'text column', 'comment_text')
@@ -77,9 +70,9 @@ export function registerRectifyCommands(program: Command): void {
     .option('-q, --quiet', 'no progress output')
     .option('--json', 'print a JSON summary on stdout')
     .action(async (input: string, flags: CommonFlags & { textField: string; labelField: string }) => {
-      const paths = { train: resolve(flags.out, 'rm_train.json'), validation: resolve(flags.out, 'rm_valid.json') };
+      const paths = { train: resolve(flags.output, 'rm_train.json'), validation: resolve(flags.output, 'rm_valid.json') };
       refuseOverwrite(input, Object.values(paths));
-      const dropRate = numberFlag('--drop-rate', flags.dropRate ?? '0.3');
+      const dropRate = numberFlag(flags.dropRate ?? '0.3', '--drop-rate');
       const seed = pythonSeedFlag(flags.seed);
       const progress = createProgress('rectify rm-data', { unit: 'rows', quiet: flags.quiet });
       let counts = { train: 0, validation: 0, dropped: 0 };
@@ -88,7 +81,7 @@ export function registerRectifyCommands(program: Command): void {
         counts = await drain(gen, ({ split, row }) => streams[split].write(`${pythonJsonDumps(row)}\n`));
       });
       progress.update(counts.train + counts.validation + counts.dropped);
-      progress.finish(`# Training samples: ${counts.train}, # Validation samples: ${counts.validation}, dropped: ${counts.dropped} → ${flags.out}`);
+      progress.finish(`# Training samples: ${counts.train}, # Validation samples: ${counts.validation}, dropped: ${counts.dropped} → ${flags.output}`);
       if (flags.json) process.stdout.write(`${JSON.stringify({ ...counts, files: paths })}\n`);
     });
 
@@ -96,7 +89,7 @@ export function registerRectifyCommands(program: Command): void {
     .command('value-prompts')
     .description('build_value_training_prompts.py: Jigsaw (unintended bias) train.csv → JSON lines {prompt: {text}} cut to the first GPT-2 tokens')
     .argument('<csv>', 'the Jigsaw unintended-bias train.csv (comment_text, target)')
-    .requiredOption('--out <file>', 'output JSON-lines file')
+    .requiredOption('-o, --output <file>', 'output JSON-lines file')
     .option('--drop-rate <p>', 'probability of discarding a row with target < 0.5', '0.9')
     .option('--max-len <n>', 'GPT-2 tokens kept per prompt (0 = the whole comment)', '20')
     .option('--seed <n>', "Python random.seed value (0 reproduces the upstream script's file)", '0')
@@ -106,14 +99,14 @@ export function registerRectifyCommands(program: Command): void {
     .option('-q, --quiet', 'no progress output')
     .option('--json', 'print a JSON summary on stdout')
     .action(async (input: string, flags: CommonFlags & { maxLen: string; textField: string; targetField: string; cleanUpSpaces: boolean }) => {
-      refuseOverwrite(input, [flags.out]);
-      const dropRate = numberFlag('--drop-rate', flags.dropRate ?? '0.9');
-      const maxLen = numberFlag('--max-len', flags.maxLen, { integer: true, min: 0 });
+      refuseOverwrite(input, [flags.output]);
+      const dropRate = numberFlag(flags.dropRate ?? '0.9', '--drop-rate');
+      const maxLen = integerFlag(flags.maxLen, '--max-len', 0);
       const seed = pythonSeedFlag(flags.seed);
       const cut = maxLen > 0 ? (text: string) => cutToGpt2Tokens(text, maxLen, { cleanUpSpaces: flags.cleanUpSpaces }) : undefined;
       const progress = createProgress('rectify value-prompts', { unit: 'rows', quiet: flags.quiet });
       let counts = { kept: 0, dropped: 0, missingText: 0 };
-      await withOutputs({ out: flags.out }, async (streams) => {
+      await withOutputs({ out: flags.output }, async (streams) => {
         const gen = valuePromptsFromCsv(readRecords(input, { format: 'csv' }), { dropRate, seed, textField: flags.textField, targetField: flags.targetField, ...(cut ? { cut } : {}) });
         let written = 0;
         counts = await drain(gen, async (row) => {
@@ -122,15 +115,15 @@ export function registerRectifyCommands(program: Command): void {
         });
       });
       progress.update(counts.kept + counts.dropped + counts.missingText);
-      progress.finish(`Total ${counts.kept} prompts saved at: ${flags.out} (dropped ${counts.dropped}; ${counts.missingText} rows with a missing comment skipped, as upstream)`);
-      if (flags.json) process.stdout.write(`${JSON.stringify({ ...counts, file: flags.out })}\n`);
+      progress.finish(`Total ${counts.kept} prompts saved at: ${flags.output} (dropped ${counts.dropped}; ${counts.missingText} rows with a missing comment skipped, as upstream)`);
+      if (flags.json) process.stdout.write(`${JSON.stringify({ ...counts, file: flags.output })}\n`);
     });
 
   rectify
     .command('value-data')
     .description('build_value_training_data.py: scored generations JSONL → train.json, val.json (JSON lines {text, reward: [r]})')
     .argument('<generations>', 'JSON lines {prompt: {text}, generations: [{text, <toxicity-type>: score}]}')
-    .requiredOption('--out <dir>', 'output folder (train.json and val.json are written there)')
+    .requiredOption('-o, --output <dir>', 'output folder (train.json and val.json are written there)')
     .requiredOption('--mode <mode>', 'most (most and least toxic generation) | sample (--sample-num drawn) | all')
     .option('--drop-rate <p>', 'probability of discarding a clean prompt', '0.5')
     .option('--toxicity-type <key>', 'the generation key holding the score', 'toxicity')
@@ -142,10 +135,10 @@ export function registerRectifyCommands(program: Command): void {
     .action(async (input: string, flags: CommonFlags & { mode: string; toxicityType: string; sampleNum: string; cleanCheck: string }) => {
       if (!['most', 'sample', 'all'].includes(flags.mode)) throw new InvalidArgumentError({ argument: '--mode', message: `expected most, sample or all, got "${flags.mode}"` });
       if (flags.cleanCheck !== 'gt' && flags.cleanCheck !== 'ge') throw new InvalidArgumentError({ argument: '--clean-check', message: `expected gt or ge, got "${flags.cleanCheck}"` });
-      const paths = { train: resolve(flags.out, 'train.json'), validation: resolve(flags.out, 'val.json') };
+      const paths = { train: resolve(flags.output, 'train.json'), validation: resolve(flags.output, 'val.json') };
       refuseOverwrite(input, Object.values(paths));
-      const dropRate = numberFlag('--drop-rate', flags.dropRate ?? '0.5');
-      const sampleNum = numberFlag('--sample-num', flags.sampleNum, { integer: true, min: 0 });
+      const dropRate = numberFlag(flags.dropRate ?? '0.5', '--drop-rate');
+      const sampleNum = integerFlag(flags.sampleNum, '--sample-num', 0);
       const seed = pythonSeedFlag(flags.seed);
       const progress = createProgress('rectify value-data', { unit: 'prompts', quiet: flags.quiet });
       let counts = { prompts: 0, droppedPrompts: 0, train: 0, validation: 0 };
@@ -154,7 +147,7 @@ export function registerRectifyCommands(program: Command): void {
         counts = await drain(gen, ({ split, row }) => streams[split].write(`${pythonJsonDumps(row)}\n`));
       });
       progress.update(counts.prompts);
-      progress.finish(`${counts.prompts} samples loaded; ${counts.droppedPrompts} clean prompts dropped; Training trajectories: ${counts.train}; Validation trajectories: ${counts.validation} → ${flags.out}`);
+      progress.finish(`${counts.prompts} samples loaded; ${counts.droppedPrompts} clean prompts dropped; Training trajectories: ${counts.train}; Validation trajectories: ${counts.validation} → ${flags.output}`);
       if (flags.json) process.stdout.write(`${JSON.stringify({ ...counts, files: paths })}\n`);
     });
 }

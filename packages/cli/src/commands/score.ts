@@ -18,7 +18,7 @@ import { createProgress } from '../progress';
 interface ScoreFlags {
   output: string;
   model: string;
-  inputFormat: InputFormat;
+  modelInput: InputFormat;
   template?: string;
   system?: string;
   maxLength?: string;
@@ -60,7 +60,7 @@ export function registerScoreCommands(program: Command): void {
     .argument('<in>', 'input pairs (JSONL, JSON, CSV, Parquet, ...)')
     .requiredOption('-o, --output <out>', 'output file; .jsonl output is resumable with --resume')
     .requiredOption('--model <dir|org/name>', 'model folder (model.onnx, tokenizer.json, config.json) or Hugging Face Hub id')
-    .addOption(new Option('--input-format <format>', 'how prompt and response are fed').choices(['pair', 'joined', 'chat']).default('pair'))
+    .addOption(new Option('--model-input <format>', 'how prompt and response are fed to the model').choices(['pair', 'joined', 'chat']).default('pair'))
     .option('--template <T>', 'joined format template with {prompt}, {response}, {system}', '{prompt}\n{response}')
     .option('--system <text>', 'system prompt for every pair')
     .option('--max-length <N>', 'maximum tokens per sequence (default: tokenizer model_max_length capped by max_position_embeddings)')
@@ -81,10 +81,10 @@ export function registerScoreCommands(program: Command): void {
     .option('--json', 'print a JSON summary on stdout')
     .action(async (input: string, flags: ScoreFlags) => {
       const maxLength = integerFlag(flags.maxLength, '--max-length', 4);
-      const batchTokens = integerFlag(flags.batchTokens, '--batch-tokens')!;
+      const batchTokens = integerFlag(flags.batchTokens, '--batch-tokens');
       const threads = integerFlag(flags.threads, '--threads');
-      const tokenizerWorkers = integerFlag(flags.tokenizerWorkers, '--tokenizer-workers', 0)!;
-      const deviceId = integerFlag(flags.deviceId, '--device-id', 0)!;
+      const tokenizerWorkers = integerFlag(flags.tokenizerWorkers, '--tokenizer-workers', 0);
+      const deviceId = integerFlag(flags.deviceId, '--device-id', 0);
       if (flags.probability && flags.label === undefined) {
         throw new InvalidArgumentError({ argument: '--probability', message: 'needs --label' });
       }
@@ -112,7 +112,7 @@ export function registerScoreCommands(program: Command): void {
           progress.update(p.pairsDone, total, p.truncatedPairs > 0 ? `${p.truncatedPairs} truncated` : undefined);
         const pairs = readPairs(input, { schema: (flags.schema ?? 'auto') as SchemaName | 'auto' });
         const scoreOptions = {
-          inputFormat: flags.inputFormat,
+          inputFormat: flags.modelInput,
           template: flags.template,
           systemPrompt: flags.system,
           maxLength,

@@ -4,6 +4,7 @@ import { atomicWriteFile } from '@pref/io';
 import { parseStrategy, selectFile, type SelectionReport } from '@pref/selection';
 import { createProgress } from '../progress';
 import { removeQuietly, runLogprobs, scratchPathNear } from './logprobs';
+import { numberFlag, seedFlag } from '../flags';
 
 function formatNumber(n: number): string {
   return Number.isFinite(n) ? n.toPrecision(6) : String(n);
@@ -48,12 +49,10 @@ export function registerSelectCommands(program: Command): void {
       output: string; ratio: string; by: string; gapField: string; policy?: string; reference?: string; beta: string; batchSize: string; chatTemplate?: boolean; threads?: string; truncate?: boolean;
       scored?: string; stratify?: string; order: string; seed: string; report?: string; json?: boolean; quiet?: boolean;
     }) => {
-      const ratio = Number(options.ratio);
-      if (!(ratio >= 0 && ratio <= 1)) throw new InvalidArgumentError({ argument: '--ratio', message: `expected a number in [0, 1], got "${options.ratio}"` });
+      const ratio = numberFlag(options.ratio, '--ratio', { min: 0, max: 1 });
       if (options.order !== 'rank' && options.order !== 'input') throw new InvalidArgumentError({ argument: '--order', message: `expected rank or input, got "${options.order}"` });
-      const seed = /^-?\d+$/.test(options.seed) ? Number(options.seed) : options.seed;
-      const beta = Number(options.beta);
-      if (!(beta > 0) || !Number.isFinite(beta)) throw new InvalidArgumentError({ argument: '--beta', message: `expected a positive number, got "${options.beta}"` });
+      const seed = seedFlag(options.seed);
+      const beta = numberFlag(options.beta, '--beta', { above: 0 });
       const strategy = parseStrategy(options.by, { seed, gapField: options.gapField, beta });
       let source = input;
       let scratch: string | undefined;

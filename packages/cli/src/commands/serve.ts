@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { InvalidArgumentError } from '@pref/core';
+import { integerFlag, numberFlag } from '../flags';
 import { closeOnSignals, createLinearModel, loadLinearModel, serveD2po } from '@pref/serve';
 
 interface ServeD2poFlags {
@@ -8,7 +8,7 @@ interface ServeD2poFlags {
   model?: string;
   port: string;
   host: string;
-  out: string;
+  output: string;
   sampN: string;
   relabels: string;
   relabCriteria: 'conf' | 'rand';
@@ -23,13 +23,6 @@ interface ServeD2poFlags {
   quiet?: boolean;
 }
 
-function integer(value: string, flag: string, min: number): number {
-  const parsed = Number(value);
-  if (value.trim() === '' || !Number.isInteger(parsed) || parsed < min) {
-    throw new InvalidArgumentError({ argument: flag, message: `expected an integer >= ${min}, got "${value}"` });
-  }
-  return parsed;
-}
 
 /** `pref serve d2po`: D2PO's discriminator as an HTTP service, a drop-in for upstream's newupdateapi.sh. */
 export function registerServeCommands(program: Command): void {
@@ -41,7 +34,7 @@ export function registerServeCommands(program: Command): void {
     .option('--model <dir>', 'start from this linear Bradley-Terry ONNX folder (pref train-rm output or a step_N checkpoint); default: an empty model')
     .option('--port <n>', 'port (0: any free port)', '5007')
     .option('--host <addr>', 'address to bind (the service has no authentication: keep it on loopback)', '127.0.0.1')
-    .option('--out <dir>', 'run folder: log.jsonl, log.index.jsonl, state.json, step_N/ checkpoints; an existing run is resumed', 'd2po-run')
+    .option('-o, --output <dir>', 'run folder: log.jsonl, log.index.jsonl, state.json, step_N/ checkpoints; an existing run is resumed', 'd2po-run')
     .option('--samp-n <n>', 'texts per window (samp_n)', '1')
     .option('--relabels <n>', 'gold labels (pairs) per window (relabels)', '1')
     .addOption(new Option('--relab-criteria <c>', 'which pairs get gold labels: conf (smallest score gap) or rand').choices(['conf', 'rand']).default('conf'))
@@ -55,27 +48,26 @@ export function registerServeCommands(program: Command): void {
     .option('--max-body-bytes <n>', 'largest request body (413 beyond)', String(16 * 1024 * 1024))
     .option('-q, --quiet', 'no per-call output')
     .action(async (flags: ServeD2poFlags) => {
-      const learningRate = Number(flags.learningRate);
-      if (!(learningRate > 0 && Number.isFinite(learningRate))) throw new InvalidArgumentError({ argument: '--learning-rate', message: `expected a number > 0, got "${flags.learningRate}"` });
+      const learningRate = numberFlag(flags.learningRate, '--learning-rate', { above: 0 });
       const model = flags.model === undefined ? createLinearModel({ learningRate }) : loadLinearModel(flags.model, { learningRate });
-      const out = resolve(flags.out);
+      const out = resolve(flags.output);
       const server = await serveD2po({
         gold: flags.gold,
         model,
         modelSettings: { learningRate, initialModel: flags.model === undefined ? null : resolve(flags.model) },
         out,
-        port: integer(flags.port, '--port', 0),
+        port: integerFlag(flags.port, '--port', 0),
         host: flags.host,
-        sampN: integer(flags.sampN, '--samp-n', 1),
-        relabels: integer(flags.relabels, '--relabels', 0),
+        sampN: integerFlag(flags.sampN, '--samp-n', 1),
+        relabels: integerFlag(flags.relabels, '--relabels', 0),
         relabCriteria: flags.relabCriteria,
         goldTiesSpendBudget: flags.goldTies === 'spend',
-        updateEpochs: integer(flags.updateEpochs, '--update-epochs', 1),
-        stopUpdates: integer(flags.stopUpdates, '--stop-updates', 0),
-        saveFreq: integer(flags.saveFreq, '--save-freq', 1),
-        batchSize: integer(flags.batchSize, '--batch-size', 1),
-        seed: integer(flags.seed, '--seed', 0),
-        maxBodyBytes: integer(flags.maxBodyBytes, '--max-body-bytes', 1),
+        updateEpochs: integerFlag(flags.updateEpochs, '--update-epochs', 1),
+        stopUpdates: integerFlag(flags.stopUpdates, '--stop-updates', 0),
+        saveFreq: integerFlag(flags.saveFreq, '--save-freq', 1),
+        batchSize: integerFlag(flags.batchSize, '--batch-size', 1),
+        seed: integerFlag(flags.seed, '--seed', 0),
+        maxBodyBytes: integerFlag(flags.maxBodyBytes, '--max-body-bytes', 1),
         onCall: flags.quiet
           ? undefined
           : (result, stats) => {

@@ -13,6 +13,7 @@ import {
   type SyntheticKind,
 } from '@pref/synthetic';
 import { createProgress } from '../progress';
+import { integerFlag, numberFlag, seedFlag } from '../flags';
 
 /** Every set `pref synth` can write. */
 export const SYNTH_KINDS = [
@@ -37,14 +38,6 @@ interface SynthFlags {
   json?: boolean;
 }
 
-function parseNumber(value: string, flag: string, { integer = false, min = 0, maxExclusive }: { integer?: boolean; min?: number; maxExclusive?: number } = {}): number {
-  const number = Number(value);
-  if (value.trim() === '' || !Number.isFinite(number) || (integer && !Number.isInteger(number)) || number < min || (maxExclusive !== undefined && number >= maxExclusive)) {
-    const range = maxExclusive === undefined ? `>= ${min}` : `in [${min}, ${maxExclusive})`;
-    throw new InvalidArgumentError({ argument: flag, message: `expected ${integer ? 'an integer' : 'a number'} ${range}, got "${value}"` });
-  }
-  return number;
-}
 
 /** Generated records are produced in chunks of this many (record i depends only on the seed and i). */
 const CHUNK = 2000;
@@ -98,9 +91,9 @@ export function registerSynthCommands(program: Command): void {
     .option('-q, --quiet', 'no progress output')
     .option('--json', 'print a JSON summary on stdout')
     .action(async (flags: SynthFlags) => {
-      const n = parseNumber(flags.n, '--n', { integer: true });
-      const noiseRate = parseNumber(flags.noise, '--noise', { maxExclusive: 1 });
-      const seed = /^-?\d+$/.test(flags.seed) ? Number(flags.seed) : flags.seed;
+      const n = integerFlag(flags.n, '--n', 0);
+      const noiseRate = numberFlag(flags.noise, '--noise', { min: 0, below: 1 });
+      const seed = seedFlag(flags.seed);
       const progress = createProgress('synth', { unit: 'records', quiet: flags.quiet || flags.output === '-' });
       const fixedSize = flags.kind === 'curated' || flags.kind === 'truthy-sample' || flags.kind === 'prompts';
       let pairs = 0;

@@ -4,6 +4,7 @@ import { collectPairs, type PreferencePair, type SchemaName } from '@pref/io';
 import { exportRewardModel, trainRewardModel } from '@pref/reward-scoring';
 import { loadTruthySample } from '@pref/synthetic';
 import { createProgress } from '../progress';
+import { integerFlag, numberFlag } from '../flags';
 
 interface TrainFlags {
   output: string;
@@ -19,14 +20,6 @@ interface TrainFlags {
   schema?: string;
   quiet?: boolean;
   json?: boolean;
-}
-
-function number(value: string, flag: string, integer = false): number {
-  const parsed = Number(value);
-  if (value.trim() === '' || !Number.isFinite(parsed) || (integer && !Number.isInteger(parsed))) {
-    throw new InvalidArgumentError({ argument: flag, message: `expected ${integer ? 'an integer' : 'a number'}, got "${value}"` });
-  }
-  return parsed;
 }
 
 /** `pref train-rm`: train the linear Bradley–Terry reward model and export it as an ONNX folder. */
@@ -60,13 +53,13 @@ export function registerTrainRmCommands(program: Command): void {
       if (flags.evalSample) evalSets['truthy-sample'] = loadTruthySample();
       const progress = createProgress('train-rm', { unit: 'epochs', quiet: flags.quiet });
       const model = await trainRewardModel(pairs, {
-        l2: number(flags.l2, '--l2'),
-        epochs: number(flags.epochs, '--epochs', true),
-        learningRate: number(flags.lr, '--lr'),
-        validationFraction: number(flags.validationFraction, '--validation-fraction'),
+        l2: numberFlag(flags.l2, '--l2', { min: 0 }),
+        epochs: integerFlag(flags.epochs, '--epochs', 1),
+        learningRate: numberFlag(flags.lr, '--lr', { above: 0 }),
+        validationFraction: numberFlag(flags.validationFraction, '--validation-fraction', { min: 0, below: 1 }),
         seed: flags.seed,
-        minCount: number(flags.minCount, '--min-count', true),
-        maxVocab: number(flags.maxVocab, '--max-vocab', true),
+        minCount: integerFlag(flags.minCount, '--min-count', 0),
+        maxVocab: integerFlag(flags.maxVocab, '--max-vocab', 1),
         evalSets,
         onProgress: ({ epoch, epochs, loss }) => progress.update(epoch, epochs, `loss ${loss.toFixed(4)}`),
       });

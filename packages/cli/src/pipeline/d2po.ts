@@ -47,7 +47,7 @@ interface CheckpointRow {
 
 function responseOf(row: DataRecord, file: string, line: number): string {
   for (const field of ['response', 'generation', 'output', 'completion']) {
-    if (typeof row[field] === 'string') return row[field] as string;
+    if (typeof row[field] === 'string') return row[field];
   }
   throw new InvalidRecordError({ file, line, field: 'response', expected: 'a string in "response", "generation", "output" or "completion"' });
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../program';
-import { countInkPixels, decodePng } from '../report/png';
+import { countInkPixels, decodePng } from '../testing/png';
 import { defaultSamplePath } from './defaults';
 import { runPipeline } from './run-pipeline';
 
@@ -209,7 +209,7 @@ describe('pref demo', () => {
     process.stdout.write = ((chunk: string) => {
       printed.push(String(chunk));
       return true;
-    }) as typeof process.stdout.write;
+    });
     let code: number;
     try {
       code = await runCli(['node', 'pref', 'demo', '--out', out, '--quiet']);
@@ -254,7 +254,7 @@ describe('pref pipeline', () => {
     process.stderr.write = ((chunk: string) => {
       errors.push(String(chunk));
       return true;
-    }) as typeof process.stderr.write;
+    });
     let code: number;
     try {
       code = await runCli(['node', 'pref', 'pipeline', 'privatize', '--in', bad, '--model', tinyBert, '--set', 'rng=crypto', '--out', join(dir, 'bad-out'), '--quiet']);
@@ -272,7 +272,7 @@ describe('pref pipeline', () => {
     process.stderr.write = ((chunk: string) => {
       errors.push(String(chunk));
       return true;
-    }) as typeof process.stderr.write;
+    });
     try {
       expect(await runCli(['node', 'pref', 'pipeline', 'nope', '--out', join(dir, 'nope')])).toBe(1);
     } finally {

@@ -148,7 +148,7 @@ function classifyStep({ classifier }: RectifySettings): PipelineStep<ClassifyRes
         // Less toxic is better: the pair builder's score is −toxicity.
         return { ...row, toxicity: mine, scores: mine.map((t) => -t) };
       });
-      const { written } = await writeRecords(scoredPath(out), scored);
+      await writeRecords(scoredPath(out), scored);
       progress.update(texts.length, texts.length);
       return { outputs: [scoredPath(out)], result: { classifier: classifier ?? 'labels of the generated texts (oracle)', generations: texts.length, toxic: toxicity.filter((t) => t >= 0.5).length } };
     },

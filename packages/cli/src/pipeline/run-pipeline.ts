@@ -35,21 +35,22 @@ export interface RunPipelineOptions {
   signal?: AbortSignal;
 }
 
+/** Each pipeline's list of steps, built from its options. */
+const STEPS_OF: { [N in PipelineName]: (options: PipelineOptionsByName[N]) => PipelineStep[] } = {
+  privatize: privatizeSteps,
+  select: selectSteps,
+  organize: organizeSteps,
+  rectify: rectifySteps,
+  d2po: d2poSteps,
+};
+
+/** The steps of pipeline `name` with `options` (a pipeline name that is not one of {@link PIPELINE_NAMES} is an error). */
 export function pipelineSteps<N extends PipelineName>(name: N, options: PipelineOptionsByName[N]): PipelineStep[] {
-  switch (name) {
-    case 'privatize':
-      return privatizeSteps(options as PrivatizePipelineOptions);
-    case 'select':
-      return selectSteps(options as SelectPipelineOptions);
-    case 'organize':
-      return organizeSteps(options as OrganizePipelineOptions);
-    case 'rectify':
-      return rectifySteps(options as RectifyPipelineOptions);
-    case 'd2po':
-      return d2poSteps(options as D2poPipelineOptions);
-    default:
-      throw new InvalidArgumentError({ argument: 'pipeline', message: `unknown pipeline "${String(name)}" (${PIPELINE_NAMES.join(', ')})` });
+  if (!Object.hasOwn(STEPS_OF, name)) {
+    throw new InvalidArgumentError({ argument: 'pipeline', message: `unknown pipeline "${String(name)}" (${PIPELINE_NAMES.join(', ')})` });
   }
+  const build: (options: PipelineOptionsByName[N]) => PipelineStep[] = STEPS_OF[name];
+  return build(options);
 }
 
 /**

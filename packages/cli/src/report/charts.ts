@@ -79,7 +79,7 @@ export function histogramChart({ title, xTitle, yTitle = 'pairs', series, width 
           color: { field: 'series', type: 'nominal', legend: null, sort: series.map((one) => one.name) },
         },
       },
-    } as ChartSpec;
+    };
   }
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
@@ -95,7 +95,7 @@ export function histogramChart({ title, xTitle, yTitle = 'pairs', series, width 
       y: { field: 'count', type: 'quantitative', title: yTitle, stack: null },
       ...(multi ? { color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'top-right' } } } : {}),
     },
-  } as ChartSpec;
+  };
 }
 
 export interface RateByBinRow {
@@ -192,7 +192,7 @@ export function barChart({ title, xTitle, yTitle, rows, width = 480, height = 22
         ? { xOffset: { field: 'series', type: 'nominal' }, color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'top' } } }
         : {}),
     },
-  } as ChartSpec;
+  };
 }
 
 export interface LinePoint {
@@ -228,5 +228,5 @@ export function lineChart({ title, xTitle, yTitle, points, width = 480, height =
       y: { field: 'y', type: 'quantitative', title: yTitle },
       ...(grouped ? { color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'top' } } } : {}),
     },
-  } as ChartSpec;
+  };
 }

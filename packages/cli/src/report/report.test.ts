@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { barChart, histogramChart, lineChart } from './charts';
 import { flipRateByBin, flipRateChart, marginHistogramChart, pKeepHistogramChart, selectedGapChart } from './distribution-charts';
 import { measureTextWidth } from './font';
-import { countInkPixels, decodePng } from './png';
+import { countInkPixels, decodePng } from '../testing/png';
 import { renderChart } from './render-chart';
 import { writeReport } from './write-report';
 

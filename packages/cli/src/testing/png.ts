@@ -1,3 +1,4 @@
+/** Test helpers (not part of the package's public API): a small PNG decoder to check rendered plots. */
 import { crc32, inflateSync } from 'node:zlib';
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
