@@ -1,5 +1,6 @@
+import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { DEPRECATED_FLAGS, integerFlag, numberFlag, rewriteDeprecatedFlags, seedFlag } from './flags';
+import { deprecatedOption, installDeprecationWarnings, integerFlag, numberFlag, seedFlag } from './flags';
 
 describe('integerFlag', () => {
   it('reads integers in range and leaves an absent flag undefined', () => {
@@ -43,25 +44,46 @@ describe('seedFlag', () => {
   });
 });
 
-describe('rewriteDeprecatedFlags', () => {
-  it("rewrites only the command's old spellings, in both forms, with one warning each", () => {
+describe('deprecatedOption', () => {
+  function program(warnings: string[]): { command: Command; seen: () => Record<string, unknown> } {
+    let seen: Record<string, unknown> = {};
+    const root = new Command('pref').exitOverride();
+    root
+      .command('run')
+      .requiredOption('-o, --output <dir>', 'output folder')
+      .addOption(deprecatedOption('--out <dir>', '--output'))
+      .option('--model-input <format>', 'how pairs are fed', 'pair')
+      .addOption(deprecatedOption('--input-format <format>', '--model-input').choices(['pair', 'joined']))
+      .option('-q, --quiet', 'no progress')
+      .action((flags: Record<string, unknown>) => {
+        seen = flags;
+      });
+    installDeprecationWarnings(root, (line) => warnings.push(line));
+    return { command: root, seen: () => seen };
+  }
+
+  it('reads the old spelling as the new flag, with one warning naming both', async () => {
     const warnings: string[] = [];
-    const args = rewriteDeprecatedFlags(['pipeline', 'privatize', '--in', 'a.jsonl', '--out=dir', '--model', 'm'], 'pipeline', (line) => warnings.push(line));
-    expect(args).toEqual(['pipeline', 'privatize', '--input', 'a.jsonl', '--output=dir', '--model', 'm']);
+    const { command, seen } = program(warnings);
+    await command.parseAsync(['node', 'pref', 'run', '--out', 'dir', '--input-format', 'joined']);
+    expect(seen()).toMatchObject({ output: 'dir', modelInput: 'joined' });
     expect(warnings).toEqual([
-      'pref: warning: --in is deprecated in `pref pipeline`; use --input (see pref pipeline --help)',
-      'pref: warning: --out is deprecated in `pref pipeline`; use --output (see pref pipeline --help)',
+      'pref: warning: --out is deprecated; use --output (see pref run --help)',
+      'pref: warning: --input-format is deprecated; use --model-input (see pref run --help)',
     ]);
   });
-  it('leaves other commands, words after --, and quiet runs silent', () => {
+
+  it('is silent with --quiet or when only the new spelling is used, keeps the choices, and is not in the help', async () => {
     const warnings: string[] = [];
-    const warn = (line: string) => warnings.push(line);
-    expect(rewriteDeprecatedFlags(['score', 'in.jsonl', '--out', 'x'], 'score', warn)).toEqual(['score', 'in.jsonl', '--out', 'x']);
-    expect(rewriteDeprecatedFlags(['prepare', 'a', '--', '--format'], 'prepare', warn)).toEqual(['prepare', 'a', '--', '--format']);
-    expect(rewriteDeprecatedFlags(['demo', '--out', 'd', '-q'], 'demo', warn)).toEqual(['demo', '--output', 'd', '-q']);
+    const { command, seen } = program(warnings);
+    await command.parseAsync(['node', 'pref', 'run', '--out=dir', '-q']);
+    expect(seen()).toMatchObject({ output: 'dir', modelInput: 'pair' });
+    await program(warnings).command.parseAsync(['node', 'pref', 'run', '-o', 'dir']);
     expect(warnings).toEqual([]);
-  });
-  it('maps every deprecated spelling to a different, current one', () => {
-    for (const { flag, use } of DEPRECATED_FLAGS) expect(flag).not.toBe(use);
+    await expect(program(warnings).command.parseAsync(['node', 'pref', 'run', '-o', 'd', '--input-format', 'chat'])).rejects.toThrow(/Allowed choices are pair, joined/);
+    const help = program(warnings).command.commands[0]!.helpInformation();
+    expect(help).toContain('--output');
+    expect(help).not.toContain('--out <dir>');
+    expect(help).not.toContain('--input-format');
   });
 });

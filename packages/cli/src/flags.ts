@@ -1,3 +1,5 @@
+import { Option } from 'commander';
+import type { Command } from 'commander';
 import { InvalidArgumentError } from '@pref/core';
 
 /**
@@ -57,45 +59,54 @@ export function seedFlag(value: string): string | number {
   return /^-?\d+$/.test(value) ? Number(value) : value;
 }
 
-/** A flag spelling kept working for old scripts: `flag` on `command` (e.g. `pipeline`, `rectify rm-data`) now reads as `use`. */
-export interface DeprecatedFlag {
-  command: string;
-  flag: string;
-  use: string;
+/**
+ * An old spelling of a renamed flag, kept working: hidden from the help, its value stored under the new
+ * flag's name (so `--out DIR` satisfies a required `--output`). `pref` prints a one-line warning when it
+ * is used (see {@link installDeprecationWarnings}).
+ */
+export class DeprecatedOption extends Option {
+  /** The flag to use instead, e.g. `--output`. */
+  readonly use: string;
+  private readonly target: string;
+  constructor(flags: string, use: string) {
+    super(flags);
+    this.use = use;
+    this.target = use.replace(/^--/, '').replace(/-([a-z])/g, (_match, letter: string) => letter.toUpperCase());
+    this.hideHelp();
+  }
+  override attributeName(): string {
+    return this.target;
+  }
+}
+
+/** `--out <dir>` read as `--output`: see {@link DeprecatedOption}. */
+export function deprecatedOption(flags: string, use: string): DeprecatedOption {
+  return new DeprecatedOption(flags, use);
 }
 
 /**
- * Old spellings of flags renamed to follow the rule in the CLI README (`-o, --output` for what a
- * command writes, `-i, --input` for an input given as a flag, `--out-format` for the output's file
- * format and `--to` for its row layout, `--model-input` for how a pair is fed to a model).
+ * For every command under `program` with a {@link DeprecatedOption}: when the old spelling is used, a
+ * one-line warning on stderr before the command runs (none with `-q`/`--quiet`).
  */
-export const DEPRECATED_FLAGS: readonly DeprecatedFlag[] = [
-  ...['pipeline', 'demo', 'collect', 'serve d2po', 'rectify rm-data', 'rectify value-prompts', 'rectify value-data'].map((command) => ({ command, flag: '--out', use: '--output' })),
-  { command: 'pipeline', flag: '--in', use: '--input' },
-  { command: 'd2po data', flag: '--format', use: '--out-format' },
-  { command: 'prepare', flag: '--format', use: '--to' },
-  { command: 'score', flag: '--input-format', use: '--model-input' },
-  { command: 'quantize', flag: '--input-format', use: '--model-input' },
-];
-
-/**
- * Rewrites the deprecated flag spellings of `args` (the words after `pref`) to their new names, with a
- * one-line warning on stderr for each (none with `-q`/`--quiet`). `commandPath` names the command the
- * words run (`rectify rm-data`); only that command's old spellings are rewritten, and nothing after `--`.
- */
-export function rewriteDeprecatedFlags(args: readonly string[], commandPath: string, warn: (line: string) => void): string[] {
-  const renames = DEPRECATED_FLAGS.filter((entry) => entry.command === commandPath);
-  if (renames.length === 0) return [...args];
-  const quiet = args.includes('-q') || args.includes('--quiet');
-  const end = args.indexOf('--');
-  return args.map((word, index) => {
-    if (end !== -1 && index > end) return word;
-    for (const { flag, use } of renames) {
-      if (word === flag || word.startsWith(`${flag}=`)) {
-        if (!quiet) warn(`pref: warning: ${flag} is deprecated in \`pref ${commandPath}\`; use ${use} (see pref ${commandPath} --help)`);
-        return use + word.slice(flag.length);
-      }
+export function installDeprecationWarnings(program: Command, warn: (line: string) => void = (line) => process.stderr.write(`${line}\n`)): void {
+  const visit = (command: Command): void => {
+    const deprecated = command.options.filter((option): option is DeprecatedOption => option instanceof DeprecatedOption);
+    if (deprecated.length > 0) {
+      const used: DeprecatedOption[] = [];
+      for (const option of deprecated) command.on(`option:${option.name()}`, () => used.push(option));
+      command.hook('preAction', () => {
+        if (command.opts().quiet === true) return;
+        for (const option of new Set(used)) warn(`pref: warning: ${option.long ?? option.flags} is deprecated; use ${option.use} (see ${pathOf(command)} --help)`);
+      });
     }
-    return word;
-  });
+    command.commands.forEach(visit);
+  };
+  visit(program);
+}
+
+/** `pref rectify rm-data` for the rm-data subcommand. */
+export function pathOf(command: Command): string {
+  const names: string[] = [];
+  for (let at: Command | null = command; at; at = at.parent) names.unshift(at.name());
+  return names.join(' ');
 }

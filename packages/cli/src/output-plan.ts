@@ -105,11 +105,11 @@ export const OUTPUT_PLANS: Readonly<Record<string, (parsed: Parsed) => CommandPa
   'data filter': (p) => ({ inputs: [arg(p, 0, '<input>')], outputs: [opt(p, 'output', '--output')] }),
   'data merge': (p) => ({ inputs: [p.args[0] ?? []].flat().map((path) => ({ flag: '<inputs>', path: text(path) })), outputs: [opt(p, 'output', '--output')] }),
   classify: (p) => ({ inputs: [arg(p, 0, '<generations>'), ...localModel(p, 'model', '--model')], outputs: [opt(p, 'output', '--output')] }),
-  // `pref rectify rm-data|value-prompts|value-data`: fixed file names inside --out, as upstream.
-  'rectify rm-data': (p) => ({ inputs: [arg(p, 0, '<csv>')], outputs: filesIn(text(p.opts.out), ['rm_train.json', 'rm_valid.json']) }),
-  'rectify value-prompts': (p) => ({ inputs: [arg(p, 0, '<csv>')], outputs: [file(opt(p, 'out', '--out'))] }),
-  'rectify value-data': (p) => ({ inputs: [arg(p, 0, '<generations>')], outputs: filesIn(text(p.opts.out), ['train.json', 'val.json']) }),
-  'd2po data': (p) => ({ inputs: [arg(p, 0, '<pairs>')], outputs: [{ ...opt(p, 'output', '--output'), kind: p.opts.format === 'hf' ? 'dataset-folder' : 'data' }] }),
+  // `pref rectify rm-data|value-prompts|value-data`: fixed file names inside -o, as upstream.
+  'rectify rm-data': (p) => ({ inputs: [arg(p, 0, '<csv>')], outputs: filesIn(text(p.opts.output), ['rm_train.json', 'rm_valid.json']) }),
+  'rectify value-prompts': (p) => ({ inputs: [arg(p, 0, '<csv>')], outputs: [file(opt(p, 'output', '--output'))] }),
+  'rectify value-data': (p) => ({ inputs: [arg(p, 0, '<generations>')], outputs: filesIn(text(p.opts.output), ['train.json', 'val.json']) }),
+  'd2po data': (p) => ({ inputs: [arg(p, 0, '<pairs>')], outputs: [{ ...opt(p, 'output', '--output'), kind: p.opts.outFormat === 'hf' ? 'dataset-folder' : 'data' }] }),
   'd2po evalgold': (p) => {
     const input = text(p.args[0]);
     return {

@@ -44,7 +44,7 @@ describe('pref', () => {
     expect(stderr).toBe('');
     const warned = await runCapturing('pipeline', 'organize', '--out', join(dir, 'organize'), '--set', 'n=8');
     expect(warned.code).toBe(0);
-    expect(warned.stderr.split('\n')[0]).toBe('pref: warning: --out is deprecated in `pref pipeline`; use --output (see pref pipeline --help)');
+    expect(warned.stderr.split('\n')[0]).toBe('pref: warning: --out is deprecated; use --output (see pref pipeline --help)');
     expect(readFileSync(join(dir, 'organize', '03-validated', 'stats.json'), 'utf8')).toContain('"synthetic": 8');
   });
 });

@@ -22,7 +22,7 @@ import { registerSelectCommands } from './commands/select';
 import { registerServeCommands } from './commands/serve';
 import { registerSynthCommands } from './commands/synth';
 import { registerTrainRmCommands } from './commands/train-rm';
-import { rewriteDeprecatedFlags } from './flags';
+import { installDeprecationWarnings, pathOf } from './flags';
 
 /** Builds the `pref` program with every command registered. */
 export function createProgram(): Command {
@@ -53,19 +53,13 @@ export function createProgram(): Command {
   registerDataCommands(program);
   installOutputGuard(program);
   // A usage error prints the error and where to read more, not the whole help.
-  for (const command of allCommands(program)) command.showHelpAfterError(`(see ${commandName(command)} --help)`);
+  for (const command of allCommands(program)) command.showHelpAfterError(`(see ${pathOf(command)} --help)`);
+  installDeprecationWarnings(program);
   return program;
 }
 
 function allCommands(command: Command): Command[] {
   return [command, ...command.commands.flatMap(allCommands)];
-}
-
-/** `pref rectify rm-data` for the rm-data subcommand. */
-function commandName(command: Command): string {
-  const names: string[] = [];
-  for (let at: Command | null = command; at; at = at.parent) names.unshift(at.name());
-  return names.join(' ');
 }
 
 /** The command `args` (the words after `pref`) run, e.g. `rectify rm-data`; empty when none matches. */
@@ -83,8 +77,7 @@ function commandPathOf(program: Command, args: readonly string[]): string {
 }
 
 /**
- * Runs the CLI and resolves to the process exit code. Deprecated flag spellings are rewritten with a
- * one-line warning (see {@link rewriteDeprecatedFlags}). A usage error prints the error and
+ * Runs the CLI and resolves to the process exit code. A usage error prints the error and
  * `(see pref <command> --help)`. PrefErrors print their message (which names file, line and field)
  * without a stack and exit 1 (an invalid flag value with the same pointer to the help); so do operating-system errors that escaped a
  * writer (disk full, permission denied, …), as a {@link FileSystemError} naming the path. Anything
@@ -94,8 +87,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   const program = createProgram();
   const commandPath = commandPathOf(program, argv.slice(2));
   try {
-    const args = rewriteDeprecatedFlags(argv.slice(2), commandPath, (line) => process.stderr.write(`${line}\n`));
-    await program.parseAsync([...argv.slice(0, 2), ...args]);
+    await program.parseAsync([...argv]);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
     if (error instanceof CommanderError) {

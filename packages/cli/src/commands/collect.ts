@@ -18,7 +18,7 @@ import {
   type ItemSource,
 } from '@pref/collect';
 import { InvalidArgumentError } from '@pref/core';
-import { integerFlag, numberFlag } from '../flags';
+import { integerFlag, numberFlag, deprecatedOption } from '../flags';
 import { barChart } from '../report/charts';
 import { writeReport } from '../report/write-report';
 
@@ -212,6 +212,7 @@ export function registerCollectCommands(program: Command): void {
     .option('--top-p <p>', 'nucleus sampling (ONNX default 0.95, chat default 1)')
     .option('--max-new-tokens <n>', 'most tokens per response (ONNX default 128, chat default 256)')
     .option('-o, --output <dir>', 'dataset folder; files go to <dir>/user_collected/', 'datasets')
+    .addOption(deprecatedOption('--out <dir>', '--output'))
     .option('--k <n>', 'annotators per item', '1')
     .option('--seed <s>', 'seed of the left/right draws and of sampling (default: random, kept in the journal)')
     .option('--journal <file>', 'journal path (default: <output>/user_collected/collect-<source hash>.journal.jsonl)')

@@ -5,6 +5,7 @@ import { atomicWriteFile, InvalidRecordError, readPairs, readRecords, writeHfDat
 import { goldReward, gpt2Decode, gpt2Encode, parseGoldSpec, wordTokenize, type GoldRewardSpec } from '@pref/reward-scoring';
 import { PythonFloat, pythonJsonDumps } from '@pref/selection';
 import { createProgress } from '../progress';
+import { deprecatedOption } from '../flags';
 
 // ---------------------------------------------------------------------------------------------
 // Python's statistics.mean: exact rational sum, one correct rounding at the end.
@@ -131,6 +132,7 @@ export function registerD2poCommands(program: Command): void {
     .argument('<pairs>', 'input pairs (JSONL, JSON, CSV, Parquet, ...)')
     .requiredOption('-o, --output <path>', 'output: a .jsonl file, or a folder (Hugging Face save_to_disk layout) with --out-format hf')
     .option('--out-format <format>', 'output file format: jsonl | hf', 'jsonl')
+    .addOption(deprecatedOption('--format <format>', '--out-format'))
     .option('--magnitude-field <name>', 'column written as magnitude (e.g. margin_raw); omit for no magnitude column')
     .option('--schema <name>', 'input schema (default: auto)')
     .option('-q, --quiet', 'no progress output')

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { defaultModelDir, defaultSamplePath } from '../pipeline/defaults';
 import { interruptSignal, runPipeline } from '../pipeline/run-pipeline';
 import { seedWarning } from '@pref/privacy';
+import { deprecatedOption } from '../flags';
 
 /**
  * The demo's seed: explicit, so the demo is reproducible — and weak on purpose, so the warning a weak
@@ -22,6 +23,7 @@ export function registerDemoCommands(program: Command): void {
     .command('demo')
     .description('Run the privatization pipeline (score → margins → privatize → prepare → report) on the embedded sample dataset with the shipped reward model')
     .option('-o, --output <dir>', 'output folder', 'out/demo')
+    .addOption(deprecatedOption('--out <dir>', '--output'))
     .option('--force', 'rerun every step even when its inputs did not change')
     .option('-q, --quiet', 'no progress output')
     .action(async (options: DemoCliOptions) => {

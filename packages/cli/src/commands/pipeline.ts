@@ -5,7 +5,7 @@ import { readPipelineFile } from '../pipeline/pipeline-config';
 import { PIPELINE_NAMES, interruptSignal, runPipeline } from '../pipeline/run-pipeline';
 import type { PipelineName, PipelineOptionsByName } from '../pipeline/run-pipeline';
 import { defaultModelDir, defaultSamplePath } from '../pipeline/defaults';
-import { numberFlag } from '../flags';
+import { numberFlag, deprecatedOption } from '../flags';
 
 interface PipelineCliOptions {
   file?: string;
@@ -88,11 +88,13 @@ export function registerPipelineCommands(program: Command): void {
     .argument('[name]', `pipeline: ${PIPELINE_NAMES.join('|')} (or give --file)`)
     .option('--file <pipeline.json>', 'pipeline file: {"pipeline": NAME, "out": DIR, "options": {…}}; paths relative to the file')
     .option('-i, --input <files...>', 'input file(s); organize takes CURATED [SYNTHETIC] (default: the embedded or generated sample data of the pipeline)')
+    .addOption(deprecatedOption('--in <files...>', '--input'))
     .option('--model <dir>', 'reward model folder (privatize: default the shipped pref-bt-rm model; d2po: the discriminator)')
     .option('--policy <dir>', 'policy causal LM folder (select)')
     .option('--reference <dir>', 'reference causal LM folder (select)')
     .option('--classifier <dir>', 'classifier folder used to score generations (rectify)')
     .option('-o, --output <dir>', 'output folder (default: out/<name>)')
+    .addOption(deprecatedOption('--out <dir>', '--output'))
     .option('--seed <seed>', 'seed of every random step')
     .option('--epsilon <number>', 'privatize: ε')
     .option('--ratio <number>', 'select: share of pairs to keep')

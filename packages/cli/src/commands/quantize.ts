@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { atomicWriteFile, collectPairs, type SchemaName } from '@pref/io';
 import { compareRewardModels, loadRewardModel, quantizeModel, type InputFormat, type RewardModelComparison } from '@pref/reward-scoring';
-import { integerFlag } from '../flags';
+import { integerFlag, deprecatedOption } from '../flags';
 import { createProgress } from '../progress';
 
 interface QuantizeFlags {
@@ -68,6 +68,7 @@ export function registerQuantizeCommands(program: Command): void {
     .option('--eval <pairs>', 'pairs to measure throughput ratio, score change and ranking agreement on (written to the folder README)')
     .option('--eval-limit <N>', 'use at most this many pairs of --eval', '512')
     .addOption(new Option('--model-input <format>', 'how prompt and response are fed in the evaluation to the model').choices(['pair', 'joined', 'chat']).default('pair'))
+    .addOption(deprecatedOption('--input-format <format>', '--model-input').choices(['pair', 'joined', 'chat']))
     .option('--schema <name>', 'schema of --eval (default: auto)')
     .option('--threads <N>', 'onnxruntime intra-op threads in the evaluation')
     .option('-q, --quiet', 'no progress output')

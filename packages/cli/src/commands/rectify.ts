@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { createAtomicWriteStream, readRecords, type AtomicWriteStream } from '@pref/io';
 import { cutToGpt2Tokens } from '@pref/reward-scoring';
 import { pythonJsonDumps, rewardModelDataFromCsv, valueDataFromGenerations, valuePromptsFromCsv, type ValueDataMode } from '@pref/selection';
-import { integerFlag, numberFlag } from '../flags';
+import { integerFlag, numberFlag, deprecatedOption } from '../flags';
 import { createProgress } from '../progress';
 
 
@@ -63,6 +63,7 @@ export function registerRectifyCommands(program: Command): void {
     .description('build_reward_training_data.py: Jigsaw train.csv → rm_train.json, rm_valid.json (JSON lines {text, label})')
     .argument('<csv>', 'the Jigsaw toxic-comment train.csv (comment_text, toxic)')
     .requiredOption('-o, --output <dir>', 'output folder (rm_train.json and rm_valid.json are written there)')
+    .addOption(deprecatedOption('--out <dir>', '--output'))
     .option('--drop-rate <p>', 'probability of discarding a non-toxic row', '0.3')
     .option('--seed <n>', "Python random.seed value (0 reproduces the upstream script's files)", '0')
     .option('--text-field <name>', 'text column', 'comment_text')
@@ -90,6 +91,7 @@ export function registerRectifyCommands(program: Command): void {
     .description('build_value_training_prompts.py: Jigsaw (unintended bias) train.csv → JSON lines {prompt: {text}} cut to the first GPT-2 tokens')
     .argument('<csv>', 'the Jigsaw unintended-bias train.csv (comment_text, target)')
     .requiredOption('-o, --output <file>', 'output JSON-lines file')
+    .addOption(deprecatedOption('--out <file>', '--output'))
     .option('--drop-rate <p>', 'probability of discarding a row with target < 0.5', '0.9')
     .option('--max-len <n>', 'GPT-2 tokens kept per prompt (0 = the whole comment)', '20')
     .option('--seed <n>', "Python random.seed value (0 reproduces the upstream script's file)", '0')
@@ -124,6 +126,7 @@ export function registerRectifyCommands(program: Command): void {
     .description('build_value_training_data.py: scored generations JSONL → train.json, val.json (JSON lines {text, reward: [r]})')
     .argument('<generations>', 'JSON lines {prompt: {text}, generations: [{text, <toxicity-type>: score}]}')
     .requiredOption('-o, --output <dir>', 'output folder (train.json and val.json are written there)')
+    .addOption(deprecatedOption('--out <dir>', '--output'))
     .requiredOption('--mode <mode>', 'most (most and least toxic generation) | sample (--sample-num drawn) | all')
     .option('--drop-rate <p>', 'probability of discarding a clean prompt', '0.5')
     .option('--toxicity-type <key>', 'the generation key holding the score', 'toxicity')

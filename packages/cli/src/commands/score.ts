@@ -12,7 +12,7 @@ import {
   type ScoreProgress,
   type TruncationStrategy,
 } from '@pref/reward-scoring';
-import { integerFlag } from '../flags';
+import { integerFlag, deprecatedOption } from '../flags';
 import { createProgress } from '../progress';
 
 interface ScoreFlags {
@@ -61,6 +61,7 @@ export function registerScoreCommands(program: Command): void {
     .requiredOption('-o, --output <out>', 'output file; .jsonl output is resumable with --resume')
     .requiredOption('--model <dir|org/name>', 'model folder (model.onnx, tokenizer.json, config.json) or Hugging Face Hub id')
     .addOption(new Option('--model-input <format>', 'how prompt and response are fed to the model').choices(['pair', 'joined', 'chat']).default('pair'))
+    .addOption(deprecatedOption('--input-format <format>', '--model-input').choices(['pair', 'joined', 'chat']))
     .option('--template <T>', 'joined format template with {prompt}, {response}, {system}', '{prompt}\n{response}')
     .option('--system <text>', 'system prompt for every pair')
     .option('--max-length <N>', 'maximum tokens per sequence (default: tokenizer model_max_length capped by max_position_embeddings)')

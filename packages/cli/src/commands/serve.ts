@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { integerFlag, numberFlag } from '../flags';
+import { integerFlag, numberFlag, deprecatedOption } from '../flags';
 import { closeOnSignals, createLinearModel, loadLinearModel, serveD2po } from '@pref/serve';
 
 interface ServeD2poFlags {
@@ -35,6 +35,7 @@ export function registerServeCommands(program: Command): void {
     .option('--port <n>', 'port (0: any free port)', '5007')
     .option('--host <addr>', 'address to bind (the service has no authentication: keep it on loopback)', '127.0.0.1')
     .option('-o, --output <dir>', 'run folder: log.jsonl, log.index.jsonl, state.json, step_N/ checkpoints; an existing run is resumed', 'd2po-run')
+    .addOption(deprecatedOption('--out <dir>', '--output'))
     .option('--samp-n <n>', 'texts per window (samp_n)', '1')
     .option('--relabels <n>', 'gold labels (pairs) per window (relabels)', '1')
     .addOption(new Option('--relab-criteria <c>', 'which pairs get gold labels: conf (smallest score gap) or rand').choices(['conf', 'rand']).default('conf'))
