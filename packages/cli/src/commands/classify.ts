@@ -21,7 +21,7 @@ interface ClassifyFlags {
 }
 
 /** Softmax over one row of logits, in float64. */
-export function softmax(logits: ArrayLike<number>): Float64Array {
+function softmax(logits: ArrayLike<number>): Float64Array {
   let max = -Infinity;
   for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i]!);
   const out = new Float64Array(logits.length);

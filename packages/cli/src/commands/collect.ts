@@ -22,7 +22,7 @@ import { integerFlag, numberFlag, deprecatedOption } from '../flags';
 import { barChart } from '../report/charts';
 import { writeReport } from '../report/write-report';
 
-export interface CollectFlags {
+interface CollectFlags {
   prompts?: string;
   pairs?: string;
   generations?: string;
@@ -106,7 +106,7 @@ function openBrowser(url: string): void {
   }
 }
 
-export interface RunningCollect {
+interface RunningCollect {
   session: CollectSession;
   server?: CollectServer;
   /** Resolves when collection ends (signal, or the terminal annotator is done). */
@@ -116,7 +116,7 @@ export interface RunningCollect {
 }
 
 /** Starts `pref collect` (web or terminal). Exposed for tests; the command waits for `done`. */
-export async function startCollect(flags: CollectFlags, { log = (line: string) => process.stderr.write(`${line}\n`) } = {}): Promise<RunningCollect> {
+async function startCollect(flags: CollectFlags, { log = (line: string) => process.stderr.write(`${line}\n`) } = {}): Promise<RunningCollect> {
   const k = integerFlag(flags.k, '--k', 1);
   const ahead = integerFlag(flags.ahead, '--ahead', 0);
   const port = integerFlag(flags.port, '--port', 0, 65535);

@@ -101,7 +101,7 @@ function optDecode(ids: readonly number[]): string {
 }
 
 /** evalgold's `tokenproc`: the text a gold function sees, optionally cut to 50 OPT tokens (BOS included, as upstream). */
-export function evalgoldText(text: string, truncate: boolean, fn: string): string {
+function evalgoldText(text: string, truncate: boolean, fn: string): string {
   if (fn === 'math' || fn === 'contrastivedistill') return text;
   const [question, response] = d2poSplit(text);
   let input = qaForm(question, response);

@@ -13,7 +13,7 @@ function words(text: string): number {
 }
 
 /** A field of a pair by dotted path (`metadata.category`); top-level `category`/`quality`/`source` fall back to metadata's. */
-export function fieldOf(pair: PreferencePair, path: string): unknown {
+function fieldOf(pair: PreferencePair, path: string): unknown {
   let value: unknown = pair;
   for (const part of path.split('.')) {
     if (typeof value !== 'object' || value === null || !Object.prototype.hasOwnProperty.call(value, part)) {

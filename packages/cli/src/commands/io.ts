@@ -17,7 +17,7 @@ interface ReadFlags {
 const MAPPING_KEYS = ['id', 'prompt', 'chosen', 'rejected', 'system', 'metadata', 'score'] as const;
 
 /** Parses `--map prompt=question,chosen=response_j` into a FieldMapping. */
-export function parseMapping(text: string | undefined): FieldMapping | undefined {
+function parseMapping(text: string | undefined): FieldMapping | undefined {
   if (text === undefined || text.trim() === '') return undefined;
   const mapping: FieldMapping = {};
   for (const part of text.split(',')) {

@@ -43,7 +43,7 @@ function parseSets(sets: readonly string[] | undefined): Record<string, unknown>
 }
 
 /** Maps the generic flags onto each pipeline's options (flags override the pipeline file). */
-export function optionsFromFlags(name: PipelineName, flags: PipelineCliOptions, base: Record<string, unknown>): Record<string, unknown> {
+function optionsFromFlags(name: PipelineName, flags: PipelineCliOptions, base: Record<string, unknown>): Record<string, unknown> {
   const options: Record<string, unknown> = { ...base, ...parseSets(flags.set) };
   const inputs = flags.input?.map((path) => resolve(path));
   const seed = flags.seed;

@@ -33,7 +33,7 @@ interface PrivatizeCliOptions {
  * `--seed S` (seeded) or `--rng crypto`; there is no default. Returns the draw options and the weak-seed
  * warning, if any.
  */
-export function drawChoice(seed: string | undefined, rng: string | undefined): { seed?: string; rng: RngKind; warning?: string } {
+function drawChoice(seed: string | undefined, rng: string | undefined): { seed?: string; rng: RngKind; warning?: string } {
   if (rng !== undefined && rng !== 'seeded' && rng !== 'crypto') throw new InvalidArgumentError({ argument: '--rng', message: `expected seeded or crypto, got "${rng}"` });
   if (rng === 'crypto') {
     if (seed !== undefined) throw new InvalidArgumentError({ argument: '--seed', message: 'a seed has no effect with --rng crypto: give one or the other' });

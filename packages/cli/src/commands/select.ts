@@ -10,7 +10,7 @@ function formatNumber(n: number): string {
   return Number.isFinite(n) ? n.toPrecision(6) : String(n);
 }
 
-export function describeReport(report: SelectionReport): string {
+function describeReport(report: SelectionReport): string {
   const q = report.quantiles;
   const lines = [
     `${report.strategy}: kept ${report.kept} of ${report.total} (ratio ${report.ratio}), threshold ${formatNumber(report.threshold)}`,

@@ -61,7 +61,7 @@ function generatedChunk(kind: SynthFlags['kind'], n: number, seed: number | stri
  * The records of one set, streamed chunk by chunk so any `n` runs in constant memory (pure: same
  * flags, same records; `starter` equals `buildStarterDataset`: synthetic mix then curated, with provenance).
  */
-export function* synthRecords(kind: SynthFlags['kind'], n: number, seed: number | string, noiseRate: number): Generator<object> {
+function* synthRecords(kind: SynthFlags['kind'], n: number, seed: number | string, noiseRate: number): Generator<object> {
   switch (kind) {
     case 'curated':
       yield* loadCuratedPairs();

@@ -110,7 +110,7 @@ export interface PrivatizeSettings {
 }
 
 /** Where each step writes, under OUT. */
-export const privatizeFiles = {
+const privatizeFiles = {
   scored: (out: string) => join(out, '01-scored', 'scored.jsonl'),
   margins: (out: string) => join(out, '02-margins', 'margins.jsonl'),
   marginStats: (out: string) => join(out, '02-margins', 'margin-stats.json'),
