@@ -257,33 +257,44 @@ function reportStep({ gold }: D2poSettings, after: { input: PipelineStep<{ simul
     params: { version: 1 },
     inputs: ({ out }) => [comparisonPath(out), evalPath(out)],
     async run({ dir, signal, progress, resultOf }) {
-      const relabelResult = resultOf(after.relabel);
-      const evalResult = resultOf(after.evaluate);
-      const disc = resultOf(after.discriminator);
-      const simulatedNote = resultOf(after.input).simulatedCheckpoints
-        ? 'The checkpoints are simulated (the policy answers with the rejected responses, then half, then all chosen responses), to show the evaluation; pass real generation files with checkpoints.'
-        : 'Checkpoint files as given.';
-      const summary = { gold, discriminator: disc, relabel: relabelResult, evaluation: evalResult.checkpoints };
-      const modeRow = (r: RelabelSummary) => [r.mode, r.labelled, r.discriminatorErrorsFound, r.skippedGoldTies, r.meanAbsDiscriminatorGap, r.meanAbsGoldGap];
-      const document: ReportDocument = {
-        title: 'D2PO report',
-        intro: [`Gold reward: ${gold}. Discriminator: ${disc.discriminator} (agrees with gold on ${(100 * disc.agreement).toFixed(1)}% of pairs).`],
-        sections: [
-          {
-            heading: `Relabel selection on the same budget (${relabelResult.budget} pairs)`,
-            table: { columns: ['mode', 'labelled', 'discriminator errors found', 'gold ties skipped', 'mean |score gap|', 'mean |gold gap|'], rows: [modeRow(relabelResult.conf), modeRow(relabelResult.rand)] },
-            paragraphs: ['conf sends the pairs the discriminator is least sure about (smallest |score_a − score_b|) to the gold labeler; rand sends a seeded random sample of the same size.'],
-          },
-          {
-            heading: 'Mean gold reward per checkpoint',
-            paragraphs: [simulatedNote],
-            table: { columns: ['checkpoint', 'generations', 'mean gold reward'], rows: evalResult.checkpoints.map((row) => [row.checkpoint, row.generations, row.meanGoldReward]) },
-            charts: [{ name: 'gold-reward-by-checkpoint', caption: `Mean ${gold} gold reward per checkpoint`, spec: barChart({ title: 'Mean gold reward per checkpoint', xTitle: 'checkpoint', yTitle: `mean ${gold}`, rows: evalResult.checkpoints.map((row) => ({ category: row.checkpoint, value: row.meanGoldReward })) }) }],
-          },
-        ],
-      };
-      const { written, outputs } = await writeReportFolder(dir, document, summary, { signal, progress });
+      const results: D2poReportData = { input: resultOf(after.input), discriminator: resultOf(after.discriminator), relabel: resultOf(after.relabel), evaluation: resultOf(after.evaluate) };
+      const summary = { gold, discriminator: results.discriminator, relabel: results.relabel, evaluation: results.evaluation.checkpoints };
+      const { written, outputs } = await writeReportFolder(dir, d2poReport(gold, results), summary, { signal, progress });
       return { outputs, result: { markdown: written.markdownPath, plots: written.charts.map((chart) => chart.pngPath) } };
     },
+  };
+}
+
+/** What the d2po report is written from: the earlier steps' results. */
+interface D2poReportData {
+  input: { simulatedCheckpoints: boolean };
+  discriminator: DiscriminatorResult;
+  relabel: RelabelResult;
+  evaluation: { checkpoints: CheckpointRow[] };
+}
+
+/** The d2po pipeline's report (no I/O). */
+function d2poReport(gold: string, { input, discriminator: disc, relabel: relabelResult, evaluation: evalResult }: D2poReportData): ReportDocument {
+  const simulatedNote = input.simulatedCheckpoints
+    ? 'The checkpoints are simulated (the policy answers with the rejected responses, then half, then all chosen responses), to show the evaluation; pass real generation files with checkpoints.'
+    : 'Checkpoint files as given.';
+  const modeRow = (r: RelabelSummary) => [r.mode, r.labelled, r.discriminatorErrorsFound, r.skippedGoldTies, r.meanAbsDiscriminatorGap, r.meanAbsGoldGap];
+  return {
+    title: 'D2PO report',
+    intro: [`Gold reward: ${gold}. Discriminator: ${disc.discriminator} (agrees with gold on ${(100 * disc.agreement).toFixed(1)}% of pairs).`],
+    sections: [
+      {
+        heading: `Relabel selection on the same budget (${relabelResult.budget} pairs)`,
+        table: { columns: ['mode', 'labelled', 'discriminator errors found', 'gold ties skipped', 'mean |score gap|', 'mean |gold gap|'], rows: [modeRow(relabelResult.conf), modeRow(relabelResult.rand)] },
+        paragraphs: ['conf sends the pairs the discriminator is least sure about (smallest |score_a − score_b|) to the gold labeler; rand sends a seeded random sample of the same size.'],
+      },
+      {
+        heading: 'Mean gold reward per checkpoint',
+        paragraphs: [simulatedNote],
+        table: { columns: ['checkpoint', 'generations', 'mean gold reward'], rows: evalResult.checkpoints.map((row) => [row.checkpoint, row.generations, row.meanGoldReward]) },
+        charts: [{ name: 'gold-reward-by-checkpoint', caption: `Mean ${gold} gold reward per checkpoint`, spec: barChart({ title: 'Mean gold reward per checkpoint', xTitle: 'checkpoint', yTitle: `mean ${gold}`, rows: evalResult.checkpoints.map((row) => ({ category: row.checkpoint, value: row.meanGoldReward })) }) }],
+      },
+    ],
+  
   };
 }

@@ -212,7 +212,7 @@ function pairsStep({ seed }: RectifySettings): PipelineStep<{ pairs: number; ski
 }
 
 /** `OUT/report/`: dataset sizes and the toxicity distribution. */
-function reportStep({ rmDropRate, valueDropRate }: RectifySettings, after: { classify: PipelineStep<ClassifyResult>; rmData: PipelineStep<CountsResult>; valueData: PipelineStep<CountsResult>; pairs: PipelineStep<{ pairs: number; skipped: number }> }): PipelineStep<{ markdown: string; plots: string[] }> {
+function reportStep(settings: RectifySettings, after: { classify: PipelineStep<ClassifyResult>; rmData: PipelineStep<CountsResult>; valueData: PipelineStep<CountsResult>; pairs: PipelineStep<{ pairs: number; skipped: number }> }): PipelineStep<{ markdown: string; plots: string[] }> {
   return {
     name: 'report',
     folder: 'report',
@@ -221,53 +221,66 @@ function reportStep({ rmDropRate, valueDropRate }: RectifySettings, after: { cla
     inputs: ({ out }) => [scoredPath(out), rm(out, 'train'), value(out, 'train'), pairsPath(out)],
     async run({ out, dir, signal, progress, resultOf }) {
       const scored = await readAllRecords(scoredPath(out), signal);
+      const summary = { classify: resultOf(after.classify), rewardModelData: resultOf(after.rmData), valueData: resultOf(after.valueData), pairs: resultOf(after.pairs) };
       const toxicity = scored.flatMap((row) => row.toxicity as number[]);
-      const hist = histogram(toxicity, { bins: 10, range: [0, 1] });
-      const classified = resultOf(after.classify);
-      const rmResult = resultOf(after.rmData);
-      const valueResult = resultOf(after.valueData);
-      const pairResult = resultOf(after.pairs);
-      const summary = { classify: classified, rewardModelData: rmResult, valueData: valueResult, pairs: pairResult };
-      const document: ReportDocument = {
-        title: 'Rectification data report',
-        intro: [`${scored.length} prompts, ${classified.generations} generations scored by ${classified.classifier}; ${classified.toxic} with toxicity ≥ 0.5.`],
-        sections: [
-          {
-            heading: 'Datasets',
-            table: {
-              columns: ['dataset', 'train rows', 'validation rows', 'dropped', 'toxic rows'],
-              rows: [
-                [`reward-model data (drop rate ${rmDropRate} on non-toxic rows)`, rmResult.train, rmResult.validation, rmResult.dropped, rmResult.positives],
-                [`value data (drop rate ${valueDropRate} on all-clean prompts)`, valueResult.train, valueResult.validation, valueResult.dropped, valueResult.positives],
-              ],
-            },
-            paragraphs: [`Best-vs-worst ("most") pairs: ${pairResult.pairs} written, ${pairResult.skipped} prompts skipped (all generations scored alike).`],
-            charts: [
-              {
-                name: 'dataset-rows',
-                caption: 'Rows per dataset and split',
-                spec: barChart({
-                  title: 'Rows per dataset',
-                  xTitle: 'dataset',
-                  yTitle: 'rows',
-                  rows: [
-                    { category: 'reward model', series: 'train', value: rmResult.train },
-                    { category: 'reward model', series: 'validation', value: rmResult.validation },
-                    { category: 'value', series: 'train', value: valueResult.train },
-                    { category: 'value', series: 'validation', value: valueResult.validation },
-                  ],
-                }),
-              },
-            ],
-          },
-          {
-            heading: 'Toxicity',
-            charts: [{ name: 'toxicity-histogram', caption: 'Toxicity of the generations (10 bins over [0, 1])', spec: histogramChart({ title: 'Toxicity of the generations', xTitle: 'toxicity', yTitle: 'generations', series: [{ name: 'toxicity', edges: hist.binEdges, counts: hist.counts }] }) }],
-          },
-        ],
-      };
-      const { written, outputs } = await writeReportFolder(dir, document, summary, { signal, progress });
+      const { written, outputs } = await writeReportFolder(dir, rectifyReport(settings, summary, { prompts: scored.length, toxicity }), summary, { signal, progress });
       return { outputs, result: { markdown: written.markdownPath, plots: written.charts.map((chart) => chart.pngPath) } };
     },
+  };
+}
+
+/** What the rectify report is written from: the earlier steps' results. */
+interface RectifyReportData {
+  classify: ClassifyResult;
+  rewardModelData: CountsResult;
+  valueData: CountsResult;
+  pairs: { pairs: number; skipped: number };
+}
+
+/** The rectify pipeline's report (no I/O). */
+function rectifyReport(
+  { rmDropRate, valueDropRate }: RectifySettings,
+  { classify: classified, rewardModelData: rmResult, valueData: valueResult, pairs: pairResult }: RectifyReportData,
+  { prompts, toxicity }: { prompts: number; toxicity: number[] },
+): ReportDocument {
+  const hist = histogram(toxicity, { bins: 10, range: [0, 1] });
+  return {
+    title: 'Rectification data report',
+    intro: [`${prompts} prompts, ${classified.generations} generations scored by ${classified.classifier}; ${classified.toxic} with toxicity ≥ 0.5.`],
+    sections: [
+      {
+        heading: 'Datasets',
+        table: {
+          columns: ['dataset', 'train rows', 'validation rows', 'dropped', 'toxic rows'],
+          rows: [
+            [`reward-model data (drop rate ${rmDropRate} on non-toxic rows)`, rmResult.train, rmResult.validation, rmResult.dropped, rmResult.positives],
+            [`value data (drop rate ${valueDropRate} on all-clean prompts)`, valueResult.train, valueResult.validation, valueResult.dropped, valueResult.positives],
+          ],
+        },
+        paragraphs: [`Best-vs-worst ("most") pairs: ${pairResult.pairs} written, ${pairResult.skipped} prompts skipped (all generations scored alike).`],
+        charts: [
+          {
+            name: 'dataset-rows',
+            caption: 'Rows per dataset and split',
+            spec: barChart({
+              title: 'Rows per dataset',
+              xTitle: 'dataset',
+              yTitle: 'rows',
+              rows: [
+                { category: 'reward model', series: 'train', value: rmResult.train },
+                { category: 'reward model', series: 'validation', value: rmResult.validation },
+                { category: 'value', series: 'train', value: valueResult.train },
+                { category: 'value', series: 'validation', value: valueResult.validation },
+              ],
+            }),
+          },
+        ],
+      },
+      {
+        heading: 'Toxicity',
+        charts: [{ name: 'toxicity-histogram', caption: 'Toxicity of the generations (10 bins over [0, 1])', spec: histogramChart({ title: 'Toxicity of the generations', xTitle: 'toxicity', yTitle: 'generations', series: [{ name: 'toxicity', edges: hist.binEdges, counts: hist.counts }] }) }],
+      },
+    ],
+  
   };
 }
