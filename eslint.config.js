@@ -13,8 +13,10 @@ export default tseslint.config(
     languageOptions: {
       parserOptions: {
         // Config files and the e2e/hostile tests belong to no package tsconfig; they get a default project.
+        // (checked with the strict base options, so a `!` they need is not called unnecessary).
         projectService: {
           allowDefaultProject: ['vitest.config.ts', 'packages/*/tsup.config.ts', 'test/*/*.ts'],
+          defaultProject: 'tsconfig.base.json',
           maximumDefaultProjectFileMatchCount_THIS_WILL_SLOW_DOWN_LINTING: 24,
         },
         tsconfigRootDir: import.meta.dirname,

@@ -56,7 +56,7 @@ export async function selectExample({ out, input, n = 400, policy, reference, ra
     title: 'Difficulty selection (example)',
     sections: [
       { heading: 'Selection', table: { columns: ['strategy', 'kept', 'threshold', 'kept with gap < 0'], rows: [['smallest gap', byGap.report.kept, byGap.report.threshold, byGap.report.keptNegativeShare], ['random', random.report.kept, random.report.threshold, random.report.keptNegativeShare]] } },
-      { heading: 'Distribution', charts: [{ name: 'selected-gap', caption: 'Gap of all and of the selected pairs', spec: selectedGapChart({ gaps: column(withRewards as DataRecord[], 'reward_gap'), selected: column(byGap.selected, 'reward_gap') }) }] },
+      { heading: 'Distribution', charts: [{ name: 'selected-gap', caption: 'Gap of all and of the selected pairs', spec: selectedGapChart({ gaps: column(withRewards, 'reward_gap'), selected: column(byGap.selected, 'reward_gap') }) }] },
     ],
   });
   await atomicWriteFile(join(out, 'report', 'summary.json'), `${JSON.stringify({ gap: byGap.report, random: random.report }, null, 2)}\n`);

@@ -6,7 +6,7 @@
  *
  *   npx tsx benchmarks/logprobs/bench.ts [--pairs 8] [--rounds 3] [--write]
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -100,7 +100,7 @@ for (const [name, options] of settings) {
     const x = new Float64Array(pairs);
     let right = 0;
     result.records.forEach((row, i) => {
-      const showsA = (row.chosen as string).startsWith('a');
+      const showsA = (row.chosen).startsWith('a');
       x[i] = showsA ? (truth[i] as number) : -(truth[i] as number);
       if (showsA === (truth[i] as number) > 0) right += 1;
     });

@@ -54,7 +54,7 @@ async function overHttp(updates: boolean): Promise<Timing> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'server-child.ts'), join(dir, `run-${updates ? 1 : 0}`), updates ? '1' : '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise<string>((resolve, reject) => {
     let buffer = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       buffer += chunk.toString();
       const match = /listening (\S+)\n/.exec(buffer);
       if (match) resolve(match[1]!);

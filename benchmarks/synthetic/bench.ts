@@ -26,7 +26,6 @@ import { buildStarterDataset, generateMathPairs, generateSyntheticPairs, loadTru
 import { flag, upperMedian, WRITE_FIGURES } from '../shared';
 
 const here = import.meta.dirname;
-const args = process.argv.slice(2);
 const pairs = Number(flag('pairs') ?? 20_000);
 const repeats = Number(flag('repeats') ?? 5);
 const writeReadme = WRITE_FIGURES;

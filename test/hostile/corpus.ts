@@ -92,8 +92,6 @@ function modelWithTemplate(dir: string, template: string | undefined): string {
 
 const scoreChat = (dir: string, template: string | undefined): string[] => ['score', write(dir, 'in.jsonl', pairsJsonl(2)), '-o', join(dir, 'out.jsonl'), '--model', modelWithTemplate(dir, template), '--input-format', 'chat', '-q'];
 
-const refused = /pref will not replace|never writes over its input|same file|holds the input|inside the input folder|one is inside the other|--overwrite/;
-
 export const CORPUS: HostileCase[] = [
   // ---------------------------------------------------------------- outputs never destroy user data
   {

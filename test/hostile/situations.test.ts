@@ -208,7 +208,7 @@ const entry = cliEntry();
 function startCli(args: string[]): ChildProcess & { stderrText: () => string } {
   const child = spawn(process.execPath, [...entry, ...args], { cwd: repo, stdio: ['pipe', 'ignore', 'pipe'] });
   let stderr = '';
-  child.stderr!.on('data', (chunk) => (stderr += String(chunk)));
+  child.stderr.on('data', (chunk) => (stderr += String(chunk)));
   return Object.assign(child, { stderrText: () => stderr });
 }
 

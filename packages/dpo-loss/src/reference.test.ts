@@ -76,7 +76,7 @@ describe('dpoLoss matches the Python reference', () => {
   });
 
   it.each(reference.dpo.map((c) => [c.name, c] as const))('%s', (_name, testCase) => {
-    const result = dpoLoss(toBatch(testCase.batch), testCase.options as DpoLossOptions);
+    const result = dpoLoss(toBatch(testCase.batch), testCase.options);
     const { expected } = testCase;
     expectClose(result.losses, expected.losses, 'losses');
     expectClose([result.loss], [expected.loss], 'loss');

@@ -32,7 +32,7 @@ const BLOB_ID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
  * `..` segment, a backslash or a control character.
  */
 export function assertSafeRevision(revision: string): void {
-  // eslint-disable-next-line no-control-regex
+   
   if (revision === '' || revision.startsWith('/') || revision.includes('\\') || /[\u0000-\u001f\u007f]/.test(revision) || revision.split('/').some((part) => part === '..' || part === '.' || part === '')) {
     throw new PrefError({ code: 'INVALID_ARGUMENT', message: `revision ${JSON.stringify(revision)} is not a branch, tag or commit name (no "..", absolute paths or control characters)` });
   }
@@ -124,7 +124,7 @@ export async function resolveHubDataset(repoId: string, options: ResolveHubDatas
       try {
         const content = await downloadFile({ repo: { type: 'dataset', name: repoId }, path, revision: commit, hubUrl, ...credentials });
         if (!content) throw new Error('not found');
-        await pipeline(Readable.fromWeb(content.stream() as import('node:stream/web').ReadableStream), createWriteStream(partial));
+        await pipeline(Readable.fromWeb(content.stream()), createWriteStream(partial));
         await rename(partial, blobPath);
       } catch (error) {
         await rm(partial, { force: true });

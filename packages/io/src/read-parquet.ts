@@ -35,7 +35,7 @@ async function stdinBuffer(): Promise<AsyncBuffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   const all = Buffer.concat(chunks);
-  const buffer = all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength) as ArrayBuffer;
+  const buffer = all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength);
   return { byteLength: buffer.byteLength, slice: (start, end) => buffer.slice(start, end) };
 }
 

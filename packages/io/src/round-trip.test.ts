@@ -184,7 +184,7 @@ describe('atomic writes', () => {
     const target = join(dir, 'aborted.jsonl');
     const aborted = new AbortController();
     aborted.abort();
-    await expect(writeRecords(target, [{ a: 1 }], { signal: aborted.signal })).rejects.toSatisfy((e: unknown) => PrefError.isInstance(e) && (e as PrefError).code === 'ABORTED');
+    await expect(writeRecords(target, [{ a: 1 }], { signal: aborted.signal })).rejects.toSatisfy((e: unknown) => PrefError.isInstance(e) && (e).code === 'ABORTED');
     expect(existsSync(target)).toBe(false);
   });
   it('a readPairs stream can be iterated only once', async () => {

@@ -50,10 +50,6 @@ export interface FieldMapping {
 const HH_ASSISTANT = '\n\nAssistant:';
 const HAS_VISIBLE = /\S/;
 
-function isMessageList(value: unknown): value is unknown[] {
-  return Array.isArray(value) && value.length > 0 && value.every((m) => typeof m === 'object' && m !== null && !Array.isArray(m) && 'role' in m);
-}
-
 function looksLikeHh(value: unknown): boolean {
   return typeof value === 'string' && value.includes('\n\nHuman:') && value.includes(HH_ASSISTANT);
 }

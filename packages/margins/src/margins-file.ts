@@ -50,7 +50,7 @@ export async function marginsFile(input: string, output: string, { clip = [-6, 6
     let i = 0;
     for await (const { record } of readRecords(input, { signal, onProgress: (p) => onProgress?.({ pass: 2, ...p }) })) {
       if (i >= rows) throw new InvalidArgumentError({ argument: 'input', message: `${input} changed while it was being read (more rows on the second pass)` });
-      yield { ...record, margin_raw: raw[i] as number, margin_clipped: clipped[i] as number, margin_normalized: normalized[i] as number };
+      yield { ...record, margin_raw: raw[i], margin_clipped: clipped[i], margin_normalized: normalized[i] };
       i += 1;
     }
     if (i !== rows) throw new InvalidArgumentError({ argument: 'input', message: `${input} changed while it was being read (fewer rows on the second pass)` });

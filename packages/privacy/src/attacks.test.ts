@@ -30,7 +30,7 @@ function csvRows(n: number, seed = 1): DataRecord[] {
   });
 }
 
-const typeSignature = (row: DataRecord) => Object.keys(row).sort().map((key) => `${key}:${typeof row[key]}:${typeof row[key] === 'string' && /^-/.test(row[key] as string) ? '-' : ''}`).join(',');
+const typeSignature = (row: DataRecord) => Object.keys(row).sort().map((key) => `${key}:${typeof row[key]}:${typeof row[key] === 'string' && /^-/.test(row[key]) ? '-' : ''}`).join(',');
 const shape = (row: DataRecord) => Object.keys(row).sort().map((key) => `${key}:${typeof row[key]}`).join(',');
 
 describe('attacks on released files', () => {

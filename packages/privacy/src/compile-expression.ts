@@ -78,7 +78,7 @@ export function compileExpression(source: string, variables: readonly string[], 
           if (fn === 'unaryMinus') return (scope) => -a(scope);
           if (fn === 'unaryPlus') return a;
         } else if (args.length === 2 && OPERATORS[fn]) {
-          const op = OPERATORS[fn] as (a: number, b: number) => number;
+          const op = OPERATORS[fn];
           const [a, b] = args as [Closure, Closure];
           return (scope) => op(a(scope), b(scope));
         }

@@ -294,7 +294,7 @@ export function perInstanceEpsilon(model: MarginModel, oriented: Float64Array, {
         for (const i of (list[g] as { members: number[] }).members) {
           epsilon[i] = exactAt(i);
           exact[i] = 1;
-          if ((epsilon[i] as number) > best) best = epsilon[i] as number;
+          if ((epsilon[i]) > best) best = epsilon[i];
         }
       }
       continue;

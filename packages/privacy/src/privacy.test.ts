@@ -62,7 +62,7 @@ describe('golden vectors against the independent Python reference', () => {
       if (mechanism === 'rr-with-prior') expect(result.audit.map((a) => a.k)).toEqual(ref.k);
       const s = result.summary;
       const keys = ['total_examples', 'eps_labels', 'flip_rate', 'keep_rate', 'mean_p_keep', 'median_p_keep', 'min_p_keep', 'max_p_keep'] as const;
-      for (const key of keys) close(s[key] as number, ref.summary[key] as number);
+      for (const key of keys) close(s[key], ref.summary[key] as number);
       if (mechanism === 'margin-sigmoid' || mechanism === 'pdpo') {
         for (const key of ['mean_abs_margin', 'median_abs_margin', 'std_abs_margin'] as const) close(s[key] as number, ref.summary[key] as number);
       }

@@ -101,7 +101,7 @@ describe('margins → privatize → prepare on files', () => {
     expect(readJsonl(output)).toEqual([{ prompt: 'p', chosen: 'c', rejected: 'r' }, { prompt: 'p2', chosen: 'c2', rejected: 'r2' }]);
     const rejects = readJsonl(result.rejectsPath!);
     expect(rejects.map((r) => [r.line, r.field ?? null])).toEqual([[2, null], [3, 'chosen'], [5, 'chosen']]);
-    expect(rejects.every((r) => typeof r.message === 'string' && (r.message as string).includes('mixed.jsonl:'))).toBe(true);
+    expect(rejects.every((r) => typeof r.message === 'string' && (r.message).includes('mixed.jsonl:'))).toBe(true);
   });
 
   it('a failing run leaves no output, audit or temp files behind', async () => {

@@ -197,7 +197,7 @@ export class Privatizer {
         pKeep: prepared.pKeep[index] as number,
         epsilonI: prepared.accounting.epsilon[index] as number,
         exact: prepared.accounting.exact[index] === 1,
-        marginNormalized: prepared.marginNormalized[index] as number,
+        marginNormalized: prepared.marginNormalized[index],
       };
     }
     let prior: number;

@@ -106,9 +106,6 @@ export interface SummarizeFlipsInput {
 /** z for a two-sided 99% normal interval. */
 const Z_99 = 2.5758293035489004;
 
-function nullIfNaN(x: number): number | null {
-  return Number.isNaN(x) ? null : x;
-}
 
 /** Builds the summary (see {@link PrivacySummary}); every statistic is order-independent. */
 export function summarizeFlips(input: SummarizeFlipsInput): PrivacySummary {

@@ -351,7 +351,7 @@ export async function quantizeModel(modelDir: string, outDir: string, options: Q
   const staging = join(dirname(target), `.${basename(target)}.pref-tmp-${process.pid}-${Date.now()}`);
   await mkdir(staging, { recursive: true });
   try {
-    const bytes = ModelProto.encode(model as never).finish();
+    const bytes = ModelProto.encode(model).finish();
     await writeFile(join(staging, MODEL_FILE), bytes);
     for (const file of readdirSync(resolved.dir)) {
       const from = join(resolved.dir, file);

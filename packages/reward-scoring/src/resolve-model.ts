@@ -3,7 +3,6 @@ import { mkdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { downloadFile, modelInfo, pathsInfo } from '@huggingface/hub';
 import { hubCacheDir } from '@pref/io';
 import { ModelFileError, RewardModelError } from './errors';
@@ -182,7 +181,7 @@ async function downloadToCache(repoId: string, file: HubFile, commit: string, st
       },
     });
     try {
-      await pipeline(Readable.fromWeb(data.stream() as unknown as WebReadableStream), limit, createWriteStream(incomplete));
+      await pipeline(Readable.fromWeb(data.stream()), limit, createWriteStream(incomplete));
       if (received !== file.size) throw new RewardModelError('DOWNLOAD', `${repoId}@${commit}: ${file.path} has ${received} bytes, the Hub listed ${file.size}`);
       await rename(incomplete, blob);
     } catch (error) {

@@ -241,7 +241,7 @@ export async function* scorePairWindows<T extends PreferencePair>(
       if (!Number.isFinite(chosen)) throw new ScoreRowError('NUMERIC', row, 'chosen_score', `the model returned ${chosen}`);
       if (!Number.isFinite(rejected)) throw new ScoreRowError('NUMERIC', row, 'rejected_score', `the model returned ${rejected}`);
       if (sequences[2 * i]!.truncated || sequences[2 * i + 1]!.truncated) progress.truncatedPairs++;
-      return { ...pair, chosen_score: chosen, rejected_score: rejected, margin_raw: chosen - rejected, margin_abs: Math.abs(chosen - rejected) } as ScoredPair<T>;
+      return { ...pair, chosen_score: chosen, rejected_score: rejected, margin_raw: chosen - rejected, margin_abs: Math.abs(chosen - rejected) };
     });
     for (const batch of sequences) progress.tokens += batch.ids.length;
     progress.paddedTokens += paddedTokenCount(sequences, batchTokens, maxPadding);

@@ -103,8 +103,8 @@ describe('exportRewardModel', () => {
       const sample = loadTruthySample().slice(0, 40);
       let rows = 0;
       for await (const row of scorePairs(sample, rm)) {
-        expect(row.chosen_score).toBeCloseTo(model.score(row.prompt, row.chosen, row.system as string), 4);
-        expect(row.rejected_score).toBeCloseTo(model.score(row.prompt, row.rejected, row.system as string), 4);
+        expect(row.chosen_score).toBeCloseTo(model.score(row.prompt, row.chosen, row.system), 4);
+        expect(row.rejected_score).toBeCloseTo(model.score(row.prompt, row.rejected, row.system), 4);
         rows += 1;
       }
       expect(rows).toBe(40);

@@ -244,7 +244,7 @@ export async function* valueDataFromGenerations(
       const score = (g as Record<string, unknown>)[toxicityType];
       if (typeof text !== 'string') fail(row, `generations.${j}.text`, 'a string', text);
       if (typeof score !== 'number' || Number.isNaN(score)) fail(row, `generations.${j}.${toxicityType}`, 'a number', score);
-      return { text: text as string, score: score as number };
+      return { text: text, score: score };
     });
     const clean = parsed.every((g) => (cleanCheck === 'gt' ? !(g.score > 0.5) : !(g.score >= 0.5)));
     if (rng.random() < dropRate && clean) {

@@ -201,7 +201,7 @@ function groupCalls(path: string, from: number, to: number): [number, D2poLogLin
     }
     const last = groups.at(-1);
     if (last !== undefined && last[0] === call) last[1].push(parsed);
-    else groups.push([call as number, [parsed]]);
+    else groups.push([call, [parsed]]);
   }
   return groups;
 }

@@ -192,10 +192,10 @@ function startChild(out: string, saveFreq: number, holdFromCall: number): Promis
   const child = spawn(process.execPath, ['--import', tsx, childScript, out, String(saveFreq), String(holdFromCall)], { stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   return new Promise((resolve, reject) => {
     let buffer = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       buffer += chunk.toString();
       const parts = buffer.split('\n');
       buffer = parts.pop()!;

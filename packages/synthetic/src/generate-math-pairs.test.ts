@@ -22,7 +22,7 @@ describe('solveExpressionSteps', () => {
     fc.assert(
       fc.property(expression, (text) => {
         const steps = solveExpressionSteps(text);
-        // eslint-disable-next-line no-new-func
+         
         const value = Function(`return (${text});`)() as number;
         // == rather than toBe: JavaScript gives -0 for (4 - 4) * (1 - 2), the chain writes 0.
         expect(Number(steps[steps.length - 1]) === value).toBe(true);

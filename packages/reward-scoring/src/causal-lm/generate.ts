@@ -39,7 +39,7 @@ export interface Generation {
 
 /** The logits of the last position of row 0 as float64. */
 function lastLogits(output: ort.Tensor): Float64Array {
-  const dims = output.dims as readonly number[];
+  const dims = output.dims;
   const vocab = dims[dims.length - 1]!;
   const width = dims[dims.length - 2]!;
   const raw = output.data as Float32Array | Uint16Array;
@@ -96,7 +96,7 @@ export function sampleToken(logits: ArrayLike<number>, { temperature = 1, topK =
 function eosTokenIds(lm: CausalLM): number[] {
   const value = lm.config.eos_token_id;
   if (typeof value === 'number') return [value];
-  if (Array.isArray(value) && value.every((v) => typeof v === 'number')) return value as number[];
+  if (Array.isArray(value) && value.every((v) => typeof v === 'number')) return value;
   return lm.bosTokenId === undefined ? [] : [lm.bosTokenId];
 }
 

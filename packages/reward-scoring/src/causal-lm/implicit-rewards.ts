@@ -89,7 +89,7 @@ export async function addLogProbs<T extends PreferencePair>(
   pairs: readonly T[],
   { policy, reference, chatTemplate = false, batchSize = 8, signal, onProgress, locate = (i) => ({ file: '<memory>', line: i + 1 }), require = false, truncate = false }: Omit<ImplicitRewardsOptions, 'beta'> & { require?: boolean } = {},
 ): Promise<Array<T & LogProbFields>> {
-  const out = pairs.map((pair) => ({ ...pair }) as T & LogProbFields);
+  const out = pairs.map((pair): T & LogProbFields => ({ ...pair }));
   for (const [role, model] of [['policy', policy], ['reference', reference]] as const) {
     const todo: Array<{ index: number; side: Side; input: SequenceInput }> = [];
     pairs.forEach((pair, index) => {

@@ -110,7 +110,7 @@ function isNode(value: unknown): value is { type: string } {
  */
 function instrument(program: Program): number {
   let deepest = 0;
-  const stack: { node: { type: string }; depth: number }[] = [{ node: program as unknown as { type: string }, depth: 1 }];
+  const stack: { node: { type: string }; depth: number }[] = [{ node: program, depth: 1 }];
   while (stack.length > 0) {
     const { node, depth } = stack.pop()!;
     deepest = Math.max(deepest, depth);
@@ -121,7 +121,7 @@ function instrument(program: Program): number {
       if (call.callee.type === 'Identifier' && SIZE_ARGUMENT_FILTERS.has(String(call.callee.value))) {
         call.args = call.args.map((arg) =>
           arg.type === 'KeywordArgumentExpression'
-            ? ({ ...arg, value: { type: SIZE_CHECK, inner: arg.value, filter: call.callee.value } } as typeof arg)
+            ? ({ ...arg, value: { type: SIZE_CHECK, inner: arg.value, filter: call.callee.value } })
             : ({ type: SIZE_CHECK, inner: arg, filter: call.callee.value } as typeof arg),
         );
       }
@@ -184,7 +184,7 @@ class BoundedInterpreter extends Interpreter {
 
   override evaluate(statement: Node, environment: Environment): Value {
     if (statement !== undefined) {
-      const type = (statement as { type: string }).type;
+      const type = (statement).type;
       if (type === LOOP_TICK) {
         this.tick();
         return super.evaluate(COMMENT, environment);

@@ -486,7 +486,7 @@ class UnigramModel implements Model {
         const bytes = utf8.encode(piece);
         const byteIds = Array.from(bytes, (byte) => this.byteIds[byte]);
         if (byteIds.every((byteId) => byteId !== undefined)) {
-          for (const byteId of byteIds) out.push(byteId!);
+          for (const byteId of byteIds) out.push(byteId);
           continue;
         }
       }

@@ -61,7 +61,7 @@ export function buildTemplates(value: unknown, field: string, context: SpecConte
         if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'number')) {
           throw new TokenizerLoadError(context.file, `${field}.special_tokens.${name}.ids`, 'expected an array of ids');
         }
-        specials.set(name, ids as number[]);
+        specials.set(name, ids);
       }
       return {
         single: templateParts(spec.single, `${field}.single`, context, specials),
