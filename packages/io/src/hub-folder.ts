@@ -87,7 +87,7 @@ export function selectHubDataFiles(paths: readonly string[]): HubDataFile[] | un
 }
 
 /** The splits of a repository folder, in reading order, each with its files. */
-export async function hubSplits(folder: string): Promise<Map<string, string[]>> {
+async function hubSplits(folder: string): Promise<Map<string, string[]>> {
   const files = await hubDataFiles(folder);
   if (!files) throw new PrefError({ code: 'UNSUPPORTED_FORMAT', message: `${folder}: no data files (data/*.parquet|jsonl|json|csv, or train.* / test.* at the top level)` });
   const splits = new Map<string, string[]>();

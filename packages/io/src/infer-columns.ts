@@ -27,7 +27,7 @@ const INT64_MAX = 2n ** 63n - 1n;
  */
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
-export function assertWellFormed(text: string, what: string): void {
+function assertWellFormed(text: string, what: string): void {
   if (!(text as string & { isWellFormed(): boolean }).isWellFormed()) {
     const at = LONE_SURROGATE.exec(text)?.index ?? -1;
     throw new PrefError({ code: 'UNSUPPORTED_FORMAT', message: `${what} holds a lone surrogate (code unit ${at}); Parquet and Arrow store UTF-8, which cannot represent it; write JSONL, which keeps it as \\u escape` });
@@ -35,7 +35,7 @@ export function assertWellFormed(text: string, what: string): void {
 }
 const JSON_TYPE: ColumnType = { kind: 'json' };
 
-export function typeOfValue(value: unknown): ColumnType {
+function typeOfValue(value: unknown): ColumnType {
   if (value === null || value === undefined) return NULL;
   if (typeof value === 'string') return { kind: 'string' };
   if (typeof value === 'boolean') return { kind: 'bool' };
@@ -62,7 +62,7 @@ export function typeOfValue(value: unknown): ColumnType {
   return JSON_TYPE;
 }
 
-export function mergeTypes(a: ColumnType, b: ColumnType): ColumnType {
+function mergeTypes(a: ColumnType, b: ColumnType): ColumnType {
   if (a.kind === 'null') return b;
   if (b.kind === 'null') return a;
   if (a.kind === 'json' || b.kind === 'json') return JSON_TYPE;
@@ -140,7 +140,7 @@ export function inferColumns(rows: readonly Record<string, unknown>[]): Map<stri
  * converted element by element, and cells of a JSON-text column go through `jsonCell` (the Arrow
  * writer stringifies them; the Parquet writer takes them as they are and encodes them itself).
  */
-export function toColumnValue(value: unknown, type: ColumnType, jsonCell: (value: unknown) => unknown): unknown {
+function toColumnValue(value: unknown, type: ColumnType, jsonCell: (value: unknown) => unknown): unknown {
   if (value === null || value === undefined) return null;
   switch (type.kind) {
     case 'int64':

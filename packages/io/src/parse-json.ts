@@ -22,7 +22,7 @@ export class JsonTextError extends Error {
  * The nesting depth of a JSON text as its brackets say (strings skipped), stopping early once it
  * passes `limit`. Linear, no recursion, no allocation.
  */
-export function jsonDepthOver(text: string, limit: number): number | undefined {
+function jsonDepthOver(text: string, limit: number): number | undefined {
   let depth = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {

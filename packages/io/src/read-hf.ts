@@ -8,7 +8,7 @@ import { normalizeValue } from './read-parquet';
 import type { RowReaderOptions, RowResult } from './rows';
 
 /** Converts an Arrow cell (Vector, StructRow, bigint, …) to plain JSON-like JS. */
-export function arrowToPlain(value: unknown): unknown {
+function arrowToPlain(value: unknown): unknown {
   if (value === null || value === undefined) return null;
   if (typeof value === 'bigint') return normalizeValue(value);
   if (value instanceof Vector) return Array.from(value as Iterable<unknown>, arrowToPlain);
@@ -83,7 +83,7 @@ export async function confinedPath(folder: string, name: unknown, what: string):
 }
 
 /** The Arrow files of a `save_to_disk` folder, in order (all splits of a DatasetDict). */
-export async function hfDataFiles(path: string, split?: string): Promise<string[]> {
+async function hfDataFiles(path: string, split?: string): Promise<string[]> {
   let info;
   try {
     info = await stat(path);

@@ -14,7 +14,7 @@ function truncate(text: string, max = 200): string {
  * like `__proto__`, `constructor` and `prototype` are columns like any other wherever the record
  * goes (an assignment `row[key] = …` cannot reach Object.prototype).
  */
-export function parseObject(text: string, file: string, line: number, what: string): RowResult {
+function parseObject(text: string, file: string, line: number, what: string): RowResult {
   let value: unknown;
   try {
     value = parseJsonText(text);

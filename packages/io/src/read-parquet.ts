@@ -80,7 +80,7 @@ export async function* readParquetRows(path: string, { signal, onBytes }: RowRea
   }
 }
 
-export async function readWholeFile(path: string): Promise<Buffer> {
+async function readWholeFile(path: string): Promise<Buffer> {
   try {
     return await readFile(path);
   } catch (error) {

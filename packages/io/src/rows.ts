@@ -25,7 +25,7 @@ export interface RowReaderOptions {
  * A new record without a prototype: keys from data (`__proto__`, `constructor`, `prototype`) are
  * ordinary own properties of it, whatever code later assigns them.
  */
-export function emptyRecord<T = Record<string, unknown>>(): T {
+function emptyRecord<T = Record<string, unknown>>(): T {
   return Object.create(null) as T;
 }
 

@@ -12,7 +12,7 @@ import type { WriteResult } from './write-records';
 type Repetition = 'REQUIRED' | 'OPTIONAL';
 
 /** Parquet schema elements (flat preorder) for one column of the inferred type. */
-export function parquetElements(name: string, type: ColumnType, repetition_type: Repetition = 'OPTIONAL'): SchemaElement[] {
+function parquetElements(name: string, type: ColumnType, repetition_type: Repetition = 'OPTIONAL'): SchemaElement[] {
   switch (type.kind) {
     case 'null':
     case 'string':

@@ -40,7 +40,7 @@ export function checkpointPaths(output: string): { partial: string; checkpoint: 
  * Stamps rather than content hashes: hashing gigabytes of weights on every resume would cost more than
  * the check is worth, and an in-place change always moves the mtime (or the inode, for a rename).
  */
-export function modelFilesFingerprint(model: Pick<RewardModel, 'dir' | 'modelPath'>): string[] {
+function modelFilesFingerprint(model: Pick<RewardModel, 'dir' | 'modelPath'>): string[] {
   const folders = [...new Set([model.dir, dirname(model.modelPath)])];
   const stamps: string[] = [];
   for (const folder of folders) {

@@ -102,7 +102,7 @@ export function selectFromKeys(
 }
 
 /** Reads the rank keys (and categories) of in-memory records. */
-export function extractKeys(
+function extractKeys(
   records: readonly Record<string, unknown>[],
   extractor: KeyExtractor,
   stratify: string | undefined,

@@ -77,4 +77,3 @@ export function keyExtractor(strategy: SelectionStrategy): KeyExtractor {
   }
 }
 
-export { labelAt };

@@ -113,7 +113,7 @@ function helpfulVague(random: Random, topic: Topic): [Side, Side] {
 }
 
 /** Joins a lead-in and a sentence, lower-casing the sentence when the lead-in runs on (`…that`, `…,`). */
-export function leadIn(lead: string, sentence: string): string {
+function leadIn(lead: string, sentence: string): string {
   const runsOn = /(,|that|:)$/.test(lead);
   const body = runsOn ? sentence.charAt(0).toLowerCase() + sentence.slice(1) : sentence.charAt(0).toUpperCase() + sentence.slice(1);
   return `${lead} ${body}`;

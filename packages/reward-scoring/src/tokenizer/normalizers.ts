@@ -17,7 +17,7 @@ const INERT_SPLIT = new RegExp(`(${INERT.source})`, 'u');
  * character unknown to them is a starter that neither decomposes, reorders nor composes, so the text
  * is normalized in the stretches between such characters (normalization-inert.ts).
  */
-export function unicodeNormalize(text: string, form: 'NFC' | 'NFD' | 'NFKC' | 'NFKD'): string {
+function unicodeNormalize(text: string, form: 'NFC' | 'NFD' | 'NFKC' | 'NFKD'): string {
   if (!INERT.test(text)) return text.normalize(form);
   return text
     .split(INERT_SPLIT)

@@ -74,7 +74,7 @@ function propertyEscape(negated: boolean, name: string): string {
 }
 
 /** The JavaScript source (for `new RegExp(source, 'gu')`) of an Oniguruma pattern. */
-export function translateOnigRegex(pattern: string): string {
+function translateOnigRegex(pattern: string): string {
   let out = '';
   let i = 0;
   const ignoreCase: boolean[] = [false];

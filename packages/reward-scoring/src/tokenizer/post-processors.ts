@@ -9,7 +9,7 @@ export interface Templates {
 }
 
 /** No post-processor: the sequences as they are (pair type ids: A 0, B 1, as tokenizers' default_process). */
-export const PLAIN_TEMPLATES: Templates = {
+const PLAIN_TEMPLATES: Templates = {
   single: [{ kind: 'A', typeId: 0 }],
   pair: [
     { kind: 'A', typeId: 0 },

@@ -99,7 +99,7 @@ function splitBy(matcher: (text: string) => Array<[number, number, boolean]>, be
 }
 
 /** GPT-2's byte-to-character table (the ByteLevel alphabet). */
-export const BYTE_TO_CHAR: readonly string[] = (() => {
+const BYTE_TO_CHAR: readonly string[] = (() => {
   const table: string[] = new Array(256);
   let extra = 0;
   for (let byte = 0; byte < 256; byte++) {
@@ -113,7 +113,7 @@ const utf8 = new TextEncoder();
 let byteScratch = new Uint8Array(1024);
 
 /** The ByteLevel mapping of a piece: its UTF-8 bytes, one alphabet character each. */
-export function byteLevelChars(text: string): string {
+function byteLevelChars(text: string): string {
   if (text.length * 3 > byteScratch.length) byteScratch = new Uint8Array(text.length * 3 + 1024);
   const written = utf8.encodeInto(text, byteScratch).written;
   let out = '';

@@ -50,7 +50,7 @@ function lookup(ranges: readonly number[]): (cp: number) => boolean {
 
 const isOtherControlFormat = lookup(OTHER_CONTROL_FORMAT);
 /** `unicode_categories::is_punctuation` (2016 tables). */
-export const isCratePunctuation = lookup(PUNCTUATION);
+const isCratePunctuation = lookup(PUNCTUATION);
 /** `unicode_categories::is_mark_nonspacing` (2016 tables). */
 export const isCrateMarkNonspacing = lookup(MARK_NONSPACING);
 
@@ -65,7 +65,7 @@ export function isCrateOther(cp: number): boolean {
 }
 
 /** ASCII punctuation (Rust `char::is_ascii_punctuation`). */
-export function isAsciiPunctuation(cp: number): boolean {
+function isAsciiPunctuation(cp: number): boolean {
   return (cp >= 0x21 && cp <= 0x2f) || (cp >= 0x3a && cp <= 0x40) || (cp >= 0x5b && cp <= 0x60) || (cp >= 0x7b && cp <= 0x7e);
 }
 
