@@ -1,6 +1,7 @@
 import { Option } from 'commander';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '@pref/core';
+import { commandPath } from './output-plan';
 
 /**
  * An integer flag value in [min, max]; undefined when the flag was not given. Blank text, decimals
@@ -96,17 +97,10 @@ export function installDeprecationWarnings(program: Command, warn: (line: string
       for (const option of deprecated) command.on(`option:${option.name()}`, () => used.push(option));
       command.hook('preAction', () => {
         if (command.opts().quiet === true) return;
-        for (const option of new Set(used)) warn(`pref: warning: ${option.long ?? option.flags} is deprecated; use ${option.use} (see ${pathOf(command)} --help)`);
+        for (const option of new Set(used)) warn(`pref: warning: ${option.long ?? option.flags} is deprecated; use ${option.use} (see pref ${commandPath(command)} --help)`);
       });
     }
     command.commands.forEach(visit);
   };
   visit(program);
-}
-
-/** `pref rectify rm-data` for the rm-data subcommand. */
-export function pathOf(command: Command): string {
-  const names: string[] = [];
-  for (let at: Command | null = command; at; at = at.parent) names.unshift(at.name());
-  return names.join(' ');
 }

@@ -6,7 +6,7 @@ import { registerClassifyCommands } from './commands/classify';
 import { registerCollectCommands } from './commands/collect';
 import { registerD2poCommands } from './commands/d2po';
 import { registerDataCommands } from './commands/data';
-import { installOutputGuard } from './output-plan';
+import { allCommands, commandPath, installOutputGuard } from './output-plan';
 import { registerDemoCommands } from './commands/demo';
 import { registerGoldCommands } from './commands/gold';
 import { registerIoCommands } from './commands/io';
@@ -22,7 +22,7 @@ import { registerSelectCommands } from './commands/select';
 import { registerServeCommands } from './commands/serve';
 import { registerSynthCommands } from './commands/synth';
 import { registerTrainRmCommands } from './commands/train-rm';
-import { installDeprecationWarnings, pathOf } from './flags';
+import { installDeprecationWarnings } from './flags';
 
 /** Builds the `pref` program with every command registered. */
 export function createProgram(): Command {
@@ -53,27 +53,9 @@ export function createProgram(): Command {
   registerDataCommands(program);
   installOutputGuard(program);
   // A usage error prints the error and where to read more, not the whole help.
-  for (const command of allCommands(program)) command.showHelpAfterError(`(see ${pathOf(command)} --help)`);
+  for (const command of [program, ...allCommands(program)]) command.showHelpAfterError(`(see ${['pref', commandPath(command)].filter(Boolean).join(' ')} --help)`);
   installDeprecationWarnings(program);
   return program;
-}
-
-function allCommands(command: Command): Command[] {
-  return [command, ...command.commands.flatMap(allCommands)];
-}
-
-/** The command `args` (the words after `pref`) run, e.g. `rectify rm-data`; empty when none matches. */
-function commandPathOf(program: Command, args: readonly string[]): string {
-  const path: string[] = [];
-  let current = program;
-  for (const word of args) {
-    if (word.startsWith('-')) break;
-    const next = current.commands.find((command) => command.name() === word || command.aliases().includes(word));
-    if (!next) break;
-    path.push(next.name());
-    current = next;
-  }
-  return path.join(' ');
 }
 
 /**
@@ -85,7 +67,11 @@ function commandPathOf(program: Command, args: readonly string[]): string {
  */
 export async function runCli(argv: readonly string[]): Promise<number> {
   const program = createProgram();
-  const commandPath = commandPathOf(program, argv.slice(2));
+  // the command that ran, for the pointer to its help after an invalid flag value
+  let ran: Command | undefined;
+  program.hook('preAction', (_program, action) => {
+    ran = action;
+  });
   try {
     await program.parseAsync([...argv]);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
@@ -95,7 +81,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     }
     if (PrefError.isInstance(error)) {
       // a wrong flag value gets the same one-line pointer as a wrong flag
-      const hint = InvalidArgumentError.isInstance(error) && commandPath !== '' ? `(see pref ${commandPath} --help)\n` : '';
+      const hint = InvalidArgumentError.isInstance(error) && ran ? `(see pref ${commandPath(ran)} --help)\n` : '';
       process.stderr.write(`pref: ${error.message}\n${hint}`);
       return 1;
     }
