@@ -1,7 +1,6 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { ioError } from './byte-source';
-import { PrefError } from './errors';
 
 /** One data file of a Hugging Face dataset repository folder, with the split its name gives. */
 export interface HubDataFile {
@@ -84,13 +83,4 @@ export function selectHubDataFiles(paths: readonly string[]): HubDataFile[] | un
   };
   files.sort((a, b) => rank(a.split) - rank(b.split) || (a.split < b.split ? -1 : a.split > b.split ? 1 : 0) || a.shard - b.shard || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return files;
-}
-
-/** The splits of a repository folder, in reading order, each with its files. */
-async function hubSplits(folder: string): Promise<Map<string, string[]>> {
-  const files = await hubDataFiles(folder);
-  if (!files) throw new PrefError({ code: 'UNSUPPORTED_FORMAT', message: `${folder}: no data files (data/*.parquet|jsonl|json|csv, or train.* / test.* at the top level)` });
-  const splits = new Map<string, string[]>();
-  for (const file of files) splits.set(file.split, [...(splits.get(file.split) ?? []), file.path]);
-  return splits;
 }

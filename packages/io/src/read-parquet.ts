@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetRead, parquetSchema, type AsyncBuffer } from 'hyparquet';
 import { ioError, throwIfAborted } from './byte-source';
 import { parseJsonText } from './parse-json';
@@ -77,13 +76,5 @@ export async function* readParquetRows(path: string, { signal, onBytes }: RowRea
     const start = rowStart;
     yield rows.map((row, i) => ({ record: normalizeValue(row) as Record<string, unknown>, file: path, line: start + i + 1 }));
     rowStart += count;
-  }
-}
-
-async function readWholeFile(path: string): Promise<Buffer> {
-  try {
-    return await readFile(path);
-  } catch (error) {
-    throw ioError(path, error);
   }
 }

@@ -21,14 +21,6 @@ export interface RowReaderOptions {
   onBytes?: (bytes: number) => void;
 }
 
-/**
- * A new record without a prototype: keys from data (`__proto__`, `constructor`, `prototype`) are
- * ordinary own properties of it, whatever code later assigns them.
- */
-function emptyRecord<T = Record<string, unknown>>(): T {
-  return Object.create(null) as T;
-}
-
 export function describeValue(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return `an array of ${value.length}`;

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, streamUniform } from '@pref/core';
-import { labelAt, marginAt, numberAt, recordIdentity, valueAt, type Locate } from './record-values';
+import { marginAt, numberAt, recordIdentity, valueAt, type Locate } from './record-values';
 
 const LOGPS_COLUMNS = ['policy_chosen_logps', 'policy_rejected_logps', 'reference_chosen_logps', 'reference_rejected_logps'] as const;
 
