@@ -4,5 +4,3 @@ export { implicitRewards, addLogProbs, LOGPS_FIELDS } from './implicit-rewards';
 export type { ImplicitRewardsOptions, ImplicitRewardFields, LogProbFields } from './implicit-rewards';
 export { CausalLMError } from './errors';
 export { logSoftmaxAt } from './log-softmax';
-export { generate, sampleToken } from './generate';
-export type { GenerateOptions, Generation } from './generate';

@@ -19,7 +19,10 @@ import { editDistance } from './text';
  */
 export const MATH_FAILURE = -200;
 
-/** @deprecated The old name of {@link MATH_FAILURE}. */
+/**
+ * @deprecated The old name of {@link MATH_FAILURE}.
+ * @alias (kept for old callers; knip: a deliberate second name)
+ */
 export const MATH_UNPARSABLE = MATH_FAILURE;
 
 class MathEvalError extends Error {}
@@ -30,7 +33,7 @@ const MAX_INT_DIGITS = 4300; // CPython ≥ 3.11 refuses str() of longer ints (V
 const MAX_INT_BITS = Math.ceil(MAX_INT_DIGITS * Math.log2(10)) + 64;
 
 /** `stripexpr`: only digits, `( ) + * - =` and spaces, then trimmed. */
-export function stripMathText(text: string): string {
+function stripMathText(text: string): string {
   let kept = '';
   for (const char of text) if ('1234567890()+*-= '.includes(char)) kept += char;
   // Python's str.strip(): only spaces can be at the ends here.
@@ -91,7 +94,7 @@ function pow(a: PyValue, b: PyValue): PyValue {
  * all-zero), float literals (from earlier float results), unary `+`/`-`, binary `+ - * **`,
  * parentheses, with Python's precedence and associativity.
  */
-export function evalPythonArithmetic(source: string): PyValue {
+function evalPythonArithmetic(source: string): PyValue {
   const tokens = source.match(/\d+\.\d*(?:e[+-]?\d+)?|\d+e[+-]?\d+|\d+|\*\*|[-+*()]|\s+|./g) ?? [];
   const list = tokens.filter((t) => !/^\s+$/.test(t));
   let position = 0;

@@ -21,7 +21,7 @@ export function answerPart(text: string): string {
 }
 
 /** The question part: between `Question:` and `Answer:` (the whole text before `Answer:` when `Question:` is missing). */
-export function questionPart(text: string): string {
+function questionPart(text: string): string {
   const at = text.indexOf('Answer:');
   const head = at < 0 ? text : text.slice(0, at);
   const q = head.indexOf('Question:');
@@ -66,12 +66,12 @@ export function wordTokenize(text: string): string[] {
 }
 
 /** Words for readability: whitespace-separated chunks that contain a letter or digit. */
-export function readabilityWords(text: string): string[] {
+function readabilityWords(text: string): string[] {
   return text.split(/\s+/).filter((word) => /[A-Za-z0-9]/.test(word));
 }
 
 /** Sentences: runs of text ended by `.`, `!` or `?` (or the end of the text) that contain a word; at least 1. */
-export function sentenceCount(text: string): number {
+function sentenceCount(text: string): number {
   const count = text.split(/[.!?]+(?:\s+|$)/).filter((part) => /[A-Za-z0-9]/.test(part)).length;
   return Math.max(1, count);
 }

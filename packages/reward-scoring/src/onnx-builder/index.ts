@@ -3,7 +3,6 @@ export {
   createGraphBuilder,
   buildOnnxModel,
   decodeOnnxModel,
-  onnxProtoRoot,
   float32ToFloat16Bits,
   float16BitsToFloat32,
   ONNX_DATA_TYPE,
