@@ -20,14 +20,6 @@ export function answerPart(text: string): string {
   return next < 0 ? text.slice(start) : text.slice(start, next);
 }
 
-/** The question part: between `Question:` and `Answer:` (the whole text before `Answer:` when `Question:` is missing). */
-function questionPart(text: string): string {
-  const at = text.indexOf('Answer:');
-  const head = at < 0 ? text : text.slice(0, at);
-  const q = head.indexOf('Question:');
-  return (q < 0 ? head : head.slice(q + 'Question:'.length)).trim();
-}
-
 const CONTRACTION = /^(.+?)(n't|'s|'re|'ve|'ll|'d|'m)$/i;
 
 /**
