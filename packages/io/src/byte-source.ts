@@ -2,7 +2,7 @@ import { createReadStream, statSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { throwIfAborted } from '@pref/core';
-import { AbortedError, FileSystemError, PrefError, isSystemError } from './errors';
+import { FileSystemError, PrefError, isSystemError } from './errors';
 
 export { throwIfAborted };
 

@@ -9,7 +9,7 @@ export type PairInput = Pick<PreferencePair, 'prompt' | 'chosen' | 'rejected'> &
 
 /** The row's columns by name (its own keys; an interface type has no index signature). */
 function columns(pair: PairInput): PreferencePair {
-  return pair as PreferencePair;
+  return pair;
 }
 import { writeRecords, type WriteRecordsOptions, type WriteResult } from './write-records';
 import type { RowSource } from './write-records';

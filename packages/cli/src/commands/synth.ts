@@ -1,4 +1,3 @@
-import { InvalidArgumentError } from '@pref/core';
 import { Option, type Command } from 'commander';
 import { writeRecords, type DataRecord } from '@pref/io';
 import {

@@ -3,7 +3,7 @@
  *
  * Each kernel: see {@link Kernel} (formulas and sources in the DpoLossType docs).
  */
-import { logSigmoid, sigmoid, softplus } from '@pref/core';
+import { logSigmoid, sigmoid } from '@pref/core';
 import { smoothedSigmoid, robustSigmoid, scratch, type Kernel } from './kernel';
 
 export const PAIRWISE_KERNELS: Record<'sigmoid' | 'robust' | 'hinge' | 'ipo' | 'exo_pair' | 'nca_pair' | 'bco_pair' | 'sppo_hard' | 'discopop' | 'sigmoid_norm', Kernel> = {
