@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { assertSafeRevision, resolveHubDataset } from './hub-dataset';
+import { resolveHubDataset } from './hub-dataset';
+import { assertSafeRevision } from './hub-download';
 import { collectPairs } from './read-pairs';
 import { writeRecords } from './write-records';
 

@@ -19,8 +19,23 @@ export type { ReadRecordsOptions, OnInvalid } from './read-records';
 export { readPairs, collectPairs } from './read-pairs';
 export type { ReadPairsOptions, ReadStats, PairStream, RejectEntry, RepeatedId } from './read-pairs';
 export { confinedPath } from './read-hf';
-export { resolveHubDataset, hubCacheDir, assertSafeRevision, envFlag, HUB_ID } from './hub-dataset';
+export { resolveHubDataset } from './hub-dataset';
 export type { ResolveHubDatasetOptions } from './hub-dataset';
+export {
+  hubCacheDir,
+  envFlag,
+  isHubId,
+  HUB_ID,
+  checkHubRevision,
+  assertSafeRevision,
+  checkHubCommit,
+  openHubSnapshot,
+  listHubFiles,
+  downloadHubFiles,
+} from './hub-download';
+export type { HubRepo, HubOptions, HubSnapshot, HubFile } from './hub-download';
+export { relativePathProblem, isInsideFolder, locateConfined } from './confine';
+export type { ConfinedLocation } from './confine';
 export { hubDataFiles, selectHubDataFiles } from './hub-folder';
 export type { HubDataFile } from './hub-folder';
 export { requirePairText, detectSchema, recordToPair, applyMapping, conversationToText, SCHEMA_NAMES, SHAREGPT_ROLES, TRL_LOGPS_COLUMNS } from './schema';

@@ -1,8 +1,9 @@
 import { createReadStream } from 'node:fs';
 import { readFile, realpath, stat } from 'node:fs/promises';
-import { isAbsolute, join, relative, sep } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { RecordBatchReader, Vector, type RecordBatch } from 'apache-arrow';
 import { ioError, throwIfAborted } from './byte-source';
+import { isInsideFolder } from './confine';
 import { PrefError } from './errors';
 import { normalizeValue } from './read-parquet';
 import type { RowReaderOptions, RowResult } from './rows';
@@ -74,8 +75,7 @@ export async function confinedPath(folder: string, name: unknown, what: string):
   const resolved = await realpath(target).catch((error: unknown) => {
     throw ioError(target, error);
   });
-  const inside = relative(root, resolved);
-  if (inside === '' || inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside)) {
+  if (resolved === root || !isInsideFolder(root, resolved)) {
     throw new PrefError({ code: 'UNSUPPORTED_FORMAT', message: `${what}: ${JSON.stringify(name)} leads outside the dataset folder ${folder}; refusing to read it` });
   }
   // The path as the user would write it (file names in row locations stay readable); checked above.

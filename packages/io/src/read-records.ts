@@ -1,7 +1,8 @@
 import { fileSize, throwIfAborted, type ReadProgress } from './byte-source';
 import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { HUB_ID, resolveHubDataset } from './hub-dataset';
+import { resolveHubDataset } from './hub-dataset';
+import { isHubId } from './hub-download';
 import { join } from 'node:path';
 import { InvalidRecordError, PrefError } from './errors';
 import { hubDataFiles } from './hub-folder';
@@ -61,7 +62,7 @@ export async function* readRowBatches(path: string, { format, signal, onProgress
   // `org/name` (or `org/name@revision`) that is not a local path: a Hub dataset, through the cache.
   const hub = format === undefined && path !== '-' && !existsSync(path) ? /^([^@]+)(?:@(.+))?$/.exec(path) : null;
   // A missing `data/train.jsonl` is a missing file, not a Hub id.
-  if (hub && HUB_ID.test(hub[1]!) && !/\.(jsonl|ndjson|json|gz|parquet|pq|csv|tsv|txt|arrow)$/i.test(hub[1]!)) {
+  if (hub && isHubId(hub[1]!) && !/\.(jsonl|ndjson|json|gz|parquet|pq|csv|tsv|txt|arrow)$/i.test(hub[1]!)) {
     let folder: string;
     try {
       folder = await resolveHubDataset(hub[1]!, hub[2] === undefined ? {} : { revision: hub[2] });
