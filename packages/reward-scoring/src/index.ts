@@ -1,30 +1,43 @@
-// ONNX builder (scoring engineer)
-export {
-  OnnxGraphBuilder,
-  createGraphBuilder,
-  buildOnnxModel,
-  decodeOnnxModel,
-  float32ToFloat16Bits,
-  float16BitsToFloat32,
-  buildEncoderClassifier,
-  buildCausalLM,
-  WeightGenerator,
-  ONNX_DATA_TYPE,
-} from './onnx-builder/index';
-export type {
-  OnnxElementType,
-  OnnxDim,
-  OnnxTensorData,
-  OnnxAttributeValue,
-  OnnxTypedAttribute,
-  OnnxModelOptions,
-  OnnxExternalDataOptions,
-  EncoderClassifierOptions,
-  CausalLMOptions,
-  BuiltModel,
-} from './onnx-builder/index';
-// Causal-LM sequence log-probs and DPO implicit rewards (selection engineer)
-export { loadCausalLM, CausalLM, CAUSAL_LM_MODEL_FILES, implicitRewards, addLogProbs, LOGPS_FIELDS, CausalLMError, logSoftmaxAt } from './causal-lm/index';
+// @pref/reward-scoring: the public API. Subpath entries: `@pref/reward-scoring/onnx-builder`
+// (write and inspect ONNX graphs) and `@pref/reward-scoring/testing` (deterministic test models).
+
+// Loading models: one layer (files, tokenizer, chat template, session) under every loader
+export { loadModelFiles, renderChatTemplate } from './load-model-files';
+export type { LoadModelFilesOptions, ModelFiles, SpecialTokens } from './load-model-files';
+export type { ModelDevice, ModelSessionOptions } from './model-session';
+export { resolveModel, hubCacheDir, checkHubRevision, checkHubCommit } from './resolve-model';
+export type { ResolveModelOptions, ResolvedModel } from './resolve-model';
+export { MODEL_FILE_LIMITS } from './model-files';
+export type { ModelFileLimits } from './model-files';
+export { compileChatTemplate, ChatTemplate, CHAT_TEMPLATE_LIMITS } from './chat-template/index';
+export type { ChatTemplateLimits } from './chat-template/index';
+
+// Reward and classification models
+export { loadRewardModel, RewardModel } from './load-reward-model';
+export type { LoadRewardModelOptions, RewardModelDevice, ScoreOutput } from './load-reward-model';
+export { scorePairs, scorePairWindows } from './score-pairs';
+export type { ScorePairsOptions, ScoredPair, ScoredWindow, ScoreProgress, InputFormat } from './score-pairs';
+export { scorePairsToFile, checkpointPaths } from './score-pairs-to-file';
+export type { ScorePairsToFileOptions } from './score-pairs-to-file';
+export { quantizeModel, quantizeWeights } from './quantize-model';
+export type { QuantizeModelOptions, QuantizeModelResult } from './quantize-model';
+export { compareRewardModels } from './compare-reward-models';
+export type { CompareRewardModelsOptions, RewardModelComparison } from './compare-reward-models';
+
+// Tokenization and batching
+export { SequenceEncoder, fillTemplate } from './sequence-encoder';
+export type { EncodedSequence, ChatTurn } from './sequence-encoder';
+export { loadTokenizer, PrefTokenizer } from './tokenizer/load-tokenizer';
+export type { LoadTokenizerOptions } from './tokenizer/load-tokenizer';
+export type { TemplatePart } from './tokenizer/post-processors';
+export { TokenizePool } from './tokenize-pool';
+export type { TokenizePoolOptions } from './tokenize-pool';
+export { truncatedPairLengths } from './truncation';
+export type { TruncationStrategy } from './truncation';
+export { planBatches } from './batching';
+
+// Causal LMs: sequence log-probs, DPO implicit rewards, sampling
+export { loadCausalLM, CausalLM, CAUSAL_LM_MODEL_FILES, implicitRewards, addLogProbs, LOGPS_FIELDS, logSoftmaxAt } from './causal-lm/index';
 export type {
   LoadCausalLMOptions,
   SequenceInput,
@@ -34,71 +47,47 @@ export type {
   ImplicitRewardFields,
   LogProbFields,
 } from './causal-lm/index';
-// Sampling from a causal LM (collect)
 export { generate, sampleToken } from './causal-lm/generate';
 export type { GenerateOptions, Generation } from './causal-lm/generate';
-// Reward-model loading and scoring (scoring engineer)
-export { loadRewardModel, RewardModel } from './load-reward-model';
-export type { LoadRewardModelOptions, RewardModelDevice, ScoreOutput } from './load-reward-model';
-export { resolveModel, hubCacheDir, checkHubRevision, checkHubCommit } from './resolve-model';
-export type { ResolveModelOptions, ResolvedModel } from './resolve-model';
-export { SequenceEncoder, fillTemplate } from './sequence-encoder';
-export type { EncodedSequence, ChatTurn } from './sequence-encoder';
-export { truncatedPairLengths } from './truncation';
-export type { TruncationStrategy } from './truncation';
-export { planBatches } from './batching';
-export { loadTokenizer, PrefTokenizer } from './tokenizer/load-tokenizer';
-export type { LoadTokenizerOptions } from './tokenizer/load-tokenizer';
-export type { TemplatePart } from './tokenizer/post-processors';
-export { TokenizerLoadError } from './tokenizer/errors';
-export { TokenizePool } from './tokenize-pool';
-export type { TokenizePoolOptions } from './tokenize-pool';
-export { scorePairs, scorePairWindows } from './score-pairs';
-export type { ScorePairsOptions, ScoredPair, ScoredWindow, ScoreProgress, InputFormat } from './score-pairs';
-export { RewardModelError, DeviceUnavailableError, ScoreRowError, ModelFileError, ChatTemplateError } from './errors';
-export type { ChatTemplateLimit, RewardScoringErrorCode } from './errors';
-// Untrusted model folders: confined reads with size and field limits; bounded chat templates
-export { MODEL_FILE_LIMITS } from './model-files';
-export type { ModelFileLimits } from './model-files';
-export { compileChatTemplate, ChatTemplate, CHAT_TEMPLATE_LIMITS } from './chat-template/index';
-export type { ChatTemplateLimits } from './chat-template/index';
-export { scorePairsToFile, checkpointPaths } from './score-pairs-to-file';
-export { quantizeModel, quantizeWeights } from './quantize-model';
-export type { QuantizeModelOptions, QuantizeModelResult } from './quantize-model';
-export { compareRewardModels } from './compare-reward-models';
-export type { CompareRewardModelsOptions, RewardModelComparison } from './compare-reward-models';
-export type { ScorePairsToFileOptions } from './score-pairs-to-file';
-// Gold reward functions (synthetic-data engineer)
+
+// Gold reward functions
 export {
   BAG_OF_WORDS,
   REVERSE_BAG_OF_WORDS,
   GOLD_FUNCTION_NAMES,
   GOLD_FUNCTIONS,
-  posTags,
+  CONT_GOLD_FUNCTIONS,
+  parseGoldSpec,
+  goldReward,
+  goldNoise,
+  createGoldScorer,
+  scorePairsWithGold,
   goldInputText,
+  posTags,
   wordTokenize,
   fleschKincaidGrade,
   mathReward,
   mathStepRewards,
   solveExpression,
   MATH_FAILURE,
-  CONT_GOLD_FUNCTIONS,
   MATH_UNPARSABLE,
-  parseGoldSpec,
-  goldNoise,
-  goldReward,
-  createGoldScorer,
-  scorePairsWithGold,
+  einsteinReward,
+  omissionReward,
+  contposReward,
   gpt2Tokenizer,
   gpt2Encode,
   gpt2Decode,
   cutToGpt2Tokens,
-  einsteinReward,
-  omissionReward,
-  contposReward,
 } from './gold/index';
 export type { GoldFunctionName, RewardScorer, GoldRewardSpec, GoldScoredPair, ScorePairsWithGoldOptions, Gpt2DecodeOptions } from './gold/index';
-// Trained linear Bradley–Terry reward model (synthetic-data engineer)
+
+// A linear Bradley–Terry reward model trained in-process
 export { trainRewardModel, exportRewardModel, rewardModelOnnx, wordTokenizerJson, linearModelWords } from './train-reward-model';
 export type { TrainRewardModelOptions, TrainedRewardModel, RewardModelReport } from './train-reward-model';
 export { defaultRewardModelDir } from './train-reward-model/default-model';
+
+// Errors (all `PrefError`s)
+export { RewardModelError, DeviceUnavailableError, ScoreRowError, ModelFileError, ChatTemplateError } from './errors';
+export type { ChatTemplateLimit, RewardScoringErrorCode } from './errors';
+export { TokenizerLoadError } from './tokenizer/errors';
+export { CausalLMError } from './causal-lm/errors';

@@ -1,44 +1,27 @@
-import { existsSync } from 'node:fs';
-import { dirname, join, relative, sep } from 'node:path';
-import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { compileChatTemplate, readChatTemplate, type ChatTemplate, type ChatTemplateLimits } from './chat-template/index';
-import { DeviceUnavailableError, RewardModelError } from './errors';
-import {
-  MODEL_FILE_LIMITS,
-  checkOnnxExternalData,
-  checkTokenizerConfig,
-  checkTokenizerJson,
-  configLabels,
-  modelFilePath,
-  modelFolder,
-  readModelJson,
-} from './model-files';
-import { resolveModel, type ResolveModelOptions } from './resolve-model';
+import type { ChatTemplate } from './chat-template/index';
+import { RewardModelError } from './errors';
+import { loadModelFiles, MODEL_FILE_OPTION_KEYS, renderChatTemplate, type LoadModelFilesOptions, type SpecialTokens } from './load-model-files';
+import { configLabels, tokenText } from './model-files';
+import { checkOptionKeys, checkSessionOptions, createModelSession, MODEL_SESSION_OPTION_KEYS, type ModelDevice, type ModelSessionOptions } from './model-session';
 import { SequenceEncoder, type ChatTurn, type EncodedSequence } from './sequence-encoder';
 import { TokenizePool } from './tokenize-pool';
-import { TokenizerLoadError } from './tokenizer/errors';
 import { planBatches, toInt64 } from './batching';
 import { float16BitsToFloat32 } from './onnx-builder/graph-builder';
 
-/** Where the model runs. */
-export type RewardModelDevice = 'cpu' | 'cuda';
+/** Where the model runs (see {@link ModelDevice}). */
+export type RewardModelDevice = ModelDevice;
 
-/** Options of {@link loadRewardModel}. */
-export interface LoadRewardModelOptions extends ResolveModelOptions {
-  /** Execution provider. Default: `cpu`. */
-  device?: RewardModelDevice;
-  /** CUDA device id. Default: 0. */
-  deviceId?: number;
-  /** onnxruntime intra-op threads. Default: onnxruntime's choice (one per physical core). */
-  threads?: number;
+/**
+ * Options of {@link loadRewardModel}: the shared model-file options ({@link LoadModelFilesOptions}:
+ * `modelFile`, Hub `revision`/`cacheDir`/`hubUrl`/`offline`/`accessToken`, `chatTemplateLimits`,
+ * `unsupportedTokenizer`), the shared session options ({@link ModelSessionOptions}: `device`,
+ * `deviceId`, `threads`, `spinning`), and the reward model's own.
+ */
+export interface LoadRewardModelOptions extends Omit<LoadModelFilesOptions, 'onnx'>, ModelSessionOptions {
   /** Tokenizer worker threads; 0 tokenizes on the main thread. Default: 1. */
   tokenizerWorkers?: number;
-  /**
-   * Let idle onnxruntime threads spin. Spinning threads compete with the tokenizer workers for
-   * cores, so it is off by default. Default: false.
-   */
-  spinning?: boolean;
   /**
    * Token id written into padded positions. Classifier graphs that find the end of a sequence by
    * its pad id (LlamaForSequenceClassification reads the score at the last token that is not
@@ -46,45 +29,15 @@ export interface LoadRewardModelOptions extends ResolveModelOptions {
    * Default: config.json `pad_token_id`, else tokenizer_config.json `pad_token`, else 0.
    */
   padTokenId?: number;
-  /** Limits of the chat template (see {@link ChatTemplateLimits}). Default: CHAT_TEMPLATE_LIMITS. */
-  chatTemplateLimits?: Partial<ChatTemplateLimits>;
-  /**
-   * A tokenizer.json component pref cannot reproduce exactly: `'error'` (a `TokenizerLoadError`
-   * naming it) or `'warn'` (load anyway; token ids may differ from Hugging Face's). Default: `'error'`.
-   */
-  unsupportedTokenizer?: 'error' | 'warn';
 }
 
-const LOAD_OPTION_KEYS = new Set([
-  'modelFile', 'revision', 'cacheDir', 'hubUrl', 'offline', 'accessToken',
-  'device', 'deviceId', 'threads', 'tokenizerWorkers', 'spinning', 'padTokenId', 'chatTemplateLimits', 'unsupportedTokenizer',
-]);
+const LOAD_OPTION_KEYS = [...MODEL_FILE_OPTION_KEYS, ...MODEL_SESSION_OPTION_KEYS, 'tokenizerWorkers', 'padTokenId'];
 
 /** What the model reports for each scored sequence. */
 export type ScoreOutput =
   | 'logit'
   | { label: string | number; probability?: boolean }
   | ((logits: Float32Array) => number);
-
-/** Where onnxruntime-node keeps its native binaries, to tell whether the CUDA provider was installed. */
-function cudaProviderInstalled(): boolean | undefined {
-  try {
-    const root = dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'));
-    const binDir = join(root, 'bin', 'napi-v6', process.platform, process.arch);
-    if (!existsSync(binDir)) return undefined;
-    const name = process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so';
-    return existsSync(join(binDir, name));
-  } catch {
-    return undefined;
-  }
-}
-
-const CUDA_HELP =
-  'onnxruntime-node includes the CUDA execution provider only when it is installed with ' +
-  'ONNXRUNTIME_NODE_INSTALL=cuda12 and its install script enabled, e.g. ' +
-  '`ONNXRUNTIME_NODE_INSTALL=cuda12 pnpm rebuild onnxruntime-node` (with onnxruntime-node in ' +
-  'pnpm.onlyBuiltDependencies; npm: `ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node`). ' +
-  'It also needs CUDA 12 and cuDNN 9 libraries on the library path.';
 
 /**
  * A loaded ONNX reward (or classification) model with its tokenizer: one onnxruntime session,
@@ -110,6 +63,8 @@ export class RewardModel {
   readonly padSource: string;
   /** The chat template (`chat_template.jinja`, else tokenizer_config.json `chat_template`), compiled with its limits. */
   readonly chatTemplate: ChatTemplate | undefined;
+  /** bos/eos/unk/pad tokens of tokenizer_config.json, as the chat template sees them. */
+  readonly specialTokens: SpecialTokens;
   private readonly session: ort.InferenceSession;
   private pool: TokenizePool | undefined;
 
@@ -124,6 +79,7 @@ export class RewardModel {
     pool: TokenizePool | undefined;
     padTokenId?: number;
     chatTemplate?: ChatTemplate;
+    specialTokens?: SpecialTokens;
   }) {
     this.dir = init.dir;
     this.modelPath = init.modelPath;
@@ -145,6 +101,7 @@ export class RewardModel {
     this.labels = configLabels(init.config, join(init.dir, 'config.json'));
     this.numLabels = this.labels.length;
     this.chatTemplate = init.chatTemplate;
+    this.specialTokens = init.specialTokens ?? {};
     const tokenizerMax = Number(init.encoder.tokenizerConfig.model_max_length);
     const positionMax = Number(init.config.max_position_embeddings);
     const limits = [tokenizerMax, positionMax].filter((v) => Number.isFinite(v) && v > 0 && v < 1e9);
@@ -282,18 +239,7 @@ export class RewardModel {
     if (this.chatTemplate === undefined) {
       throw new RewardModelError('INVALID_ARGUMENT', `${this.dir} has no chat template (chat_template.jinja or tokenizer_config.json chat_template)`);
     }
-    const special = (key: string): unknown => {
-      const value = this.encoder.tokenizerConfig[key];
-      return typeof value === 'object' && value !== null ? (value as { content?: string }).content : value;
-    };
-    return this.chatTemplate.render({
-      messages: messages.map((m) => ({ role: m.role, content: m.content })),
-      add_generation_prompt: false,
-      bos_token: special('bos_token') ?? '',
-      eos_token: special('eos_token') ?? '',
-      unk_token: special('unk_token') ?? '',
-      pad_token: special('pad_token') ?? '',
-    });
+    return renderChatTemplate(this.chatTemplate, this.specialTokens, messages, { addGenerationPrompt: false });
   }
 
   /**
@@ -357,69 +303,22 @@ export class RewardModel {
  * await model.dispose();
  */
 export async function loadRewardModel(dirOrHubId: string, options: LoadRewardModelOptions = {}): Promise<RewardModel> {
-  for (const key of Object.keys(options)) {
-    if (!LOAD_OPTION_KEYS.has(key)) {
-      throw new RewardModelError('INVALID_ARGUMENT', `unknown option "${key}" (known: ${[...LOAD_OPTION_KEYS].join(', ')})`);
-    }
-  }
-  const { device = 'cpu', deviceId = 0, threads, tokenizerWorkers = 1, spinning = process.env.PREF_ORT_SPINNING === '1', padTokenId, chatTemplateLimits } = options;
+  checkOptionKeys(options, LOAD_OPTION_KEYS);
+  const { tokenizerWorkers = 1, padTokenId } = options;
   if (padTokenId !== undefined && (!Number.isInteger(padTokenId) || padTokenId < 0 || padTokenId > 2 ** 31 - 1)) {
     throw new RewardModelError('INVALID_ARGUMENT', `padTokenId must be a non-negative integer, got ${String(padTokenId)}`);
   }
-  const { dir, modelPath } = await resolveModel(dirOrHubId, options);
-  // Every file is read confined to the folder (a Hub snapshot: its repository cache folder), size-
-  // checked before it is read, and field-checked before anything is sized from it.
-  const folder = modelFolder(dir);
-  const config = readModelJson(folder, 'config.json', MODEL_FILE_LIMITS.metadataBytes) ?? {};
+  const { device } = checkSessionOptions(options);
+  const files = await loadModelFiles(dirOrHubId, options);
+  const { dir, config, tokenizerJson, tokenizerConfig, tokenizer, chatTemplate, specialTokens } = files;
+  const modelPath = files.modelPath!;
   configLabels(config, join(dir, 'config.json'));
-  const tokenizerJson = readModelJson(folder, 'tokenizer.json', MODEL_FILE_LIMITS.tokenizerBytes);
-  if (tokenizerJson === undefined) {
-    throw new RewardModelError('MODEL_LOAD', `${dir} has no tokenizer.json (export the fast tokenizer with the model)`);
-  }
-  checkTokenizerJson(tokenizerJson, join(dir, 'tokenizer.json'));
-  const tokenizerConfig = readModelJson(folder, 'tokenizer_config.json', MODEL_FILE_LIMITS.metadataBytes) ?? {};
-  checkTokenizerConfig(tokenizerConfig, join(dir, 'tokenizer_config.json'));
-  const templateSource = readChatTemplate(folder, tokenizerConfig);
-  const chatTemplate =
-    templateSource === undefined ? undefined : compileChatTemplate(templateSource.source, { origin: templateSource.origin, limits: chatTemplateLimits });
-  const modelRelative = relative(dir, modelPath).split(sep).join('/');
-  if (modelFilePath(folder, modelRelative) === undefined) throw new RewardModelError('MODEL_LOAD', `model file not found: ${modelPath}`);
-  checkOnnxExternalData(folder, modelPath);
-  const tokenizerOptions = { file: join(dir, 'tokenizer.json'), unsupported: options.unsupportedTokenizer ?? 'error' } as const;
-  let encoder: SequenceEncoder;
-  try {
-    encoder = new SequenceEncoder(tokenizerJson, tokenizerConfig, tokenizerOptions);
-  } catch (error) {
-    if (TokenizerLoadError.isInstance(error)) throw error;
-    throw new RewardModelError('MODEL_LOAD', `cannot build the tokenizer of ${dir}: ${(error as Error).message}`, error);
-  }
-
-  if (device !== 'cpu' && device !== 'cuda') {
-    throw new RewardModelError('INVALID_ARGUMENT', `unknown device "${String(device)}": use cpu or cuda`);
-  }
-  if (device === 'cuda' && cudaProviderInstalled() === false) {
-    throw new DeviceUnavailableError(`device "cuda" requested but the CUDA execution provider is not installed. ${CUDA_HELP}`);
-  }
-  const sessionOptions: ort.InferenceSession.SessionOptions = {
-    executionProviders: device === 'cuda' ? [{ name: 'cuda', deviceId }] : ['cpu'],
-    graphOptimizationLevel: 'all',
-    interOpNumThreads: 1,
-    extra: { session: { intra_op: { allow_spinning: spinning ? '1' : '0' } } },
-    ...(threads !== undefined ? { intraOpNumThreads: threads } : {}),
-  };
-  let session: ort.InferenceSession;
-  try {
-    session = await ort.InferenceSession.create(modelPath, sessionOptions);
-  } catch (error) {
-    const message = (error as Error).message;
-    if (device === 'cuda') {
-      throw new DeviceUnavailableError(`cannot create a CUDA session: ${message}. ${CUDA_HELP}`, error);
-    }
-    throw new RewardModelError('MODEL_LOAD', `onnxruntime cannot load ${modelPath}: ${message}`, error);
-  }
+  const encoder = new SequenceEncoder(tokenizer, tokenizerConfig);
+  const session = await createModelSession(modelPath, options, (message, cause) => new RewardModelError('MODEL_LOAD', message, cause));
   let pool: TokenizePool | undefined;
   if (tokenizerWorkers > 0) {
     try {
+      const tokenizerOptions = { file: join(dir, 'tokenizer.json') };
       pool = await TokenizePool.create({ tokenizerJson, tokenizerConfig, workers: tokenizerWorkers, tokenizerOptions });
     } catch {
       // Worker threads unavailable (e.g. a bundler that cannot resolve the tokenizer package):
@@ -428,7 +327,7 @@ export async function loadRewardModel(dirOrHubId: string, options: LoadRewardMod
     }
   }
   try {
-    const model = new RewardModel({ dir, modelPath, config, encoder, session, device, pool, padTokenId, chatTemplate });
+    const model = new RewardModel({ dir, modelPath, config, encoder, session, device, pool, padTokenId, chatTemplate, specialTokens });
     await model.checkPadding();
     return model;
   } catch (error) {
@@ -436,12 +335,6 @@ export async function loadRewardModel(dirOrHubId: string, options: LoadRewardMod
     await session.release();
     throw error;
   }
-}
-
-function tokenText(value: unknown): string | undefined {
-  if (typeof value === 'string') return value;
-  if (typeof value === 'object' && value !== null && typeof (value as { content?: unknown }).content === 'string') return (value as { content: string }).content;
-  return undefined;
 }
 
 /**

@@ -1,5 +1,6 @@
-import { closeSync, existsSync, fstatSync, lstatSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
-import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
+import { closeSync, existsSync, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
+import { basename, dirname, join, relative, sep } from 'node:path';
+import { locateConfined, relativePathProblem } from '@pref/io';
 import { ModelFileError } from './errors';
 
 /**
@@ -62,33 +63,15 @@ export function modelFolder(dir: string): ModelFolder {
   return { dir, root: isSnapshot ? storage : real };
 }
 
-function inside(root: string, path: string): boolean {
-  const rel = relative(root, path);
-  return rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel));
-}
-
 /**
  * Checks that a path taken from metadata (a model file option, an ONNX external-data location, a
- * Hub file name) is a plain relative path: not absolute, no `..` or `.` segment, no empty segment,
- * no backslash, no control character. Returns it unchanged.
+ * Hub file name) is a plain relative path (see `relativePathProblem` in @pref/io: not absolute, no
+ * `..` or `.` segment, no empty segment, no backslash, no control character). Returns it unchanged.
  */
 export function checkRelativePath(path: string, what: { file: string; field?: string }): string {
-  const problem =
-    path.length === 0
-      ? 'is empty'
-      : path.length > 1024
-        ? `is ${path.length} characters long (limit 1024)`
-        : /[\u0000-\u001f\u007f]/.test(path)
-          ? 'contains a control character'
-          : path.includes('\\')
-            ? 'contains a backslash'
-            : path.startsWith('/') || isAbsolute(path)
-              ? 'is an absolute path'
-              : path.split('/').some((part) => part === '..' || part === '.' || part === '')
-                ? 'has a "..", "." or empty segment'
-                : undefined;
+  const problem = relativePathProblem(path);
   if (problem !== undefined) {
-    throw new ModelFileError({ ...what, message: `the path ${JSON.stringify(path.slice(0, 200))} ${problem}; only plain relative paths inside the model folder are accepted` });
+    throw new ModelFileError({ ...what, message: `the path ${JSON.stringify(String(path).slice(0, 200))} ${problem}; only plain relative paths inside the model folder are accepted` });
   }
   return path;
 }
@@ -99,23 +82,11 @@ export function checkRelativePath(path: string, what: { file: string; field?: st
  */
 export function modelFilePath(folder: ModelFolder, relativePath: string, what = relativePath): string | undefined {
   checkRelativePath(relativePath, { file: join(folder.dir, relativePath), field: what === relativePath ? undefined : what });
-  const path = join(folder.dir, relativePath);
-  try {
-    lstatSync(path);
-  } catch {
-    return undefined;
-  }
-  let real: string;
-  try {
-    real = realpathSync(path);
-  } catch (cause) {
-    throw new ModelFileError({ file: path, message: 'is a dangling symlink or cannot be resolved', cause });
-  }
-  if (!inside(folder.root, real)) {
-    throw new ModelFileError({ file: path, message: `resolves to ${real}, outside the model folder ${folder.root}; pref reads only files inside the folder it is given` });
-  }
-  if (!statSync(real).isFile()) throw new ModelFileError({ file: path, message: 'is not a regular file' });
-  return path;
+  const location = locateConfined(folder.root, folder.dir, relativePath, 'model folder');
+  if (location.kind === 'missing') return undefined;
+  if (location.kind === 'refused') throw new ModelFileError({ file: location.path, message: location.reason });
+  if (!location.isFile) throw new ModelFileError({ file: location.path, message: 'is not a regular file' });
+  return location.path;
 }
 
 /**
@@ -289,7 +260,8 @@ export function readModelJson(folder: ModelFolder, relativePath: string, maxByte
   return value as Record<string, unknown>;
 }
 
-function tokenText(value: unknown): string | undefined {
+/** A token of tokenizer_config.json as text: a string, or the `content` of an added-token object. */
+export function tokenText(value: unknown): string | undefined {
   if (typeof value === 'string') return value;
   if (typeof value === 'object' && value !== null && typeof (value as { content?: unknown }).content === 'string') return (value as { content: string }).content;
   return undefined;

@@ -1,4 +1,4 @@
-import { cappedLength, loadTokenizer, type LoadTokenizerOptions, type PrefTokenizer } from './tokenizer/load-tokenizer';
+import { cappedLength, loadTokenizer, PrefTokenizer, type LoadTokenizerOptions } from './tokenizer/load-tokenizer';
 import type { TemplatePart } from './tokenizer/post-processors';
 import { truncatedPairLengths, type TruncationStrategy } from './truncation';
 
@@ -39,9 +39,12 @@ export class SequenceEncoder {
   private readonly pairTemplate: readonly TemplatePart[];
   private readonly singleTemplate: readonly TemplatePart[];
 
-  /** Throws a `TokenizerLoadError` for a tokenizer.json pref cannot reproduce exactly (see `loadTokenizer`). */
-  constructor(tokenizerJson: Record<string, unknown>, tokenizerConfig: Record<string, unknown>, options: LoadTokenizerOptions = {}) {
-    this.tokenizer = loadTokenizer(tokenizerJson, options);
+  /**
+   * From a tokenizer.json (throws a `TokenizerLoadError` for one pref cannot reproduce exactly, see
+   * `loadTokenizer`) or an already loaded tokenizer (`options` then unused).
+   */
+  constructor(tokenizer: Record<string, unknown> | PrefTokenizer, tokenizerConfig: Record<string, unknown>, options: LoadTokenizerOptions = {}) {
+    this.tokenizer = tokenizer instanceof PrefTokenizer ? tokenizer : loadTokenizer(tokenizer, options);
     this.tokenizerConfig = tokenizerConfig;
     this.pairTemplate = this.tokenizer.templates.pair;
     this.singleTemplate = this.tokenizer.templates.single;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { buildCausalLM } from '../onnx-builder/index';
+import { buildCausalLM } from '../testing/index';
 import { loadCausalLM, type SequenceLogProb } from './index';
 
 // Graph variants the PyTorch fixture does not cover: no position_ids input, float16 weights/logits.

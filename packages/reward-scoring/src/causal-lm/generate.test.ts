@@ -39,8 +39,8 @@ describe('generate on the tiny-gpt fixture', () => {
   let plain: CausalLM;
   let withPast: CausalLM;
   beforeAll(async () => {
-    plain = await loadCausalLM(fixtureDir, { intraOpNumThreads: 1 });
-    withPast = await loadCausalLM(`${fixtureDir}with-past/`, { intraOpNumThreads: 1 });
+    plain = await loadCausalLM(fixtureDir, { threads: 1 });
+    withPast = await loadCausalLM(`${fixtureDir}with-past/`, { threads: 1 });
   });
   afterAll(async () => {
     await plain.dispose();

@@ -1,7 +1,8 @@
 import { AbortedError, InvalidArgumentError, seededUnit } from '@pref/core';
 import * as ort from 'onnxruntime-node';
 import { CausalLMError } from './errors';
-import { float16ToFloat32, type CausalLM } from './load-causal-lm';
+import { float16BitsToFloat32 } from '../onnx-builder/graph-builder';
+import type { CausalLM } from './load-causal-lm';
 
 export interface GenerateOptions {
   /** Softmax temperature; 0 means greedy (argmax). Default: 1. */
@@ -44,9 +45,8 @@ function lastLogits(output: ort.Tensor): Float64Array {
   const width = dims[dims.length - 2]!;
   const raw = output.data as Float32Array | Uint16Array;
   const offset = (width - 1) * vocab;
-  const logits = new Float64Array(vocab);
-  for (let i = 0; i < vocab; i++) logits[i] = output.type === 'float16' ? float16ToFloat32((raw as Uint16Array)[offset + i]!) : (raw as Float32Array)[offset + i]!;
-  return logits;
+  const row = raw.subarray(offset, offset + vocab);
+  return Float64Array.from(output.type === 'float16' ? float16BitsToFloat32(row as Uint16Array) : (row as Float32Array));
 }
 
 /**

@@ -13,7 +13,7 @@ const [good, bad] = [reference.cases[0]!, reference.cases[1]!]; // same prompt, 
 describe('implicitRewards', () => {
   let lm: CausalLM;
   beforeAll(async () => {
-    lm = await loadCausalLM(fixtureDir, { intraOpNumThreads: 1 });
+    lm = await loadCausalLM(fixtureDir, { threads: 1 });
   });
   afterAll(async () => lm.dispose());
 
@@ -40,7 +40,7 @@ describe('implicitRewards', () => {
   });
 
   it('gives zero rewards when policy and reference are the same model (plain vs with-past export)', async () => {
-    const withPast = await loadCausalLM(`${fixtureDir}with-past/`, { intraOpNumThreads: 1 });
+    const withPast = await loadCausalLM(`${fixtureDir}with-past/`, { threads: 1 });
     const out = await implicitRewards([{ prompt: good.prompt, chosen: good.response, rejected: bad.response }], { policy: lm, reference: withPast });
     expect(Math.abs(out[0]!.reward_gap)).toBeLessThan(1e-5);
     await withPast.dispose();

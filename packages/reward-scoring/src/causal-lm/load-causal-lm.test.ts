@@ -23,7 +23,7 @@ describe.each([
 ])('loadCausalLM: %s', (_name, dir) => {
   let lm: CausalLM;
   beforeAll(async () => {
-    lm = await loadCausalLM(dir, { intraOpNumThreads: 1 });
+    lm = await loadCausalLM(dir, { threads: 1 });
   });
   afterAll(async () => lm.dispose());
 
@@ -74,7 +74,7 @@ describe.each([
 
 describe('a second, smaller model (reference-model/, 1 layer, width 32)', () => {
   it('matches its own PyTorch log-probs', async () => {
-    const lm = await loadCausalLM(`${fixtureDir}reference-model/`, { intraOpNumThreads: 1 });
+    const lm = await loadCausalLM(`${fixtureDir}reference-model/`, { threads: 1 });
     expect(lm.hasPastInputs).toBe(false);
     const results = await lm.sequenceLogProbs(reference.reference_model_cases.map((c) => ({ prompt: c.prompt, response: c.response })), { batchSize: 4 });
     results.forEach((r, i) => expect(Math.abs(r.logProb - reference.reference_model_cases[i]!.sum_logp)).toBeLessThan(1e-4));
@@ -89,14 +89,14 @@ describe('loadCausalLM errors', () => {
       for (const file of ['model.onnx', 'config.json', 'tokenizer_config.json']) copyFileSync(`${fixtureDir}${file}`, join(dir, file));
       const tokenizer = JSON.parse(readFileSync(`${fixtureDir}tokenizer.json`, 'utf8')) as Record<string, unknown>;
       writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify({ ...tokenizer, normalizer: { type: 'FancyNormalizer' } }));
-      const error = await loadCausalLM(dir, { intraOpNumThreads: 1 }).catch((e: unknown) => e);
+      const error = await loadCausalLM(dir, { threads: 1 }).catch((e: unknown) => e);
       expect(TokenizerLoadError.isInstance(error)).toBe(true);
       expect((error as TokenizerLoadError).field).toBe('normalizer.type');
       const warn = console.warn;
       const warnings: unknown[] = [];
       console.warn = (message: unknown) => warnings.push(message);
       try {
-        const lm = await loadCausalLM(dir, { intraOpNumThreads: 1, unsupportedTokenizer: 'warn' });
+        const lm = await loadCausalLM(dir, { threads: 1, unsupportedTokenizer: 'warn' });
         expect(lm.encode('hello').length).toBeGreaterThan(0);
       } finally {
         console.warn = warn;
@@ -120,14 +120,14 @@ describe('loadCausalLM errors', () => {
   });
 
   it('refuses sequences longer than the model positions, naming the sequence', async () => {
-    const lm = await loadCausalLM(fixtureDir, { intraOpNumThreads: 1 });
+    const lm = await loadCausalLM(fixtureDir, { threads: 1 });
     expect(lm.maxLength).toBe(128);
     await expect(lm.sequenceLogProbs([{ prompt: 'a', response: 'b' }, { prompt: 'Question:', response: ' x'.repeat(200) }])).rejects.toThrow(/sequence 1 has \d+ tokens \(prompt \+ response\), more than the model's 128 positions/);
     await lm.dispose();
   });
 
   it('aborts between batches', async () => {
-    const lm = await loadCausalLM(fixtureDir, { intraOpNumThreads: 1 });
+    const lm = await loadCausalLM(fixtureDir, { threads: 1 });
     const controller = new AbortController();
     controller.abort();
     await expect(lm.sequenceLogProbs([{ prompt: 'a', response: 'b' }], { signal: controller.signal })).rejects.toMatchObject({ code: 'ABORTED' });

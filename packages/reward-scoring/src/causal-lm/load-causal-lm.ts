@@ -1,22 +1,11 @@
 import { AbortedError, InvalidArgumentError } from '@pref/core';
-import { existsSync } from 'node:fs';
-import { join, relative, sep } from 'node:path';
-import { TokenizerLoadError } from '../tokenizer/errors';
-import { loadTokenizer, type PrefTokenizer } from '../tokenizer/load-tokenizer';
-import { type ChatMessage } from '@pref/io';
+import type { ChatMessage } from '@pref/io';
 import * as ort from 'onnxruntime-node';
-import { compileChatTemplate, readChatTemplate, type ChatTemplate, type ChatTemplateLimits } from '../chat-template/index';
-import {
-  MODEL_FILE_LIMITS,
-  checkOnnxExternalData,
-  checkRelativePath,
-  checkTokenizerConfig,
-  checkTokenizerJson,
-  modelFilePath,
-  modelFolder,
-  readModelJson,
-} from '../model-files';
-import { resolveModel, type ResolveModelOptions } from '../resolve-model';
+import { compileChatTemplate, type ChatTemplate } from '../chat-template/index';
+import { loadModelFiles, MODEL_FILE_OPTION_KEYS, renderChatTemplate, type LoadModelFilesOptions, type SpecialTokens } from '../load-model-files';
+import { checkOptionKeys, createModelSession, MODEL_SESSION_OPTION_KEYS, type ModelSessionOptions } from '../model-session';
+import { float16BitsToFloat32 } from '../onnx-builder/graph-builder';
+import type { PrefTokenizer } from '../tokenizer/load-tokenizer';
 import { CausalLMError } from './errors';
 import { logSoftmaxAt } from './log-softmax';
 
@@ -30,20 +19,40 @@ export const CAUSAL_LM_MODEL_FILES = [
   'onnx/decoder_model_merged.onnx',
 ] as const;
 
-export interface LoadCausalLMOptions extends Omit<ResolveModelOptions, 'modelFile'> {
-  /** The ONNX file inside the folder. Default: the first of {@link CAUSAL_LM_MODEL_FILES} that exists. */
-  modelFile?: string;
-  /** onnxruntime threads inside one operator. Default: onnxruntime's choice (all cores). */
+/**
+ * Options of {@link loadCausalLM}: the model-file options and session options every loader shares
+ * ({@link LoadModelFilesOptions}, {@link ModelSessionOptions}: `device`, `deviceId`, `threads`,
+ * `spinning`). `modelFile` default: the first of {@link CAUSAL_LM_MODEL_FILES} that exists.
+ */
+export interface LoadCausalLMOptions extends Omit<LoadModelFilesOptions, 'onnx'>, ModelSessionOptions {
+  /** @deprecated Use `threads` (the name every loader shares). */
   intraOpNumThreads?: number;
-  /** Execution providers passed to onnxruntime. Default: ['cpu']. */
+  /** @deprecated Use `device` (`['cpu']` → `'cpu'`, `['cuda']` → `'cuda'`). */
   executionProviders?: string[];
-  /** Limits of the chat template (see {@link ChatTemplateLimits}). Default: CHAT_TEMPLATE_LIMITS. */
-  chatTemplateLimits?: Partial<ChatTemplateLimits>;
-  /**
-   * A tokenizer.json component pref cannot reproduce exactly: `'error'` (a `TokenizerLoadError`
-   * naming it) or `'warn'` (load anyway; token ids may differ from Hugging Face's). Default: `'error'`.
-   */
-  unsupportedTokenizer?: 'error' | 'warn';
+}
+
+const LOAD_OPTION_KEYS = [...MODEL_FILE_OPTION_KEYS, ...MODEL_SESSION_OPTION_KEYS];
+const DEPRECATED_OPTIONS = { intraOpNumThreads: 'threads', executionProviders: 'device' };
+
+/** The shared option names for options given under their deprecated causal-LM names. */
+function sessionOptions(options: LoadCausalLMOptions): ModelSessionOptions {
+  const { intraOpNumThreads, executionProviders, device, deviceId, threads, spinning } = options;
+  const result: ModelSessionOptions = { ...(deviceId !== undefined ? { deviceId } : {}), ...(spinning !== undefined ? { spinning } : {}) };
+  if (intraOpNumThreads !== undefined && threads !== undefined && intraOpNumThreads !== threads) {
+    throw new InvalidArgumentError({ argument: 'intraOpNumThreads', message: `is the deprecated name of threads; give one of them (got ${intraOpNumThreads} and ${threads})` });
+  }
+  const threadCount = threads ?? intraOpNumThreads;
+  if (threadCount !== undefined) result.threads = threadCount;
+  if (executionProviders !== undefined) {
+    const [provider, ...rest] = executionProviders;
+    if (rest.length > 0 || (provider !== 'cpu' && provider !== 'cuda') || (device !== undefined && device !== provider)) {
+      throw new InvalidArgumentError({ argument: 'executionProviders', message: `is deprecated: use device: 'cpu' or 'cuda' (got ${JSON.stringify(executionProviders)})` });
+    }
+    result.device = provider;
+  } else if (device !== undefined) {
+    result.device = device;
+  }
+  return result;
 }
 
 /** One sequence to score: a prompt (text, or chat messages rendered by the chat template) and a response. */
@@ -118,12 +127,6 @@ interface Encoded {
   promptIsPrefix: boolean;
 }
 
-function tokenText(value: unknown): string | undefined {
-  if (typeof value === 'string') return value;
-  if (typeof value === 'object' && value !== null && typeof (value as { content?: unknown }).content === 'string') return (value as { content: string }).content;
-  return undefined;
-}
-
 function numberFrom(config: Record<string, unknown>, keys: string[]): number | undefined {
   for (const key of keys) {
     const value = config[key];
@@ -132,20 +135,9 @@ function numberFrom(config: Record<string, unknown>, keys: string[]): number | u
   return undefined;
 }
 
-/** IEEE 754 half-precision bits → number. */
-export function float16ToFloat32(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const exponent = (bits >> 10) & 0x1f;
-  const fraction = bits & 0x3ff;
-  if (exponent === 0) return sign * 2 ** -14 * (fraction / 1024);
-  if (exponent === 31) return fraction ? Number.NaN : sign * Infinity;
-  return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
-}
-
 /** A logits tensor as float32 values (float16 exports converted). */
 function toFloat32(tensor: ort.Tensor): Float32Array {
-  const raw = tensor.data as Float32Array | Uint16Array;
-  return tensor.type === 'float16' ? Float32Array.from(raw as Uint16Array, float16ToFloat32) : (raw as Float32Array);
+  return tensor.type === 'float16' ? float16BitsToFloat32(tensor.data as Uint16Array) : (tensor.data as Float32Array);
 }
 
 /** Optimum's name of the output that carries a past input's updated cache: past_key_values.N.key → present.N.key. */
@@ -196,8 +188,10 @@ export class CausalLM {
   private readonly pastInputs: PastInput[];
   private readonly logitsName: string;
   private readonly tokenizerConfig: Record<string, unknown>;
+  /** bos/eos/unk/pad tokens of tokenizer_config.json, as the chat template sees them. */
+  readonly specialTokens: SpecialTokens;
   private readonly compiledTemplates = new Map<string, ChatTemplate>();
-  private readonly templateLimits: Partial<ChatTemplateLimits> | undefined;
+  private readonly templateLimits: LoadModelFilesOptions['chatTemplateLimits'];
   private seenVocabSize: number | undefined;
 
   /** Use {@link loadCausalLM}. */
@@ -208,7 +202,8 @@ export class CausalLM {
     tokenizer: PrefTokenizer;
     session: ort.InferenceSession;
     chatTemplate?: ChatTemplate;
-    chatTemplateLimits?: Partial<ChatTemplateLimits>;
+    chatTemplateLimits?: LoadModelFilesOptions['chatTemplateLimits'];
+    specialTokens?: SpecialTokens;
   }) {
     const { modelDir, config, tokenizerConfig, tokenizer, session } = parts;
     this.templateLimits = parts.chatTemplateLimits;
@@ -216,6 +211,7 @@ export class CausalLM {
     this.modelDir = modelDir;
     this.config = config;
     this.tokenizerConfig = tokenizerConfig;
+    this.specialTokens = parts.specialTokens ?? {};
     this.tokenizer = tokenizer;
     this.session = session;
     const inputs = new Set(session.inputNames);
@@ -243,13 +239,13 @@ export class CausalLM {
       this.pastInputs.push({ name, type, heads: metaHeads, headDim: metaHeadDim });
     }
     this.hasPastInputs = this.pastInputs.length > 0;
-    const tokenId = (key: string): number | undefined => {
-      const text = tokenText(tokenizerConfig[key]);
+    const tokenId = (key: 'bos' | 'eos' | 'pad'): number | undefined => {
+      const text = this.specialTokens[key];
       const id = text === undefined ? undefined : tokenizer.token_to_id(text);
-      return id ?? numberFrom(config, [`${key}_id`]);
+      return id ?? numberFrom(config, [`${key}_token_id`]);
     };
-    this.bosTokenId = tokenId('bos_token') ?? tokenId('eos_token');
-    this.padTokenId = tokenId('pad_token') ?? tokenId('eos_token') ?? 0;
+    this.bosTokenId = tokenId('bos') ?? tokenId('eos');
+    this.padTokenId = tokenId('pad') ?? tokenId('eos') ?? 0;
     this.chatTemplate = parts.chatTemplate?.source;
     this.maxLength = numberFrom(config, ['n_positions', 'max_position_embeddings', 'n_ctx']);
   }
@@ -271,12 +267,7 @@ export class CausalLM {
   }
 
   private render(template: ChatTemplate, messages: readonly ChatMessage[]): string {
-    return template.render({
-      messages,
-      add_generation_prompt: true,
-      bos_token: tokenText(this.tokenizerConfig.bos_token) ?? '',
-      eos_token: tokenText(this.tokenizerConfig.eos_token) ?? '',
-    });
+    return renderChatTemplate(template, this.specialTokens, messages, { addGenerationPrompt: true });
   }
 
   /**
@@ -552,8 +543,9 @@ export class CausalLM {
 /**
  * Loads a causal LM exported to ONNX in the Hugging Face layout: `model.onnx` (or `onnx/model.onnx`,
  * `decoder_model*.onnx`), `tokenizer.json`, and optionally `tokenizer_config.json` and `config.json`.
- * A Hub id (`org/name`) that is not a local folder is fetched into the Hugging Face cache (`model.onnx`
- * unless `modelFile` says otherwise; `offline`, `revision`, `cacheDir` as for loadRewardModel).
+ * A Hub id (`org/name`) that is not a local folder is fetched into the Hugging Face cache (the first of
+ * {@link CAUSAL_LM_MODEL_FILES} the repository has, unless `modelFile` says otherwise), through the
+ * model-loading layer every loader shares (`loadModelFiles`, `createModelSession`).
  * Graphs with `past_key_values.N.key/value` inputs (Optimum `use_cache` exports) get empty past
  * tensors; `position_ids` is fed when the graph asks for it.
  *
@@ -563,58 +555,16 @@ export class CausalLM {
  * await lm.dispose();
  */
 export async function loadCausalLM(dirOrHubId: string, options: LoadCausalLMOptions = {}): Promise<CausalLM> {
-  const { modelFile, intraOpNumThreads, executionProviders = ['cpu'], chatTemplateLimits, unsupportedTokenizer = 'error' } = options;
-  if (modelFile !== undefined) checkRelativePath(modelFile, { file: dirOrHubId, field: 'modelFile' });
-  let modelDir = dirOrHubId;
-  let modelPath: string | undefined;
-  if (!existsSync(dirOrHubId) && /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/.test(dirOrHubId)) {
-    // A Hub id: the reward-model loader's resolver downloads into the standard HF cache.
-    const resolved = await resolveModel(dirOrHubId, { ...options, modelFile: modelFile ?? 'model.onnx' });
-    modelDir = resolved.dir;
-    modelPath = resolved.modelPath;
-  }
-  // Files are read confined to the folder (a Hub snapshot: its repository cache folder), size-checked
-  // before reading and field-checked before anything is sized from them.
-  if (!existsSync(modelDir)) throw new CausalLMError({ code: 'MODEL_LOAD', modelDir, message: 'no ONNX model found: the folder does not exist' });
-  const folder = modelFolder(modelDir);
-  if (modelPath === undefined) {
-    const candidates = modelFile !== undefined ? [modelFile] : [...CAUSAL_LM_MODEL_FILES];
-    for (const candidate of candidates) {
-      modelPath = modelFilePath(folder, candidate);
-      if (modelPath !== undefined) break;
-    }
-  } else {
-    modelFilePath(folder, relative(modelDir, modelPath).split(sep).join('/'));
-  }
-  if (modelPath === undefined || !existsSync(modelPath)) {
-    throw new CausalLMError({ code: 'MODEL_LOAD', modelDir, message: `no ONNX model found (looked for ${modelFile ?? CAUSAL_LM_MODEL_FILES.join(', ')})` });
-  }
-  checkOnnxExternalData(folder, modelPath);
-  const tokenizerJson = readModelJson(folder, 'tokenizer.json', MODEL_FILE_LIMITS.tokenizerBytes);
-  if (tokenizerJson === undefined) throw new CausalLMError({ code: 'MODEL_LOAD', modelDir, message: 'no tokenizer.json in the folder' });
-  checkTokenizerJson(tokenizerJson, join(modelDir, 'tokenizer.json'));
-  const tokenizerConfig = readModelJson(folder, 'tokenizer_config.json', MODEL_FILE_LIMITS.metadataBytes) ?? {};
-  checkTokenizerConfig(tokenizerConfig, join(modelDir, 'tokenizer_config.json'));
-  const config = readModelJson(folder, 'config.json', MODEL_FILE_LIMITS.metadataBytes) ?? {};
-  const templateSource = readChatTemplate(folder, tokenizerConfig);
-  const chatTemplate =
-    templateSource === undefined ? undefined : compileChatTemplate(templateSource.source, { origin: templateSource.origin, limits: chatTemplateLimits });
-  let tokenizer: PrefTokenizer;
+  checkOptionKeys(options, LOAD_OPTION_KEYS, DEPRECATED_OPTIONS);
+  const session = sessionOptions(options);
+  const loadError = (modelDir: string, message: string, cause?: unknown) => new CausalLMError({ code: 'MODEL_LOAD', modelDir, message, cause });
+  const files = await loadModelFiles(dirOrHubId, options, { candidates: CAUSAL_LM_MODEL_FILES, loadError });
+  const { dir: modelDir, config, tokenizerConfig, tokenizer, chatTemplate, specialTokens } = files;
+  const onnxSession = await createModelSession(files.modelPath!, session, (message, cause) => loadError(modelDir, message, cause));
   try {
-    tokenizer = loadTokenizer(tokenizerJson, { file: join(modelDir, 'tokenizer.json'), unsupported: unsupportedTokenizer });
-  } catch (cause) {
-    if (TokenizerLoadError.isInstance(cause)) throw cause;
-    throw new CausalLMError({ code: 'MODEL_LOAD', modelDir, message: `cannot build the tokenizer from tokenizer.json: ${(cause as Error).message}`, cause });
+    return new CausalLM({ modelDir, config, tokenizerConfig, tokenizer, session: onnxSession, chatTemplate, chatTemplateLimits: options.chatTemplateLimits, specialTokens });
+  } catch (error) {
+    await onnxSession.release();
+    throw error;
   }
-  let session: ort.InferenceSession;
-  try {
-    session = await ort.InferenceSession.create(modelPath, {
-      executionProviders,
-      graphOptimizationLevel: 'all',
-      ...(intraOpNumThreads !== undefined ? { intraOpNumThreads } : {}),
-    });
-  } catch (cause) {
-    throw new CausalLMError({ code: 'MODEL_LOAD', modelDir, message: `onnxruntime cannot load ${modelPath}: ${(cause as Error).message}`, cause });
-  }
-  return new CausalLM({ modelDir, config, tokenizerConfig, tokenizer, session, chatTemplate, chatTemplateLimits });
 }

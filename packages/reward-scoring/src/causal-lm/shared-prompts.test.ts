@@ -16,8 +16,8 @@ describe('shared prompts through the key/value cache (with-past export)', () => 
   let lm: CausalLM;
   let plain: CausalLM;
   beforeAll(async () => {
-    lm = await loadCausalLM(`${fixtureDir}with-past/`, { intraOpNumThreads: 1 });
-    plain = await loadCausalLM(fixtureDir, { intraOpNumThreads: 1 });
+    lm = await loadCausalLM(`${fixtureDir}with-past/`, { threads: 1 });
+    plain = await loadCausalLM(fixtureDir, { threads: 1 });
   });
   afterAll(async () => Promise.all([lm.dispose(), plain.dispose()]));
 
@@ -78,7 +78,7 @@ describe('the ONNX builder with past key/values (withPast)', () => {
         for (const file of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(`${fixtureDir}${file}`, join(dir, file));
         return dir;
       });
-      const [plain, past] = await Promise.all(folders.map((dir) => loadCausalLM(dir, { intraOpNumThreads: 1 })));
+      const [plain, past] = await Promise.all(folders.map((dir) => loadCausalLM(dir, { threads: 1 })));
       expect(past!.hasPastInputs).toBe(true);
       const prompt = 'Question: which of these is a prime number, and why would anyone care about it at all? Answer:';
       const inputs = [' 7, since', ' 8', ' nine is not', ' 2 is the only even prime'].map((response) => ({ prompt, response }));

@@ -1,3 +1,4 @@
+// `@pref/reward-scoring/onnx-builder`: write and inspect ONNX graphs from TypeScript.
 export {
   OnnxGraphBuilder,
   createGraphBuilder,
@@ -16,6 +17,3 @@ export type {
   OnnxModelOptions,
   OnnxExternalDataOptions,
 } from './graph-builder';
-export { buildEncoderClassifier, buildCausalLM } from './transformer-models';
-export type { EncoderClassifierOptions, CausalLMOptions, BuiltModel } from './transformer-models';
-export { WeightGenerator } from './deterministic-weights';

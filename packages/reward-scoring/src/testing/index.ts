@@ -1,0 +1,6 @@
+// `@pref/reward-scoring/testing`: models with deterministic weights and seeded texts for tests and
+// benchmarks (not for scoring real data).
+export { buildEncoderClassifier, buildCausalLM } from '../onnx-builder/transformer-models';
+export type { EncoderClassifierOptions, CausalLMOptions, BuiltModel } from '../onnx-builder/transformer-models';
+export { WeightGenerator } from '../onnx-builder/deterministic-weights';
+export { randomTexts } from '../tokenizer/random-texts';
