@@ -14,7 +14,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PreferencePair } from '@pref/io';
-import { buildEncoderClassifier, DeviceUnavailableError, loadRewardModel, scorePairs, type EncoderClassifierOptions } from '@pref/reward-scoring';
+import { DeviceUnavailableError, loadRewardModel, scorePairs } from '@pref/reward-scoring';
+import { buildEncoderClassifier, type EncoderClassifierOptions } from '@pref/reward-scoring/testing';
 import { flag, uniformStream, writeFigures } from '../shared';
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -10,7 +10,8 @@ import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildCausalLM, loadCausalLM, type SequenceInput, type SequenceLogProbsOptions } from '@pref/reward-scoring';
+import { loadCausalLM, type SequenceInput, type SequenceLogProbsOptions } from '@pref/reward-scoring';
+import { buildCausalLM } from '@pref/reward-scoring/testing';
 import { flag, upperMedian, uniformStream, writeFigures } from '../shared';
 
 const here = dirname(fileURLToPath(import.meta.url));

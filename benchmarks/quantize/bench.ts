@@ -13,7 +13,8 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildEncoderClassifier, compareRewardModels, loadRewardModel, quantizeModel } from '@pref/reward-scoring';
+import { compareRewardModels, loadRewardModel, quantizeModel } from '@pref/reward-scoring';
+import { buildEncoderClassifier } from '@pref/reward-scoring/testing';
 import { loadTruthySample } from '@pref/synthetic';
 import { flag, writeFigures } from '../shared';
 

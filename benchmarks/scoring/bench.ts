@@ -13,16 +13,9 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import {
-  WeightGenerator,
-  buildEncoderClassifier,
-  createGraphBuilder,
-  loadRewardModel,
-  planBatches,
-  scorePairs,
-  type EncodedSequence,
-  type RewardModel,
-} from '@pref/reward-scoring';
+import { loadRewardModel, planBatches, scorePairs, type EncodedSequence, type RewardModel } from '@pref/reward-scoring';
+import { createGraphBuilder } from '@pref/reward-scoring/onnx-builder';
+import { WeightGenerator, buildEncoderClassifier } from '@pref/reward-scoring/testing';
 import type { PreferencePair } from '@pref/io';
 import { WRITE_FIGURES } from '../shared';
 

@@ -18,7 +18,8 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readRecords, writeRecords, type DataRecord } from '@pref/io';
-import { buildCausalLM, loadCausalLM } from '@pref/reward-scoring';
+import { loadCausalLM } from '@pref/reward-scoring';
+import { buildCausalLM } from '@pref/reward-scoring/testing';
 import { keyExtractor, selectByRewardGap, selectFile, selectFromKeys, selectSmallest } from '@pref/selection';
 import { flag, upperMedian, uniformStream, WRITE_FIGURES } from '../shared';
 

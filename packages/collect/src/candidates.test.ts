@@ -56,7 +56,7 @@ describe('candidate sources', () => {
   });
 
   it('samples from the tiny ONNX GPT, seeded', async () => {
-    const generator = await createOnnxGenerator(tinyGpt, { seed: 5, maxNewTokens: 8, intraOpNumThreads: 1 });
+    const generator = await createOnnxGenerator(tinyGpt, { seed: 5, maxNewTokens: 8, threads: 1 });
     try {
       const a = await generator.generate('Tell me a story', 'p1:a');
       expect(await generator.generate('Tell me a story', 'p1:a')).toBe(a);

@@ -147,14 +147,17 @@ export interface OnnxGeneratorOptions {
   seed?: string | number;
   /** Render the prompt as one user turn with the tokenizer's chat template, when it has one. Default: true. */
   useChatTemplate?: boolean;
-  /** onnxruntime threads. Default: onnxruntime's choice. */
+  /** onnxruntime intra-op threads (the name every @pref model loader uses). Default: onnxruntime's choice. */
+  threads?: number;
+  /** @deprecated Use `threads`. */
   intraOpNumThreads?: number;
 }
 
 /** Responses sampled from a local ONNX causal LM (see @pref/reward-scoring's `generate`). */
 export async function createOnnxGenerator(modelDir: string, options: OnnxGeneratorOptions = {}): Promise<CandidateGenerator> {
   const { temperature = 1, topK = 50, topP = 0.95, maxNewTokens = 128, seed, useChatTemplate = true, intraOpNumThreads } = options;
-  const lm: CausalLM = await loadCausalLM(modelDir, intraOpNumThreads !== undefined ? { intraOpNumThreads } : {});
+  const threads = options.threads ?? intraOpNumThreads;
+  const lm: CausalLM = await loadCausalLM(modelDir, threads !== undefined ? { threads } : {});
   return {
     description: `onnx:${modelDir} (temperature ${temperature}, top-k ${topK}, top-p ${topP}, max ${maxNewTokens} tokens)`,
     async generate(prompt, key, signal) {

@@ -1,12 +1,10 @@
-import { createHash } from 'node:crypto';
 import { lstatSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { resolveHubDataset } from './hub-dataset';
 import { assertSafeRevision } from './hub-download';
+import { startFakeHub, type FakeHub } from './testing/index';
 import { collectPairs } from './read-pairs';
 import { writeRecords } from './write-records';
 
@@ -16,53 +14,12 @@ const dir = mkdtempSync(join(tmpdir(), 'pref-io-hub-dataset-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const rows = (split: string, n: number) => Array.from({ length: n }, (_, i) => ({ id: `${split}-${i}`, prompt: `p${i}`, chosen: 'c', rejected: 'r' }));
 
-/** Serves a dataset repository the way huggingface.co does for the routes @huggingface/hub calls. */
-async function startHub(files: Map<string, Buffer>, { sha = SHA, paths }: { sha?: string; paths?: (path: string) => string } = {}): Promise<{ server: Server; url: string; requests: string[] }> {
-  const requests: string[] = [];
-  const oid = (data: Buffer) => createHash('sha1').update(data).digest('hex');
-  const server = createServer((req, res) => {
-    const url = new URL(req.url!, 'http://localhost');
-    requests.push(`${req.method} ${url.pathname}`);
-    if (req.method === 'GET' && url.pathname === `/api/datasets/${REPO}/revision/main`) {
-      res.writeHead(200, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify({ _id: 'x1', id: REPO, sha, private: false, gated: false, downloads: 0, likes: 0, tags: [], lastModified: '2026-01-01T00:00:00.000Z' }));
-      return;
-    }
-    if (req.method === 'GET' && url.pathname === `/api/datasets/${REPO}/tree/${SHA}`) {
-      res.writeHead(200, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify([...files].map(([path, data]) => ({ type: 'file', path: paths ? paths(path) : path, oid: oid(data), size: data.length }))));
-      return;
-    }
-    const prefix = `/datasets/${REPO}/resolve/${SHA}/`;
-    if (req.method === 'GET' && url.pathname.startsWith(prefix)) {
-      const data = files.get(decodeURIComponent(url.pathname.slice(prefix.length)));
-      if (data === undefined) {
-        res.writeHead(404, { 'X-Error-Code': 'EntryNotFound' });
-        res.end('not found');
-        return;
-      }
-      const headers = { ETag: `"${oid(data)}"`, 'Accept-Ranges': 'bytes', 'Content-Type': 'application/octet-stream' };
-      const range = /bytes=(\d+)-(\d*)/.exec(req.headers.range ?? '');
-      if (range) {
-        const start = Number(range[1]);
-        const end = range[2] ? Math.min(Number(range[2]), data.length - 1) : data.length - 1;
-        res.writeHead(206, { ...headers, 'Content-Range': `bytes ${start}-${end}/${data.length}`, 'Content-Length': end - start + 1 });
-        res.end(data.subarray(start, end + 1));
-      } else {
-        res.writeHead(200, { ...headers, 'Content-Length': data.length });
-        res.end(data);
-      }
-      return;
-    }
-    res.writeHead(404, { 'Content-Type': 'application/json' });
-    res.end(JSON.stringify({ error: `no route ${req.method} ${url.pathname}` }));
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests })));
-}
+/** Serves the dataset repository (see startFakeHub, shared with the model download tests). */
+const startHub = (files: Map<string, Buffer>) => startFakeHub([{ type: 'dataset', name: REPO, sha: SHA, files }]);
 
 describe('Hub dataset ids through the Hugging Face cache (server on 127.0.0.1)', () => {
   const files = new Map<string, Buffer>();
-  let hub: Awaited<ReturnType<typeof startHub>>;
+  let hub: FakeHub;
   const saved = { ...process.env };
   beforeAll(async () => {
     for (const [name, split, n] of [['data/train-00000-of-00002.parquet', 'train', 3], ['data/train-00001-of-00002.parquet', 'train2', 2], ['data/test-00000-of-00001.jsonl', 'test', 2]] as const) {
@@ -73,7 +30,7 @@ describe('Hub dataset ids through the Hugging Face cache (server on 127.0.0.1)',
     files.set('README.md', Buffer.from('# card'));
     hub = await startHub(files);
   });
-  afterAll(() => new Promise<void>((resolve) => hub.server.close(() => resolve())));
+  afterAll(() => hub.close());
   afterEach(() => {
     for (const key of ['HF_HOME', 'HF_HUB_CACHE', 'HF_HUB_OFFLINE', 'HF_ENDPOINT']) {
       if (saved[key] === undefined) delete process.env[key];
@@ -102,17 +59,19 @@ describe('Hub dataset ids through the Hugging Face cache (server on 127.0.0.1)',
   });
 
   it('refuses a hostile server: a sha that is not 40 hex, a file path with ..', async () => {
-    const badSha = await startHub(files, { sha: '../../../../tmp/x' });
+    const badSha = await startHub(files);
+    badSha.answers.sha = '../../../../tmp/x';
     try {
       await expect(resolveHubDataset(REPO, { hubUrl: badSha.url, cacheDir: join(dir, 'c1') })).rejects.toThrow(/answered commit "\.\.\/\.\.\/\.\.\/\.\.\/tmp\/x".*expected 40 hex/);
     } finally {
-      badSha.server.close();
+      await badSha.close();
     }
-    const badPath = await startHub(files, { paths: (p) => p.replace('data/test', 'data/../escape/test') });
+    const badPath = await startHub(files);
+    badPath.answers.path = (p) => p.replace('data/test', 'data/../escape/test');
     try {
       await expect(resolveHubDataset(REPO, { hubUrl: badPath.url, cacheDir: join(dir, 'c2') })).rejects.toThrow(/leaves the repository/);
     } finally {
-      badPath.server.close();
+      await badPath.close();
     }
     for (const revision of ['../../etc', '/abs', 'a/../b', 'x\u0000y', '']) expect(() => assertSafeRevision(revision)).toThrow(/not a branch, tag or commit name/);
     expect(() => assertSafeRevision('refs/pr/1')).not.toThrow();

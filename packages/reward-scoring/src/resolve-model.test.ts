@@ -1,10 +1,8 @@
-import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startFakeHub, type FakeHub } from '@pref/io/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadRewardModel } from './load-reward-model';
 import { checkHubRevision, hubCacheDir, resolveModel } from './resolve-model';
@@ -15,74 +13,23 @@ const SHA = 'a'.repeat(39) + '1';
 const FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'model.onnx', 'README.md', 'chat_template.jinja'];
 const TEMPLATE = "{% for m in messages %}<{{ m['role'] }}>{{ m['content'] }}{% endfor %}";
 
-/** What the server answers, changed by the tests of hostile answers. */
-const answers: { sha: string; oid?: (path: string) => string; extraBytes?: number } = { sha: SHA };
-
-/** Serves the fixture the way huggingface.co does for the routes @huggingface/hub calls. */
-function startHub(): Promise<{ server: Server; url: string; requests: string[] }> {
-  const requests: string[] = [];
-  const content = new Map(
+/** Serves the fixture as a Hub model repository (the fake Hub @pref/io's dataset tests use too). */
+function startHub(): Promise<FakeHub> {
+  const files = new Map(
     FILES.map((f) => [f, f === 'README.md' ? Buffer.from('# tiny') : f === 'chat_template.jinja' ? Buffer.from(TEMPLATE) : readFileSync(join(fixtureDir, f))]),
   );
-  const oid = (data: Buffer) => createHash('sha1').update(data).digest('hex');
-  const server = createServer((req, res) => {
-    const url = new URL(req.url!, 'http://localhost');
-    requests.push(`${req.method} ${url.pathname}`);
-    let body = '';
-    req.on('data', (chunk) => (body += chunk));
-    req.on('end', () => {
-      if (req.method === 'GET' && url.pathname === `/api/models/${REPO}/revision/main`) {
-        res.writeHead(200, { 'Content-Type': 'application/json' });
-        res.end(JSON.stringify({ _id: 'x1', id: REPO, sha: answers.sha, private: false, gated: false, downloads: 0, likes: 0, pipeline_tag: 'text-classification', tags: [], lastModified: '2026-01-01T00:00:00.000Z' }));
-        return;
-      }
-      if (req.method === 'POST' && url.pathname === `/api/models/${REPO}/paths-info/${SHA}`) {
-        const { paths } = JSON.parse(body) as { paths: string[] };
-        const found = paths.filter((p) => content.has(p)).map((p) => ({ type: 'file', path: p, oid: answers.oid?.(p) ?? oid(content.get(p)!), size: content.get(p)!.length, lastCommit: { id: SHA, title: 'init', date: '2026-01-01T00:00:00.000Z' } }));
-        res.writeHead(200, { 'Content-Type': 'application/json' });
-        res.end(JSON.stringify(found));
-        return;
-      }
-      const prefix = `/${REPO}/resolve/${SHA}/`;
-      if (req.method === 'GET' && url.pathname.startsWith(prefix)) {
-        const listed = content.get(decodeURIComponent(url.pathname.slice(prefix.length)));
-        const data = listed === undefined || !answers.extraBytes ? listed : Buffer.concat([listed, Buffer.alloc(answers.extraBytes)]);
-        if (data === undefined) {
-          res.writeHead(404, { 'X-Error-Code': 'EntryNotFound' });
-          res.end('not found');
-          return;
-        }
-        const headers = { ETag: `"${oid(data)}"`, 'Accept-Ranges': 'bytes', 'Content-Type': 'application/octet-stream' };
-        const range = /bytes=(\d+)-(\d*)/.exec(req.headers.range ?? '');
-        if (range) {
-          const start = Number(range[1]);
-          const end = range[2] ? Math.min(Number(range[2]), data.length - 1) : data.length - 1;
-          res.writeHead(206, { ...headers, 'Content-Range': `bytes ${start}-${end}/${data.length}`, 'Content-Length': end - start + 1 });
-          res.end(data.subarray(start, end + 1));
-        } else {
-          res.writeHead(200, { ...headers, 'Content-Length': data.length });
-          res.end(data);
-        }
-        return;
-      }
-      res.writeHead(404, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify({ error: `no route ${req.method} ${url.pathname}` }));
-    });
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests })));
+  return startFakeHub([{ type: 'model', name: REPO, sha: SHA, files }]);
 }
 
 describe('Hub ids through the Hugging Face cache', () => {
-  let hub: Awaited<ReturnType<typeof startHub>>;
+  let hub: FakeHub;
   const savedEnv = { ...process.env };
   beforeAll(async () => {
     hub = await startHub();
   });
-  afterAll(() => new Promise<void>((resolve) => hub.server.close(() => resolve())));
+  afterAll(() => hub.close());
   afterEach(() => {
-    answers.sha = SHA;
-    delete answers.oid;
-    delete answers.extraBytes;
+    hub.reset();
     for (const key of ['HF_HOME', 'HF_HUB_CACHE', 'HF_HUB_OFFLINE', 'XDG_CACHE_HOME']) {
       if (savedEnv[key] === undefined) delete process.env[key];
       else process.env[key] = savedEnv[key];
@@ -173,7 +120,7 @@ describe('Hub ids through the Hugging Face cache', () => {
     const root = mkdtempSync(join(tmpdir(), 'pref-hf-sha-'));
     const cache = join(root, 'cache');
     for (const sha of ['../../../escape', 'A'.repeat(40), 'a'.repeat(39), 'a'.repeat(40) + '/..']) {
-      answers.sha = sha;
+      hub.answers.sha = sha;
       await expect(resolveModel(REPO, { hubUrl: hub.url, cacheDir: cache })).rejects.toThrow(/is not a commit id \(40 hex digits\)/);
     }
     expect(readdirSync(root)).toEqual([]);
@@ -181,7 +128,7 @@ describe('Hub ids through the Hugging Face cache', () => {
 
   it('refuses blob ids from the file listing that are not hashes (they name files in blobs/)', async () => {
     const root = mkdtempSync(join(tmpdir(), 'pref-hf-oid-'));
-    answers.oid = (path) => (path === 'config.json' ? '../../../../escape' : 'b'.repeat(40));
+    hub.answers.oid = (path) => (path === 'config.json' ? '../../../../escape' : 'b'.repeat(40));
     await expect(resolveModel(REPO, { hubUrl: hub.url, cacheDir: join(root, 'cache') })).rejects.toThrow(/config\.json: the Hub's file listing gives no valid blob id/);
     expect(readdirSync(root).sort()).toEqual(['cache']);
     expect(existsSync(join(root, 'escape'))).toBe(false);
@@ -189,7 +136,7 @@ describe('Hub ids through the Hugging Face cache', () => {
 
   it('refuses a download longer than the listed size and leaves no partial blob', async () => {
     const cache = mkdtempSync(join(tmpdir(), 'pref-hf-size-'));
-    answers.extraBytes = 1000;
+    hub.answers.extraBytes = 1000;
     await expect(resolveModel(REPO, { hubUrl: hub.url, cacheDir: cache })).rejects.toThrow(/larger than the \d+ bytes the Hub listed/);
     const blobs = join(cache, 'models--test-org--tiny-bert', 'blobs');
     expect(readdirSync(blobs).filter((f) => f.endsWith('.incomplete'))).toEqual([]);

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidArgumentError } from '@pref/core';
-import { decodeOnnxModel } from '@pref/reward-scoring';
+import { decodeOnnxModel } from '@pref/reward-scoring/onnx-builder';
 import { createLinearModel, type LinearModelOptions } from './create-linear-model';
 import { float64ToBase64, type OnlineRewardModel } from './online-reward-model';
 

@@ -2,7 +2,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildEncoderClassifier } from '@pref/reward-scoring';
+import { buildEncoderClassifier } from '@pref/reward-scoring/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCapturing as run } from '../testing/run-cli';
 

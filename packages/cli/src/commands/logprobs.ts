@@ -29,14 +29,14 @@ export async function runLogprobs(input: string, output: string, options: Logpro
   const beta = numberFlag(options.beta, '--beta', { above: 0 });
   const batchSize = integerFlag(options.batchSize, '--batch-size', 1);
   const chunk = integerFlag(options.chunk, '--chunk', 1);
-  const intraOpNumThreads = options.threads === undefined ? undefined : integerFlag(options.threads, '--threads', 1);
+  const threads = options.threads === undefined ? undefined : integerFlag(options.threads, '--threads', 1);
   const models: { policy?: CausalLM; reference?: CausalLM } = {};
   let withRewards = 0;
   let notPrefix = 0;
   let truncated = 0;
   try {
-    if (options.policy) models.policy = await loadCausalLM(options.policy, { intraOpNumThreads });
-    if (options.reference) models.reference = await loadCausalLM(options.reference, { intraOpNumThreads });
+    if (options.policy) models.policy = await loadCausalLM(options.policy, { threads });
+    if (options.reference) models.reference = await loadCausalLM(options.reference, { threads });
     const pairs = readPairs(input);
     let done = 0;
     const scoreChunk = async (batch: PreferencePair[], first: number) => {
