@@ -17,6 +17,13 @@ const packageDirs = readdirSync(join(root, 'packages')).filter((name) =>
 const packageNames = packageDirs.map(
   (dir) => (JSON.parse(readFileSync(join(root, 'packages', dir, 'package.json'), 'utf8')) as { name: string }).name,
 );
+// Every entry point: each package and each of its subpath exports (`@pref/reward-scoring/testing`).
+const entryPoints = packageDirs.flatMap((dir, index) => {
+  const { exports = {} } = JSON.parse(readFileSync(join(root, 'packages', dir, 'package.json'), 'utf8')) as { exports?: Record<string, unknown> };
+  return Object.keys(exports)
+    .filter((key) => key !== './package.json')
+    .map((key) => (key === '.' ? packageNames[index]! : `${packageNames[index]!}/${key.slice(2)}`));
+});
 const built = packageDirs.every((dir) => existsSync(join(root, 'packages', dir, 'dist', 'index.js')));
 
 describe.skipIf(!built)('published packages', () => {
@@ -49,7 +56,7 @@ describe.skipIf(!built)('published packages', () => {
     if (project) rmSync(project, { recursive: true, force: true });
   });
 
-  it.each(packageNames)('%s loads with import and require, with the same exports', (name) => {
+  it.each(entryPoints)('%s loads with import and require, with the same exports', (name) => {
     const script = `
       const viaRequire = Object.keys(require(${JSON.stringify(name)})).sort();
       import(${JSON.stringify(name)}).then((module) => {

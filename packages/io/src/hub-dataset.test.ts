@@ -1,4 +1,4 @@
-import { lstatSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -72,6 +72,14 @@ describe('Hub dataset ids through the Hugging Face cache (server on 127.0.0.1)',
       await expect(resolveHubDataset(REPO, { hubUrl: badPath.url, cacheDir: join(dir, 'c2') })).rejects.toThrow(/leaves the repository/);
     } finally {
       await badPath.close();
+    }
+    const tooLong = await startHub(files);
+    tooLong.answers.extraBytes = 100;
+    try {
+      await expect(resolveHubDataset(REPO, { hubUrl: tooLong.url, cacheDir: join(dir, 'c3') })).rejects.toThrow(/larger than the \d+ bytes the Hub listed/);
+      expect(readdirSync(join(dir, 'c3', 'datasets--test-org--truthy-like', 'blobs'))).toEqual([]);
+    } finally {
+      await tooLong.close();
     }
     for (const revision of ['../../etc', '/abs', 'a/../b', 'x\u0000y', '']) expect(() => assertSafeRevision(revision)).toThrow(/not a branch, tag or commit name/);
     expect(() => assertSafeRevision('refs/pr/1')).not.toThrow();
