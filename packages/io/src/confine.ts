@@ -1,4 +1,4 @@
-import { lstatSync, realpathSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, lstatSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative, sep } from 'node:path';
 
 /**
@@ -54,4 +54,41 @@ export function locateConfined(root: string, dir: string, relativePath: string, 
   }
   if (!isInsideFolder(root, real)) return { kind: 'refused', path, reason: `resolves to ${real}, outside the ${folderName} ${root}; pref reads only files inside the folder it is given` };
   return { kind: 'found', path, real, isFile: statSync(real).isFile() };
+}
+
+/** What {@link readConfinedText} found: the text, nothing, or a refusal (and why). */
+export type ConfinedText =
+  | { kind: 'text'; path: string; text: string }
+  | { kind: 'missing'; path: string }
+  | { kind: 'refused'; path: string; reason: string };
+
+/**
+ * Reads a UTF-8 text file located by {@link locateConfined}: refused when it leaves the root, is not
+ * a regular file, is over `maxBytes` (checked before reading) or is not UTF-8. The reason never
+ * quotes the contents (the file may be a link to something private).
+ */
+export function readConfinedText(root: string, dir: string, relativePath: string, { maxBytes, folderName }: { maxBytes: number; folderName?: string }): ConfinedText {
+  const location = locateConfined(root, dir, relativePath, folderName);
+  if (location.kind !== 'found') return location;
+  const { path } = location;
+  if (!location.isFile) return { kind: 'refused', path, reason: 'is not a regular file' };
+  const fd = openSync(location.real, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    if (size > maxBytes) return { kind: 'refused', path, reason: `is ${size} bytes, over the limit of ${maxBytes} bytes for this file` };
+    const buffer = Buffer.alloc(size);
+    let read = 0;
+    while (read < size) {
+      const n = readSync(fd, buffer, read, size - read, read);
+      if (n === 0) break;
+      read += n;
+    }
+    try {
+      return { kind: 'text', path, text: new TextDecoder('utf-8', { fatal: true }).decode(buffer.subarray(0, read)) };
+    } catch {
+      return { kind: 'refused', path, reason: 'is not UTF-8 text' };
+    }
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -1,4 +1,4 @@
-import { closeSync, createWriteStream, existsSync, fstatSync, lstatSync, openSync, readSync, realpathSync } from 'node:fs';
+import { createWriteStream, existsSync, lstatSync, realpathSync } from 'node:fs';
 import { mkdir, rename, rm, symlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { datasetInfo, downloadFile, listFiles, modelInfo, pathsInfo } from '@huggingface/hub';
 import { atomicWriteFile } from './atomic-write';
-import { locateConfined, relativePathProblem } from './confine';
+import { readConfinedText, relativePathProblem } from './confine';
 import { PrefError } from './errors';
 
 /** The Hugging Face hub cache folder, following huggingface_hub: `$HF_HUB_CACHE`, else `$HF_HOME/hub`, else `$XDG_CACHE_HOME/huggingface/hub`. */
@@ -121,19 +121,10 @@ function repoLabel(repo: HubRepo): string {
 function readCachedRef(repo: HubRepo, storage: string, revision: string): string | undefined {
   if (!existsSync(storage)) return undefined;
   // The repository's cache folder is "the model folder" (or dataset folder) every file is confined to.
-  const location = locateConfined(realpathSync(storage), join(storage, 'refs'), revision, `${repo.type} folder`);
-  if (location.kind === 'missing') return undefined;
-  if (location.kind === 'refused') throw new PrefError({ code: 'DOWNLOAD', message: `${location.path}: ${location.reason}` });
-  const fd = openSync(location.real, 'r');
-  try {
-    const size = fstatSync(fd).size;
-    if (!location.isFile || size > 64) throw new PrefError({ code: 'DOWNLOAD', message: `the cached ref ${location.path} is not a commit id (40 hex digits)` });
-    const buffer = Buffer.alloc(size);
-    readSync(fd, buffer, 0, size, 0);
-    return buffer.toString('utf8');
-  } finally {
-    closeSync(fd);
-  }
+  const ref = readConfinedText(realpathSync(storage), join(storage, 'refs'), revision, { maxBytes: 64, folderName: `${repo.type} folder` });
+  if (ref.kind === 'missing') return undefined;
+  if (ref.kind === 'refused') throw new PrefError({ code: 'DOWNLOAD', message: `${ref.path}: ${ref.reason}` });
+  return ref.text;
 }
 
 /** A snapshot folder (or `snapshots/`) that is itself a symlink out of the repository's cache folder is refused. */

@@ -34,8 +34,8 @@ export {
   downloadHubFiles,
 } from './hub-download';
 export type { HubRepo, HubOptions, HubSnapshot, HubFile } from './hub-download';
-export { relativePathProblem, isInsideFolder, locateConfined } from './confine';
-export type { ConfinedLocation } from './confine';
+export { relativePathProblem, isInsideFolder, locateConfined, readConfinedText } from './confine';
+export type { ConfinedLocation, ConfinedText } from './confine';
 export { hubDataFiles, selectHubDataFiles } from './hub-folder';
 export type { HubDataFile } from './hub-folder';
 export { requirePairText, detectSchema, recordToPair, applyMapping, conversationToText, SCHEMA_NAMES, SHAREGPT_ROLES, TRL_LOGPS_COLUMNS } from './schema';

@@ -1,6 +1,6 @@
-import { closeSync, existsSync, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, realpathSync } from 'node:fs';
 import { basename, dirname, join, relative, sep } from 'node:path';
-import { locateConfined, relativePathProblem } from '@pref/io';
+import { locateConfined, readConfinedText, relativePathProblem } from '@pref/io';
 import { ModelFileError } from './errors';
 
 /**
@@ -94,38 +94,11 @@ export function modelFilePath(folder: ModelFolder, relativePath: string, what = 
  * `maxBytes` before reading them. `undefined` when the file does not exist.
  */
 export function readModelText(folder: ModelFolder, relativePath: string, maxBytes: number): string | undefined {
-  const path = modelFilePath(folder, relativePath);
-  if (path === undefined) return undefined;
-  const fd = openSync(path, 'r');
-  try {
-    const size = fstatSync(fd).size;
-    if (size > maxBytes) {
-      throw new ModelFileError({ file: path, message: `is ${size} bytes, over the limit of ${maxBytes} bytes for this file` });
-    }
-    const buffer = Buffer.alloc(size);
-    let read = 0;
-    while (read < size) {
-      const n = readSync(fd, buffer, read, size - read, read);
-      if (n === 0) break;
-      read += n;
-    }
-    const text = buffer.subarray(0, read).toString('utf8');
-    if (text.includes('\uFFFD') && !isValidUtf8(buffer.subarray(0, read))) {
-      throw new ModelFileError({ file: path, message: 'is not UTF-8 text' });
-    }
-    return text;
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function isValidUtf8(bytes: Uint8Array): boolean {
-  try {
-    new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-    return true;
-  } catch {
-    return false;
-  }
+  checkRelativePath(relativePath, { file: join(folder.dir, relativePath) });
+  const read = readConfinedText(folder.root, folder.dir, relativePath, { maxBytes, folderName: 'model folder' });
+  if (read.kind === 'missing') return undefined;
+  if (read.kind === 'refused') throw new ModelFileError({ file: read.path, message: read.reason });
+  return read.text;
 }
 
 /**
