@@ -38,47 +38,14 @@ export { planBatches } from './batching';
 
 // Causal LMs: sequence log-probs, DPO implicit rewards, sampling
 export { loadCausalLM, CausalLM, CAUSAL_LM_MODEL_FILES, implicitRewards, addLogProbs, LOGPS_FIELDS, logSoftmaxAt } from './causal-lm/index';
-export type {
-  LoadCausalLMOptions,
-  SequenceInput,
-  SequenceLogProb,
-  SequenceLogProbsOptions,
-  ImplicitRewardsOptions,
-  ImplicitRewardFields,
-  LogProbFields,
-} from './causal-lm/index';
+export type { LoadCausalLMOptions, SequenceInput, SequenceLogProb, SequenceLogProbsOptions, ImplicitRewardsOptions, ImplicitRewardFields, LogProbFields } from './causal-lm/index';
 export { generate, sampleToken } from './causal-lm/generate';
 export type { GenerateOptions, Generation } from './causal-lm/generate';
 
 // Gold reward functions
-export {
-  BAG_OF_WORDS,
-  REVERSE_BAG_OF_WORDS,
-  GOLD_FUNCTION_NAMES,
-  GOLD_FUNCTIONS,
-  CONT_GOLD_FUNCTIONS,
-  parseGoldSpec,
-  goldReward,
-  goldNoise,
-  createGoldScorer,
-  scorePairsWithGold,
-  goldInputText,
-  posTags,
-  wordTokenize,
-  fleschKincaidGrade,
-  mathReward,
-  mathStepRewards,
-  solveExpression,
-  MATH_FAILURE,
-  MATH_UNPARSABLE,
-  einsteinReward,
-  omissionReward,
-  contposReward,
-  gpt2Tokenizer,
-  gpt2Encode,
-  gpt2Decode,
-  cutToGpt2Tokens,
-} from './gold/index';
+export { parseGoldSpec, goldReward, goldNoise, createGoldScorer, scorePairsWithGold, GOLD_FUNCTIONS, GOLD_FUNCTION_NAMES, CONT_GOLD_FUNCTIONS } from './gold/index';
+export { BAG_OF_WORDS, REVERSE_BAG_OF_WORDS, goldInputText, posTags, wordTokenize, fleschKincaidGrade, einsteinReward, omissionReward, contposReward } from './gold/index';
+export { mathReward, mathStepRewards, solveExpression, MATH_FAILURE, MATH_UNPARSABLE, gpt2Tokenizer, gpt2Encode, gpt2Decode, cutToGpt2Tokens } from './gold/index';
 export type { GoldFunctionName, RewardScorer, GoldRewardSpec, GoldScoredPair, ScorePairsWithGoldOptions, Gpt2DecodeOptions } from './gold/index';
 
 // A linear Bradley–Terry reward model trained in-process
