@@ -172,7 +172,10 @@ export async function openHubSnapshot(repo: HubRepo, options: HubOptions = {}): 
     } catch (error) {
       throw new PrefError({ code: 'DOWNLOAD', message: `cannot resolve ${repo.name}@${revision} (a Hub ${repo.type}) on ${hubUrl}: ${(error as Error).message}`, cause: error });
     }
-    commit = checkHubCommit(sha, `${hubUrl} answered commit ${quote(sha)} for ${repo.name}@${revision}, expected 40 hex digits; it`);
+    if (typeof sha !== 'string' || !COMMIT.test(sha)) {
+      throw new PrefError({ code: 'DOWNLOAD', message: `${hubUrl} answered commit ${quote(sha)} for ${repo.name}@${revision}, which is not a commit id (40 hex digits): expected 40 hex digits, lowercase` });
+    }
+    commit = sha;
     await mkdir(dirname(join(storage, 'refs', revision)), { recursive: true });
     await atomicWriteFile(join(storage, 'refs', revision), commit);
   }

@@ -67,7 +67,7 @@ export interface ModelFiles {
   specialTokens: SpecialTokens;
 }
 
-/** @internal How a loader reports a folder it cannot load (each in its own error class), and which ONNX files it looks for. */
+/** How a loader reports a folder it cannot load (each in its own error class), and which ONNX files it looks for. */
 export interface ModelFilesRequest {
   candidates?: readonly string[];
   loadError?: (dir: string, message: string, cause?: unknown) => Error;
@@ -87,7 +87,12 @@ const defaultLoadError = (dir: string, message: string, cause?: unknown): Error 
  * @example
  * const { tokenizer, chatTemplate, config } = await loadModelFiles('org/reward-model', { onnx: false });
  */
-export async function loadModelFiles(dirOrHubId: string, options: LoadModelFilesOptions = {}, request: ModelFilesRequest = {}): Promise<ModelFiles> {
+export async function loadModelFiles(dirOrHubId: string, options: LoadModelFilesOptions = {}): Promise<ModelFiles> {
+  return readModelFiles(dirOrHubId, options);
+}
+
+/** {@link loadModelFiles} for the loaders: which ONNX files to look for, and each loader's error class. */
+export async function readModelFiles(dirOrHubId: string, options: LoadModelFilesOptions, request: ModelFilesRequest = {}): Promise<ModelFiles> {
   const { chatTemplateLimits, unsupportedTokenizer = 'error', onnx = true } = options;
   const loadError = request.loadError ?? defaultLoadError;
   if (unsupportedTokenizer !== 'error' && unsupportedTokenizer !== 'warn') {

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { ChatTemplate } from './chat-template/index';
 import { RewardModelError } from './errors';
-import { loadModelFiles, MODEL_FILE_OPTION_KEYS, renderChatTemplate, type LoadModelFilesOptions, type SpecialTokens } from './load-model-files';
+import { readModelFiles, MODEL_FILE_OPTION_KEYS, renderChatTemplate, type LoadModelFilesOptions, type SpecialTokens } from './load-model-files';
 import { configLabels, tokenText } from './model-files';
 import { checkOptionKeys, checkSessionOptions, createModelSession, MODEL_SESSION_OPTION_KEYS, type ModelDevice, type ModelSessionOptions } from './model-session';
 import { SequenceEncoder, type ChatTurn, type EncodedSequence } from './sequence-encoder';
@@ -309,7 +309,7 @@ export async function loadRewardModel(dirOrHubId: string, options: LoadRewardMod
     throw new RewardModelError('INVALID_ARGUMENT', `padTokenId must be a non-negative integer, got ${String(padTokenId)}`);
   }
   const { device } = checkSessionOptions(options);
-  const files = await loadModelFiles(dirOrHubId, options);
+  const files = await readModelFiles(dirOrHubId, options);
   const { dir, config, tokenizerJson, tokenizerConfig, tokenizer, chatTemplate, specialTokens } = files;
   const modelPath = files.modelPath!;
   configLabels(config, join(dir, 'config.json'));

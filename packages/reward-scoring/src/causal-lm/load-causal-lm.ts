@@ -2,7 +2,7 @@ import { AbortedError, InvalidArgumentError } from '@pref/core';
 import type { ChatMessage } from '@pref/io';
 import * as ort from 'onnxruntime-node';
 import { compileChatTemplate, type ChatTemplate } from '../chat-template/index';
-import { loadModelFiles, MODEL_FILE_OPTION_KEYS, renderChatTemplate, type LoadModelFilesOptions, type SpecialTokens } from '../load-model-files';
+import { readModelFiles, MODEL_FILE_OPTION_KEYS, renderChatTemplate, type LoadModelFilesOptions, type SpecialTokens } from '../load-model-files';
 import { checkOptionKeys, createModelSession, MODEL_SESSION_OPTION_KEYS, type ModelSessionOptions } from '../model-session';
 import { float16BitsToFloat32 } from '../onnx-builder/graph-builder';
 import type { PrefTokenizer } from '../tokenizer/load-tokenizer';
@@ -558,7 +558,7 @@ export async function loadCausalLM(dirOrHubId: string, options: LoadCausalLMOpti
   checkOptionKeys(options, LOAD_OPTION_KEYS, DEPRECATED_OPTIONS);
   const session = sessionOptions(options);
   const loadError = (modelDir: string, message: string, cause?: unknown) => new CausalLMError({ code: 'MODEL_LOAD', modelDir, message, cause });
-  const files = await loadModelFiles(dirOrHubId, options, { candidates: CAUSAL_LM_MODEL_FILES, loadError });
+  const files = await readModelFiles(dirOrHubId, options, { candidates: CAUSAL_LM_MODEL_FILES, loadError });
   const { dir: modelDir, config, tokenizerConfig, tokenizer, chatTemplate, specialTokens } = files;
   const onnxSession = await createModelSession(files.modelPath!, session, (message, cause) => loadError(modelDir, message, cause));
   try {
