@@ -103,6 +103,7 @@ describe('one set of option names', () => {
   it('both loaders refuse unknown keys and bad values with the same messages', async () => {
     await expect(loadRewardModel(bertDir, { thread: 1 } as never)).rejects.toThrow(/unknown option "thread"/);
     await expect(loadCausalLM(gptDir, { thread: 1 } as never)).rejects.toThrow(/unknown option "thread"/);
+    await expect(loadModelFiles(gptDir, { threads: 1 } as never)).rejects.toThrow(/unknown option "threads"/);
     await expect(loadRewardModel(bertDir, { threads: 0 })).rejects.toThrow(/threads must be a positive integer, got 0/);
     await expect(loadCausalLM(gptDir, { threads: 0 })).rejects.toThrow(/threads must be a positive integer, got 0/);
     await expect(loadCausalLM(gptDir, { device: 'tpu' as 'cpu' })).rejects.toThrow(/unknown device "tpu": use cpu or cuda/);

@@ -12,6 +12,7 @@ import {
   tokenText,
   type ModelFolder,
 } from './model-files';
+import { checkOptionKeys } from './model-session';
 import { locateModel, type ResolveModelOptions } from './resolve-model';
 import { TokenizerLoadError } from './tokenizer/errors';
 import { loadTokenizer, type PrefTokenizer } from './tokenizer/load-tokenizer';
@@ -88,6 +89,7 @@ const defaultLoadError = (dir: string, message: string, cause?: unknown): Error 
  * const { tokenizer, chatTemplate, config } = await loadModelFiles('org/reward-model', { onnx: false });
  */
 export async function loadModelFiles(dirOrHubId: string, options: LoadModelFilesOptions = {}): Promise<ModelFiles> {
+  checkOptionKeys(options, [...MODEL_FILE_OPTION_KEYS, 'onnx']);
   return readModelFiles(dirOrHubId, options);
 }
 
