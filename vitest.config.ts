@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
@@ -9,7 +9,7 @@ import { defineConfig } from 'vitest/config';
 // `@pref/reward-scoring/onnx-builder`); every alias matches its specifier exactly.
 const packagesDir = fileURLToPath(new URL('./packages/', import.meta.url));
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
-const alias = readdirSync(packagesDir).flatMap((name) => {
+const alias = readdirSync(packagesDir).filter((name) => existsSync(`${packagesDir}${name}/package.json`)).flatMap((name) => {
   const manifest = JSON.parse(readFileSync(`${packagesDir}${name}/package.json`, 'utf8')) as { exports?: Record<string, unknown> };
   const subpaths = Object.keys(manifest.exports ?? {}).filter((key) => key.startsWith('./') && key !== './package.json');
   return [
