@@ -11,7 +11,6 @@ export function relativePathProblem(path: unknown): string | undefined {
   if (typeof path !== 'string') return 'is not a string';
   if (path.length === 0) return 'is empty';
   if (path.length > 1024) return `is ${path.length} characters long (limit 1024)`;
-  // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(path)) return 'contains a control character';
   if (path.includes('\\')) return 'contains a backslash';
   if (path.startsWith('/') || isAbsolute(path)) return 'is an absolute path';

@@ -4,7 +4,6 @@ import { homedir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { datasetInfo, downloadFile, listFiles, modelInfo, pathsInfo } from '@huggingface/hub';
 import { atomicWriteFile } from './atomic-write';
 import { readConfinedText, relativePathProblem } from './confine';
@@ -270,7 +269,7 @@ export async function downloadHubFiles(snapshot: HubSnapshot, files: readonly Hu
         const credentials = accessToken ? { accessToken } : {};
         const data = await downloadFile({ repo, path: file.path, revision: commit, hubUrl, ...credentials });
         if (data === null) throw new PrefError({ code: 'DOWNLOAD', message: `${repo.name}@${commit}: ${file.path} is listed but cannot be downloaded` });
-        await pipeline(Readable.fromWeb(data.stream() as unknown as WebReadableStream), cap, createWriteStream(incomplete));
+        await pipeline(Readable.fromWeb(data.stream()), cap, createWriteStream(incomplete));
         if (received !== file.size) throw new PrefError({ code: 'DOWNLOAD', message: `${repo.name}@${commit}: ${file.path} has ${received} bytes, the Hub listed ${file.size}` });
         await rename(incomplete, blob);
       } catch (error) {
