@@ -74,7 +74,7 @@ describe('scorePairsToFile survives kill -9', () => {
     expect(readFileSync(output).equals(expected)).toBe(true);
     expect(existsSync(checkpoint)).toBe(false);
     expect(existsSync(partial)).toBe(false);
-  }, 60_000);
+  }, 180_000);
 });
 
 describe('scorePairsToFile checkpoints', () => {
