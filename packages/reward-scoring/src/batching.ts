@@ -1,3 +1,54 @@
+import { availableParallelism } from 'node:os';
+
+/** The devices a batch plan is chosen for (the `device` of `loadRewardModel`). */
+export type BatchPlanDevice = 'cpu' | 'cuda';
+
+/** How scoring groups sequences: what `scorePairs` and `RewardModel.scoreSequences` use unless told otherwise. */
+export interface BatchPlan {
+  /** Pairs read, tokenized and length-sorted together (batches never cross a window). */
+  windowSize: number;
+  /** Padded tokens (rows × longest row) per batch. */
+  batchTokens: number;
+  /** Largest share of padding tokens in a batch. */
+  maxPadding: number;
+}
+
+/**
+ * Default batch plans per device, the one place they are set.
+ *
+ * - cpu: windows of 1024 pairs, ≤ 2% padding, 2048-token batches. On a CPU a matrix product costs the
+ *   same per token at any batch size above a few hundred tokens, so small batches lose nothing, keep
+ *   the activations in cache (16k-token batches were 28% slower than 1k-token ones on uniform lengths,
+ *   issue #19), and a wide window lets the length sort find rows of nearly equal length (sorting over
+ *   1024 pairs with ≤ 2% padding and 1–2k-token batches was 7% faster than 128 pairs, ≤ 10%, 16k).
+ * - cuda: windows of 4096 pairs, ≤ 10% padding, 32768-token batches. A GPU needs large batches to be
+ *   busy, and with 128-pair windows batches filled only 7% of the budget (issue #19). Not yet tuned on
+ *   a GPU (benchmarks/gpu has not run); a batch that runs out of memory is split in half and retried.
+ */
+export const BATCH_PLANS: Readonly<Record<BatchPlanDevice, Readonly<BatchPlan>>> = Object.freeze({
+  cpu: Object.freeze({ windowSize: 1024, batchTokens: 2048, maxPadding: 0.02 }),
+  cuda: Object.freeze({ windowSize: 4096, batchTokens: 32768, maxPadding: 0.1 }),
+});
+
+/** The default batch plan of a device ({@link BATCH_PLANS}). */
+export function batchPlanFor(device: BatchPlanDevice): BatchPlan {
+  const plan = BATCH_PLANS[device];
+  if (plan === undefined) throw new RangeError(`no batch plan for device "${String(device)}": use cpu or cuda`);
+  return { ...plan };
+}
+
+/**
+ * Default number of tokenizer worker threads, from the cores Node may use (`os.availableParallelism()`):
+ * on cpu, one per core up to 4 — workers tokenize the next window while onnxruntime runs the current
+ * one and sit idle once done, so extra workers only cost memory (one tokenizer each) and pay off where
+ * tokenization is the bound (small models: 2 workers were 1.41× one on 2 cores, issue #19); on cuda,
+ * every core but the one feeding the GPU, up to 8, since there tokenization is the bound.
+ */
+export function defaultTokenizerWorkers(device: BatchPlanDevice, cores: number = availableParallelism()): number {
+  const usable = Math.max(1, Math.floor(cores));
+  return device === 'cuda' ? Math.min(8, Math.max(1, usable - 1)) : Math.min(4, usable);
+}
+
 /**
  * Groups sequences into batches bounded by a padded-token budget: sequences are sorted by length
  * (longest first, ties by position, so the plan is deterministic) and a batch grows while

@@ -21,6 +21,8 @@ export { scorePairsToFile, checkpointPaths } from './score-pairs-to-file';
 export type { ScorePairsToFileOptions } from './score-pairs-to-file';
 export { quantizeModel, quantizeWeights } from './quantize-model';
 export type { QuantizeModelOptions, QuantizeModelResult } from './quantize-model';
+export { optimizeModel } from './optimize-model';
+export type { OptimizeModelOptions, OptimizeModelResult } from './optimize-model';
 export { compareRewardModels } from './compare-reward-models';
 export type { CompareRewardModelsOptions, RewardModelComparison } from './compare-reward-models';
 
@@ -34,7 +36,8 @@ export { TokenizePool } from './tokenize-pool';
 export type { TokenizePoolOptions } from './tokenize-pool';
 export { truncatedPairLengths } from './truncation';
 export type { TruncationStrategy } from './truncation';
-export { planBatches } from './batching';
+export { BATCH_PLANS, batchPlanFor, defaultTokenizerWorkers, planBatches } from './batching';
+export type { BatchPlan, BatchPlanDevice } from './batching';
 
 // Causal LMs: sequence log-probs, DPO implicit rewards, sampling
 export { loadCausalLM, CausalLM, CAUSAL_LM_MODEL_FILES, implicitRewards, addLogProbs, LOGPS_FIELDS, logSoftmaxAt } from './causal-lm/index';

@@ -7,7 +7,7 @@ import { configLabels, tokenText } from './model-files';
 import { checkOptionKeys, checkSessionOptions, createModelSession, MODEL_SESSION_OPTION_KEYS, type ModelDevice, type ModelSessionOptions } from './model-session';
 import { SequenceEncoder, type ChatTurn, type EncodedSequence } from './sequence-encoder';
 import { TokenizePool } from './tokenize-pool';
-import { planBatches, toInt64 } from './batching';
+import { batchPlanFor, defaultTokenizerWorkers, planBatches, toInt64 } from './batching';
 import { float16BitsToFloat32 } from './onnx-builder/graph-builder';
 
 /** Where the model runs (see {@link ModelDevice}). */
@@ -20,7 +20,7 @@ export type RewardModelDevice = ModelDevice;
  * `deviceId`, `threads`, `spinning`), and the reward model's own.
  */
 export interface LoadRewardModelOptions extends Omit<LoadModelFilesOptions, 'onnx'>, ModelSessionOptions {
-  /** Tokenizer worker threads; 0 tokenizes on the main thread. Default: 1. */
+  /** Tokenizer worker threads; 0 tokenizes on the main thread. Default: sized to the cores (`defaultTokenizerWorkers`: cpu one per core up to 4, cuda cores − 1 up to 8). */
   tokenizerWorkers?: number;
   /**
    * Token id written into padded positions. Classifier graphs that find the end of a sequence by
@@ -204,7 +204,8 @@ export class RewardModel {
     sequences: readonly EncodedSequence[],
     options: { batchTokens?: number; maxPadding?: number; output?: ScoreOutput; signal?: AbortSignal } = {},
   ): Promise<Float64Array> {
-    const { batchTokens = 16384, maxPadding = 0.1, output = 'logit', signal } = options;
+    const plan = batchPlanFor(this.device);
+    const { batchTokens = plan.batchTokens, maxPadding = plan.maxPadding, output = 'logit', signal } = options;
     const reduce = this.reducer(output);
     const scores = new Float64Array(sequences.length);
     const batches = planBatches(sequences.map((s) => s.ids.length), batchTokens, maxPadding);
@@ -304,7 +305,7 @@ export class RewardModel {
  */
 export async function loadRewardModel(dirOrHubId: string, options: LoadRewardModelOptions = {}): Promise<RewardModel> {
   checkOptionKeys(options, LOAD_OPTION_KEYS);
-  const { tokenizerWorkers = 1, padTokenId } = options;
+  const { tokenizerWorkers = defaultTokenizerWorkers(options.device === 'cuda' ? 'cuda' : 'cpu'), padTokenId } = options;
   if (padTokenId !== undefined && (!Number.isInteger(padTokenId) || padTokenId < 0 || padTokenId > 2 ** 31 - 1)) {
     throw new RewardModelError('INVALID_ARGUMENT', `padTokenId must be a non-negative integer, got ${String(padTokenId)}`);
   }

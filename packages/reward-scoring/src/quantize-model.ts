@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
-import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { existsSync, realpathSync } from 'node:fs';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve, sep } from 'node:path';
 import { onnxProtoRoot } from './onnx-builder/graph-builder';
+import { checkDerivedOutput, commitStaging, copyModelSideFiles, createStaging } from './derived-model-folder';
 import { RewardModelError } from './errors';
-import { modelFilePath, modelFolder as confinedFolder } from './model-files';
+import { modelFolder as confinedFolder } from './model-files';
 import { resolveModel } from './resolve-model';
 
 /** Options of {@link quantizeModel}. */
@@ -138,11 +139,6 @@ export function quantizeWeights(weights: Float32Array, rows: number, cols: numbe
   return { values, scales };
 }
 
-function isInside(parent: string, child: string): boolean {
-  const rel = relative(parent, child);
-  return rel === '' || (!rel.startsWith('..') && !rel.startsWith(sep) && rel !== '..');
-}
-
 /**
  * int8 dynamic quantization of an ONNX reward model or causal LM: every MatMul whose second input
  * is a float32 weight matrix, and every Gemm with a weight matrix (alpha = beta = 1), becomes
@@ -163,20 +159,7 @@ export async function quantizeModel(modelDir: string, outDir: string, options: Q
   }
   if (!Number.isInteger(minElements) || minElements < 1) throw new RewardModelError('MODEL_LOAD', `minElements must be a positive integer, got ${String(minElements)}`);
   const resolved = await resolveModel(modelDir);
-  const target = resolve(outDir);
-  if (isInside(realpathSync(resolved.dir), target)) {
-    throw new RewardModelError('MODEL_LOAD', `the output folder ${outDir} is inside the model folder ${resolved.dir}`);
-  }
-  if (existsSync(target)) {
-    if (!statSync(target).isDirectory()) throw new RewardModelError('MODEL_LOAD', `${outDir} exists and is not a folder`);
-    const entries = readdirSync(target);
-    if (entries.length > 0) {
-      if (!entries.includes(MANIFEST)) {
-        throw new RewardModelError('MODEL_LOAD', `${outDir} is a folder that pref did not write (no ${MANIFEST}); choose an empty or new folder`);
-      }
-      if (!overwrite) throw new RewardModelError('MODEL_LOAD', `${outDir} already holds a quantized model; pass overwrite (--overwrite) to replace it`);
-    }
-  }
+  const target = checkDerivedOutput(resolved.dir, outDir, { overwrite, what: 'a quantized model' });
 
   const ModelProto = onnxProtoRoot().lookupType('onnx.ModelProto');
   const modelBytes = await readFile(resolved.modelPath);
@@ -348,18 +331,11 @@ export async function quantizeModel(modelDir: string, outDir: string, options: Q
     }
   }
 
-  const staging = join(dirname(target), `.${basename(target)}.pref-tmp-${process.pid}-${Date.now()}`);
-  await mkdir(staging, { recursive: true });
+  const staging = await createStaging(target);
   try {
     const bytes = ModelProto.encode(model).finish();
     await writeFile(join(staging, MODEL_FILE), bytes);
-    for (const file of readdirSync(resolved.dir)) {
-      const from = join(resolved.dir, file);
-      if (file.endsWith('.onnx') || file.endsWith('.onnx_data') || file === MANIFEST || !statSync(from).isFile()) continue;
-      // A file linking out of the model folder is refused, not copied into the output.
-      modelFilePath(confinedFolder(resolved.dir), file);
-      await copyFile(from, join(staging, file));
-    }
+    await copyModelSideFiles(resolved.dir, staging, MANIFEST);
     const manifest = {
       tool: '@pref/reward-scoring quantizeModel',
       source: resolved.dir,
@@ -375,8 +351,7 @@ export async function quantizeModel(modelDir: string, outDir: string, options: Q
       weight_bytes_after: weightBytesAfter,
     };
     await writeFile(join(staging, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
-    if (existsSync(target)) await rm(target, { recursive: true });
-    await rename(staging, target);
+    await commitStaging(staging, target);
   } catch (error) {
     await rm(staging, { recursive: true, force: true });
     throw error;

@@ -1,6 +1,7 @@
 import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { FileSystemError, forgetTemp, isSystemError, registerTemp, type PreferencePair } from '@pref/io';
+import { batchPlanFor } from './batching';
 import { RewardModelError } from './errors';
 import type { RewardModel } from './load-reward-model';
 import { scorePairWindows, type ScorePairsOptions, type ScoreProgress } from './score-pairs';
@@ -114,7 +115,8 @@ export async function scorePairsToFile(
   options: ScorePairsToFileOptions,
 ): Promise<ScoreProgress & { resumedFrom: number }> {
   const { outputPath: output, resume = false, fingerprint: inputFingerprint = '', ...scoreOptions } = options;
-  const windowSize = scoreOptions.windowSize ?? 128;
+  const plan = batchPlanFor(model.device);
+  const windowSize = scoreOptions.windowSize ?? plan.windowSize;
   const fingerprint = JSON.stringify({
     input: inputFingerprint,
     model: model.modelPath,
@@ -125,8 +127,8 @@ export async function scorePairsToFile(
     maxLength: scoreOptions.maxLength ?? model.maxLength,
     truncation: scoreOptions.truncation ?? 'longest_first',
     output: typeof scoreOptions.output === 'function' ? 'custom' : (scoreOptions.output ?? 'logit'),
-    batchTokens: scoreOptions.batchTokens ?? 16384,
-    maxPadding: scoreOptions.maxPadding ?? 0.1,
+    batchTokens: scoreOptions.batchTokens ?? plan.batchTokens,
+    maxPadding: scoreOptions.maxPadding ?? plan.maxPadding,
     windowSize,
   });
   const { partial, checkpoint } = checkpointPaths(output);

@@ -1,6 +1,6 @@
 import type { ChatMessage, PreferencePair } from '@pref/io';
 import { AbortedError } from '@pref/core';
-import { planBatches } from './batching';
+import { batchPlanFor, planBatches } from './batching';
 import { ChatTemplateError, RewardModelError, ScoreRowError } from './errors';
 import type { RewardModel, ScoreOutput } from './load-reward-model';
 import { fillTemplate, type ChatTurn, type EncodedSequence } from './sequence-encoder';
@@ -38,11 +38,11 @@ export interface ScorePairsOptions {
   truncation?: TruncationStrategy;
   /** What to report per sequence. Default: `logit`. */
   output?: ScoreOutput;
-  /** Padded tokens per batch. Default: 16384. */
+  /** Padded tokens per batch. Default: the model's device plan (`BATCH_PLANS`, batching.ts): 2048 on cpu, 32768 on cuda. */
   batchTokens?: number;
-  /** Largest share of padding tokens in a batch (rows shorter than (1 − maxPadding) × the longest start a new batch). Default: 0.1. */
+  /** Largest share of padding tokens in a batch (rows shorter than (1 − maxPadding) × the longest start a new batch). Default: the device plan: 0.02 on cpu, 0.1 on cuda. */
   maxPadding?: number;
-  /** Pairs read, tokenized and scored together; batches never cross a window, so results do not depend on where a run was resumed. Default: 128. */
+  /** Pairs read, tokenized and scored together; batches never cross a window, so results do not depend on where a run was resumed. Default: the device plan: 1024 on cpu, 4096 on cuda. */
   windowSize?: number;
   /** Skip this many pairs at the start of the stream (resume). Must be a multiple of `windowSize`. Default: 0. */
   skip?: number;
@@ -181,6 +181,7 @@ export async function* scorePairWindows<T extends PreferencePair>(
   model: RewardModel,
   options: ScorePairsOptions = {},
 ): AsyncGenerator<ScoredWindow<T>, ScoreProgress> {
+  const plan = batchPlanFor(model.device);
   const {
     inputFormat = 'pair',
     template = '{prompt}\n{response}',
@@ -188,9 +189,9 @@ export async function* scorePairWindows<T extends PreferencePair>(
     maxLength = model.maxLength,
     truncation = 'longest_first',
     output = 'logit',
-    batchTokens = 16384,
-    maxPadding = 0.1,
-    windowSize = 128,
+    batchTokens = plan.batchTokens,
+    maxPadding = plan.maxPadding,
+    windowSize = plan.windowSize,
     skip = 0,
     total,
     signal,

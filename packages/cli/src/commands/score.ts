@@ -23,11 +23,11 @@ interface ScoreFlags {
   system?: string;
   maxLength?: string;
   truncation: TruncationStrategy;
-  batchTokens: string;
+  batchTokens?: string;
   device: 'cpu' | 'cuda';
   deviceId: string;
   threads?: string;
-  tokenizerWorkers: string;
+  tokenizerWorkers?: string;
   allowUnsupportedTokenizer?: boolean;
   label?: string;
   probability?: boolean;
@@ -66,11 +66,11 @@ export function registerScoreCommands(program: Command): void {
     .option('--system <text>', 'system prompt for every pair')
     .option('--max-length <N>', 'maximum tokens per sequence (default: tokenizer model_max_length capped by max_position_embeddings)')
     .addOption(new Option('--truncation <strategy>', 'pair truncation').choices(['longest_first', 'only_second']).default('longest_first'))
-    .option('--batch-tokens <N>', 'padded tokens per batch', '16384')
+    .option('--batch-tokens <N>', 'padded tokens per batch (default: per device, 2048 on cpu, 32768 on cuda)')
     .addOption(new Option('--device <device>', 'execution provider').choices(['cpu', 'cuda']).default('cpu'))
     .option('--device-id <N>', 'CUDA device id', '0')
     .option('--threads <N>', 'onnxruntime intra-op threads')
-    .option('--tokenizer-workers <N>', 'tokenizer worker threads (0 = main thread)', '1')
+    .option('--tokenizer-workers <N>', 'tokenizer worker threads, 0 = main thread (default: sized to the cores: cpu one per core up to 4, cuda cores - 1 up to 8)')
     .option('--allow-unsupported-tokenizer', "load a tokenizer.json with components pref cannot reproduce exactly (a warning instead of an error; token ids may differ from Hugging Face's)")
     .option('--label <name>', "score = this label's logit (multi-label classifiers)")
     .option('--probability', 'with --label: softmax probability instead of the logit')

@@ -1,0 +1,91 @@
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadRewardModel } from './load-reward-model';
+import { buildEncoderClassifier, type EncoderClassifierOptions } from './onnx-builder/transformer-models';
+import { optimizeModel } from './optimize-model';
+import { quantizeModel } from './quantize-model';
+import { scorePairs } from './score-pairs';
+
+const fixtureDir = fileURLToPath(new URL('../fixtures/tiny-bert', import.meta.url));
+const temp = mkdtempSync(join(tmpdir(), 'pref-optimize-'));
+afterAll(() => rmSync(temp, { recursive: true, force: true }));
+
+function encoderFolder(name: string, options: Partial<EncoderClassifierOptions> = {}): string {
+  const dir = join(temp, name);
+  mkdirSync(dir);
+  const built = buildEncoderClassifier({ vocabSize: 266, hidden: 64, layers: 2, heads: 4, intermediate: 128, maxPosition: 128, numLabels: 1, seed: 11, initStd: 0.2, ...options });
+  writeFileSync(join(dir, 'model.onnx'), built.bytes);
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(built.config));
+  copyFileSync(join(fixtureDir, 'tokenizer.json'), join(dir, 'tokenizer.json'));
+  copyFileSync(join(fixtureDir, 'tokenizer_config.json'), join(dir, 'tokenizer_config.json'));
+  return dir;
+}
+
+const pairs = [
+  { prompt: 'how do plants grow?', chosen: 'plants need water and light to grow.', rejected: 'no.' },
+  { prompt: 'what is the best answer?', chosen: 'the best answer explains why, with a simple example.', rejected: 'i think it is good' },
+  { prompt: 'tell me about the sun', chosen: 'the sun is a star; its light reaches the world in about eight minutes.', rejected: 'the sun is a cat.' },
+];
+
+async function scores(dir: string): Promise<number[]> {
+  const model = await loadRewardModel(dir, { tokenizerWorkers: 0 });
+  const out: number[] = [];
+  try {
+    for await (const row of scorePairs(pairs, model, { batchTokens: 4096 })) out.push(row.chosen_score, row.rejected_score);
+  } finally {
+    await model.dispose();
+  }
+  return out;
+}
+
+describe('optimizeModel', () => {
+  it.each([
+    ['builder graph with token types', {}, { BiasGelu: 2, SkipLayerNormalization: 5 }],
+    ['builder graph without token types', { tokenTypes: 0 }, { BiasGelu: 2, SkipLayerNormalization: 5 }],
+  ] as const)('fuses GELU and residual LayerNorms of a %s; scores within 1e-5', async (name, options, expected) => {
+    const source = encoderFolder(name.replace(/ /g, '-'), options);
+    const result = await optimizeModel(source, join(temp, `${name.replace(/ /g, '-')}-opt`));
+    expect(result.fused).toMatchObject(expected);
+    expect(result.operators['com.microsoft:BiasGelu']).toBe(2);
+    expect(result.operators.Erf).toBeUndefined();
+    expect(result.operators.LayerNormalization).toBeUndefined();
+    expect(result.nodesAfter).toBeLessThan(result.nodesBefore);
+    expect(result.maxAbsScoreChange).toBeLessThan(1e-5);
+    const [before, after] = [await scores(source), await scores(result.outDir)];
+    for (let i = 0; i < before.length; i++) expect(Math.abs(after[i]! - before[i]!)).toBeLessThan(1e-5);
+    const manifest = JSON.parse(readFileSync(join(result.outDir, 'optimization.json'), 'utf8')) as { pref_fusions: unknown; verified: { max_abs_score_change: number } };
+    expect(manifest.pref_fusions).toEqual(result.fused);
+    expect(readFileSync(join(result.outDir, 'tokenizer.json'), 'utf8')).toBe(readFileSync(join(source, 'tokenizer.json'), 'utf8'));
+  });
+
+  it('fuses a PyTorch export (onnxruntime already fuses its GELU; pref adds SkipLayerNormalization) and the result quantizes', async () => {
+    const result = await optimizeModel(fixtureDir, join(temp, 'tiny-bert-opt'));
+    expect(result.fused.SkipLayerNormalization).toBe(5);
+    expect(result.operators['com.microsoft:BiasGelu']).toBe(2);
+    expect(result.maxAbsScoreChange).toBeLessThan(1e-5);
+    const [before, after] = [await scores(fixtureDir), await scores(result.outDir)];
+    for (let i = 0; i < before.length; i++) expect(Math.abs(after[i]! - before[i]!)).toBeLessThan(1e-5);
+    const quantized = await quantizeModel(result.outDir, join(temp, 'tiny-bert-opt-int8'));
+    expect(quantized.quantizedNodes).toBeGreaterThan(0);
+    const int8 = await scores(quantized.outDir);
+    expect(int8.every(Number.isFinite)).toBe(true);
+  });
+
+  it('never writes into a folder pref did not write, nor into the model folder; replaces its own only with overwrite', async () => {
+    const source = encoderFolder('guarded');
+    const foreign = join(temp, 'foreign');
+    mkdirSync(foreign);
+    writeFileSync(join(foreign, 'notes.txt'), 'mine');
+    await expect(optimizeModel(source, foreign)).rejects.toThrow(/did not write/);
+    await expect(optimizeModel(source, join(source, 'opt'))).rejects.toThrow(/inside the model folder/);
+    const out = join(temp, 'guarded-opt');
+    await optimizeModel(source, out, { verify: false });
+    await expect(optimizeModel(source, out)).rejects.toThrow(/already holds an optimized model/);
+    const again = await optimizeModel(source, out, { overwrite: true });
+    expect(again.maxAbsScoreChange).toBeLessThan(1e-5);
+    expect(readFileSync(join(foreign, 'notes.txt'), 'utf8')).toBe('mine');
+  });
+});
