@@ -1,6 +1,8 @@
 /**
  * Scoring throughput, as ratios measured in one run:
- *   (a) the full pipeline: scorePairs (tokenizer workers, length-sorted token-budget batches)
+ *   (a) the full pipeline: scorePairs with its defaults (the cpu batch plan, tokenizer workers sized to the cores)
+ *   (a0) the same with the former defaults (128-pair windows, 16384-token batches, ≤ 10% padding, 1 worker)
+ *   (e) (a) on the same model after `pref optimize` (graph fusion), scores checked against (a)
  *   (b) raw session.run on the same pre-tokenized sorted batches — the ceiling
  *   (c) a naive loop: fixed batches of 8 in input order, padded to the model's max length
  *   (d) the @huggingface/transformers text-classification pipeline on the same model and texts
@@ -10,10 +12,10 @@
  *   npx tsx benchmarks/scoring/bench.ts [--pairs-tiny 400] [--pairs-base 16] [--reps 2] [--threads N] [--skip-base]
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { loadRewardModel, planBatches, scorePairs, type EncodedSequence, type RewardModel } from '@pref/reward-scoring';
+import { batchPlanFor, loadRewardModel, optimizeModel, planBatches, scorePairs, type EncodedSequence, type RewardModel } from '@pref/reward-scoring';
 import { createGraphBuilder } from '@pref/reward-scoring/onnx-builder';
 import { WeightGenerator, buildEncoderClassifier } from '@pref/reward-scoring/testing';
 import type { PreferencePair } from '@pref/io';
@@ -132,12 +134,21 @@ function encoderFlops(options: Size['options'], lengths: readonly number[]): num
   const { hidden: h, layers, intermediate } = options;
   return lengths.reduce((sum, s) => sum + layers * (8 * s * h * h + 4 * s * h * intermediate + 4 * s * s * h), 0);
 }
-const gemmPeak = await gemmFlopsPerSecond();
-const efficiency: string[] = [];
+// The GEMM ceiling is measured again in every repetition, interleaved with the methods, and the best
+// run counts: on a shared machine a single measurement at the start would see other load than the runs.
+let gemmPeak = await gemmFlopsPerSecond();
+const loadAtStart = loadavg()[0]!;
+const efficiency: { size: string; modelFlops: number; a: number; b: number; e: number }[] = [];
+const FORMER_PLAN = { windowSize: 128, batchTokens: 16384, maxPadding: 0.1 };
+const plan = batchPlanFor('cpu');
 for (const size of sizes) {
   const { dir, parameters } = modelFolder(size);
   const pairs = makePairs(size.pairs);
-  const model = await loadRewardModel(dir, { threads: THREADS, tokenizerWorkers: 1 });
+  const model = await loadRewardModel(dir, { threads: THREADS });
+  const formerModel = await loadRewardModel(dir, { threads: THREADS, tokenizerWorkers: 1 });
+  const fusedDir = `${dir}-fused`;
+  const fused = await optimizeModel(dir, fusedDir, { overwrite: true });
+  const fusedModel = await loadRewardModel(fusedDir, { threads: THREADS });
   // The same session configuration loadRewardModel uses (no spinning, one inter-op thread), so (b) differs from (a) only by the pipeline.
   const sessionOptions: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all', interOpNumThreads: 1, extra: { session: { intra_op: { allow_spinning: '0' } } }, ...(THREADS ? { intraOpNumThreads: THREADS } : {}) };
   const session = await ort.InferenceSession.create(model.modelPath, sessionOptions);
@@ -158,8 +169,8 @@ for (const size of sizes) {
 
   // (b) input: the same windows (128 pairs = 256 sequences) and batch plan as scorePairs, feeds built before timing.
   const windows: EncodedSequence[][] = [];
-  for (let i = 0; i < sequences.length; i += 256) windows.push(sequences.slice(i, i + 256));
-  const prepared = windows.flatMap((w) => planBatches(w.map((s) => s.ids.length), 16384, 0.1).map((batch) => feeds(model, batch.map((i) => w[i]!))));
+  for (let i = 0; i < sequences.length; i += 2 * plan.windowSize) windows.push(sequences.slice(i, i + 2 * plan.windowSize));
+  const prepared = windows.flatMap((w) => planBatches(w.map((s) => s.ids.length), plan.batchTokens, plan.maxPadding).map((batch) => feeds(model, batch.map((i) => w[i]!))));
 
   let classifier: ((texts: string[]) => Promise<unknown>) | undefined;
   const texts = pairs.flatMap((p) => [`${p.prompt}\n${p.chosen}`, `${p.prompt}\n${p.rejected}`]);
@@ -177,11 +188,28 @@ for (const size of sizes) {
   const best = new Map<string, number>();
   const keep = (method: string, seconds: number) => best.set(method, Math.min(best.get(method) ?? Infinity, seconds));
   let padded = 0;
+  let formerPadded = 0;
+  let fusedChange = 0;
+  const scoresOf = async (m: RewardModel, options: Parameters<typeof scorePairs>[2] = {}): Promise<number[]> => {
+    const out: number[] = [];
+    for await (const row of scorePairs(pairs, m, options)) out.push(row.chosen_score, row.rejected_score);
+    return out;
+  };
   // Methods interleaved, best of REPS: the machine is shared, and the minimum is the least disturbed run.
   for (let rep = 0; rep < REPS; rep++) {
+    gemmPeak = Math.max(gemmPeak, await gemmFlopsPerSecond());
+    let plain: number[] = [];
     keep('a', (await timed(async () => {
-      for await (const _ of scorePairs(pairs, model, { onProgress: (p) => (padded = p.paddedTokens) })) void _;
+      plain = await scoresOf(model, { onProgress: (p) => (padded = p.paddedTokens) });
     })).seconds);
+    keep('a0', (await timed(async () => {
+      for await (const _ of scorePairs(pairs, formerModel, { ...FORMER_PLAN, onProgress: (p) => (formerPadded = p.paddedTokens) })) void _;
+    })).seconds);
+    let fusedScores: number[] = [];
+    keep('e', (await timed(async () => {
+      fusedScores = await scoresOf(fusedModel);
+    })).seconds);
+    fusedChange = Math.max(fusedChange, ...plain.map((s, i) => Math.abs(s - fusedScores[i]!)));
     keep('b', (await timed(async () => {
       for (const feed of prepared) await session.run(feed);
     })).seconds);
@@ -195,37 +223,43 @@ for (const size of sizes) {
       })).seconds);
     }
   }
-  push('(a) pref scorePairs', best.get('a')!, `padding ${((100 * (padded - realTokens)) / padded).toFixed(1)}% of tokens`);
+  push('(a) pref scorePairs, default plan', best.get('a')!, `padding ${((100 * (padded - realTokens)) / padded).toFixed(1)}% of tokens; ${model.tokenizerWorkers} tokenizer worker(s)`);
+  push('(a0) scorePairs, former defaults', best.get('a0')!, `padding ${((100 * (formerPadded - realTokens)) / formerPadded).toFixed(1)}% of tokens; 1 tokenizer worker`);
+  push('(e) scorePairs on the `pref optimize` graph', best.get('e')!, `max |score change| vs (a) ${fusedChange.toPrecision(2)}; ${fused.nodesBefore} → ${fused.nodesAfter} nodes`);
   const modelFlops = encoderFlops(size.options, sequences.map((s) => s.ids.length));
-  efficiency.push(`| ${size.name} | ${(modelFlops / best.get('a')! / 1e9).toFixed(1)} | ${(modelFlops / best.get('b')! / 1e9).toFixed(1)} | ${(gemmPeak / 1e9).toFixed(1)} | ${((100 * modelFlops) / best.get('a')! / gemmPeak).toFixed(0)}% |`);
+  efficiency.push({ size: size.name, modelFlops, a: best.get('a')!, b: best.get('b')!, e: best.get('e')! });
   push('(b) raw session.run, same sorted batches', best.get('b')!);
   push('(c) naive: batches of 8, unsorted, padded to max length', best.get('c')!);
   if (best.has('d')) push('(d) @huggingface/transformers pipeline, batches of 8', best.get('d')!, 'joined text (the pipeline has no pair input)');
   await session.release();
-  await model.dispose();
+  await Promise.all([model.dispose(), formerModel.dispose(), fusedModel.dispose()]);
 }
 
 const lines: string[] = [];
-lines.push(`Machine: ${process.platform} ${process.arch}, Node ${process.version}, ${ort.env.versions?.common ?? 'onnxruntime 1.30'}; threads: ${THREADS ?? 'onnxruntime default'}.`);
+lines.push(`Machine: ${process.platform} ${process.arch}, ${availableParallelism()} cores, Node ${process.version}, onnxruntime ${ort.env.versions?.common ?? '1.30'}; threads: ${THREADS ?? 'onnxruntime default'}; load average ${loadAtStart.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end (other jobs share the cores).`);
 lines.push(`Best of ${REPS} interleaved runs per method. Data: prompts 10–60 tokens, responses 20–400 tokens (pair encoding, up to 463 tokens per sequence); ${PAIRS_TINY} pairs on tiny, ${PAIRS_BASE} on bert-base.`);
 lines.push('');
 lines.push('| model | method | seconds | pairs/s | tokens/s | note |');
 lines.push('|---|---|---:|---:|---:|---|');
 for (const r of results) lines.push(`| ${r.size} | ${r.method} | ${r.seconds.toFixed(2)} | ${r.pairsPerSecond.toFixed(1)} | ${r.tokensPerSecond.toFixed(0)} | ${r.note ?? ''} |`);
 lines.push('');
-lines.push('| model | (a)/(b) target ≥ 0.95 | (a)/(c) | (a)/(d) target ≥ 2 |');
-lines.push('|---|---:|---:|---:|');
+lines.push('| model | (a)/(b) target ≥ 0.95 | (a)/(a0) new defaults | (e)/(a) fused | (a)/(c) | (a)/(d) target ≥ 2 |');
+lines.push('|---|---:|---:|---:|---:|---:|');
 for (const sizeName of [...new Set(results.map((r) => r.size))]) {
   const of = (prefix: string) => results.find((r) => r.size === sizeName && r.method.startsWith(prefix));
   const ratio = (x?: Row, y?: Row) => (x && y ? (x.pairsPerSecond / y.pairsPerSecond).toFixed(2) : 'n/a');
-  lines.push(`| ${sizeName} | ${ratio(of('(a)'), of('(b)'))} | ${ratio(of('(a)'), of('(c)'))} | ${ratio(of('(a)'), of('(d)'))} |`);
+  lines.push(`| ${sizeName} | ${ratio(of('(a)'), of('(b)'))} | ${ratio(of('(a)'), of('(a0)'))} | ${ratio(of('(e)'), of('(a)'))} | ${ratio(of('(a)'), of('(c)'))} | ${ratio(of('(a)'), of('(d)'))} |`);
 }
 lines.push('');
-lines.push('Fraction of the machine (target ≥ 85% on a compute-bound model): matrix-product FLOPs of the real tokens per second, against one large fp32 MatMul in onnxruntime with the same threads, measured in this run.');
+lines.push('Fraction of the machine (target ≥ 85% on a compute-bound model): matrix-product FLOPs of the real tokens per second, against one large fp32 MatMul in onnxruntime with the same threads, the best of one measurement per repetition (interleaved with the methods).');
 lines.push('');
-lines.push('| model | (a) GFLOP/s | (b) GFLOP/s | fp32 GEMM GFLOP/s | (a) ÷ GEMM |');
-lines.push('|---|---:|---:|---:|---:|');
-lines.push(...efficiency);
+lines.push('| model | (a) GFLOP/s | (b) GFLOP/s | (e) fused GFLOP/s | fp32 GEMM GFLOP/s | (a) ÷ GEMM | (b) ÷ GEMM | (e) ÷ GEMM |');
+lines.push('|---|---:|---:|---:|---:|---:|---:|---:|');
+for (const e of efficiency) {
+  const rate = (seconds: number) => e.modelFlops / seconds;
+  const share = (seconds: number) => `${((100 * rate(seconds)) / gemmPeak).toFixed(0)}%`;
+  lines.push(`| ${e.size} | ${(rate(e.a) / 1e9).toFixed(1)} | ${(rate(e.b) / 1e9).toFixed(1)} | ${(rate(e.e) / 1e9).toFixed(1)} | ${(gemmPeak / 1e9).toFixed(1)} | ${share(e.a)} | ${share(e.b)} | ${share(e.e)} |`);
+}
 for (const note of notes) lines.push('', note);
 const table = lines.join('\n');
 console.log(table);

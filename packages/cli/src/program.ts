@@ -15,6 +15,7 @@ import { registerMarginsCommands } from './commands/margins';
 import { registerPairsCommands } from './commands/pairs';
 import { registerPipelineCommands } from './commands/pipeline';
 import { registerPrivacyCommands } from './commands/privacy';
+import { registerOptimizeCommands } from './commands/optimize';
 import { registerQuantizeCommands } from './commands/quantize';
 import { registerRectifyCommands } from './commands/rectify';
 import { registerScoreCommands } from './commands/score';
@@ -43,6 +44,7 @@ export function createProgram(): Command {
   registerSynthCommands(program);
   registerTrainRmCommands(program);
   registerQuantizeCommands(program);
+  registerOptimizeCommands(program);
   registerRectifyCommands(program);
   registerClassifyCommands(program);
   registerD2poCommands(program);
