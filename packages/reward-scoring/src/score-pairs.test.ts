@@ -195,7 +195,9 @@ describe('loadRewardModel with builder models', () => {
     const model = await loadRewardModel(modelFolder({}), { tokenizerWorkers: 0 });
     try {
       const pairs = pairsOf(10);
-      const expected = await collect(pairs, model);
+      // One wide batch (the cpu plan's 2% padding cap would already split these short rows).
+      const options = { batchTokens: 100_000, maxPadding: 1 };
+      const expected = await collect(pairs, model, options);
       const run = model.runBatch.bind(model);
       let failures = 0;
       model.runBatch = async (rows) => {
@@ -205,7 +207,7 @@ describe('loadRewardModel with builder models', () => {
         }
         return run(rows);
       };
-      const actual = await collect(pairs, model);
+      const actual = await collect(pairs, model, options);
       expect(failures).toBeGreaterThan(0);
       actual.forEach((row, i) => expect(Math.abs(row.chosen_score - expected[i]!.chosen_score)).toBeLessThan(1e-5));
     } finally {
