@@ -25,7 +25,7 @@ describe('pref score', () => {
       const input = join(dir, `${mode}-${maxLength}.jsonl`);
       writeFileSync(input, cases.map((c, i) => JSON.stringify({ id: `c${i}`, prompt: c.prompt, chosen: c.response, rejected: cases[(i + 1) % cases.length]!.response })).join('\n') + '\n');
       const output = join(dir, `${mode}-${maxLength}.out.jsonl`);
-      await pref('score', input, '-o', output, '--model', fixtureDir, '--input-format', mode, '-q', ...(maxLength ? ['--max-length', String(maxLength)] : []));
+      await pref('score', input, '-o', output, '--model', fixtureDir, '--input-format', mode, '-q', '--tokenizer-workers', '1', ...(maxLength ? ['--max-length', String(maxLength)] : []));
       const rows = readFileSync(output, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { id: string; chosen_score: number; rejected_score: number; margin_raw: number });
       expect(rows).toHaveLength(cases.length);
       rows.forEach((row, i) => {
