@@ -94,6 +94,9 @@ export class TokenizePool {
   private nextId = 0;
   private closed = false;
 
+  /** Workers that have loaded their tokenizer; work is spread over these only. */
+  private readonly ready: Worker[] = [];
+
   private constructor(workers: Worker[]) {
     this.workers = workers;
     for (const worker of workers) {
@@ -120,12 +123,19 @@ export class TokenizePool {
         });
         pending.resolve(out);
       });
-      worker.on('error', (error) => this.failAll(error));
+      // A worker that fails while starting is dropped (see create); one that fails while in use fails its jobs.
+      worker.on('error', (error) => {
+        if (this.ready.includes(worker)) this.failAll(error);
+      });
       worker.unref();
     }
   }
 
-  /** Starts the workers and waits until each has loaded the tokenizer. */
+  /**
+   * Starts the workers and returns once the first has loaded the tokenizer; the others join as they
+   * become ready, so a short run does not wait for every worker's start-up (a worker that fails to
+   * start is dropped; the pool fails only when none starts).
+   */
   static async create(options: TokenizePoolOptions): Promise<TokenizePool> {
     const { tokenizerJson, tokenizerOptions = {}, workers = 1 } = options;
     const module = tokenizerModule();
@@ -139,22 +149,36 @@ export class TokenizePool {
           workerData: { ...module, tokenizerJson, tokenizerOptions: { file: tokenizerOptions.file } },
         }),
     );
+    const readiness = started.map(
+      (worker) =>
+        new Promise<Worker>((resolve, reject) => {
+          worker.once('message', () => resolve(worker));
+          worker.once('error', reject);
+          worker.once('exit', (code) => reject(new Error(`tokenizer worker exited with code ${code}`)));
+        }),
+    );
+    let first: Worker;
     try {
-      await Promise.all(
-        started.map(
-          (worker) =>
-            new Promise<void>((resolve, reject) => {
-              worker.once('message', () => resolve());
-              worker.once('error', reject);
-              worker.once('exit', (code) => reject(new Error(`tokenizer worker exited with code ${code}`)));
-            }),
-        ),
-      );
+      first = await Promise.any(readiness);
     } catch (error) {
       await Promise.all(started.map((worker) => worker.terminate()));
-      throw error;
+      throw (error as AggregateError).errors?.[0] ?? error;
     }
-    return new TokenizePool(started);
+    const pool = new TokenizePool(started);
+    pool.ready.push(first);
+    readiness.forEach((promise, i) => {
+      const worker = started[i]!;
+      if (worker === first) return;
+      promise.then(
+        () => {
+          if (!pool.closed) pool.ready.push(worker);
+        },
+        () => {
+          void worker.terminate();
+        },
+      );
+    });
+    return pool;
   }
 
   get size(): number {
@@ -185,14 +209,15 @@ export class TokenizePool {
   async tokenize(texts: readonly string[]): Promise<Int32Array[]> {
     if (this.closed) throw new Error('TokenizePool is closed');
     if (texts.length === 0) return [];
-    const chunk = Math.ceil(texts.length / this.workers.length);
+    const ready = [...this.ready];
+    const chunk = Math.ceil(texts.length / ready.length);
     const jobs: Promise<Int32Array[]>[] = [];
     for (let w = 0; w * chunk < texts.length; w++) {
       const id = this.nextId++;
       const slice = texts.slice(w * chunk, (w + 1) * chunk);
       jobs.push(
         new Promise<Int32Array[]>((resolve, reject) => {
-          const worker = this.workers[w]!;
+          const worker = ready[w]!;
           this.pending.set(id, { worker, resolve, reject });
           this.acquire(worker);
           worker.postMessage({ id, texts: slice });
