@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PreferencePair } from '@pref/io';
-import { DeviceUnavailableError, loadRewardModel, scorePairs } from '@pref/reward-scoring';
+import { batchPlanFor, DeviceUnavailableError, loadRewardModel, scorePairs } from '@pref/reward-scoring';
 import { buildEncoderClassifier, type EncoderClassifierOptions } from '@pref/reward-scoring/testing';
 import { flag, uniformStream, writeFigures } from '../shared';
 
@@ -51,7 +51,8 @@ function makePairs(count: number): PreferencePair[] {
 }
 
 async function scores(dir: string, device: 'cpu' | 'cuda', pairs: readonly PreferencePair[], batchTokens: number): Promise<{ seconds: number; values: Float64Array }> {
-  const model = await loadRewardModel(dir, { device, tokenizerWorkers: 2 });
+  // Tokenizer workers and windows: the device's defaults (cuda: cores − 1 workers up to 8, 4096-pair windows).
+  const model = await loadRewardModel(dir, { device });
   try {
     for await (const _ of scorePairs(pairs.slice(0, 8), model, { batchTokens })) void _;
     const values = new Float64Array(2 * pairs.length);
@@ -88,7 +89,8 @@ for (const shape of shapes) {
     for (let i = 0; i < cpu.values.length; i++) maxDiff = Math.max(maxDiff, Math.abs(cpu.values[i]! - check.values[i]!));
     const tolerance = dtype === 'float32' ? 1e-3 : 5e-2;
     if (!(maxDiff <= tolerance)) failed = true;
-    for (const batchTokens of [16384, 65536, 262144]) {
+    // The cuda plan's default budget first, then larger ones.
+    for (const batchTokens of [batchPlanFor('cuda').batchTokens, 131072, 262144]) {
       const cuda = await scores(dir, 'cuda', pairs, batchTokens);
       rows.push(`| ${shape.name} | ${dtype} | ${batchTokens} | ${(pairs.length / cuda.seconds).toFixed(1)} | ${(CPU_PAIRS / cpu.seconds).toFixed(2)} | ${maxDiff.toExponential(2)} (≤ ${tolerance}) |`);
       console.log(rows.at(-1));
