@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -74,6 +74,24 @@ describe('optimizeModel', () => {
     expect(int8.every(Number.isFinite)).toBe(true);
   });
 
+  it('keeps large weights in external data when the source has them', async () => {
+    const dir = join(temp, 'external');
+    mkdirSync(join(dir, 'onnx'), { recursive: true });
+    const built = buildEncoderClassifier({ vocabSize: 266, hidden: 64, layers: 2, heads: 4, intermediate: 128, maxPosition: 128, numLabels: 1, seed: 11, initStd: 0.2 });
+    const { model, data } = built.graph.toBytesWithExternalData({ location: 'model.onnx_data' });
+    writeFileSync(join(dir, 'onnx', 'model.onnx'), model);
+    writeFileSync(join(dir, 'onnx', 'model.onnx_data'), data);
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(built.config));
+    copyFileSync(join(fixtureDir, 'tokenizer.json'), join(dir, 'tokenizer.json'));
+    copyFileSync(join(fixtureDir, 'tokenizer_config.json'), join(dir, 'tokenizer_config.json'));
+    const result = await optimizeModel(dir, join(temp, 'external-opt'));
+    expect(existsSync(join(result.outDir, 'model.onnx_data'))).toBe(true);
+    expect(statSync(join(result.outDir, 'model.onnx')).size).toBeLessThan(statSync(join(result.outDir, 'model.onnx_data')).size);
+    expect(result.maxAbsScoreChange).toBeLessThan(1e-5);
+    const [before, after] = [await scores(dir), await scores(result.outDir)];
+    for (let i = 0; i < before.length; i++) expect(Math.abs(after[i]! - before[i]!)).toBeLessThan(1e-5);
+  });
+
   it('never writes into a folder pref did not write, nor into the model folder; replaces its own only with overwrite', async () => {
     const source = encoderFolder('guarded');
     const foreign = join(temp, 'foreign');
@@ -87,5 +105,7 @@ describe('optimizeModel', () => {
     const again = await optimizeModel(source, out, { overwrite: true });
     expect(again.maxAbsScoreChange).toBeLessThan(1e-5);
     expect(readFileSync(join(foreign, 'notes.txt'), 'utf8')).toBe('mine');
+    await expect(optimizeModel(source, join(temp, 'never'), { tolerance: -1 })).rejects.toThrow(/tolerance must be a number >= 0/);
+    expect(existsSync(join(temp, 'never'))).toBe(false);
   });
 });
