@@ -43,6 +43,7 @@ const FAMILIES: Array<[string, string]> = [
 
 const args = process.argv.slice(2);
 const rounds = Number(flag('rounds', args) ?? 5);
+const WARMUP_PASSES = 3;
 const workers = Number(flag('workers', args) ?? Math.max(1, cpus().length));
 const texts: string[] = [];
 for (const pair of loadTruthySample()) texts.push(pair.prompt, pair.chosen, pair.rejected);
@@ -75,10 +76,15 @@ for (const [family, path] of FAMILIES) {
   // word cache serves a whole text from an earlier round; same ids checked first (also a warm-up).
   const roundTexts = Array.from({ length: rounds + 1 }, (_, round) => texts.map((text) => `${text} (${round})`));
   let tokens = 0;
-  // Warm-up on round 0's texts (not reused); ids of every round are compared after the timing.
-  await rust.encodeBatch(roundTexts[0]!, { addSpecialTokens: false });
-  for (const text of roundTexts[0]!) pref.encode(text);
-  await pool.tokenize(roundTexts[0]!);
+  // Warm-up on round 0's texts (not reused; ids of every round are compared after the timing), three
+  // passes on each side: the pool's workers each see only part of the texts, and a single pass left
+  // their JIT cold (their first two timed rounds ran 3-12× slower than the later ones).
+  for (let pass = 0; pass < WARMUP_PASSES; pass++) {
+    const warm = roundTexts[0]!.map((text) => `${text} [${pass}]`);
+    await rust.encodeBatch(warm, { addSpecialTokens: false });
+    for (const text of warm) pref.encode(text);
+    await pool.tokenize(warm);
+  }
   const times = { prefOne: [] as number[], prefPool: [] as number[], rustEncode: [] as number[], rustBatch: [] as number[] };
   const ratiosEncode: number[] = [];
   const ratiosBatch: number[] = [];
