@@ -13,7 +13,7 @@ import { modelFilePath, modelFolder } from './model-files';
  */
 
 /** Manifests pref writes into derived model folders; any of them marks a folder as pref's. */
-export const DERIVED_MANIFESTS = ['quantization.json', 'optimization.json'] as const;
+const DERIVED_MANIFESTS = ['quantization.json', 'optimization.json'] as const;
 
 function isInside(parent: string, child: string): boolean {
   const rel = relative(parent, child);
