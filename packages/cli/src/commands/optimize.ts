@@ -12,7 +12,7 @@ interface OptimizeFlags {
   verify: boolean;
   eval?: string;
   evalLimit: string;
-  inputFormat: InputFormat;
+  modelInput: InputFormat;
   schema?: string;
   threads?: string;
   quiet?: boolean;
@@ -57,7 +57,7 @@ export function registerOptimizeCommands(program: Command): void {
     .option('--no-verify', 'skip the check that scores on probe texts stay within 1e-4 (needed for graphs that are not reward models)')
     .option('--eval <pairs>', 'pairs to measure the throughput ratio and score change on (written to the folder README)')
     .option('--eval-limit <N>', 'use at most this many pairs of --eval', '512')
-    .addOption(new Option('--input-format <format>', 'how prompt and response are fed in the evaluation').choices(['pair', 'joined', 'chat']).default('pair'))
+    .addOption(new Option('--model-input <format>', 'how prompt and response are fed to the model in the evaluation').choices(['pair', 'joined', 'chat']).default('pair'))
     .option('--schema <name>', 'schema of --eval (default: auto)')
     .option('--threads <N>', 'onnxruntime intra-op threads in the evaluation')
     .option('-q, --quiet', 'no progress output')
@@ -75,7 +75,7 @@ export function registerOptimizeCommands(program: Command): void {
         const reference = await loadRewardModel(flags.model, { threads, tokenizerWorkers: 0 });
         const candidate = await loadRewardModel(result.outDir, { threads, tokenizerWorkers: 0 });
         try {
-          comparison = await compareRewardModels(sample, reference, candidate, { inputFormat: flags.inputFormat });
+          comparison = await compareRewardModels(sample, reference, candidate, { inputFormat: flags.modelInput });
         } finally {
           await Promise.all([reference.dispose(), candidate.dispose()]);
         }
