@@ -132,7 +132,7 @@ function fuse(model: ModelMessage): OptimizeModelResult['fused'] {
   const withConstant = (node: NodeMessage): { other: string; value: number } | undefined => {
     for (const [k, o] of [[1, 0], [0, 1]] as const) {
       const value = scalarValue(initializers, node.input[k]);
-      if (value !== undefined && node.input[o] !== undefined) return { other: node.input[o]!, value };
+      if (value !== undefined && node.input[o] !== undefined) return { other: node.input[o], value };
     }
     return undefined;
   };
@@ -227,7 +227,7 @@ function fuse(model: ModelMessage): OptimizeModelResult['fused'] {
       break;
     }
     const epsilon = norm.attribute.find((x) => x.name === 'epsilon')?.f ?? 1e-5;
-    const fusedNode = newNode('SkipLayerNormalization', [a, b, norm.input[1]!, norm.input[2]!, ...(bias === undefined ? [] : [bias])], [norm.output[0]!], [
+    const fusedNode = newNode('SkipLayerNormalization', [a, b, norm.input[1], norm.input[2], ...(bias === undefined ? [] : [bias])], [norm.output[0]!], [
       { name: 'epsilon', type: 1, f: epsilon },
     ]);
     removed.add(sum);
@@ -321,7 +321,7 @@ export async function optimizeModel(modelDir: string, outDir: string, options: O
     const model = ModelProto.decode(await readFile(modelPath)) as unknown as ModelMessage;
     const nodesBefore = (ModelProto.decode(sourceBytes) as unknown as ModelMessage).graph.node.length;
     const fused = fuse(model);
-    await writeFile(modelPath, ModelProto.encode(model as never).finish());
+    await writeFile(modelPath, ModelProto.encode(model).finish());
     await copyModelSideFiles(resolved.dir, staging, MANIFEST);
     const maxAbsScoreChange = verify ? await probeScoreChange(resolved.dir, staging) : undefined;
     if (maxAbsScoreChange !== undefined && !(maxAbsScoreChange <= tolerance)) {

@@ -63,7 +63,7 @@ export function registerOptimizeCommands(program: Command): void {
     .option('-q, --quiet', 'no progress output')
     .option('--json', 'print the result as JSON on stdout')
     .action(async (flags: OptimizeFlags) => {
-      const evalLimit = integerFlag(flags.evalLimit, '--eval-limit', 1)!;
+      const evalLimit = integerFlag(flags.evalLimit, '--eval-limit', 1);
       const threads = integerFlag(flags.threads, '--threads', 1);
       const progress = createProgress('optimize', { unit: 'steps', quiet: flags.quiet });
       const result = await optimizeModel(flags.model, flags.output, { overwrite: Boolean(flags.overwrite), verify: flags.verify });
