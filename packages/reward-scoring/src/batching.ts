@@ -41,3 +41,35 @@ export function toInt64(values: Int32Array): BigInt64Array {
   }
   return out;
 }
+
+/** A right-padded batch: row-major `[rows, longest]` arrays of the four encoder inputs. */
+export interface PaddedBatch {
+  ids: Int32Array;
+  /** 1 on tokens, 0 on padding. */
+  mask: Int32Array;
+  types: Int32Array;
+  /** 0, 1, … along each row (0 on padding). */
+  positions: Int32Array;
+  dims: [number, number];
+}
+
+/**
+ * Right-pads rows to the longest one with `padId`: what the in-process session is fed and, tensor for
+ * tensor, what the KServe client sends, so a remote server running the same graph sees the same inputs.
+ */
+export function paddedBatch(rows: readonly { ids: Int32Array; typeIds: Int32Array }[], padId: number): PaddedBatch {
+  const longest = rows.reduce((max, row) => Math.max(max, row.ids.length), 1);
+  const size = rows.length * longest;
+  const ids = new Int32Array(size).fill(padId);
+  const mask = new Int32Array(size);
+  const types = new Int32Array(size);
+  const positions = new Int32Array(size);
+  rows.forEach((row, r) => {
+    const at = r * longest;
+    ids.set(row.ids, at);
+    types.set(row.typeIds, at);
+    mask.fill(1, at, at + row.ids.length);
+    for (let p = 0; p < row.ids.length; p++) positions[at + p] = p;
+  });
+  return { ids, mask, types, positions, dims: [rows.length, longest] };
+}

@@ -54,8 +54,17 @@ export { TokenizerLoadError } from './tokenizer/errors';
 export { TokenizePool } from './tokenize-pool';
 export type { TokenizePoolOptions } from './tokenize-pool';
 export { scorePairs, scorePairWindows } from './score-pairs';
-export type { ScorePairsOptions, ScoredPair, ScoredWindow, ScoreProgress, InputFormat } from './score-pairs';
-export { RewardModelError, DeviceUnavailableError, ScoreRowError, ModelFileError, ChatTemplateError } from './errors';
+export type { ScorePairsOptions, ScoredPair, ScoredWindow, ScoreProgress, InputFormat, PairScoringModel } from './score-pairs';
+// Remote inference servers (KServe v2 / Triton, vLLM, TEI) and the KServe v2 wire format
+export { loadRemoteRewardModel, RemoteRewardModel, ENDPOINT_TOKEN_ENV } from './remote/load-remote-reward-model';
+export type { LoadRemoteRewardModelOptions } from './remote/load-remote-reward-model';
+export type { RemoteProtocol } from './remote/protocols';
+export type { EndpointStats } from './remote/endpoint-pool';
+export { encodeKServeMessage, decodeKServeMessage, KServeWireError, INFERENCE_HEADER_LENGTH } from './remote/kserve-wire';
+export type { KServeTensor, KServeDatatype, KServeMessage } from './remote/kserve-wire';
+export { paddedBatch } from './batching';
+export type { PaddedBatch } from './batching';
+export { RewardModelError, DeviceUnavailableError, ScoreRowError, ModelFileError, ChatTemplateError, RemoteScoringError } from './errors';
 export type { ChatTemplateLimit, RewardScoringErrorCode } from './errors';
 // Untrusted model folders: confined reads with size and field limits; bounded chat templates
 export { MODEL_FILE_LIMITS } from './model-files';
