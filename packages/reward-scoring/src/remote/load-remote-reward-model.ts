@@ -203,34 +203,49 @@ export class RemoteRewardModel {
     const reduce = this.reducer(output);
     const scores = new Float64Array(sequences.length);
     const plan = planBatches(sequences.map((s) => s.ids.length), batchTokens, maxPadding);
+    // The first batch that fails stops the others (their requests are aborted), so a bad answer or a
+    // dead cluster does not leave work running behind the error.
+    const stop = new AbortController();
+    const batchSignal = signal === undefined ? stop.signal : AbortSignal.any([signal, stop.signal]);
+    let firstError: unknown;
+    let failed = false;
     await Promise.all(
       plan.map(async (indices) => {
         const batch = ++this.batches;
         const rows = indices.map((i) => sequences[i]!);
         const tokens = rows.reduce((n, row) => n + row.ids.length, 0);
-        const logits = await this.pool.run(
-          batch,
-          { sequences: rows.length, tokens },
-          async (url, attemptSignal) => {
-            let ready = this.prepared.get(url);
-            if (ready === undefined) {
-              ready = this.client.prepare(url, attemptSignal);
-              this.prepared.set(url, ready);
-              ready.catch(() => this.prepared.delete(url)); // a failed metadata read is retried with the batch
-            }
-            await ready;
-            return this.client.infer(url, rows, batch, attemptSignal);
-          },
-          signal,
-        );
-        if (logits.length !== rows.length * this.numLabels) {
-          throw new RemoteScoringError({ endpoint: this.endpoints.join(', '), batch, message: `${logits.length} values for ${rows.length} rows × ${this.numLabels} labels` });
+        try {
+          const logits = await this.pool.run(
+            batch,
+            { sequences: rows.length, tokens },
+            async (url, attemptSignal) => {
+              let ready = this.prepared.get(url);
+              if (ready === undefined) {
+                ready = this.client.prepare(url, attemptSignal);
+                this.prepared.set(url, ready);
+                ready.catch(() => this.prepared.delete(url)); // a failed metadata read is retried with the batch
+              }
+              await ready;
+              return this.client.infer(url, rows, batch, attemptSignal);
+            },
+            batchSignal,
+          );
+          if (logits.length !== rows.length * this.numLabels) {
+            throw new RemoteScoringError({ endpoint: this.endpoints.join(', '), batch, message: `${logits.length} values for ${rows.length} rows × ${this.numLabels} labels` });
+          }
+          indices.forEach((index, r) => {
+            scores[index] = reduce(logits.subarray(r * this.numLabels, (r + 1) * this.numLabels));
+          });
+        } catch (error) {
+          if (!failed) {
+            failed = true;
+            firstError = error;
+            stop.abort(error);
+          }
         }
-        indices.forEach((index, r) => {
-          scores[index] = reduce(logits.subarray(r * this.numLabels, (r + 1) * this.numLabels));
-        });
       }),
     );
+    if (failed) throw firstError;
     return scores;
   }
 
