@@ -192,6 +192,7 @@ export class EndpointPool {
           this.wakeTimer = undefined;
           this.dispatch();
         }, Math.min(...pauses) - now);
+        this.wakeTimer.unref?.();
       }
     }
   }
