@@ -100,6 +100,8 @@ describe('pref serve kserve: requests it refuses, batching', () => {
     ['a float datatype', JSON.stringify({ inputs: [tensor('input_ids', [1, 2], [1, 2], 'FP32')] }), 400, /expected INT64 or INT32, found FP32/],
     ['a left-padded mask', JSON.stringify({ inputs: [tensor('input_ids', [1, 2, 3]), tensor('attention_mask', [0, 1, 1])] }), 400, /right padding/],
     ['a token id outside the vocabulary', JSON.stringify({ inputs: [tensor('input_ids', [1, 99_999_999])] }), 400, /outside the vocabulary/],
+    ['an unknown top-level key', JSON.stringify({ inputs: [tensor('input_ids', [1, 2])], input: [] }), 400, /unknown key "input"/],
+    ['an unknown tensor key', JSON.stringify({ inputs: [{ ...tensor('input_ids', [1, 2]), dtype: 'int64' }] }), 400, /inputs\[0\]: unknown key "dtype"/],
     ['an unknown output', JSON.stringify({ inputs: [tensor('input_ids', [1, 2])], outputs: [{ name: 'hidden' }] }), 400, /unknown output "hidden"/],
     ['a tensor over maxRequestTokens', JSON.stringify({ inputs: [tensor('input_ids', new Array(65).fill(1))] }), 413, /exceed the limit of 64/],
     ['a body over maxBodyBytes', JSON.stringify({ inputs: [tensor('input_ids', new Array(3000).fill(1))] }), 413, /exceeds the limit of 4096 bytes/],
@@ -131,6 +133,22 @@ describe('pref serve kserve: requests it refuses, batching', () => {
     } finally {
       await batching.close();
     }
+  });
+
+  it('answers 503 with Retry-After beyond maxQueuedRequests; close() still answers what was queued', async () => {
+    const queued = await serveKServe({ model: local, port: 0, name: 'rm', maxQueuedRequests: 1, maxQueueDelayMs: 600_000, batchTokens: 1_000_000 });
+    const body = JSON.stringify({ inputs: [tensor('input_ids', [5, 6, 7])] });
+    const first = fetch(`${queued.url}/v2/models/rm/infer`, { method: 'POST', body });
+    // the first request waits in the queue (a batch is cut only by the budget or the 10-minute delay)
+    while (queued.stats().requests < 1) await new Promise((resolve) => setTimeout(resolve, 10));
+    const second = await fetch(`${queued.url}/v2/models/rm/infer`, { method: 'POST', body });
+    expect(second.status).toBe(503);
+    expect(second.headers.get('retry-after')).toBe('1');
+    const closing = queued.close();
+    const answer = await first;
+    expect(answer.status).toBe(200);
+    expect(((await answer.json()) as { outputs: { shape: number[] }[] }).outputs[0]!.shape).toEqual([1, 1]);
+    await closing;
   });
 
   it('a client pointed at a wrong model name gets a clear error naming the endpoint', async () => {

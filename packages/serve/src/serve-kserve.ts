@@ -339,7 +339,7 @@ export async function serveKServe(options: ServeKServeOptions): Promise<KServeSe
     if (headerLength !== undefined && !Number.isInteger(headerLength)) throw new BadRequestError({ field: INFERENCE_HEADER_LENGTH, message: `expected an integer, got ${JSON.stringify(lengthHeader)}` });
     let decoded;
     try {
-      decoded = decodeKServeMessage('inputs', new Uint8Array(body.buffer, body.byteOffset, body.byteLength), headerLength);
+      decoded = decodeKServeMessage('inputs', new Uint8Array(body.buffer, body.byteOffset, body.byteLength), headerLength, { strict: true });
     } catch (error) {
       if (error instanceof KServeWireError) throw new BadRequestError({ message: error.message, cause: error });
       throw error;

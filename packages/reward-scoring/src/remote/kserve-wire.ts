@@ -171,9 +171,15 @@ export function encodeKServeMessage(
  * Decodes a request (`kind` `inputs`) or response (`outputs`): the JSON header (the first
  * `headerLength` bytes, or the whole body), then each tensor's data from JSON `data` or from its
  * binary section. Shapes, element counts, datatypes, section sizes and the body's total length are
- * checked; a violation throws a {@link KServeWireError} naming the tensor and field.
+ * checked; a violation throws a {@link KServeWireError} naming the tensor and field. `strict` (the
+ * server reading requests) also refuses keys the protocol does not define, at the top level and in tensors.
  */
-export function decodeKServeMessage(kind: 'inputs' | 'outputs', body: Uint8Array, headerLength?: number): KServeMessage {
+export function decodeKServeMessage(
+  kind: 'inputs' | 'outputs',
+  body: Uint8Array,
+  headerLength?: number,
+  { strict = false }: { strict?: boolean } = {},
+): KServeMessage {
   if (headerLength !== undefined && (!Number.isInteger(headerLength) || headerLength < 0 || headerLength > body.byteLength)) {
     fail(`${INFERENCE_HEADER_LENGTH} ${headerLength} does not fit a body of ${body.byteLength} bytes`);
   }
@@ -185,12 +191,19 @@ export function decodeKServeMessage(kind: 'inputs' | 'outputs', body: Uint8Array
     fail(`the JSON header is not valid JSON (${(error as Error).message})`);
   }
   if (header === null || typeof header !== 'object' || Array.isArray(header)) fail('expected a JSON object');
+  if (strict) {
+    const allowed = kind === 'inputs' ? ['id', 'parameters', 'inputs', 'outputs'] : ['model_name', 'model_version', 'id', 'parameters', 'outputs'];
+    for (const key of Object.keys(header)) if (!allowed.includes(key)) fail(`unknown key "${key}" (the protocol has ${allowed.join(', ')})`);
+  }
   const list = (header as Record<string, unknown>)[kind];
   if (!Array.isArray(list)) fail(`field "${kind}": expected an array of tensors`);
   let at = jsonEnd;
   const tensors: KServeTensor[] = list.map((entry: unknown, i: number) => {
     const path = `${kind}[${i}]`;
     if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) fail(`${path}: expected a tensor object`);
+    if (strict) {
+      for (const key of Object.keys(entry)) if (!['name', 'shape', 'datatype', 'parameters', 'data'].includes(key)) fail(`${path}: unknown key "${key}"`);
+    }
     const { name, datatype, shape, data, parameters } = entry as Record<string, unknown>;
     if (typeof name !== 'string' || name === '') fail(`${path}.name: expected a non-empty string`);
     if (!isDatatype(datatype)) fail(`${path}.datatype: unsupported datatype ${JSON.stringify(datatype)} (expected one of ${Object.keys(ELEMENT_BYTES).join(', ')})`);
