@@ -102,6 +102,7 @@ describe('pref serve kserve: requests it refuses, batching', () => {
     ['a token id outside the vocabulary', JSON.stringify({ inputs: [tensor('input_ids', [1, 99_999_999])] }), 400, /outside the vocabulary/],
     ['an unknown top-level key', JSON.stringify({ inputs: [tensor('input_ids', [1, 2])], input: [] }), 400, /unknown key "input"/],
     ['an unknown tensor key', JSON.stringify({ inputs: [{ ...tensor('input_ids', [1, 2]), dtype: 'int64' }] }), 400, /inputs\[0\]: unknown key "dtype"/],
+    ['data nested absurdly deep', `{"inputs": [{"name": "input_ids", "datatype": "INT64", "shape": [1, 1], "data": ${'['.repeat(40)}1${']'.repeat(40)}}]}`, 400, /nested more than 32 deep/],
     ['an unknown output', JSON.stringify({ inputs: [tensor('input_ids', [1, 2])], outputs: [{ name: 'hidden' }] }), 400, /unknown output "hidden"/],
     ['a tensor over maxRequestTokens', JSON.stringify({ inputs: [tensor('input_ids', new Array(65).fill(1))] }), 413, /exceed the limit of 64/],
     ['a body over maxBodyBytes', JSON.stringify({ inputs: [tensor('input_ids', new Array(3000).fill(1))] }), 413, /exceeds the limit of 4096 bytes/],

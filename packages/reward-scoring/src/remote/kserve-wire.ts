@@ -115,9 +115,10 @@ function writeBinary(tensor: KServeTensor): Uint8Array {
   return bytes;
 }
 
-function flatten(value: unknown, out: number[], path: string): void {
+function flatten(value: unknown, out: number[], path: string, depth = 0): void {
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) flatten(value[i], out, path);
+    if (depth > 32) fail(`${path}: arrays nested more than 32 deep`);
+    for (let i = 0; i < value.length; i++) flatten(value[i], out, path, depth + 1);
     return;
   }
   if (typeof value !== 'number') fail(`${path}: expected numbers, found ${value === null ? 'null' : typeof value}`);
