@@ -381,4 +381,27 @@ describe('vLLM /pooling and TEI /predict clients against 127.0.0.1 servers with 
       await local.dispose();
     }
   });
+
+  it.each([
+    ['vllm', '/pooling', { object: 'list', data: [{ index: 0, object: 'pooling', data: [1] }] }, /the answer has 1 results for \d+ inputs/],
+    ['vllm', '/pooling', { data: 'nope' }, /the answer has no "data" array/],
+    ['tei', '/predict', [[{ score: 1, label: 'POSITIVE' }]], /the answer has 1 results for \d+ inputs|label "POSITIVE" is not in config.json id2label/],
+    ['tei', '/predict', { error: 'x' }, /expected a list of prediction lists/],
+  ] as const)('%s: a bad answer from %s is a final error naming endpoint and batch', async (protocol, route, answer, pattern) => {
+    const { server, url } = await listen((request, response) => {
+      if (request.url !== route) return void response.writeHead(404).end('{}');
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(JSON.stringify(answer));
+    });
+    const remote = await loadRemoteRewardModel(rmDir, { endpoints: [url], protocol, tokenizerWorkers: 0 });
+    try {
+      const error = await scoresOf(pairs.slice(0, 2), remote, { inputFormat: 'joined', maxPadding: 1 }).catch((e: unknown) => e);
+      expect(RemoteScoringError.isInstance(error)).toBe(true);
+      expect((error as Error).message).toContain(`${url} (batch 1)`);
+      expect((error as Error).message).toMatch(pattern);
+    } finally {
+      await remote.dispose();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
 });
