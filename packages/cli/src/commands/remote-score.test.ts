@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { afterAll, describe, expect, test } from 'vitest';
-import { defaultRewardModelDir } from '@pref/reward-scoring';
+import { createServer as createHttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { defaultRewardModelDir, loadRewardModel } from '@pref/reward-scoring';
 import { readJsonl, runCapturing } from '../testing/run-cli';
 import { registerScoreCommands } from './score';
 
@@ -61,6 +63,39 @@ describe('pref score --endpoint against pref serve kserve', () => {
     expect(stderr).toMatch(/pref serve kserve: model "rm" on http:\/\/127\.0\.0\.1:\d+/);
     expect(stderr).toMatch(/SIGTERM: \d+ requests in \d+ model runs, stopped/);
   }, 180_000);
+
+  test('the same command against a vLLM-style /pooling endpoint gives the in-process scores', async () => {
+    // A 127.0.0.1 server with vLLM's documented /pooling shapes, computing with the model in this process.
+    const model = await loadRewardModel(defaultRewardModelDir(), { tokenizerWorkers: 0 });
+    const server = createHttpServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        const { input } = JSON.parse(Buffer.concat(chunks).toString()) as { input: number[][] };
+        model
+          .runBatch(input.map((ids) => ({ ids: Int32Array.from(ids), typeIds: new Int32Array(ids.length), truncated: false })))
+          .then((logits) => {
+            response.writeHead(200, { 'content-type': 'application/json' });
+            response.end(JSON.stringify({ id: 'pool-1', object: 'list', created: 0, model: 'rm', data: input.map((_, index) => ({ index, object: 'pooling', data: [logits[index]] })), usage: {} }));
+          });
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const input = join(tmp, 'pairs-vllm.jsonl');
+      writeFileSync(input, readFileSync(samplePath, 'utf8').split('\n').slice(0, 20).join('\n') + '\n');
+      const common = [input, '--model', defaultRewardModelDir(), '--input-format', 'joined', '-q'];
+      await score(...common, '-o', join(tmp, 'vllm-local.jsonl'));
+      await score(...common, '-o', join(tmp, 'vllm-remote.jsonl'), '--protocol', 'vllm', '--endpoint', `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+      const local = readJsonl(join(tmp, 'vllm-local.jsonl'));
+      const remote = readJsonl(join(tmp, 'vllm-remote.jsonl'));
+      expect(remote.map((r) => r.id)).toEqual(local.map((r) => r.id));
+      remote.forEach((row, i) => expect(Math.abs((row.margin_raw as number) - (local[i]!.margin_raw as number))).toBeLessThanOrEqual(1e-5));
+    } finally {
+      server.close();
+      await model.dispose();
+    }
+  }, 120_000);
 
   test('bad serve flags exit 1 naming the flag', async () => {
     const bad = [
