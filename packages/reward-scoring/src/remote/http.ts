@@ -17,7 +17,7 @@ export function retryAfterMs(value: string | null, now = Date.now()): number | u
 }
 
 /** The server's error text, from `{"error": "..."}` (KServe), `{"error": {"message"}}`, `{"message"}` (vLLM, TEI) or the raw body, cut to 300 characters. */
-export function answerError(body: Uint8Array): string {
+function answerError(body: Uint8Array): string {
   const text = new TextDecoder().decode(body.subarray(0, 4096));
   try {
     const value = JSON.parse(text) as Record<string, unknown>;
