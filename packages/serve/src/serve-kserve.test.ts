@@ -121,6 +121,9 @@ describe('pref serve kserve: requests it refuses, batching', () => {
     expect(answer.error).toMatch(/binary_data_size: 16 bytes, but shape \[1, 3\] of INT64 needs 24/);
     expect((await post('{}', {}, '/v2/models/other/infer')).status).toBe(404);
     expect((await post('{}', {}, '/v2/models/rm/versions/7/infer')).status).toBe(404);
+    expect((await post('{}', {}, '/v2/health/ready')).status).toBe(405);
+    expect((await post('{}', {}, '/v2/models/rm')).status).toBe(405);
+    expect((await fetch(`${server.url}/v2/models/rm/infer`)).status).toBe(405);
   });
 
   it('merges concurrent requests up to the token budget (batches are cut when the budget is reached)', async () => {

@@ -312,6 +312,7 @@ export async function serveKServe(options: ServeKServeOptions): Promise<KServeSe
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     const path = (request.url ?? '/').split('?')[0]!;
     const get = request.method === 'GET' || request.method === 'HEAD';
+    if ((path === '/v2/health/live' || path === '/v2/health/ready' || path === '/v2') && !get) return sendError(response, 405, `${path} takes GET`, { allow: 'GET' });
     if (path === '/v2/health/live') return sendJson(response, 200, { live: true });
     if (path === '/v2/health/ready') return draining ? sendJson(response, 503, { ready: false }) : sendJson(response, 200, { ready: true });
     if (path === '/v2') return sendJson(response, 200, { name: 'pref', version: '1', extensions: ['binary_tensor_data'] });
