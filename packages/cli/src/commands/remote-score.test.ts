@@ -43,7 +43,7 @@ describe('pref score --endpoint against pref serve kserve', () => {
       if (ready) break;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    const common = [input, '--model', defaultRewardModelDir(), '--input-format', 'joined', '-q'];
+    const common = [input, '--model', defaultRewardModelDir(), '--model-input', 'joined', '-q'];
     await score(...common, '-o', join(tmp, 'local.jsonl'));
     await score(...common, '-o', join(tmp, 'remote.jsonl'), '--endpoint', url, '--remote-name', 'rm', '--batch-tokens', '512');
     const local = readJsonl(join(tmp, 'local.jsonl'));
@@ -84,7 +84,7 @@ describe('pref score --endpoint against pref serve kserve', () => {
     try {
       const input = join(tmp, 'pairs-vllm.jsonl');
       writeFileSync(input, readFileSync(samplePath, 'utf8').split('\n').slice(0, 20).join('\n') + '\n');
-      const common = [input, '--model', defaultRewardModelDir(), '--input-format', 'joined', '-q'];
+      const common = [input, '--model', defaultRewardModelDir(), '--model-input', 'joined', '-q'];
       await score(...common, '-o', join(tmp, 'vllm-local.jsonl'));
       await score(...common, '-o', join(tmp, 'vllm-remote.jsonl'), '--protocol', 'vllm', '--endpoint', `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
       const local = readJsonl(join(tmp, 'vllm-local.jsonl'));

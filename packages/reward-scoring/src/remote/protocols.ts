@@ -138,7 +138,7 @@ export function vllmClient(ctx: ProtocolContext): ProtocolClient {
     async infer(url, rows, batch, signal) {
       rows.forEach((row, r) => {
         if (row.typeIds.some((t) => t !== 0)) {
-          bad(url, batch, `row ${r + 1} of the batch has token type ids, which vLLM's pooling API cannot take: use --input-format joined, or the kserve protocol`);
+          bad(url, batch, `row ${r + 1} of the batch has token type ids, which vLLM's pooling API cannot take: use inputFormat 'joined' (--model-input joined), or the kserve protocol`);
         }
       });
       const payload = {
@@ -196,7 +196,7 @@ export function teiClient(ctx: ProtocolContext): ProtocolClient {
     async infer(url, rows, batch, signal) {
       const inputs = rows.map((row, r) => {
         if (row.source === undefined) {
-          bad(url, batch, `row ${r + 1} of the batch has no text TEI can tokenize the same way (chat input already holds special tokens): use --input-format pair or joined, or the kserve/vllm protocols`);
+          bad(url, batch, `row ${r + 1} of the batch has no text TEI can tokenize the same way (chat input already holds special tokens): use inputFormat 'pair' or 'joined' (--model-input), or the kserve/vllm protocols`);
         }
         if (row.truncated) bad(url, batch, `row ${r + 1} of the batch is longer than --max-length; TEI would truncate it its own way: use the kserve or vllm protocol, or shorten the text`);
         return typeof row.source === 'string' ? [row.source] : [row.source[0], row.source[1]];
