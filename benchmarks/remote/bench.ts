@@ -60,7 +60,7 @@ async function startServer(dir: string, threads: number, latencyMs: number): Pro
   const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'server-child.ts'), dir, String(threads), String(latencyMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise<string>((resolve, reject) => {
     let buffer = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       buffer += chunk.toString();
       const match = /listening (\S+)\n/.exec(buffer);
       if (match) resolve(match[1]!);

@@ -74,10 +74,13 @@ describe('pref score --endpoint against pref serve kserve', () => {
         const { input } = JSON.parse(Buffer.concat(chunks).toString()) as { input: number[][] };
         model
           .runBatch(input.map((ids) => ({ ids: Int32Array.from(ids), typeIds: new Int32Array(ids.length), truncated: false })))
-          .then((logits) => {
-            response.writeHead(200, { 'content-type': 'application/json' });
-            response.end(JSON.stringify({ id: 'pool-1', object: 'list', created: 0, model: 'rm', data: input.map((_, index) => ({ index, object: 'pooling', data: [logits[index]] })), usage: {} }));
-          });
+          .then(
+            (logits) => {
+              response.writeHead(200, { 'content-type': 'application/json' });
+              response.end(JSON.stringify({ id: 'pool-1', object: 'list', created: 0, model: 'rm', data: input.map((_, index) => ({ index, object: 'pooling', data: [logits[index]] })), usage: {} }));
+            },
+            (error: unknown) => response.writeHead(500).end(String(error)),
+          );
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

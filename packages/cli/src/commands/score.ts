@@ -142,9 +142,9 @@ export function registerScoreCommands(program: Command): void {
             remoteName: flags.remoteName,
             remoteVersion: flags.remoteVersion,
             binary: !flags.kserveJson,
-            maxInFlight: integerFlag(flags.maxInFlight, '--max-in-flight')!,
-            timeoutMs: integerFlag(flags.remoteTimeout, '--remote-timeout')!,
-            retries: integerFlag(flags.retries, '--retries', 0)!,
+            maxInFlight: integerFlag(flags.maxInFlight, '--max-in-flight'),
+            timeoutMs: integerFlag(flags.remoteTimeout, '--remote-timeout'),
+            retries: integerFlag(flags.retries, '--retries', 0),
             tokenizerWorkers,
             unsupportedTokenizer: flags.allowUnsupportedTokenizer ? 'warn' : 'error',
           })

@@ -1,7 +1,7 @@
 import { paddedBatch } from '../batching';
 import { RemoteScoringError } from '../errors';
 import type { EncodedSequence } from '../sequence-encoder';
-import { decodeKServeMessage, encodeKServeMessage, INFERENCE_HEADER_LENGTH, KServeWireError, type KServeDatatype, type KServeTensor } from './kserve-wire';
+import { decodeKServeMessage, encodeKServeMessage, INFERENCE_HEADER_LENGTH, KServeWireError, type KServeTensor } from './kserve-wire';
 import { parseJsonAnswer, request } from './http';
 
 /** The inference protocols pref speaks. */
@@ -77,7 +77,7 @@ export function kserveClient(ctx: ProtocolContext): ProtocolClient {
           bad(url, undefined, `model metadata inputs[${i}]: the deployed graph takes ${JSON.stringify(name)}; pref sends only ${[...ENCODER_INPUTS].join(', ')}`);
         }
         if (datatype !== 'INT64' && datatype !== 'INT32') bad(url, undefined, `model metadata input "${name}": datatype ${JSON.stringify(datatype)}, expected INT64 or INT32`);
-        return { name, datatype: datatype as 'INT32' | 'INT64' };
+        return { name, datatype: datatype };
       });
       if (!parsedInputs.some((input) => input.name === 'input_ids')) bad(url, undefined, 'model metadata lists no "input_ids" input');
       const outputNames = outputs.map((o: unknown) => (o as { name?: unknown })?.name).filter((n): n is string => typeof n === 'string');
@@ -95,7 +95,7 @@ export function kserveClient(ctx: ProtocolContext): ProtocolClient {
       const { ids, mask, types, positions, dims } = paddedBatch(rows, ctx.padId);
       const tensors: KServeTensor[] = model.inputs.map(({ name, datatype }) => ({
         name,
-        datatype: datatype as KServeDatatype,
+        datatype: datatype,
         shape: dims,
         data: name === 'input_ids' ? ids : name === 'attention_mask' ? mask : name === 'token_type_ids' ? types : positions,
       }));
