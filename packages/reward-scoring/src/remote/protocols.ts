@@ -77,7 +77,8 @@ export function kserveClient(ctx: ProtocolContext): ProtocolClient {
           bad(url, undefined, `model metadata inputs[${i}]: the deployed graph takes ${JSON.stringify(name)}; pref sends only ${[...ENCODER_INPUTS].join(', ')}`);
         }
         if (datatype !== 'INT64' && datatype !== 'INT32') bad(url, undefined, `model metadata input "${name}": datatype ${JSON.stringify(datatype)}, expected INT64 or INT32`);
-        return { name, datatype: datatype };
+        const integerType: 'INT32' | 'INT64' = datatype === 'INT32' ? 'INT32' : 'INT64';
+        return { name, datatype: integerType };
       });
       if (!parsedInputs.some((input) => input.name === 'input_ids')) bad(url, undefined, 'model metadata lists no "input_ids" input');
       const outputNames = outputs.map((o: unknown) => (o as { name?: unknown })?.name).filter((n): n is string => typeof n === 'string');
