@@ -102,7 +102,7 @@ describe('pref score --endpoint against pref serve kserve', () => {
 
   test('bad serve flags exit 1 naming the flag', async () => {
     const bad = [
-      [['--model', defaultRewardModelDir(), '--port', '-1'], /--port: expected an integer >= 0/],
+      [['--model', defaultRewardModelDir(), '--port', '-1'], /--port: expected an integer in \[0, 65535\]/],
       [['--model', defaultRewardModelDir(), '--max-queue-delay-ms', 'soon'], /--max-queue-delay-ms: expected a number >= 0/],
       [['--model', defaultRewardModelDir(), '--name', '../x'], /name: expected letters, digits/],
     ] as const;
