@@ -8,7 +8,7 @@ import { AbortedError, InvalidArgumentError, PrefError } from '@pref/core';
 import { InvalidBatchValueError } from '@pref/dpo-loss';
 import { FileSystemError, InvalidRecordError, OutputConflictError, OutputLockedError } from '@pref/io';
 import { NonFiniteValueError } from '@pref/margins';
-import { CausalLMError, ChatTemplateError, DeviceUnavailableError, ModelFileError, RewardModelError, ScoreRowError, TokenizerLoadError } from '@pref/reward-scoring';
+import { CausalLMError, ChatTemplateError, DeviceUnavailableError, ModelFileError, RemoteScoringError, RewardModelError, ScoreRowError, TokenizerLoadError } from '@pref/reward-scoring';
 import { BadRequestError, D2poClientError, ResumeError } from '@pref/serve';
 import { describe, expect, it } from 'vitest';
 
@@ -31,6 +31,7 @@ const cases: [AnyErrorClass, () => PrefError][] = [
   [ModelFileError, () => new ModelFileError({ file: 'f', message: 'm' })],
   [ChatTemplateError, () => new ChatTemplateError({ source: 's', message: 'm', code: 'MODEL_RUN' })],
   [TokenizerLoadError, () => new TokenizerLoadError('f', 'x', 'm')],
+  [RemoteScoringError, () => new RemoteScoringError({ endpoint: 'http://127.0.0.1:1', message: 'm' })],
   [CausalLMError, () => new CausalLMError({ code: 'MODEL_LOAD', modelDir: 'd', message: 'm' })],
   [BadRequestError, () => new BadRequestError({ message: 'm' })],
   [ResumeError, () => new ResumeError({ file: 'f', message: 'm' })],

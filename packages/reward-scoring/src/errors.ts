@@ -81,3 +81,26 @@ export class ChatTemplateError extends RewardModelError {
     this.limit = options.limit;
   }
 }
+
+
+/**
+ * A remote inference server failed or answered something pref refuses (a wrong shape, a NaN, a count
+ * that does not match the request). `endpoint` is the server's URL (never with credentials), `batch`
+ * the 1-based batch number in the run when one is to blame, `status` the HTTP status when there was one.
+ * `code` is `MODEL_RUN` (or `INVALID_ARGUMENT` for a bad endpoint setting).
+ */
+export class RemoteScoringError extends RewardModelError {
+  static override readonly marker: symbol = Symbol.for('pref.error.reward-scoring.remote');
+  readonly endpoint: string;
+  readonly batch?: number;
+  readonly status?: number;
+
+  constructor(options: { endpoint: string; batch?: number; status?: number; message: string; code?: 'MODEL_RUN' | 'INVALID_ARGUMENT'; cause?: unknown }) {
+    const where = options.batch === undefined ? options.endpoint : `${options.endpoint} (batch ${options.batch})`;
+    super(options.code ?? 'MODEL_RUN', `${where}: ${options.message}`, options.cause);
+    this.name = 'RemoteScoringError';
+    this.endpoint = options.endpoint;
+    this.batch = options.batch;
+    this.status = options.status;
+  }
+}

@@ -16,7 +16,7 @@ export type { ChatTemplateLimits } from './chat-template/index';
 export { loadRewardModel, RewardModel } from './load-reward-model';
 export type { LoadRewardModelOptions, RewardModelDevice, ScoreOutput } from './load-reward-model';
 export { scorePairs, scorePairWindows } from './score-pairs';
-export type { ScorePairsOptions, ScoredPair, ScoredWindow, ScoreProgress, InputFormat } from './score-pairs';
+export type { ScorePairsOptions, ScoredPair, ScoredWindow, ScoreProgress, InputFormat, PairScoringModel } from './score-pairs';
 export { scorePairsToFile, checkpointPaths } from './score-pairs-to-file';
 export type { ScorePairsToFileOptions } from './score-pairs-to-file';
 export { quantizeModel, quantizeWeights } from './quantize-model';
@@ -36,8 +36,16 @@ export { TokenizePool } from './tokenize-pool';
 export type { TokenizePoolOptions } from './tokenize-pool';
 export { truncatedPairLengths } from './truncation';
 export type { TruncationStrategy } from './truncation';
-export { BATCH_PLANS, batchPlanFor, defaultTokenizerWorkers, planBatches } from './batching';
-export type { BatchPlan, BatchPlanDevice } from './batching';
+export { BATCH_PLANS, batchPlanFor, defaultTokenizerWorkers, planBatches, paddedBatch } from './batching';
+export type { BatchPlan, BatchPlanDevice, PaddedBatch } from './batching';
+
+// Remote inference servers (KServe v2 / Triton, vLLM, TEI) and the KServe v2 wire format
+export { loadRemoteRewardModel, RemoteRewardModel, ENDPOINT_TOKEN_ENV } from './remote/load-remote-reward-model';
+export type { LoadRemoteRewardModelOptions } from './remote/load-remote-reward-model';
+export type { RemoteProtocol } from './remote/protocols';
+export type { EndpointStats } from './remote/endpoint-pool';
+export { encodeKServeMessage, decodeKServeMessage, KServeWireError, INFERENCE_HEADER_LENGTH } from './remote/kserve-wire';
+export type { KServeTensor, KServeDatatype, KServeMessage } from './remote/kserve-wire';
 
 // Causal LMs: sequence log-probs, DPO implicit rewards, sampling
 export { loadCausalLM, CausalLM, CAUSAL_LM_MODEL_FILES, implicitRewards, addLogProbs, LOGPS_FIELDS, logSoftmaxAt } from './causal-lm/index';
@@ -57,7 +65,7 @@ export type { TrainRewardModelOptions, TrainedRewardModel, RewardModelReport } f
 export { defaultRewardModelDir } from './train-reward-model/default-model';
 
 // Errors (all `PrefError`s)
-export { RewardModelError, DeviceUnavailableError, ScoreRowError, ModelFileError, ChatTemplateError } from './errors';
+export { RewardModelError, DeviceUnavailableError, ScoreRowError, ModelFileError, ChatTemplateError, RemoteScoringError } from './errors';
 export type { ChatTemplateLimit, RewardScoringErrorCode } from './errors';
 export { TokenizerLoadError } from './tokenizer/errors';
 export { CausalLMError } from './causal-lm/errors';

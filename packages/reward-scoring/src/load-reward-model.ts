@@ -7,8 +7,11 @@ import { configLabels, tokenText } from './model-files';
 import { checkOptionKeys, checkSessionOptions, createModelSession, MODEL_SESSION_OPTION_KEYS, type ModelDevice, type ModelSessionOptions } from './model-session';
 import { SequenceEncoder, type ChatTurn, type EncodedSequence } from './sequence-encoder';
 import { TokenizePool } from './tokenize-pool';
-import { batchPlanFor, defaultTokenizerWorkers, planBatches, toInt64 } from './batching';
+import { batchPlanFor, defaultTokenizerWorkers, paddedBatch, planBatches, toInt64 } from './batching';
 import { float16BitsToFloat32 } from './onnx-builder/graph-builder';
+import { defaultMaxLength, labelIndexOf, scoreReducer, type ScoreOutput } from './model-text';
+
+export type { ScoreOutput } from './model-text';
 
 /** Where the model runs (see {@link ModelDevice}). */
 export type RewardModelDevice = ModelDevice;
@@ -33,11 +36,6 @@ export interface LoadRewardModelOptions extends Omit<LoadModelFilesOptions, 'onn
 
 const LOAD_OPTION_KEYS = [...MODEL_FILE_OPTION_KEYS, ...MODEL_SESSION_OPTION_KEYS, 'tokenizerWorkers', 'padTokenId'];
 
-/** What the model reports for each scored sequence. */
-export type ScoreOutput =
-  | 'logit'
-  | { label: string | number; probability?: boolean }
-  | ((logits: Float32Array) => number);
 
 /**
  * A loaded ONNX reward (or classification) model with its tokenizer: one onnxruntime session,
@@ -102,10 +100,7 @@ export class RewardModel {
     this.numLabels = this.labels.length;
     this.chatTemplate = init.chatTemplate;
     this.specialTokens = init.specialTokens ?? {};
-    const tokenizerMax = Number(init.encoder.tokenizerConfig.model_max_length);
-    const positionMax = Number(init.config.max_position_embeddings);
-    const limits = [tokenizerMax, positionMax].filter((v) => Number.isFinite(v) && v > 0 && v < 1e9);
-    this.maxLength = limits.length > 0 ? Math.min(...limits) : 512;
+    this.maxLength = defaultMaxLength(init.config, init.encoder.tokenizerConfig);
     [this.padId, this.padSource] = resolvePadId(init.padTokenId, init.config, init.encoder, join(init.dir, 'config.json'));
   }
 
@@ -122,34 +117,12 @@ export class RewardModel {
 
   /** Index of a label given by name or index. */
   labelIndex(label: string | number): number {
-    const index = typeof label === 'number' ? label : this.labels.indexOf(label);
-    if (!Number.isInteger(index) || index < 0 || index >= this.numLabels) {
-      throw new RewardModelError('INVALID_ARGUMENT', `unknown label ${JSON.stringify(label)}; the model has [${this.labels.join(', ')}]`);
-    }
-    return index;
+    return labelIndexOf(this.labels, label);
   }
 
   /** Builds the reducer from raw logits to one number per sequence. */
   reducer(output: ScoreOutput = 'logit'): (logits: Float32Array) => number {
-    if (typeof output === 'function') return output;
-    if (output === 'logit') {
-      if (this.numLabels !== 1) {
-        throw new RewardModelError(
-          'INVALID_ARGUMENT',
-          `output "logit" needs a single-logit model; this one has ${this.numLabels} labels [${this.labels.join(', ')}]: choose { label }`,
-        );
-      }
-      return (logits) => logits[0]!;
-    }
-    const index = this.labelIndex(output.label);
-    if (!output.probability) return (logits) => logits[index]!;
-    return (logits) => {
-      let max = -Infinity;
-      for (const value of logits) max = Math.max(max, value);
-      let sum = 0;
-      for (const value of logits) sum += Math.exp(value - max);
-      return Math.exp(logits[index]! - max) / sum;
-    };
+    return scoreReducer(this.labels, output);
   }
 
   /**
@@ -158,20 +131,7 @@ export class RewardModel {
    * takes them.
    */
   async runBatch(rows: readonly EncodedSequence[]): Promise<Float32Array> {
-    const longest = rows.reduce((max, row) => Math.max(max, row.ids.length), 1);
-    const size = rows.length * longest;
-    const ids = new Int32Array(size).fill(this.padId);
-    const mask = new Int32Array(size);
-    const types = new Int32Array(size);
-    const positions = new Int32Array(size);
-    rows.forEach((row, r) => {
-      const at = r * longest;
-      ids.set(row.ids, at);
-      types.set(row.typeIds, at);
-      mask.fill(1, at, at + row.ids.length);
-      for (let p = 0; p < row.ids.length; p++) positions[at + p] = p;
-    });
-    const dims = [rows.length, longest];
+    const { ids, mask, types, positions, dims } = paddedBatch(rows, this.padId);
     const feeds: Record<string, ort.Tensor> = {};
     for (const name of this.inputNames) {
       const data = name === 'input_ids' ? ids : name === 'attention_mask' ? mask : name === 'token_type_ids' ? types : positions;
@@ -342,7 +302,7 @@ export async function loadRewardModel(dirOrHubId: string, options: LoadRewardMod
  * The pad id and where it came from: the option, else config.json `pad_token_id` (what classifier
  * graphs compare against), else the tokenizer's pad token, else 0.
  */
-function resolvePadId(option: number | undefined, config: Record<string, unknown>, encoder: SequenceEncoder, configFile: string): [number, string] {
+export function resolvePadId(option: number | undefined, config: Record<string, unknown>, encoder: SequenceEncoder, configFile: string): [number, string] {
   if (option !== undefined) return [option, 'padTokenId option'];
   const fromConfig = config.pad_token_id;
   if (fromConfig !== undefined && fromConfig !== null) {

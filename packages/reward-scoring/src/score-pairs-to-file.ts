@@ -4,7 +4,7 @@ import { FileSystemError, forgetTemp, isSystemError, registerTemp, type Preferen
 import { batchPlanFor } from './batching';
 import { RewardModelError } from './errors';
 import type { RewardModel } from './load-reward-model';
-import { scorePairWindows, type ScorePairsOptions, type ScoreProgress } from './score-pairs';
+import { scorePairWindows, type PairScoringModel, type ScorePairsOptions, type ScoreProgress } from './score-pairs';
 
 /** Options of {@link scorePairsToFile}. */
 export interface ScorePairsToFileOptions extends Omit<ScorePairsOptions, 'skip'> {
@@ -111,7 +111,7 @@ function fsyncDir(path: string): void {
  */
 export async function scorePairsToFile(
   pairs: AsyncIterable<PreferencePair> | Iterable<PreferencePair>,
-  model: RewardModel,
+  model: PairScoringModel,
   options: ScorePairsToFileOptions,
 ): Promise<ScoreProgress & { resumedFrom: number }> {
   const { outputPath: output, resume = false, fingerprint: inputFingerprint = '', ...scoreOptions } = options;

@@ -1,8 +1,21 @@
 import type { ChatMessage, PreferencePair } from '@pref/io';
 import { AbortedError } from '@pref/core';
-import { batchPlanFor, planBatches } from './batching';
+import { batchPlanFor, planBatches, type BatchPlanDevice } from './batching';
 import { ChatTemplateError, RewardModelError, ScoreRowError } from './errors';
 import type { RewardModel, ScoreOutput } from './load-reward-model';
+
+/**
+ * What scoring needs from a model: its tokenizer side (encoder, template, maximum length) and a way
+ * to score encoded sequences. A {@link RewardModel} (onnxruntime in this process) and a
+ * `RemoteRewardModel` (inference servers) both are one.
+ */
+export type PairScoringModel = Pick<
+  RewardModel,
+  'dir' | 'modelPath' | 'maxLength' | 'chatTemplate' | 'encoder' | 'tokenize' | 'renderChat' | 'reducer' | 'scoreSequences'
+> & {
+  /** Whose batch plan applies (`batchPlanFor`): the device of an in-process model, `remote` for inference servers. */
+  readonly device: BatchPlanDevice;
+};
 import { fillTemplate, type ChatTurn, type EncodedSequence } from './sequence-encoder';
 import type { TruncationStrategy } from './truncation';
 
@@ -91,7 +104,7 @@ function chatMessages(pair: PreferencePair, side: 'chosen' | 'rejected', system:
 }
 
 /** Renders one side of a row with the chat template; a template error names the row. */
-function renderRow(model: RewardModel, messages: ChatTurn[], row: number, side: 'chosen' | 'rejected'): string {
+function renderRow(model: PairScoringModel, messages: ChatTurn[], row: number, side: 'chosen' | 'rejected'): string {
   try {
     return model.renderChat(messages);
   } catch (error) {
@@ -107,7 +120,7 @@ function renderRow(model: RewardModel, messages: ChatTurn[], row: number, side: 
 async function encodeWindow(
   pairs: readonly PreferencePair[],
   start: number,
-  model: RewardModel,
+  model: PairScoringModel,
   options: Required<Pick<ScorePairsOptions, 'inputFormat' | 'template' | 'maxLength' | 'truncation'>> & { systemPrompt?: string },
 ): Promise<EncodedSequence[]> {
   const { inputFormat, template, maxLength, truncation, systemPrompt } = options;
@@ -139,15 +152,21 @@ async function encodeWindow(
   for (let i = 0; i < pairs.length; i++) {
     if (inputFormat === 'pair') {
       const prompt = ids[3 * i]!;
-      for (const response of [ids[3 * i + 1]!, ids[3 * i + 2]!]) {
+      for (const k of [1, 2]) {
         try {
-          sequences.push(model.encoder.encodePair(prompt, response, maxLength, truncation));
+          const sequence = model.encoder.encodePair(prompt, ids[3 * i + k]!, maxLength, truncation);
+          sequence.source = [texts[3 * i]!, texts[3 * i + k]!];
+          sequences.push(sequence);
         } catch (error) {
           throw new ScoreRowError('INVALID_RECORD', start + i + 1, 'prompt', (error as Error).message);
         }
       }
     } else if (inputFormat === 'joined') {
-      sequences.push(model.encoder.encodeSingle(ids[2 * i]!, maxLength), model.encoder.encodeSingle(ids[2 * i + 1]!, maxLength));
+      for (const k of [0, 1]) {
+        const sequence = model.encoder.encodeSingle(ids[2 * i + k]!, maxLength);
+        sequence.source = texts[2 * i + k]!;
+        sequences.push(sequence);
+      }
     } else {
       sequences.push(model.encoder.encodeRaw(ids[2 * i]!, maxLength), model.encoder.encodeRaw(ids[2 * i + 1]!, maxLength));
     }
@@ -178,7 +197,7 @@ async function* windowsOf<T>(source: AsyncIterable<T> | Iterable<T>, size: numbe
  */
 export async function* scorePairWindows<T extends PreferencePair>(
   pairs: AsyncIterable<T> | Iterable<T>,
-  model: RewardModel,
+  model: PairScoringModel,
   options: ScorePairsOptions = {},
 ): AsyncGenerator<ScoredWindow<T>, ScoreProgress> {
   const plan = batchPlanFor(model.device);
@@ -278,7 +297,7 @@ function paddedTokenCount(sequences: readonly EncodedSequence[], batchTokens: nu
  */
 export async function* scorePairs<T extends PreferencePair>(
   pairs: AsyncIterable<T> | Iterable<T>,
-  model: RewardModel,
+  model: PairScoringModel,
   options: ScorePairsOptions = {},
 ): AsyncGenerator<ScoredPair<T>, ScoreProgress> {
   const windows = scorePairWindows(pairs, model, options);

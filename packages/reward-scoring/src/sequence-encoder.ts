@@ -9,6 +9,11 @@ export interface EncodedSequence {
   typeIds: Int32Array;
   /** True when tokens were cut to fit `maxLength`. */
   truncated: boolean;
+  /**
+   * The text the tokens came from, for servers that tokenize themselves (TEI): one text, or the
+   * (prompt, response) of a pair encoding; set by scorePairs for `pair` and `joined` input.
+   */
+  source?: string | readonly [string, string];
 }
 
 /**

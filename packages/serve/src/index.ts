@@ -1,4 +1,6 @@
 export { serveD2po } from './serve-d2po';
+export { serveKServe } from './serve-kserve';
+export type { ServeKServeOptions, KServeServer, KServeStats } from './serve-kserve';
 export type { ServeD2poOptions, D2poServer } from './serve-d2po';
 export { createD2poDiscriminator, takeWindowRelabels } from './create-d2po-discriminator';
 export type { D2poOptions, D2poDiscriminator, D2poTrainResult, D2poLogLine, D2poStats, D2poState } from './create-d2po-discriminator';

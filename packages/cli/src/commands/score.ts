@@ -4,10 +4,15 @@ import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { readPairs, writeRecords, type SchemaName } from '@pref/io';
 import {
+  ENDPOINT_TOKEN_ENV,
+  loadRemoteRewardModel,
   loadRewardModel,
   scorePairs,
   scorePairsToFile,
+  type EndpointStats,
   type InputFormat,
+  type PairScoringModel,
+  type RemoteProtocol,
   type ScoreOutput,
   type ScoreProgress,
   type TruncationStrategy,
@@ -37,7 +42,24 @@ interface ScoreFlags {
   resume?: boolean;
   quiet?: boolean;
   json?: boolean;
+  endpoint?: string[];
+  protocol: RemoteProtocol;
+  remoteName?: string;
+  remoteVersion?: string;
+  maxInFlight: string;
+  remoteTimeout: string;
+  retries: string;
+  kserveJson?: boolean;
 }
+
+/** `host:port 12.3 seq/s` for each endpoint, `(out)` for one taken out of rotation. */
+function endpointRates(stats: readonly EndpointStats[]): string {
+  return stats
+    .map((s) => `${s.url.replace(/^https?:\/\//, '')} ${s.sequencesPerSecond.toFixed(1)} seq/s${s.retries > 0 ? ` ${s.retries} retries` : ''}${s.inRotation ? '' : ' (out)'}`)
+    .join(', ');
+}
+
+const collectEndpoint = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
 
 /** Lines of a JSONL file, for the ETA (other formats: unknown). */
@@ -80,6 +102,14 @@ export function registerScoreCommands(program: Command): void {
     .option('--resume', 'continue an interrupted run (JSONL output)')
     .option('-q, --quiet', 'no progress')
     .option('--json', 'print a JSON summary on stdout')
+    .option('--endpoint <url>', `score on a remote inference server instead of in-process (repeat for several; --model is still the local folder for tokenizer, config and template; bearer token from $${ENDPOINT_TOKEN_ENV})`, collectEndpoint)
+    .addOption(new Option('--protocol <p>', 'remote protocol: KServe v2 / Triton, vLLM /pooling, TEI /predict').choices(['kserve', 'vllm', 'tei']).default('kserve'))
+    .option('--remote-name <name>', 'model name on the server (KServe path, vLLM "model"); default for kserve: the --model folder name')
+    .option('--remote-version <v>', 'KServe model version')
+    .option('--max-in-flight <N>', 'requests in flight per endpoint', '4')
+    .option('--remote-timeout <ms>', 'per-request timeout (retried)', '120000')
+    .option('--retries <N>', 'further attempts of a failed remote batch (backoff with jitter; Retry-After honoured)', '5')
+    .option('--kserve-json', 'KServe: JSON tensors instead of binary ones')
     .action(async (input: string, flags: ScoreFlags) => {
       const maxLength = integerFlag(flags.maxLength, '--max-length', 4);
       const batchTokens = integerFlag(flags.batchTokens, '--batch-tokens');
@@ -97,20 +127,43 @@ export function registerScoreCommands(program: Command): void {
       if (flags.resume && !resumable) {
         throw new InvalidArgumentError({ argument: '--resume', message: `needs a .jsonl output, got ${flags.output}` });
       }
-      const model = await loadRewardModel(flags.model, {
-        device: flags.device,
-        deviceId,
-        threads,
-        tokenizerWorkers,
-        unsupportedTokenizer: flags.allowUnsupportedTokenizer ? 'warn' : 'error',
-        modelFile: flags.modelFile,
-        revision: flags.revision,
-      });
+      const remote = flags.endpoint !== undefined;
+      if (!remote) {
+        for (const [given, flag] of [[flags.remoteName, '--remote-name'], [flags.remoteVersion, '--remote-version'], [flags.kserveJson, '--kserve-json']] as const) {
+          if (given !== undefined) throw new InvalidArgumentError({ argument: flag, message: 'needs --endpoint' });
+        }
+      } else if (flags.device !== 'cpu' || flags.threads !== undefined || flags.modelFile !== undefined) {
+        throw new InvalidArgumentError({ argument: '--endpoint', message: 'the model runs on the server: --device, --threads and --model-file do not apply' });
+      }
+      const model: PairScoringModel & { dispose(): Promise<void>; endpointStats?: () => EndpointStats[] } = remote
+        ? await loadRemoteRewardModel(flags.model, {
+            endpoints: flags.endpoint!,
+            protocol: flags.protocol,
+            remoteName: flags.remoteName,
+            remoteVersion: flags.remoteVersion,
+            binary: !flags.kserveJson,
+            maxInFlight: integerFlag(flags.maxInFlight, '--max-in-flight'),
+            timeoutMs: integerFlag(flags.remoteTimeout, '--remote-timeout'),
+            retries: integerFlag(flags.retries, '--retries', 0),
+            tokenizerWorkers,
+            unsupportedTokenizer: flags.allowUnsupportedTokenizer ? 'warn' : 'error',
+          })
+        : await loadRewardModel(flags.model, {
+            device: flags.device,
+            deviceId,
+            threads,
+            tokenizerWorkers,
+            unsupportedTokenizer: flags.allowUnsupportedTokenizer ? 'warn' : 'error',
+            modelFile: flags.modelFile,
+            revision: flags.revision,
+          });
       try {
         const total = await countLines(input);
         const progress = createProgress('score', { unit: 'pairs', quiet: flags.quiet });
-        const onProgress = (p: ScoreProgress): void =>
-          progress.update(p.pairsDone, total, p.truncatedPairs > 0 ? `${p.truncatedPairs} truncated` : undefined);
+        const onProgress = (p: ScoreProgress): void => {
+          const details = [p.truncatedPairs > 0 ? `${p.truncatedPairs} truncated` : '', model.endpointStats ? endpointRates(model.endpointStats()) : ''].filter(Boolean);
+          progress.update(p.pairsDone, total, details.length > 0 ? details.join('; ') : undefined);
+        };
         const pairs = readPairs(input, { schema: (flags.schema ?? 'auto') as SchemaName | 'auto' });
         const scoreOptions = {
           inputFormat: flags.modelInput,
@@ -120,6 +173,8 @@ export function registerScoreCommands(program: Command): void {
           truncation: flags.truncation,
           output,
           batchTokens,
+          // Remote: larger windows give every endpoint several batches in flight.
+          ...(remote ? { windowSize: 1024 } : {}),
           total,
         };
         let summary: ScoreProgress & { resumedFrom?: number };
@@ -151,10 +206,10 @@ export function registerScoreCommands(program: Command): void {
           summary = final!;
         }
         const resumed = summary.resumedFrom ? `, resumed after ${summary.resumedFrom}` : '';
-        progress.finish(`${summary.truncatedPairs} truncated${resumed}`);
+        progress.finish(`${summary.truncatedPairs} truncated${resumed}${model.endpointStats ? `; ${endpointRates(model.endpointStats())}` : ''}`);
         if (flags.json) {
           process.stdout.write(
-            `${JSON.stringify({ pairs: summary.pairsDone + (summary.resumedFrom ?? 0), truncatedPairs: summary.truncatedPairs, resumedFrom: summary.resumedFrom ?? 0, tokens: summary.tokens, paddedTokens: summary.paddedTokens, output: flags.output })}\n`,
+            `${JSON.stringify({ pairs: summary.pairsDone + (summary.resumedFrom ?? 0), truncatedPairs: summary.truncatedPairs, resumedFrom: summary.resumedFrom ?? 0, tokens: summary.tokens, paddedTokens: summary.paddedTokens, output: flags.output, ...(model.endpointStats ? { endpoints: model.endpointStats() } : {}) })}\n`,
           );
         }
       } finally {

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { integerFlag, numberFlag, deprecatedOption } from '../flags';
-import { closeOnSignals, createLinearModel, loadLinearModel, serveD2po } from '@pref/serve';
+import { closeOnSignals, createLinearModel, loadLinearModel, serveD2po, serveKServe } from '@pref/serve';
 
 interface ServeD2poFlags {
   gold: string;
@@ -24,7 +24,23 @@ interface ServeD2poFlags {
 }
 
 
-/** `pref serve d2po`: D2PO's discriminator as an HTTP service, a drop-in for upstream's newupdateapi.sh. */
+interface ServeKServeFlags {
+  model: string;
+  name?: string;
+  port: string;
+  host: string;
+  device: 'cpu' | 'cuda';
+  threads?: string;
+  batchTokens: string;
+  maxQueueDelayMs: string;
+  maxBodyBytes: string;
+  quiet?: boolean;
+}
+
+/**
+ * `pref serve d2po`: D2PO's discriminator as an HTTP service, a drop-in for upstream's newupdateapi.sh.
+ * `pref serve kserve`: an ONNX reward model over the KServe v2 inference protocol.
+ */
 export function registerServeCommands(program: Command): void {
   const serve = program.command('serve').description('Run pref as a service');
   serve
@@ -82,5 +98,36 @@ export function registerServeCommands(program: Command): void {
       process.stderr.write(`pref serve d2po: listening on ${server.url} (run folder ${out}${resumed})\n`);
       const signal = await closeOnSignals(server);
       process.stderr.write(`pref serve d2po: ${signal}: checkpoint written after call ${server.stats().calls}, stopped\n`);
+    });
+
+  serve
+    .command('kserve')
+    .description('An ONNX reward model over the KServe v2 inference protocol (JSON and binary tensors, dynamic batching), for `pref score --endpoint` or any v2 client')
+    .requiredOption('--model <dir|org/name>', 'model folder (model.onnx, tokenizer.json, config.json) or Hugging Face Hub id')
+    .option('--name <name>', 'model name in the URL paths /v2/models/{name} (default: the folder name)')
+    .option('--port <n>', 'port (0: any free port)', '8000')
+    .option('--host <addr>', 'address to bind (no authentication: keep it on loopback or behind a gateway)', '127.0.0.1')
+    .addOption(new Option('--device <device>', 'execution provider').choices(['cpu', 'cuda']).default('cpu'))
+    .option('--threads <n>', 'onnxruntime intra-op threads')
+    .option('--batch-tokens <n>', 'dynamic batching: padded tokens per merged model run', '16384')
+    .option('--max-queue-delay-ms <ms>', 'dynamic batching: longest a request waits for others to join its batch', '2')
+    .option('--max-body-bytes <n>', 'largest request body (413 beyond)', String(64 * 1024 * 1024))
+    .option('-q, --quiet', 'no start and stop lines')
+    .action(async (flags: ServeKServeFlags) => {
+      const server = await serveKServe({
+        model: flags.model,
+        name: flags.name,
+        port: integerFlag(flags.port, '--port', 0, 65535),
+        host: flags.host,
+        device: flags.device,
+        threads: integerFlag(flags.threads, '--threads', 1),
+        batchTokens: integerFlag(flags.batchTokens, '--batch-tokens', 1),
+        maxQueueDelayMs: numberFlag(flags.maxQueueDelayMs, '--max-queue-delay-ms', { min: 0 }),
+        maxBodyBytes: integerFlag(flags.maxBodyBytes, '--max-body-bytes', 1),
+      });
+      if (!flags.quiet) process.stderr.write(`pref serve kserve: model "${server.name}" on ${server.url} (POST ${server.url}/v2/models/${server.name}/infer)\n`);
+      const signal = await closeOnSignals(server);
+      const { requests, batches } = server.stats();
+      if (!flags.quiet) process.stderr.write(`pref serve kserve: ${signal}: ${requests} requests in ${batches} model runs, stopped\n`);
     });
 }
