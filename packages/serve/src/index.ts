@@ -4,6 +4,9 @@ export { createD2poDiscriminator, takeWindowRelabels } from './create-d2po-discr
 export type { D2poOptions, D2poDiscriminator, D2poTrainResult, D2poLogLine, D2poStats, D2poState } from './create-d2po-discriminator';
 export { createLinearModel } from './create-linear-model';
 export { loadLinearModel } from './load-linear-model';
+export { loadEncoderHeadModel } from './load-encoder-head-model';
+export type { EncoderHeadModelOptions } from './load-encoder-head-model';
+export type { EncoderPooling } from './encoder-head-graph';
 export { closeOnSignals } from './close-on-signals';
 export type { LinearModelOptions } from './create-linear-model';
 export type { OnlineRewardModel, OnlinePreference, OnlineUpdateOptions, OnlineUpdateReport } from './online-reward-model';
