@@ -1,6 +1,6 @@
 export { serveD2po } from './serve-d2po';
 export type { ServeD2poOptions, D2poServer } from './serve-d2po';
-export { createD2poDiscriminator, takeWindowRelabels } from './create-d2po-discriminator';
+export { createD2poDiscriminator } from './create-d2po-discriminator';
 export type { D2poOptions, D2poDiscriminator, D2poTrainResult, D2poLogLine, D2poStats, D2poState } from './create-d2po-discriminator';
 export { createLinearModel } from './create-linear-model';
 export { loadLinearModel } from './load-linear-model';

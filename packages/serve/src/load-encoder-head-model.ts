@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { bradleyTerryLoss } from '@pref/dpo-loss';
 import { InvalidArgumentError } from '@pref/io';
-import { loadRewardModel, planBatches, resolveModel, type RewardModel } from '@pref/reward-scoring';
+import { loadRewardModel, resolveModel, type RewardModel } from '@pref/reward-scoring';
 import { encoderHeadModel, pooledEmbeddingModel, type EncoderPooling } from './encoder-head-graph';
 import { ResumeError } from './errors';
 import { AdamW, base64ToFloat64, float64ToBase64, shuffledOrder, type OnlinePreference, type OnlineRewardModel, type OnlineUpdateOptions } from './online-reward-model';
@@ -21,8 +21,6 @@ export interface EncoderHeadModelOptions {
   maxLength?: number;
   /** Pooled embeddings kept in memory, by text hash (least recently used dropped first). Default: 65536. */
   cacheSize?: number;
-  /** Padded tokens per encoder batch. Default: 16384. */
-  batchTokens?: number;
   /** onnxruntime intra-op threads. Default: onnxruntime's choice. */
   threads?: number;
 }
@@ -62,20 +60,20 @@ function readJson(path: string): Record<string, unknown> {
  * `dir` is an encoder folder (a Hugging Face feature-extraction export: model.onnx with a
  * `last_hidden_state` output, tokenizer.json, config.json) or a checkpoint this model wrote (its head
  * is read back). The encoder and the pooling run in onnxruntime through @pref/reward-scoring's
- * `loadRewardModel` (same tokenizer, padding and batching as `pref score`); pooled embeddings are
- * cached by text hash, so update epochs do not rerun the encoder. The head (w, b: zero at start)
+ * `loadRewardModel` (same tokenizer and truncation as `pref score`), one text per run so that an
+ * embedding depends on its text only (bit-exact resume); pooled embeddings are cached by text hash
+ * (LRU, `cacheSize`), so update epochs do not rerun the encoder. The head (w, b: zero at start)
  * trains in float64 with AdamW (torch semantics) on the mean Bradley–Terry loss of each minibatch
  * (`bradleyTerryLoss` of @pref/dpo-loss). `exportOnnx` writes encoder + pooling + head (MatMul + Add)
  * as one graph that `pref score --input-format joined --template '{response}'` scores like the service,
  * up to float32 rounding of the head.
  */
 export async function loadEncoderHeadModel(dir: string, options: EncoderHeadModelOptions = {}): Promise<OnlineRewardModel> {
-  const { pooling = 'mean', learningRate = 0.05, weightDecay = 0.01, maxLength, cacheSize = 65536, batchTokens = 16384, threads } = options;
+  const { pooling = 'mean', learningRate = 0.05, weightDecay = 0.01, maxLength, cacheSize = 65536, threads } = options;
   if (pooling !== 'mean' && pooling !== 'cls') throw new InvalidArgumentError({ argument: 'pooling', message: `expected mean or cls, got ${String(pooling)}` });
   if (!(learningRate > 0 && Number.isFinite(learningRate))) throw new InvalidArgumentError({ argument: 'learningRate', message: `expected a number > 0, got ${learningRate}` });
   if (!(weightDecay >= 0 && Number.isFinite(weightDecay))) throw new InvalidArgumentError({ argument: 'weightDecay', message: `expected a number >= 0, got ${weightDecay}` });
   if (!Number.isInteger(cacheSize) || cacheSize < 0) throw new InvalidArgumentError({ argument: 'cacheSize', message: `expected a non-negative integer, got ${cacheSize}` });
-  if (!Number.isInteger(batchTokens) || batchTokens < 1) throw new InvalidArgumentError({ argument: 'batchTokens', message: `expected a positive integer, got ${batchTokens}` });
   if (!existsSync(dir)) fail(dir, 'not found');
   if (!existsSync(join(dir, 'config.json'))) fail(dir, 'has no config.json');
   const { modelPath } = await resolveModel(dir);
@@ -101,7 +99,7 @@ export async function loadEncoderHeadModel(dir: string, options: EncoderHeadMode
   if (!Number.isInteger(tokensPerText) || tokensPerText < 4) throw new InvalidArgumentError({ argument: 'maxLength', message: `expected an integer >= 4, got ${tokensPerText}` });
 
   // Parameters: w[0..hidden) then b at [hidden].
-  let parameters = new Float64Array(hidden + 1);
+  let parameters: Float64Array<ArrayBuffer> = new Float64Array(hidden + 1);
   if (info.head !== undefined) {
     parameters.set(info.head.weight);
     parameters[hidden] = info.head.bias;
@@ -133,16 +131,16 @@ export async function loadEncoderHeadModel(dir: string, options: EncoderHeadMode
     if (missing.length > 0) {
       const ids = await encoder.tokenize(missing);
       const rows = ids.map((row) => encoder.encoder.encodeSingle(row, tokensPerText));
-      for (const batch of planBatches(rows.map((row) => row.ids.length), batchTokens)) {
-        const values = await encoder.runBatch(batch.map((i) => rows[i]!));
-        batch.forEach((i, r) => {
-          const embedding = values.slice(r * hidden, (r + 1) * hidden);
-          found.set(missingKeys[i]!, embedding);
-          if (cacheSize > 0) {
-            cache.set(missingKeys[i]!, embedding);
-            if (cache.size > cacheSize) cache.delete(cache.keys().next().value!);
-          }
-        });
+      // One text per run, no padding: an embedding is a function of its text alone, not of what it was
+      // batched with, so a resumed run (its cache empty) recomputes the very same floats and its
+      // replayed scores match the log bit for bit.
+      for (const [i, row] of rows.entries()) {
+        const embedding = (await encoder.runBatch([row])).slice(0, hidden);
+        found.set(missingKeys[i]!, embedding);
+        if (cacheSize > 0) {
+          cache.set(missingKeys[i]!, embedding);
+          if (cache.size > cacheSize) cache.delete(cache.keys().next().value!);
+        }
       }
     }
     return keys.map((key) => found.get(key)!);
@@ -208,7 +206,7 @@ export async function loadEncoderHeadModel(dir: string, options: EncoderHeadMode
       if (state.pooling !== pooling || state.hidden !== hidden) {
         throw new ResumeError({ file: '<state>', message: `the state is of a head with ${String(state.pooling)} pooling over ${String(state.hidden)} dimensions; this model has ${pooling} pooling over ${hidden}` });
       }
-      const read = (text: string, name: string): Float64Array => {
+      const read = (text: string, name: string): Float64Array<ArrayBuffer> => {
         const values = base64ToFloat64(text);
         if (values.length !== hidden + 1) throw new ResumeError({ file: '<state>', message: `${name} has ${values.length} entries for ${hidden + 1} parameters` });
         return values;
