@@ -5,6 +5,8 @@ export type { D2poOptions, D2poDiscriminator, D2poTrainResult, D2poLogLine, D2po
 export { createLinearModel } from './create-linear-model';
 export { loadLinearModel } from './load-linear-model';
 export { loadEncoderHeadModel } from './load-encoder-head-model';
+export { loadOnlineRewardModel } from './load-online-reward-model';
+export type { OnlineRewardModelOptions } from './load-online-reward-model';
 export type { EncoderHeadModelOptions } from './load-encoder-head-model';
 export type { EncoderPooling } from './encoder-head-graph';
 export { closeOnSignals } from './close-on-signals';
