@@ -23,27 +23,30 @@ import { flag, writeFigures } from '../shared';
 const replicates = Number(flag('replicates') ?? 10);
 const heldOut = heldOutPairs();
 const dir = mkdtempSync(join(tmpdir(), 'pref-bench-agreement-'));
-const models: [string, () => Promise<OnlineRewardModel>][] = [
-  ['linear word model (lr 0.05)', async () => createLinearModel({ learningRate: 0.05 })],
-  ['encoder head, mean pooling (lr 0.05)', () => loadEncoderHeadModel(TINY_ENCODER_DIR, { learningRate: 0.05, pooling: 'mean' })],
-  ['encoder head, CLS pooling (lr 0.05)', () => loadEncoderHeadModel(TINY_ENCODER_DIR, { learningRate: 0.05, pooling: 'cls' })],
+const models: [string, string, () => Promise<OnlineRewardModel>][] = [
+  ['linear', 'linear word model (lr 0.05)', async () => createLinearModel({ learningRate: 0.05 })],
+  ['mean', 'encoder head, mean pooling (lr 0.05)', () => loadEncoderHeadModel(TINY_ENCODER_DIR, { learningRate: 0.05, pooling: 'mean' })],
+  ['cls', 'encoder head, CLS pooling (lr 0.05)', () => loadEncoderHeadModel(TINY_ENCODER_DIR, { learningRate: 0.05, pooling: 'cls' })],
 ];
 
 const { calls, every, knobs } = AGREEMENT_RUN;
 const points = Array.from({ length: calls / every + 1 }, (_, k) => k * every);
 const rows: string[] = [];
 const differences: string[] = [];
-for (const [name, make] of models) {
+for (const [key, name, make] of models) {
   const curves: Record<'conf' | 'rand', number[][]> = { conf: [], rand: [] };
   const started = performance.now();
   for (let replicate = 1; replicate <= replicates; replicate++) {
-    for (const mode of ['conf', 'rand'] as const) curves[mode].push(await agreementCurve({ model: await make(), mode, replicate, out: dir, heldOut }));
+    for (const mode of ['conf', 'rand'] as const) {
+      const model = await make();
+      curves[mode].push(await agreementCurve({ model, name: key, mode, replicate, out: dir, heldOut }));
+    }
   }
   const summary = summarizeCurves(curves);
   const t = summary.meanDiff / (summary.sdDiff / Math.sqrt(replicates));
   for (const mode of ['conf', 'rand'] as const) rows.push(`| ${name} | ${mode} | ${summary[mode].map((v) => v.toFixed(3)).join(' | ')} |`);
   differences.push(`| ${name} | ${summary.meanDiff >= 0 ? '+' : ''}${summary.meanDiff.toFixed(3)} | ${summary.sdDiff.toFixed(3)} | ${t.toFixed(2)} | ${summary.confAhead} of ${replicates} | ${((performance.now() - started) / 1000).toFixed(0)} s |`);
-  process.stdout.write(`${name}: done\n`);
+  process.stdout.write(`${name}: conf ${summary.conf.map((v) => v.toFixed(3)).join(' ')}; rand ${summary.rand.map((v) => v.toFixed(3)).join(' ')}; conf − rand ${summary.meanDiff.toFixed(3)} (sd ${summary.sdDiff.toFixed(3)})\n`);
 }
 rmSync(dir, { recursive: true, force: true });
 

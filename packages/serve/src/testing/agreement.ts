@@ -19,12 +19,13 @@ export function heldOutPairs(): { texts: string[]; goldFirst: boolean[] } {
 }
 
 /**
- * One run: agreement on the held-out pairs before the first call and after every `every` calls.
+ * One run: agreement on the held-out pairs before the first call and after every `every` calls. The
+ * run folder is `<out>/<name>-<mode>-<replicate>` (`name`: default the model's kind).
  * `onTrain` sees each call's answer (the test checks its length).
  */
-export async function agreementCurve({ model, mode, replicate, out, heldOut, onTrain }: { model: OnlineRewardModel; mode: 'conf' | 'rand'; replicate: number; out: string; heldOut: { texts: string[]; goldFirst: boolean[] }; onTrain?: (texts: string[], scores: number[]) => void }): Promise<number[]> {
+export async function agreementCurve({ model, name = model.kind, mode, replicate, out, heldOut, onTrain }: { model: OnlineRewardModel; name?: string; mode: 'conf' | 'rand'; replicate: number; out: string; heldOut: { texts: string[]; goldFirst: boolean[] }; onTrain?: (texts: string[], scores: number[]) => void }): Promise<number[]> {
   const { calls, every, pairsPerCall, knobs } = AGREEMENT_RUN;
-  const server = await serveD2po({ gold: 'bagofwords', model, out: join(out, `${model.kind}-${mode}-${replicate}`), port: 0, relabCriteria: mode, seed: replicate, saveFreq: 1000, ...knobs });
+  const server = await serveD2po({ gold: 'bagofwords', model, out: join(out, `${name}-${mode}-${replicate}`), port: 0, relabCriteria: mode, seed: replicate, saveFreq: 1000, ...knobs });
   const client = createD2poClient(server.url);
   const agreement = async (): Promise<number> => {
     const scores = await client.predict(heldOut.texts);
