@@ -160,11 +160,6 @@ function pooledGraph(bytes: Uint8Array, pooling: EncoderPooling, file: string): 
   return { model, info: { hidden } };
 }
 
-/** Reads an encoder (or checkpoint) graph: its embedding width and, for a checkpoint, its head. */
-export function inspectEncoderGraph(bytes: Uint8Array, pooling: EncoderPooling, file: string): EncoderGraphInfo {
-  return pooledGraph(bytes, pooling, file).info;
-}
-
 /**
  * The encoder followed by pooling, with the pooled embedding as output `logits` [batch, hidden], so
  * that @pref/reward-scoring's `loadRewardModel` (tokenizer, padding, batching) runs it with
