@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -108,5 +108,13 @@ describe('loadEncoderHeadModel', () => {
     await expect(loadEncoderHeadModel(classifier)).rejects.toThrow(/has no last_hidden_state output \(outputs: logits\)/);
     await expect(loadEncoderHeadModel(join(tmp, 'nothing'))).rejects.toThrow(/--model: .*nothing: not found/);
     await expect(loadEncoderHeadModel(encoderDir, { pooling: 'max' as never })).rejects.toThrow(/expected mean or cls/);
+    await expect(loadEncoderHeadModel(encoderDir, { learningrate: 0.1 } as never)).rejects.toThrow(/learningrate: unknown option/);
+    // A tokenizer file that links out of the folder is neither read nor copied into checkpoints.
+    const hostile = join(tmp, 'hostile');
+    cpSync(encoderDir, hostile, { recursive: true });
+    writeFileSync(join(tmp, 'secret.json'), '{"secret": true}');
+    rmSync(join(hostile, 'tokenizer_config.json'));
+    symlinkSync(join(tmp, 'secret.json'), join(hostile, 'tokenizer_config.json'));
+    await expect(loadEncoderHeadModel(hostile)).rejects.toThrow(/tokenizer_config\.json: resolves to .*secret\.json, outside the model folder/);
   });
 });

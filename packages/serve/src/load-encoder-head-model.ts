@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, relative, sep } from 'node:path';
 import { bradleyTerryLoss } from '@pref/dpo-loss';
 import { InvalidArgumentError } from '@pref/io';
-import { loadRewardModel, resolveModel, type RewardModel } from '@pref/reward-scoring';
+import { loadRewardModel, modelFilePath, modelFolder, resolveModel, type RewardModel } from '@pref/reward-scoring';
 import { encoderHeadModel, pooledEmbeddingModel, type EncoderPooling } from './encoder-head-graph';
 import { ResumeError } from './errors';
 import { AdamW, base64ToFloat64, float64ToBase64, shuffledOrder, type OnlinePreference, type OnlineRewardModel, type OnlineUpdateOptions } from './online-reward-model';
@@ -24,6 +24,8 @@ export interface EncoderHeadModelOptions {
   /** onnxruntime intra-op threads. Default: onnxruntime's choice. */
   threads?: number;
 }
+
+const OPTION_KEYS = new Set(['pooling', 'learningRate', 'weightDecay', 'maxLength', 'cacheSize', 'threads']);
 
 /** Files of an encoder folder that a checkpoint carries over unchanged (config.json is rewritten). */
 const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'chat_template.jinja'];
@@ -69,16 +71,27 @@ function readJson(path: string): Record<string, unknown> {
  * up to float32 rounding of the head.
  */
 export async function loadEncoderHeadModel(dir: string, options: EncoderHeadModelOptions = {}): Promise<OnlineRewardModel> {
+  for (const key of Object.keys(options)) {
+    if (!OPTION_KEYS.has(key)) throw new InvalidArgumentError({ argument: key, message: `unknown option of loadEncoderHeadModel (known: ${[...OPTION_KEYS].join(', ')})` });
+  }
   const { pooling = 'mean', learningRate = 0.05, weightDecay = 0.01, maxLength, cacheSize = 65536, threads } = options;
   if (pooling !== 'mean' && pooling !== 'cls') throw new InvalidArgumentError({ argument: 'pooling', message: `expected mean or cls, got ${String(pooling)}` });
   if (!(learningRate > 0 && Number.isFinite(learningRate))) throw new InvalidArgumentError({ argument: 'learningRate', message: `expected a number > 0, got ${learningRate}` });
   if (!(weightDecay >= 0 && Number.isFinite(weightDecay))) throw new InvalidArgumentError({ argument: 'weightDecay', message: `expected a number >= 0, got ${weightDecay}` });
   if (!Number.isInteger(cacheSize) || cacheSize < 0) throw new InvalidArgumentError({ argument: 'cacheSize', message: `expected a non-negative integer, got ${cacheSize}` });
   if (!existsSync(dir)) fail(dir, 'not found');
-  if (!existsSync(join(dir, 'config.json'))) fail(dir, 'has no config.json');
+  // Every file is read confined to the folder (symlinks out of it are refused), as loadRewardModel does.
+  const folder = modelFolder(dir);
+  const configPath = modelFilePath(folder, 'config.json') ?? fail(dir, 'has no config.json');
   const { modelPath } = await resolveModel(dir);
+  modelFilePath(folder, relative(dir, modelPath).split(sep).join('/'));
   const sourceBytes = new Uint8Array(readFileSync(modelPath));
-  const sourceConfig = readJson(join(dir, 'config.json'));
+  const sourceConfig = readJson(configPath);
+  /** The tokenizer files present in the folder (confined), to stage and to copy into checkpoints. */
+  const tokenizerFiles = TOKENIZER_FILES.flatMap((file) => {
+    const path = modelFilePath(folder, file);
+    return path === undefined ? [] : [[file, path] as const];
+  });
   const { bytes: pooledBytes, info } = pooledEmbeddingModel(sourceBytes, pooling, modelPath);
   const hidden = info.hidden;
 
@@ -90,7 +103,7 @@ export async function loadEncoderHeadModel(dir: string, options: EncoderHeadMode
     writeFileSync(join(staging, 'model.onnx'), pooledBytes);
     const { id2label: _id2label, label2id: _label2id, pref_encoder_head: _head, ...rest } = sourceConfig;
     writeFileSync(join(staging, 'config.json'), JSON.stringify({ ...rest, num_labels: hidden }));
-    for (const file of TOKENIZER_FILES) if (existsSync(join(dir, file))) copyFileSync(join(dir, file), join(staging, file));
+    for (const [file, path] of tokenizerFiles) copyFileSync(path, join(staging, file));
     encoder = await loadRewardModel(staging, { tokenizerWorkers: 0, ...(threads === undefined ? {} : { threads }) });
   } finally {
     rmSync(staging, { recursive: true, force: true });
@@ -234,7 +247,7 @@ export async function loadEncoderHeadModel(dir: string, options: EncoderHeadMode
           pref_encoder_head: { pooling, hidden, trained_pairs: trainedPairs, labels, call, learning_rate: learningRate, weight_decay: weightDecay },
         };
         writeFileSync(join(partial, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
-        for (const file of TOKENIZER_FILES) if (existsSync(join(dir, file))) copyFileSync(join(dir, file), join(partial, file));
+        for (const [file, path] of tokenizerFiles) copyFileSync(path, join(partial, file));
         // step_N belongs to the service's run folder; a leftover without model.onnx is an interrupted export.
         rmSync(target, { recursive: true, force: true });
         renameSync(partial, target);
