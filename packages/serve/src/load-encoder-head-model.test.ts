@@ -2,8 +2,8 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, test } from 'vitest';
-import { loadRewardModel, scorePairs } from '@pref/reward-scoring';
+import { afterAll, describe, expect, test, vi } from 'vitest';
+import { loadRewardModel, RewardModel, scorePairs } from '@pref/reward-scoring';
 import { loadEncoderHeadModel } from './load-encoder-head-model';
 
 const encoderDir = fileURLToPath(new URL('../fixtures/tiny-encoder', import.meta.url));
@@ -81,6 +81,30 @@ describe('loadEncoderHeadModel', () => {
       }
     } finally {
       await model.close();
+    }
+  });
+
+  test('embeddings are cached by text: epochs, repeated texts and later calls do not rerun the encoder; cacheSize bounds it', async () => {
+    const runs = vi.spyOn(RewardModel.prototype, 'runBatch');
+    const model = await loadEncoderHeadModel(encoderDir);
+    const small = await loadEncoderHeadModel(encoderDir, { cacheSize: 2 });
+    try {
+      runs.mockClear();
+      await model.score([...texts, texts[0]!, texts[1]!]);
+      expect(runs).toHaveBeenCalledTimes(texts.length); // one run per distinct text
+      await model.update(reference.head.pairs, { epochs: 5, batchSize: 2, shuffleKey: (_e, i) => i });
+      await model.score(texts);
+      expect(runs).toHaveBeenCalledTimes(texts.length);
+      runs.mockClear();
+      await small.score(texts.slice(0, 3)); // keeps texts 1 and 2
+      await small.score(texts.slice(1, 3));
+      expect(runs).toHaveBeenCalledTimes(3);
+      await small.score(texts.slice(0, 1));
+      expect(runs).toHaveBeenCalledTimes(4);
+    } finally {
+      runs.mockRestore();
+      await model.close();
+      await small.close();
     }
   });
 
