@@ -8,7 +8,9 @@
  * conf and rand on the same rollouts. Models: the linear word model, and Bradley–Terry heads (mean and
  * CLS pooling) over the tiny random ONNX encoder of packages/serve/fixtures/tiny-encoder.
  *
- *   npx tsx benchmarks/serve/agreement.ts [--replicates 10] [--write]
+ *   npx tsx benchmarks/serve/agreement.ts [--replicates 10] [--encoder DIR] [--write]
+ *
+ * `--encoder DIR`: another ONNX encoder folder (e.g. a DeBERTa feature-extraction export) instead of the tiny one.
  *
  * `--write` rewrites the figures section of packages/serve/README.md.
  */
@@ -21,12 +23,13 @@ import { TINY_ENCODER_DIR } from '../../packages/serve/src/testing/child-options
 import { flag, writeFigures } from '../shared';
 
 const replicates = Number(flag('replicates') ?? 10);
+const encoder = flag('encoder') ?? TINY_ENCODER_DIR;
 const heldOut = heldOutPairs();
 const dir = mkdtempSync(join(tmpdir(), 'pref-bench-agreement-'));
 const models: [string, string, () => Promise<OnlineRewardModel>][] = [
   ['linear', 'linear word model (lr 0.05)', async () => createLinearModel({ learningRate: 0.05 })],
-  ['mean', 'encoder head, mean pooling (lr 0.05)', () => loadEncoderHeadModel(TINY_ENCODER_DIR, { learningRate: 0.05, pooling: 'mean' })],
-  ['cls', 'encoder head, CLS pooling (lr 0.05)', () => loadEncoderHeadModel(TINY_ENCODER_DIR, { learningRate: 0.05, pooling: 'cls' })],
+  ['mean', 'encoder head, mean pooling (lr 0.05)', () => loadEncoderHeadModel(encoder, { learningRate: 0.05, pooling: 'mean' })],
+  ['cls', 'encoder head, CLS pooling (lr 0.05)', () => loadEncoderHeadModel(encoder, { learningRate: 0.05, pooling: 'cls' })],
 ];
 
 const { calls, every, knobs } = AGREEMENT_RUN;
@@ -51,7 +54,7 @@ for (const [key, name, make] of models) {
 rmSync(dir, { recursive: true, force: true });
 
 const table = [
-  `Measured ${new Date().toISOString().slice(0, 16)}Z (Node ${process.version}) by \`npx tsx benchmarks/serve/agreement.ts --write\`: ${replicates} seeded replicates, ${calls * knobs.relabels} gold labels per run, ${heldOut.goldFirst.length} held-out pairs; mean agreement with the gold after N calls.`,
+  `Measured ${new Date().toISOString().slice(0, 16)}Z (Node ${process.version}) by \`npx tsx benchmarks/serve/agreement.ts --write\`: ${replicates} seeded replicates, ${calls * knobs.relabels} gold labels per run, ${heldOut.goldFirst.length} held-out pairs; encoder ${encoder === TINY_ENCODER_DIR ? 'packages/serve/fixtures/tiny-encoder' : encoder}; mean agreement with the gold after N calls.`,
   '',
   `| model | selection | ${points.map((p) => `${p} calls`).join(' | ')} |`,
   `| --- | --- | ${points.map(() => '---:').join(' | ')} |`,
