@@ -5,7 +5,7 @@ import { onnxProtoRoot } from '@pref/reward-scoring';
 export type EncoderPooling = 'mean' | 'cls';
 
 /** Value and initializer names the pooling and head add to an encoder graph (prefixed so they cannot clash). */
-export const HEAD_NAMES = {
+const HEAD_NAMES = {
   pooled: 'pref_pooled_embedding',
   weight: 'pref_head_weight',
   bias: 'pref_head_bias',
@@ -85,7 +85,7 @@ const valueInfo = (name: string, elemType: number, dims: (number | string)[]): V
     .fromObject({ name, type: { tensor_type: { elem_type: elemType, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dim_value: d } : { dim_param: d })) } } } }) as unknown as ValueInfoMessage;
 
 /** What an encoder or checkpoint graph holds. */
-export interface EncoderGraphInfo {
+interface EncoderGraphInfo {
   /** Width of the pooled embedding. */
   hidden: number;
   /** The head of a `pref serve d2po` checkpoint (undefined for a plain encoder). */
