@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { InvalidArgumentError } from '@pref/io';
+import { modelFilePath, modelFolder } from '@pref/reward-scoring';
 import { loadEncoderHeadModel, type EncoderHeadModelOptions } from './load-encoder-head-model';
 import { loadLinearModel } from './load-linear-model';
 import type { LinearModelOptions } from './create-linear-model';
@@ -16,8 +16,9 @@ export type OnlineRewardModelOptions = LinearModelOptions & EncoderHeadModelOpti
  * {@link loadEncoderHeadModel} (an encoder-head checkpoint resumes its head).
  */
 export async function loadOnlineRewardModel(dir: string, options: OnlineRewardModelOptions = {}): Promise<OnlineRewardModel> {
-  const configPath = join(dir, 'config.json');
-  if (!existsSync(configPath)) throw new InvalidArgumentError({ argument: '--model', message: `${dir}: has no config.json` });
+  if (!existsSync(dir)) throw new InvalidArgumentError({ argument: '--model', message: `${dir}: not found` });
+  const configPath = modelFilePath(modelFolder(dir), 'config.json');
+  if (configPath === undefined) throw new InvalidArgumentError({ argument: '--model', message: `${dir}: has no config.json` });
   let modelType: unknown;
   try {
     modelType = (JSON.parse(readFileSync(configPath, 'utf8')) as { model_type?: unknown }).model_type;

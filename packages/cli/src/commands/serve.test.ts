@@ -73,7 +73,7 @@ describe('pref serve d2po', () => {
       [['--gold', 'nope'], /unknown gold function "nope"/],
       [['--gold', 'bagofwords', '--samp-n', '0'], /--samp-n: expected an integer >= 1, got "0"/],
       [['--gold', 'bagofwords', '--learning-rate', 'fast'], /--learning-rate: expected a number > 0/],
-      [['--gold', 'bagofwords', '--model', join(tmp, 'nothing')], /--model: .*has no config\.json/],
+      [['--gold', 'bagofwords', '--model', join(tmp, 'nothing')], /--model: .*nothing: not found/],
       [['--gold', 'bagofwords', '--pooling', 'cls'], /--pooling: applies to an encoder given with --model/],
       [['--gold', 'bagofwords', '--model', fileURLToPath(new URL('../../../reward-scoring/fixtures/tiny-bert', import.meta.url))], /has no last_hidden_state output/],
     ] as const;
