@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@pref/io';
+import { InvalidArgumentError } from '@pref/core';
 import { onnxProtoRoot } from '@pref/reward-scoring';
 
 /** How token states become one vector per text. */

@@ -3,7 +3,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameS
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { bradleyTerryLoss } from '@pref/dpo-loss';
-import { InvalidArgumentError } from '@pref/io';
+import { InvalidArgumentError } from '@pref/core';
 import { loadRewardModel, modelFilePath, modelFolder, resolveModel, type RewardModel } from '@pref/reward-scoring';
 import { encoderHeadModel, pooledEmbeddingModel, type EncoderPooling } from './encoder-head-graph';
 import { ResumeError } from './errors';

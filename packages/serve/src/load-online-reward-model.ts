@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { InvalidArgumentError } from '@pref/io';
+import { InvalidArgumentError } from '@pref/core';
 import { modelFilePath, modelFolder } from '@pref/reward-scoring';
 import { loadEncoderHeadModel, type EncoderHeadModelOptions } from './load-encoder-head-model';
 import { loadLinearModel } from './load-linear-model';
