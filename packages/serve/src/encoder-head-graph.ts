@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '@pref/core';
-import { onnxProtoRoot } from '@pref/reward-scoring';
+import { onnxProtoRoot } from '@pref/reward-scoring/onnx-builder';
 
 /** How token states become one vector per text. */
 export type EncoderPooling = 'mean' | 'cls';

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { bradleyTerryLoss } from '@pref/dpo-loss';
 import { InvalidArgumentError } from '@pref/core';
-import { loadRewardModel, modelFilePath, modelFolder, resolveModel, type RewardModel } from '@pref/reward-scoring';
+import { locateConfined } from '@pref/io';
+import { loadRewardModel, resolveModel, type RewardModel } from '@pref/reward-scoring';
 import { encoderHeadModel, pooledEmbeddingModel, type EncoderPooling } from './encoder-head-graph';
 import { ResumeError } from './errors';
 import { AdamW, base64ToFloat64, float64ToBase64, shuffledOrder, type OnlinePreference, type OnlineRewardModel, type OnlineUpdateOptions } from './online-reward-model';
@@ -40,6 +41,18 @@ interface EncoderHeadState {
   second: string;
   step: number;
   trainedPairs: number;
+}
+
+/**
+ * A file of a local model folder, confined to it (symlinks followed must stay inside: @pref/io's
+ * `locateConfined`); undefined when absent.
+ */
+export function confinedModelFile(dir: string, file: string): string | undefined {
+  const location = locateConfined(realpathSync(dir), dir, file, 'model folder');
+  if (location.kind === 'missing') return undefined;
+  if (location.kind === 'refused') throw new InvalidArgumentError({ argument: '--model', message: `${location.path}: ${location.reason}` });
+  if (!location.isFile) throw new InvalidArgumentError({ argument: '--model', message: `${location.path}: is not a regular file` });
+  return location.path;
 }
 
 function fail(dir: string, message: string): never {
@@ -81,15 +94,14 @@ export async function loadEncoderHeadModel(dir: string, options: EncoderHeadMode
   if (!Number.isInteger(cacheSize) || cacheSize < 0) throw new InvalidArgumentError({ argument: 'cacheSize', message: `expected a non-negative integer, got ${cacheSize}` });
   if (!existsSync(dir)) fail(dir, 'not found');
   // Every file is read confined to the folder (symlinks out of it are refused), as loadRewardModel does.
-  const folder = modelFolder(dir);
-  const configPath = modelFilePath(folder, 'config.json') ?? fail(dir, 'has no config.json');
+  const configPath = confinedModelFile(dir, 'config.json') ?? fail(dir, 'has no config.json');
   const { modelPath } = await resolveModel(dir);
-  modelFilePath(folder, relative(dir, modelPath).split(sep).join('/'));
+  confinedModelFile(dir, relative(dir, modelPath).split(sep).join('/'));
   const sourceBytes = new Uint8Array(readFileSync(modelPath));
   const sourceConfig = readJson(configPath);
   /** The tokenizer files present in the folder (confined), to stage and to copy into checkpoints. */
   const tokenizerFiles = TOKENIZER_FILES.flatMap((file) => {
-    const path = modelFilePath(folder, file);
+    const path = confinedModelFile(dir, file);
     return path === undefined ? [] : [[file, path] as const];
   });
   const { bytes: pooledBytes, info } = pooledEmbeddingModel(sourceBytes, pooling, modelPath);

@@ -1,7 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { InvalidArgumentError } from '@pref/core';
-import { modelFilePath, modelFolder } from '@pref/reward-scoring';
-import { loadEncoderHeadModel, type EncoderHeadModelOptions } from './load-encoder-head-model';
+import { confinedModelFile, loadEncoderHeadModel, type EncoderHeadModelOptions } from './load-encoder-head-model';
 import { loadLinearModel } from './load-linear-model';
 import type { LinearModelOptions } from './create-linear-model';
 import type { OnlineRewardModel } from './online-reward-model';
@@ -17,7 +16,7 @@ export type OnlineRewardModelOptions = LinearModelOptions & EncoderHeadModelOpti
  */
 export async function loadOnlineRewardModel(dir: string, options: OnlineRewardModelOptions = {}): Promise<OnlineRewardModel> {
   if (!existsSync(dir)) throw new InvalidArgumentError({ argument: '--model', message: `${dir}: not found` });
-  const configPath = modelFilePath(modelFolder(dir), 'config.json');
+  const configPath = confinedModelFile(dir, 'config.json');
   if (configPath === undefined) throw new InvalidArgumentError({ argument: '--model', message: `${dir}: has no config.json` });
   let modelType: unknown;
   try {
