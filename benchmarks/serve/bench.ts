@@ -103,6 +103,8 @@ for (const [name, baseline, service] of results) {
 lines.push(
   '',
   'The service adds milliseconds per call (HTTP on loopback, the log and index writes, a checkpoint every 50 calls) to well under a millisecond of work; a PPO step of the policy model that posts the batch takes seconds, so the service is not the loop\'s bottleneck.',
+  '',
+  'Does it learn (agreement with the gold over calls, conf vs rand; linear model and encoder head): `npx tsx benchmarks/serve/agreement.ts --write`, figures in packages/serve/README.md.',
 );
 const text = `${lines.join('\n')}\n`;
 process.stdout.write(text);

@@ -13,7 +13,7 @@ export type { SelectionStrategy, KeyExtractor } from './strategy';
 export { recordIdentity, valueAt } from './record-values';
 export type { Locate } from './record-values';
 export { selectForRelabel, RelabelBudget, WindowRelabelBudget, createRelabelBudget, pairsFromRelabel } from './select-for-relabel';
-export type { SelectForRelabelOptions, RelabelSelection, AnyRelabelBudget } from './select-for-relabel';
+export type { SelectForRelabelOptions, RelabelSelection, AnyRelabelBudget, WindowBudgetSnapshot } from './select-for-relabel';
 export { pairsFromGenerations, groupGenerations, groupsFromUpstreamGenerations, isUpstreamGenerationsRow } from './pairs-from-generations';
 export type { ScoredGenerations, PairMode, PairsFromGenerationsOptions, SkippedPrompt } from './pairs-from-generations';
 export { buildRectificationValueData, buildRewardModelData } from './rectification-data';

@@ -100,9 +100,45 @@ describe('budgetMode window (D2PO rmapi.py /train: SAMPN texts per window, RELAB
     expect(Array.from(total.skippedGoldTies)).toEqual([0]);
   });
 
+  it("goldTies 'skip' passes ties over without spending; the window's own left/closed are reported", () => {
+    // By hand, conf order of the four pairs: d (|Δ| 0.5, tie), b (1, gold), c (1, gold), a (3, tie).
+    const pairs = [
+      { score_a: 0, score_b: 3, gold_a: 1, gold_b: 1 },
+      { score_a: 0, score_b: 1, gold_a: 2, gold_b: 1 },
+      { score_a: 0, score_b: 1, gold_a: 0, gold_b: 1 },
+      { score_a: 5, score_b: 5.5, gold_a: 1, gold_b: 1 },
+    ];
+    const goldFields = ['gold_a', 'gold_b'] as const;
+    const spend = selectForRelabel(pairs, { mode: 'conf', budget: new WindowRelabelBudget({ sampN: 100, relabels: 3 }), goldFields });
+    expect(Array.from(spend.toLabel)).toEqual([3, 1, 2]);
+    expect(spend.window).toEqual({ left: 0, closed: false });
+    const twoOfThree = selectForRelabel(pairs, { mode: 'conf', budget: new WindowRelabelBudget({ sampN: 100, relabels: 2, goldTies: 'skip' }), goldFields });
+    expect([Array.from(twoOfThree.toLabel), Array.from(twoOfThree.skippedGoldTies)]).toEqual([[1, 2], [3]]);
+    expect(twoOfThree.window).toEqual({ left: 0, closed: false });
+    const spare = selectForRelabel(pairs, { mode: 'conf', budget: new WindowRelabelBudget({ sampN: 8, relabels: 3, goldTies: 'skip' }), goldFields });
+    expect([Array.from(spare.toLabel), spare.window]).toEqual([[1, 2], { left: 1, closed: true }]);
+    expect(spare.budgetRemaining).toBe(3); // the call closed its window: the next one starts full
+  });
+
+  it('snapshot / restore resumes mid-window; closeWindow starts a fresh window', () => {
+    const a = new WindowRelabelBudget({ sampN: 12, relabels: 3 });
+    selectForRelabel(call([0.5, 0.1]), { mode: 'conf', budget: a });
+    const b = new WindowRelabelBudget({ sampN: 12, relabels: 3 });
+    b.restore(JSON.parse(JSON.stringify(a.snapshot())));
+    expect(b.snapshot()).toEqual({ textsInWindow: 4, left: 1 });
+    const [ra, rb] = [selectForRelabel(call([0.9, 0.2]), { mode: 'conf', budget: a }), selectForRelabel(call([0.9, 0.2]), { mode: 'conf', budget: b })];
+    expect(rb).toEqual(ra);
+    expect(b.remaining).toBe(0);
+    b.closeWindow();
+    expect([b.remaining, b.windowTexts]).toEqual([3, 0]);
+    expect(Array.from(selectForRelabel(call([0.3, 0.4]), { mode: 'conf', budget: b }).toLabel)).toEqual([0, 1]);
+    expect(() => b.restore({ textsInWindow: 2, left: 4 })).toThrow(/left in \[0, 3\]/);
+  });
+
   it('refuses bad settings', () => {
     expect(() => createRelabelBudget({ budgetMode: 'window', sampN: 0, relabels: 1 })).toThrow(/sampN/);
     expect(() => createRelabelBudget({ budgetMode: 'window', sampN: 4, relabels: -1 })).toThrow(/relabels/);
     expect(() => createRelabelBudget({ budgetMode: 'bogus' } as never)).toThrow(/total or window/);
+    expect(() => createRelabelBudget({ budgetMode: 'window', sampN: 4, relabels: 1, goldTies: 'maybe' as never })).toThrow(/spend or skip/);
   });
 });

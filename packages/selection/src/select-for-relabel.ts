@@ -27,28 +27,48 @@ export class RelabelBudget {
   }
 }
 
+/** The part of a {@link WindowRelabelBudget} that a run must save to resume mid-window. */
+export interface WindowBudgetSnapshot {
+  /** Texts seen in the current window (0: the next call opens a new window). */
+  textsInWindow: number;
+  /** Labels left in the current window. */
+  left: number;
+}
+
 /**
  * D2PO's per-window relabel budget (`src/rmapi.py` `/train`): a window is the run of calls until
  * `sampN` texts (2 per pair) have been seen; at the start of each window `relabels` labels are
- * available; each call takes up to what is left, greedily from the window's first calls; every pair
- * taken spends budget, gold ties included (they are then thrown out, as upstream).
+ * available; each call takes up to what is left, greedily from the window's first calls. With
+ * `goldTies: 'spend'` (upstream) every pair taken spends budget, gold ties included (they are then
+ * thrown out); with `'skip'` a selected pair whose golds tie is passed over without spending (when
+ * `selectForRelabel` is given `goldFields`). This is the one implementation of the window budget:
+ * `pref gold relabel --budget-mode window` and `pref serve d2po` both use it.
  */
 export class WindowRelabelBudget {
   readonly sampN: number;
   readonly relabels: number;
+  readonly goldTies: 'spend' | 'skip';
   private textsInWindow = 0;
-  private left = 0;
+  private left: number;
   private usedCount = 0;
   private windowCount = 0;
-  constructor({ sampN, relabels }: { sampN: number; relabels: number }) {
+  private lastCall: { left: number; closed: boolean } | undefined;
+  constructor({ sampN, relabels, goldTies = 'spend' }: { sampN: number; relabels: number; goldTies?: 'spend' | 'skip' }) {
     if (!Number.isInteger(sampN) || sampN < 1) throw new InvalidArgumentError({ argument: 'sampN', message: `must be a positive integer (texts per window), got ${sampN}` });
     if (!Number.isInteger(relabels) || relabels < 0) throw new InvalidArgumentError({ argument: 'relabels', message: `must be a non-negative integer, got ${relabels}` });
+    if (goldTies !== 'spend' && goldTies !== 'skip') throw new InvalidArgumentError({ argument: 'goldTies', message: `expected spend or skip, got ${String(goldTies)}` });
     this.sampN = sampN;
     this.relabels = relabels;
+    this.goldTies = goldTies;
+    this.left = relabels;
   }
   /** Labels left in the current window (the full `relabels` before a window's first call). */
   get remaining(): number {
     return this.textsInWindow === 0 ? this.relabels : this.left;
+  }
+  /** Texts seen so far in the current window (0 between windows). */
+  get windowTexts(): number {
+    return this.textsInWindow;
   }
   /** Labels spent over all windows. */
   get used(): number {
@@ -68,8 +88,32 @@ export class WindowRelabelBudget {
     const granted = Math.max(0, Math.min(wanted, this.left));
     this.left -= granted;
     this.usedCount += granted;
-    if (this.textsInWindow >= this.sampN) this.textsInWindow = 0;
+    const closed = this.textsInWindow >= this.sampN;
+    if (closed) this.textsInWindow = 0;
+    this.lastCall = { left: this.left, closed };
     return granted;
+  }
+  /** The last call's window: labels it left in its window, and whether that call closed the window. @internal */
+  lastCallWindow(): { left: number; closed: boolean } {
+    return this.lastCall ?? { left: this.remaining, closed: false };
+  }
+  /** Ends the current window now: the next call opens a new one with a fresh budget (D2PO resets early after an update that had nothing to learn). */
+  closeWindow(): void {
+    this.textsInWindow = 0;
+  }
+  /** What a resumed run needs ({@link restore}). */
+  snapshot(): WindowBudgetSnapshot {
+    return { textsInWindow: this.textsInWindow, left: this.left };
+  }
+  /** Restores a {@link snapshot} (the `used` and `windows` counters are not part of it). */
+  restore(snapshot: WindowBudgetSnapshot): void {
+    const { textsInWindow, left } = snapshot;
+    if (!Number.isInteger(textsInWindow) || textsInWindow < 0 || !Number.isInteger(left) || left < 0 || left > this.relabels) {
+      throw new InvalidArgumentError({ argument: 'snapshot', message: `expected textsInWindow >= 0 and left in [0, ${this.relabels}], got ${JSON.stringify(snapshot)}` });
+    }
+    this.textsInWindow = textsInWindow;
+    this.left = left;
+    this.lastCall = undefined;
   }
 }
 
@@ -77,7 +121,7 @@ export class WindowRelabelBudget {
 export type AnyRelabelBudget = RelabelBudget | WindowRelabelBudget;
 
 /** Makes the budget of a `budgetMode`: `total` (one pool across calls) or `window` (D2PO's SAMPN/RELABELS). */
-export function createRelabelBudget(options: { budgetMode: 'total'; total: number } | { budgetMode: 'window'; sampN: number; relabels: number }): AnyRelabelBudget {
+export function createRelabelBudget(options: { budgetMode: 'total'; total: number } | { budgetMode: 'window'; sampN: number; relabels: number; goldTies?: 'spend' | 'skip' }): AnyRelabelBudget {
   if (options.budgetMode === 'total') return new RelabelBudget(options.total);
   if (options.budgetMode === 'window') return new WindowRelabelBudget(options);
   throw new InvalidArgumentError({ argument: 'budgetMode', message: `expected total or window, got ${String((options as { budgetMode: unknown }).budgetMode)}` });
@@ -91,8 +135,8 @@ export interface SelectForRelabelOptions {
   mode: 'conf' | 'rand';
   /**
    * `RelabelBudget` (total): gold ties are skipped without spending budget when `goldFields` are
-   * given. `WindowRelabelBudget` (D2PO): every pair taken spends budget, ties included; ties are
-   * reported in `goldTies`.
+   * given. `WindowRelabelBudget` (D2PO): every pair taken spends budget, ties included, and ties are
+   * reported in `goldTies`; with its `goldTies: 'skip'` they are passed over as with a total budget.
    */
   budget: AnyRelabelBudget;
   /** At most this many labels in this call (e.g. per training step). Default: no limit beyond the budget. */
@@ -112,12 +156,14 @@ export interface SelectForRelabelOptions {
 export interface RelabelSelection {
   /** Positions of the pairs to send to the labeler, in the order they were chosen. */
   toLabel: Uint32Array;
-  /** Positions passed over because their gold scores tie (total budget only). */
+  /** Positions passed over because their gold scores tie (total budget, or window budget with goldTies 'skip'). */
   skippedGoldTies: Uint32Array;
   /** Positions in `toLabel` whose gold scores tie: budget spent, no preference (window budget only). */
   goldTies: Uint32Array;
-  /** Budget left after this call. */
+  /** Budget left after this call (for a window budget whose window this call closed: the next window's full budget). */
   budgetRemaining: number;
+  /** Window budget only: labels this call left in its window, and whether it closed the window. */
+  window?: { left: number; closed: boolean };
 }
 
 /**
@@ -142,22 +188,31 @@ export function selectForRelabel(pairs: readonly Record<string, unknown>[], opti
   });
   const order = Uint32Array.from(pairs.keys()).sort((a, b) => keys[a]! - keys[b]! || a - b);
   const goldTie = (i: number): boolean => goldFields !== undefined && numberAt(pairs[i]!, goldFields[0], i, locate) === numberAt(pairs[i]!, goldFields[1], i, locate);
+  /** The first `wanted` pairs in `order` whose golds do not tie, and the ties passed over on the way. */
+  const takeSkippingTies = (wanted: number): { toLabel: number[]; skipped: number[] } => {
+    const toLabel: number[] = [];
+    const skipped: number[] = [];
+    for (const i of order) {
+      if (toLabel.length >= wanted) break;
+      if (goldTie(i)) {
+        skipped.push(i);
+        continue;
+      }
+      toLabel.push(i);
+    }
+    return { toLabel, skipped };
+  };
   if (budget instanceof WindowRelabelBudget) {
+    if (budget.goldTies === 'skip' && goldFields !== undefined) {
+      const eligible = order.reduce((count, i) => count + (goldTie(i) ? 0 : 1), 0);
+      const { toLabel, skipped } = takeSkippingTies(budget.takeForCall(pairs.length, Math.min(limit, eligible)));
+      return { toLabel: Uint32Array.from(toLabel), skippedGoldTies: Uint32Array.from(skipped), goldTies: new Uint32Array(0), budgetRemaining: budget.remaining, window: budget.lastCallWindow() };
+    }
     const granted = budget.takeForCall(pairs.length, Math.min(limit, pairs.length));
     const toLabel = order.slice(0, granted);
-    return { toLabel, skippedGoldTies: new Uint32Array(0), goldTies: toLabel.filter(goldTie), budgetRemaining: budget.remaining };
+    return { toLabel, skippedGoldTies: new Uint32Array(0), goldTies: toLabel.filter(goldTie), budgetRemaining: budget.remaining, window: budget.lastCallWindow() };
   }
-  const wanted = Math.min(limit, budget.remaining);
-  const toLabel: number[] = [];
-  const skipped: number[] = [];
-  for (const i of order) {
-    if (toLabel.length >= wanted) break;
-    if (goldTie(i)) {
-      skipped.push(i);
-      continue;
-    }
-    toLabel.push(i);
-  }
+  const { toLabel, skipped } = takeSkippingTies(Math.min(limit, budget.remaining));
   budget.take(toLabel.length);
   return { toLabel: Uint32Array.from(toLabel), skippedGoldTies: Uint32Array.from(skipped), goldTies: new Uint32Array(0), budgetRemaining: budget.remaining };
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { goldReward } from '@pref/reward-scoring';
-import { createD2poDiscriminator, takeWindowRelabels } from './create-d2po-discriminator';
+import { createD2poDiscriminator } from './create-d2po-discriminator';
 import { createLinearModel } from './create-linear-model';
 import type { OnlinePreference, OnlineRewardModel } from './online-reward-model';
 
@@ -100,33 +100,6 @@ describe('log lines and response', () => {
     expect(() => createD2poDiscriminator({ gold: 'bagofwords', model, sampN: 0 })).toThrow(/sampN/);
     expect(() => createD2poDiscriminator({ gold: 'bagofwords', model, relabels: 1.5 })).toThrow(/relabels/);
     expect(() => createD2poDiscriminator({ gold: 'bagofwords', model, relabCriteria: 'best' as 'conf' })).toThrow(/conf or rand/);
-  });
-});
-
-describe('takeWindowRelabels', () => {
-  const pairs = [
-    { id: 'a', score_a: 0, score_b: 3, gold_a: 1, gold_b: 1 },
-    { id: 'b', score_a: 0, score_b: 1, gold_a: 2, gold_b: 1 },
-    { id: 'c', score_a: 0, score_b: 1, gold_a: 0, gold_b: 1 },
-    { id: 'd', score_a: 5, score_b: 5.5, gold_a: 1, gold_b: 1 },
-  ];
-  test('conf: ascending |Δ|, ties in arrival order; the budget shrinks by what was labelled', () => {
-    expect(takeWindowRelabels(pairs, { budgetLeft: 3, mode: 'conf', seed: 0, goldTiesSpendBudget: true })).toEqual({ labelled: [3, 1, 2], budgetLeft: 0 });
-    expect(takeWindowRelabels(pairs, { budgetLeft: 9, mode: 'conf', seed: 0, goldTiesSpendBudget: true })).toEqual({ labelled: [3, 1, 2, 0], budgetLeft: 5 });
-  });
-  test('goldTiesSpendBudget false passes gold ties over without spending', () => {
-    expect(takeWindowRelabels(pairs, { budgetLeft: 2, mode: 'conf', seed: 0, goldTiesSpendBudget: false })).toEqual({ labelled: [1, 2], budgetLeft: 0 });
-    expect(takeWindowRelabels(pairs, { budgetLeft: 3, mode: 'conf', seed: 0, goldTiesSpendBudget: false })).toEqual({ labelled: [1, 2], budgetLeft: 1 });
-  });
-  test('rand: seeded (same seed, same choice) and uniform over positions (binomial bound, 99.9%)', () => {
-    const many = Array.from({ length: 8 }, (_, i) => ({ id: `p${i}`, score_a: 0, score_b: i, gold_a: 0, gold_b: 1 }));
-    const first = takeWindowRelabels(many, { budgetLeft: 1, mode: 'rand', seed: 5, goldTiesSpendBudget: true });
-    expect(takeWindowRelabels(many, { budgetLeft: 1, mode: 'rand', seed: 5, goldTiesSpendBudget: true })).toEqual(first);
-    const counts = new Array<number>(8).fill(0);
-    const trials = 4000;
-    for (let seed = 0; seed < trials; seed++) counts[takeWindowRelabels(many, { budgetLeft: 1, mode: 'rand', seed, goldTiesSpendBudget: true }).labelled[0]!]! += 1;
-    // Each position is picked with p = 1/8: mean 500, sd √(4000·⅛·⅞) ≈ 20.9; 3.3 sd ≈ ±69 bounds each at 99.9%.
-    for (const count of counts) expect(Math.abs(count - trials / 8)).toBeLessThan(69);
   });
 });
 

@@ -1,6 +1,6 @@
 import { InvalidArgumentError, streamUniform } from '@pref/core';
 import { goldReward, parseGoldSpec, type GoldRewardSpec } from '@pref/reward-scoring';
-import { RelabelBudget, selectForRelabel } from '@pref/selection';
+import { selectForRelabel, WindowRelabelBudget } from '@pref/selection';
 import { ResumeError } from './errors';
 import type { OnlinePreference, OnlineRewardModel } from './online-reward-model';
 
@@ -111,22 +111,6 @@ function positiveInteger(value: number, argument: string, allowZero = false): vo
 }
 
 /**
- * This call's share of the window's relabel budget (the window logic of `rmapi.py`'s `/train`):
- * candidates are the call's pairs ordered by `conf`/`rand` (`selectForRelabel`), the first
- * `budgetLeft` of them are labelled, and the budget shrinks by the number labelled. With
- * `goldTiesSpendBudget: false` a gold tie is passed over without spending. The per-window budget lives
- * here in one function so that it can move into @pref/selection's window budget mode later.
- */
-export function takeWindowRelabels(
-  pairs: readonly { id: string; score_a: number; score_b: number; gold_a: number; gold_b: number }[],
-  { budgetLeft, mode, seed, goldTiesSpendBudget }: { budgetLeft: number; mode: 'conf' | 'rand'; seed: number; goldTiesSpendBudget: boolean },
-): { labelled: number[]; budgetLeft: number } {
-  const budget = new RelabelBudget(budgetLeft);
-  const selection = selectForRelabel(pairs, { mode, budget, seed, ...(goldTiesSpendBudget ? {} : { goldFields: ['gold_a', 'gold_b'] as const }) });
-  return { labelled: [...selection.toLabel], budgetLeft: selection.budgetRemaining };
-}
-
-/**
  * Creates D2PO's discriminator (Singhal et al. 2024; `src/rmapi.py` of PrasannS/d2po). Per `/train` call:
  * 1. if the window is empty, it gets a fresh budget of `relabels` labels;
  * 2. every text is scored by the current model (these scores are returned and logged);
@@ -136,6 +120,8 @@ export function takeWindowRelabels(
  * 4. once the window's budget is spent, the model is updated once on the window's pairs (`updateEpochs`
  *    passes, minibatches of `batchSize`), unless updates have stopped;
  * 5. once the window holds `sampN` texts, it resets.
+ * The window and its budget are @pref/selection's `WindowRelabelBudget` (what `pref gold relabel
+ * --budget-mode window` uses); the selection is its `selectForRelabel`.
  */
 export function createD2poDiscriminator(options: D2poOptions): D2poDiscriminator {
   const {
@@ -160,19 +146,18 @@ export function createD2poDiscriminator(options: D2poOptions): D2poDiscriminator
   if (typeof goldTiesSpendBudget !== 'boolean') throw new InvalidArgumentError({ argument: 'goldTiesSpendBudget', message: 'expected a boolean' });
   const goldSpec: GoldRewardSpec = parseGoldSpec(gold, seed);
 
-  let state: Omit<D2poState, 'model' | 'version'> = {
+  const budget = new WindowRelabelBudget({ sampN, relabels, goldTies: goldTiesSpendBudget ? 'spend' : 'skip' });
+  /** Everything but the window's text count and budget, which live in `budget`. */
+  let state: Omit<D2poState, 'model' | 'version' | 'windowTexts' | 'windowBudgetLeft'> = {
     calls: 0,
     labels: 0,
     updates: 0,
     updatesStopped: stopUpdates === 0,
     windowReady: true,
-    windowTexts: 0,
-    windowBudgetLeft: relabels,
     windowLabels: 0,
     windowPairs: [],
   };
   const resetWindow = (): void => {
-    state.windowTexts = 0;
     state.windowPairs = [];
     state.windowLabels = 0;
     state.windowReady = true;
@@ -186,12 +171,10 @@ export function createD2poDiscriminator(options: D2poOptions): D2poDiscriminator
     },
     async train(texts) {
       if (texts.length % 2 !== 0) throw new InvalidArgumentError({ argument: 'texts', message: `expected an even number of texts (two rollouts per prompt), got ${texts.length}` });
-      if (state.windowTexts === 0) state.windowBudgetLeft = relabels;
       state.calls += 1;
       const call = state.calls;
       const rewards = [...(await model.score(texts))];
       const golds = texts.map((text) => goldReward(goldSpec, text));
-      state.windowTexts += texts.length;
 
       const pairCount = texts.length / 2;
       const candidates = Array.from({ length: pairCount }, (_, p) => ({
@@ -201,8 +184,9 @@ export function createD2poDiscriminator(options: D2poOptions): D2poDiscriminator
         gold_a: golds[2 * p]!,
         gold_b: golds[2 * p + 1]!,
       }));
-      const { labelled, budgetLeft } = takeWindowRelabels(candidates, { budgetLeft: state.windowBudgetLeft, mode: relabCriteria, seed, goldTiesSpendBudget });
-      state.windowBudgetLeft = budgetLeft;
+      const selection = selectForRelabel(candidates, { mode: relabCriteria, budget, seed, goldFields: ['gold_a', 'gold_b'] });
+      const labelled = [...selection.toLabel];
+      const window = selection.window!;
       state.windowLabels += labelled.length;
 
       const scores = rewards.slice();
@@ -225,10 +209,11 @@ export function createD2poDiscriminator(options: D2poOptions): D2poDiscriminator
       });
 
       let update: D2poTrainResult['update'];
-      if (state.windowReady && state.windowBudgetLeft === 0) {
+      if (state.windowReady && window.left === 0) {
         state.windowReady = false;
         if (state.updatesStopped || state.windowPairs.length === 0) {
           // Nothing to learn from (or updates are over): upstream resets the window at once.
+          budget.closeWindow();
           resetWindow();
         } else {
           const updateIndex = state.updates;
@@ -243,7 +228,7 @@ export function createD2poDiscriminator(options: D2poOptions): D2poDiscriminator
           if (state.labels >= stopUpdates) state.updatesStopped = true;
         }
       }
-      if (state.windowTexts >= sampN) resetWindow();
+      if (window.closed) resetWindow();
       return { call, scores, rewards, logLines, labelled, ...(update === undefined ? {} : { update }), agreement: { agree, total } };
     },
     stats() {
@@ -252,16 +237,24 @@ export function createD2poDiscriminator(options: D2poOptions): D2poDiscriminator
         labels: state.labels,
         updates: state.updates,
         updatesStopped: state.updatesStopped,
-        windowTexts: state.windowTexts,
-        windowBudgetLeft: state.windowTexts === 0 ? relabels : state.windowBudgetLeft,
+        windowTexts: budget.windowTexts,
+        windowBudgetLeft: budget.remaining,
       };
     },
     saveState() {
-      return { version: 1, ...structuredClone(state), model: model.saveState() };
+      const { calls, labels, updates, updatesStopped, windowReady, windowLabels, windowPairs } = structuredClone(state);
+      const { textsInWindow, left } = budget.snapshot();
+      // Same fields, same order as before the window moved into WindowRelabelBudget: state.json is unchanged.
+      return { version: 1, calls, labels, updates, updatesStopped, windowReady, windowTexts: textsInWindow, windowBudgetLeft: left, windowLabels, windowPairs, model: model.saveState() };
     },
     restoreState(saved) {
       if (saved === null || typeof saved !== 'object' || saved.version !== 1) throw new ResumeError({ file: '<state>', message: 'not a d2po state (version 1)' });
-      const { version: _version, model: modelState, ...rest } = saved;
+      const { version: _version, model: modelState, windowTexts, windowBudgetLeft, ...rest } = saved;
+      try {
+        budget.restore({ textsInWindow: windowTexts, left: windowBudgetLeft });
+      } catch (error) {
+        throw new ResumeError({ file: '<state>', message: `window: ${(error as Error).message}`, cause: error });
+      }
       model.restoreState(modelState);
       state = structuredClone(rest);
     },

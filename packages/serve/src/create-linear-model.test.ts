@@ -107,6 +107,6 @@ describe('loadLinearModel', () => {
     const { loadLinearModel } = await import('./load-linear-model');
     expect(() => loadLinearModel(join(tmp, 'missing'))).toThrow(/has no config\.json/);
     const encoder = fileURLToPath(new URL('../../reward-scoring/fixtures/tiny-bert', import.meta.url));
-    expect(() => loadLinearModel(encoder)).toThrow(/not "pref-linear-bt".*not supported yet/);
+    expect(() => loadLinearModel(encoder)).toThrow(/not "pref-linear-bt".*loadEncoderHeadModel/);
   });
 });

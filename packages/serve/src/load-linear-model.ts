@@ -34,7 +34,7 @@ export function loadLinearModel(dir: string, options: LinearModelOptions = {}): 
     throw error;
   }
   if (config.model_type !== 'pref-linear-bt') {
-    fail(dir, `config.json model_type is ${JSON.stringify(config.model_type)}, not "pref-linear-bt": pref serve d2po learns online only with the linear word model (pref train-rm output or a pref serve checkpoint); heads over ONNX encoders are not supported yet`);
+    fail(dir, `config.json model_type is ${JSON.stringify(config.model_type)}, not "pref-linear-bt": not a linear Bradley–Terry folder (pref train-rm output or a linear pref serve checkpoint); load encoder folders with loadEncoderHeadModel`);
   }
   const vocabMap = tokenizer.model?.vocab;
   if (tokenizer.model?.type !== 'WordPiece' || vocabMap === undefined || typeof vocabMap !== 'object') fail(dir, 'tokenizer.json has no WordPiece vocabulary');

@@ -10,7 +10,7 @@ import { createLinearModel } from './create-linear-model';
 import { D2poClientError } from './errors';
 import { RUN_FILES } from './run-folder';
 import { serveD2po } from './serve-d2po';
-import { childOptions } from './testing/child-options';
+import { childOptions, encoderChildOptions } from './testing/child-options';
 import { syntheticRollouts } from './testing/rollouts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'pref-serve-'));
@@ -188,8 +188,8 @@ describe('serveD2po over HTTP', () => {
   });
 });
 
-function startChild(out: string, saveFreq: number, holdFromCall: number): Promise<{ child: ChildProcess; url: string; banner: string; lines: string[] }> {
-  const child = spawn(process.execPath, ['--import', tsx, childScript, out, String(saveFreq), String(holdFromCall)], { stdio: ['ignore', 'pipe', 'pipe'] });
+function startChild(out: string, saveFreq: number, holdFromCall: number, modelKind = 'linear'): Promise<{ child: ChildProcess; url: string; banner: string; lines: string[] }> {
+  const child = spawn(process.execPath, ['--import', tsx, childScript, out, String(saveFreq), String(holdFromCall), modelKind], { stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
@@ -253,5 +253,36 @@ describe('crash and shutdown (child process)', () => {
     const state = JSON.parse(readFileSync(join(out, RUN_FILES.state), 'utf8'));
     expect(state.call).toBe(15);
     expect(state.logEnd).toBe(Buffer.byteLength(log));
+  });
+
+  test('encoder head: kill -9, restart, and the head state is kept (answers equal an uninterrupted run exactly); checkpoints are encoder-head folders', async () => {
+    const reference = await serveD2po(await encoderChildOptions(freshDir(), 3));
+    const referenceClient = createD2poClient(reference.url);
+    const expected: number[][] = [];
+    for (const batch of batches.slice(0, 9)) expected.push(await referenceClient.train(batch));
+    await reference.close();
+    expect(new Set(expected.at(-1)).size).toBeGreaterThan(1); // the head has learned something
+
+    const out = freshDir();
+    const first = await startChild(out, 3, 0, 'encoder-head');
+    const client = createD2poClient(first.url);
+    for (const [i, batch] of batches.slice(0, 7).entries()) expect(await client.train(batch)).toEqual(expected[i]);
+    first.child.kill('SIGKILL');
+    await exited(first.child);
+
+    const second = await startChild(out, 3, 0, 'encoder-head');
+    // state.json (head weights and AdamW moments included) was written at call 6; call 7 is replayed from the log.
+    expect(second.banner.replace(/^listening \S+ /, '')).toBe('resumed 7 replayed 1 dropped 0');
+    const resumed = createD2poClient(second.url, { retries: 0 });
+    expect(await resumed.health()).toMatchObject({ model: 'encoder-head', calls: 7 });
+    for (const [i, batch] of batches.slice(7, 9).entries()) expect(await resumed.train(batch)).toEqual(expected[7 + i]);
+    second.child.kill('SIGTERM');
+    expect(await exited(second.child)).toBe(0);
+    const state = JSON.parse(readFileSync(join(out, RUN_FILES.state), 'utf8'));
+    expect(state.call).toBe(9);
+    expect(JSON.stringify(state)).toContain('"kind":"encoder-head"');
+    for (const step of ['step_3', 'step_6', 'step_9']) {
+      expect(JSON.parse(readFileSync(join(out, step, 'config.json'), 'utf8')).pref_encoder_head).toMatchObject({ pooling: 'mean', hidden: 32 });
+    }
   });
 });

@@ -1,11 +1,13 @@
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
+import { InvalidArgumentError } from '@pref/core';
 import { integerFlag, numberFlag, deprecatedOption } from '../flags';
-import { closeOnSignals, createLinearModel, loadLinearModel, serveD2po, serveKServe } from '@pref/serve';
+import { closeOnSignals, createLinearModel, loadOnlineRewardModel, serveD2po, serveKServe } from '@pref/serve';
 
 interface ServeD2poFlags {
   gold: string;
   model?: string;
+  pooling?: 'mean' | 'cls';
   port: string;
   host: string;
   output: string;
@@ -47,7 +49,8 @@ export function registerServeCommands(program: Command): void {
     .command('d2po')
     .description("D2PO's discriminator (rmapi.py protocol): POST /train and /predict {\"texts\": [...]} → scores; GET /health")
     .requiredOption('--gold <name>', 'gold reward labelling the selected pairs: a gold function with optional -noise/-exponent (e.g. bagofwords)')
-    .option('--model <dir>', 'start from this linear Bradley-Terry ONNX folder (pref train-rm output or a step_N checkpoint); default: an empty model')
+    .option('--model <dir>', 'start from this ONNX folder: a linear Bradley-Terry model (pref train-rm output, a linear step_N checkpoint), or any encoder export (last_hidden_state output) that gets a Bradley-Terry head over its pooled embeddings (or an encoder-head step_N checkpoint); default: an empty linear word model')
+    .addOption(new Option('--pooling <p>', 'encoder models: token states pooled by mean over the attention mask or the first ([CLS]) token (default: mean)').choices(['mean', 'cls']))
     .option('--port <n>', 'port (0: any free port)', '5007')
     .option('--host <addr>', 'address to bind (the service has no authentication: keep it on loopback)', '127.0.0.1')
     .option('-o, --output <dir>', 'run folder: log.jsonl, log.index.jsonl, state.json, step_N/ checkpoints; an existing run is resumed', 'd2po-run')
@@ -59,19 +62,20 @@ export function registerServeCommands(program: Command): void {
     .option('--update-epochs <n>', 'passes over the window\'s labelled pairs per update (update_epochs)', '1')
     .option('--stop-updates <n>', 'stop updating after this many gold labels (stopupdates)', '100000')
     .option('--save-freq <n>', 'checkpoint every this many calls (save_freq)', '50')
-    .option('--learning-rate <lr>', 'AdamW step size of the linear model', '0.05')
+    .option('--learning-rate <lr>', 'AdamW step size of the linear model or the encoder head', '0.05')
     .option('--batch-size <n>', 'pairs per optimizer step (batch_size)', '32')
     .option('--seed <n>', 'seed of rand selection, update shuffles and gold noise', '0')
     .option('--max-body-bytes <n>', 'largest request body (413 beyond)', String(16 * 1024 * 1024))
     .option('-q, --quiet', 'no per-call output')
     .action(async (flags: ServeD2poFlags) => {
       const learningRate = numberFlag(flags.learningRate, '--learning-rate', { above: 0 });
-      const model = flags.model === undefined ? createLinearModel({ learningRate }) : loadLinearModel(flags.model, { learningRate });
+      if (flags.pooling !== undefined && flags.model === undefined) throw new InvalidArgumentError({ argument: '--pooling', message: 'applies to an encoder given with --model' });
+      const model = flags.model === undefined ? createLinearModel({ learningRate }) : await loadOnlineRewardModel(flags.model, { learningRate, ...(flags.pooling === undefined ? {} : { pooling: flags.pooling }) });
       const out = resolve(flags.output);
       const server = await serveD2po({
         gold: flags.gold,
         model,
-        modelSettings: { learningRate, initialModel: flags.model === undefined ? null : resolve(flags.model) },
+        modelSettings: { learningRate, initialModel: flags.model === undefined ? null : resolve(flags.model), ...(model.kind === 'encoder-head' ? { pooling: flags.pooling ?? 'mean' } : {}) },
         out,
         port: integerFlag(flags.port, '--port', 0),
         host: flags.host,

@@ -2,10 +2,11 @@ import { seededUnit } from '@pref/core';
 import { basename, join } from 'node:path';
 import { InvalidRecordError, collectPairs, writeRecords } from '@pref/io';
 import type { DataRecord, PreferencePair } from '@pref/io';
-import { createGoldScorer, loadRewardModel, parseGoldSpec, scorePairs, scorePairsWithGold } from '@pref/reward-scoring';
+import { createGoldScorer, goldInputText, loadRewardModel, parseGoldSpec, scorePairs, scorePairsWithGold } from '@pref/reward-scoring';
 import { RelabelBudget, selectForRelabel } from '@pref/selection';
+import { createD2poDiscriminator, createLinearModel } from '@pref/serve';
 import { generateMathPairs } from '@pref/synthetic';
-import { barChart } from '../report/charts';
+import { barChart, lineChart } from '../report/charts';
 import type { ReportDocument } from '../report/write-report';
 import { mean, writeJson, writeReportFolder } from './common';
 import { modelFiles } from './defaults';
@@ -63,6 +64,26 @@ interface D2poSettings {
   seed: string | number;
 }
 
+/** Agreement of the online discriminator with the gold over a run of calls (one point per group of calls). */
+interface OnlinePoint {
+  /** The last call of the group. */
+  call: number;
+  /** Pairs of the group's calls whose golds differ, and how many of them the scores before the update ordered the same way. */
+  agree: number;
+  total: number;
+}
+
+interface OnlineSummary {
+  calls: number;
+  pairsPerCall: number;
+  labelsPerRun: number;
+  conf: OnlinePoint[];
+  rand: OnlinePoint[];
+}
+
+/** The online run's knobs: upstream D2PO's loop shape (16 prompts × 2 rollouts a call, 4 gold labels a call). */
+const ONLINE = { pairsPerCall: 16, relabels: 4, updateEpochs: 2, batchSize: 4, points: 8 } as const;
+
 interface DiscriminatorResult {
   discriminator: string;
   agreement: number;
@@ -83,14 +104,17 @@ const discPath = (out: string) => join(out, '02-discriminator', 'scored.jsonl');
 const relabelPath = (out: string, mode: string) => join(out, '03-relabel', `${mode}.jsonl`);
 const comparisonPath = (out: string) => join(out, '03-relabel', 'comparison.json');
 const evalPath = (out: string) => join(out, '04-eval', 'checkpoints.json');
+const onlinePath = (out: string) => join(out, '05-online', 'agreement.json');
 /** The generation files the evaluate step reads: the given ones, else the simulated checkpoints. */
 const checkpointFiles = (out: string, checkpoints: string[] | undefined) => checkpoints ?? simulated.map((name) => checkpointPath(out, name));
 
 /**
  * D2PO data flow: gold rewards of rollout pairs → discriminator scores → relabel selection, `conf`
  * (smallest |score_a − score_b| first) against `rand` on the same budget → gold-reward evaluation of
- * generation files across checkpoints (mean gold reward per checkpoint) → report.
- * Folders: `00-input/`, `01-gold/`, `02-discriminator/`, `03-relabel/`, `04-eval/`, `report/`.
+ * generation files across checkpoints (mean gold reward per checkpoint) → the online discriminator
+ * of `pref serve d2po` (linear word model) run in-process over the pairs as calls, `conf` against
+ * `rand` on the same label budget → report.
+ * Folders: `00-input/`, `01-gold/`, `02-discriminator/`, `03-relabel/`, `04-eval/`, `05-online/`, `report/`.
  */
 export function d2poSteps(options: D2poPipelineOptions): PipelineStep[] {
   const { input, n = 300, gold = 'math', discriminator, budget, checkpoints, seed = 42 } = options;
@@ -100,8 +124,9 @@ export function d2poSteps(options: D2poPipelineOptions): PipelineStep[] {
   const scores = discriminatorStep(settings);
   const relabel = relabelStep(settings);
   const evaluate = evaluateStep(settings);
-  const report = reportStep(settings, { input: pairs, discriminator: scores, relabel, evaluate });
-  return [pairs, goldRewards, scores, relabel, evaluate, report];
+  const online = onlineStep(settings);
+  const report = reportStep(settings, { input: pairs, discriminator: scores, relabel, evaluate, online });
+  return [pairs, goldRewards, scores, relabel, evaluate, online, report];
 }
 
 /** The rollout pairs (given, or D2PO-style math pairs) and, without checkpoint files, three simulated checkpoints. */
@@ -248,17 +273,70 @@ function evaluateStep({ gold, checkpoints }: D2poSettings): PipelineStep<{ check
   };
 }
 
+/** The online discriminator of `pref serve d2po` over the pairs as calls, conf and rand on the same label budget. */
+function onlineStep({ gold, seed }: D2poSettings): PipelineStep<OnlineSummary> {
+  return {
+    name: 'online',
+    folder: '05-online',
+    unit: 'calls',
+    params: { gold, seed: String(seed), ...ONLINE },
+    inputs: ({ out }) => [goldPath(out)],
+    async run({ out, signal, progress }) {
+      const { pairs } = await collectPairs(goldPath(out), { signal });
+      // Rollout texts as the PPO loop posts them; which response comes first is a seeded draw, so the
+      // gold winner is not always text a (an untrained model's ties would otherwise look right or wrong).
+      const texts = pairs.flatMap((pair, i) => {
+        const a = goldInputText(pair.prompt, pair.chosen);
+        const b = goldInputText(pair.prompt, pair.rejected);
+        return seededUnit(String(seed), `online:${i}`) < 0.5 ? [a, b] : [b, a];
+      });
+      const callTexts: string[][] = [];
+      for (let start = 0; start < texts.length; start += 2 * ONLINE.pairsPerCall) callTexts.push(texts.slice(start, start + 2 * ONLINE.pairsPerCall));
+      const group = Math.max(1, Math.ceil(callTexts.length / ONLINE.points));
+      const numericSeed = Math.floor(seededUnit(String(seed), 'online-seed') * 2 ** 31);
+      const curves = {} as Record<'conf' | 'rand', OnlinePoint[]>;
+      for (const mode of ['conf', 'rand'] as const) {
+        const discriminator = createD2poDiscriminator({
+          gold,
+          model: createLinearModel(),
+          sampN: 2 * ONLINE.pairsPerCall,
+          relabels: ONLINE.relabels,
+          relabCriteria: mode,
+          updateEpochs: ONLINE.updateEpochs,
+          batchSize: ONLINE.batchSize,
+          seed: numericSeed,
+        });
+        const points: OnlinePoint[] = [];
+        for (const [c, call] of callTexts.entries()) {
+          signal?.throwIfAborted();
+          const { agreement } = await discriminator.train(call);
+          if (c % group === 0) points.push({ call: c + 1, agree: 0, total: 0 });
+          const point = points.at(-1)!;
+          point.call = c + 1;
+          point.agree += agreement.agree;
+          point.total += agreement.total;
+          progress.update(c + 1 + (mode === 'rand' ? callTexts.length : 0), 2 * callTexts.length);
+        }
+        curves[mode] = points;
+      }
+      const result: OnlineSummary = { calls: callTexts.length, pairsPerCall: ONLINE.pairsPerCall, labelsPerRun: callTexts.length * ONLINE.relabels, ...curves };
+      await writeJson(onlinePath(out), result);
+      return { outputs: [onlinePath(out)], result };
+    },
+  };
+}
+
 /** `OUT/report/`: the relabel comparison and the gold reward per checkpoint. */
-function reportStep({ gold }: D2poSettings, after: { input: PipelineStep<{ simulatedCheckpoints: boolean }>; discriminator: PipelineStep<DiscriminatorResult>; relabel: PipelineStep<RelabelResult>; evaluate: PipelineStep<{ checkpoints: CheckpointRow[] }> }): PipelineStep<{ markdown: string; plots: string[] }> {
+function reportStep({ gold }: D2poSettings, after: { input: PipelineStep<{ simulatedCheckpoints: boolean }>; discriminator: PipelineStep<DiscriminatorResult>; relabel: PipelineStep<RelabelResult>; evaluate: PipelineStep<{ checkpoints: CheckpointRow[] }>; online: PipelineStep<OnlineSummary> }): PipelineStep<{ markdown: string; plots: string[] }> {
   return {
     name: 'report',
     folder: 'report',
     unit: 'plots',
     params: { version: 1 },
-    inputs: ({ out }) => [comparisonPath(out), evalPath(out)],
+    inputs: ({ out }) => [comparisonPath(out), evalPath(out), onlinePath(out)],
     async run({ dir, signal, progress, resultOf }) {
-      const results: D2poReportData = { input: resultOf(after.input), discriminator: resultOf(after.discriminator), relabel: resultOf(after.relabel), evaluation: resultOf(after.evaluate) };
-      const summary = { gold, discriminator: results.discriminator, relabel: results.relabel, evaluation: results.evaluation.checkpoints };
+      const results: D2poReportData = { input: resultOf(after.input), discriminator: resultOf(after.discriminator), relabel: resultOf(after.relabel), evaluation: resultOf(after.evaluate), online: resultOf(after.online) };
+      const summary = { gold, discriminator: results.discriminator, relabel: results.relabel, evaluation: results.evaluation.checkpoints, online: results.online };
       const { written, outputs } = await writeReportFolder(dir, d2poReport(gold, results), summary, { signal, progress });
       return { outputs, result: { markdown: written.markdownPath, plots: written.charts.map((chart) => chart.pngPath) } };
     },
@@ -271,10 +349,12 @@ interface D2poReportData {
   discriminator: DiscriminatorResult;
   relabel: RelabelResult;
   evaluation: { checkpoints: CheckpointRow[] };
+  online: OnlineSummary;
 }
 
 /** The d2po pipeline's report (no I/O). */
-function d2poReport(gold: string, { input, discriminator: disc, relabel: relabelResult, evaluation: evalResult }: D2poReportData): ReportDocument {
+function d2poReport(gold: string, { input, discriminator: disc, relabel: relabelResult, evaluation: evalResult, online: onlineResult }: D2poReportData): ReportDocument {
+  const rate = (point: OnlinePoint) => (point.total === 0 ? Number.NaN : point.agree / point.total);
   const simulatedNote = input.simulatedCheckpoints
     ? 'The checkpoints are simulated (the policy answers with the rejected responses, then half, then all chosen responses), to show the evaluation; pass real generation files with checkpoints.'
     : 'Checkpoint files as given.';
@@ -293,6 +373,29 @@ function d2poReport(gold: string, { input, discriminator: disc, relabel: relabel
         paragraphs: [simulatedNote],
         table: { columns: ['checkpoint', 'generations', 'mean gold reward'], rows: evalResult.checkpoints.map((row) => [row.checkpoint, row.generations, row.meanGoldReward]) },
         charts: [{ name: 'gold-reward-by-checkpoint', caption: `Mean ${gold} gold reward per checkpoint`, spec: barChart({ title: 'Mean gold reward per checkpoint', xTitle: 'checkpoint', yTitle: `mean ${gold}`, rows: evalResult.checkpoints.map((row) => ({ category: row.checkpoint, value: row.meanGoldReward })) }) }],
+      },
+      {
+        heading: `Online discriminator: agreement with the gold over calls (${onlineResult.labelsPerRun} gold labels for conf and for rand)`,
+        paragraphs: [
+          `The discriminator of \`pref serve d2po\` (the linear word model, learning online) run in-process over these pairs as ${onlineResult.calls} calls of ${onlineResult.pairsPerCall} prompts × 2 rollouts, ${ONLINE.relabels} gold labels per call (samp_n ${2 * ONLINE.pairsPerCall}, update_epochs ${ONLINE.updateEpochs}, batch_size ${ONLINE.batchSize}). ` +
+            'Agreement is measured on each call\'s pairs with the scores from before the update that follows (pairs the model has not learned from yet), over the pairs whose golds differ, grouped by calls.',
+        ],
+        table: {
+          columns: ['through call', 'conf agreement', 'conf pairs', 'rand agreement', 'rand pairs'],
+          rows: onlineResult.conf.map((point, k) => [point.call, rate(point), point.total, rate(onlineResult.rand[k]!), onlineResult.rand[k]!.total]),
+        },
+        charts: [
+          {
+            name: 'online-agreement-by-call',
+            caption: 'Agreement of the online discriminator with the gold over calls, conf vs rand at the same label budget',
+            spec: lineChart({
+              title: 'Discriminator agreement with the gold over calls',
+              xTitle: 'call',
+              yTitle: 'agreement (scores before the update)',
+              points: (['conf', 'rand'] as const).flatMap((mode) => onlineResult[mode].filter((point) => point.total > 0).map((point) => ({ x: point.call, y: rate(point), series: mode }))),
+            }),
+          },
+        ],
       },
     ],
   

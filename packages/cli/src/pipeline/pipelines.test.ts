@@ -198,6 +198,15 @@ describe('rectify and d2po pipelines', () => {
     expect(table[2]!.meanGoldReward).toBe(0);
     expect(readFileSync(join(out, 'report', 'report.md'), 'utf8')).toContain('| step-200 | 80 | 0 |');
     expectValidPng(join(out, 'report', 'plots', 'gold-reward-by-checkpoint.png'));
+    // The online discriminator: 80 pairs = 5 calls of 16, conf and rand on the same 20 labels.
+    const online = JSON.parse(readFileSync(join(out, '05-online', 'agreement.json'), 'utf8'));
+    expect([online.calls, online.labelsPerRun]).toEqual([5, 20]);
+    for (const mode of ['conf', 'rand']) {
+      expect(online[mode].map((point: { call: number }) => point.call)).toEqual([1, 2, 3, 4, 5]);
+      for (const point of online[mode]) expect(point.agree).toBeLessThanOrEqual(point.total);
+    }
+    expect(readFileSync(join(out, 'report', 'report.md'), 'utf8')).toContain('Online discriminator: agreement with the gold over calls (20 gold labels for conf and for rand)');
+    expectValidPng(join(out, 'report', 'plots', 'online-agreement-by-call.png'));
   });
 });
 

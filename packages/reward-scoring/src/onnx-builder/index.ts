@@ -4,6 +4,7 @@ export {
   createGraphBuilder,
   buildOnnxModel,
   decodeOnnxModel,
+  onnxProtoRoot,
   float32ToFloat16Bits,
   float16BitsToFloat32,
   ONNX_DATA_TYPE,
