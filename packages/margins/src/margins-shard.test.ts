@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { mergeShards, shardManifestPath, shardOfRecord, shardOrderPath } from '@pref/io';
-import { Float64ExternalSort, fitNormalization, marginsFile, quantileSorted, SortedValuesFile, sortedCopy } from './index';
+import { quantileSorted } from '@pref/core';
+import { Float64ExternalSort, fitNormalization, marginsFile, SortedValuesFile, sortedCopy } from './index';
 
 const dir = mkdtempSync(join(tmpdir(), 'pref-margins-shard-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -43,7 +43,7 @@ export interface PrivatizeFileOptions extends PrivatizeOptions {
    * Sort the outputs by an orientation-free key (id + content hash of the pair with its two responses
    * in a fixed order; the same for a kept and a flipped row), so the files are byte-identical however
    * the input is ordered or sharded and the order says nothing about the flips. Holds every record in
-   * Sorted on disk (external merge sort: runs of ~8 MB of text in a 0700 temp folder beside the output, removed
+   * Sorted on disk (external merge sort: runs of ~2 MB of text in a 0700 temp folder beside the output, removed
    * when done and at exit), so memory does not grow with the file. Default: false (input order).
    */
   sortByKey?: boolean;
