@@ -113,10 +113,10 @@ export function registerScoreCommands(program: Command): void {
       let run: ShardRun | undefined;
       try {
         if (shard) {
-          const { model: modelName, modelFile, revision, inputFormat, template, system, maxLength: length, truncation, label, probability, schema } = flags;
+          const { model: modelName, modelFile, revision, modelInput, template, system, maxLength: length, truncation, label, probability, schema } = flags;
           run = await beginShardRun(input, flags.output, shard, {
             step: 'score',
-            options: optionsHash({ model: modelName, modelFile, revision, inputFormat, template, system, maxLength: length, truncation, label, probability: Boolean(probability), schema }),
+            options: optionsHash({ model: modelName, modelFile, revision, modelInput, template, system, maxLength: length, truncation, label, probability: Boolean(probability), schema }),
           });
         }
         // a shard scores about 1/n of the lines: the progress bar shows no total then
