@@ -35,6 +35,23 @@ function scoreCheckpointPaths(output: string | undefined): OutputPath[] {
   ];
 }
 
+/** With `--shard`: the order file and manifest beside `--output`; `--stats-from` files are inputs. */
+function shardPaths(parsed: Parsed): { inputs: NamedPath[]; outputs: OutputPath[] } {
+  const output = text(parsed.opts.output);
+  const stats = ((parsed.opts.statsFrom as string[] | undefined) ?? []).map((path) => ({ flag: '--stats-from', path }));
+  if (parsed.opts.shard === undefined || output === undefined || parsed.opts.statsOnly) return { inputs: stats, outputs: [] };
+  return { inputs: stats, outputs: [file({ flag: '--output (shard manifest)', path: `${output}.shard.json` }), file({ flag: '--output (shard order)', path: `${output}.shard.order` })] };
+}
+
+/** `pref merge`: the shard outputs (with their manifests and order files) are inputs. */
+function mergePaths(parsed: Parsed): CommandPaths {
+  const shards = [parsed.args[0] ?? []].flat().map((path) => text(path));
+  return {
+    inputs: shards.flatMap((path) => [{ flag: '<shards>', path }, { flag: '<shards> (manifest)', path: path === undefined ? undefined : `${path}.shard.json` }, { flag: '<shards> (order)', path: path === undefined ? undefined : `${path}.shard.order` }]),
+    outputs: [opt(parsed, 'output', '--output')],
+  };
+}
+
 /** Fixed file names a command writes inside its `--out` folder. */
 function filesIn(folder: string | undefined, names: readonly string[]): OutputPath[] {
   return folder === undefined ? [] : names.map((name) => file({ flag: '--out', path: join(folder, name) }));
@@ -63,13 +80,23 @@ export const OUTPUT_PLANS: Readonly<Record<string, (parsed: Parsed) => CommandPa
   }),
   score: (p) => ({
     inputs: [arg(p, 0, '<in>'), ...localModel(p, 'model', '--model')],
-    outputs: [opt(p, 'output', '--output'), ...scoreCheckpointPaths(text(p.opts.output))],
+    outputs: [opt(p, 'output', '--output'), ...scoreCheckpointPaths(text(p.opts.output)), ...shardPaths(p).outputs],
   }),
   gold: (p) => ({ inputs: [arg(p, 0, '<in>')], outputs: [opt(p, 'output', '--output')] }),
-  margins: (p) => ({ inputs: [arg(p, 0, '<in>')], outputs: [opt(p, 'output', '--output'), file(opt(p, 'stats', '--stats'))] }),
+  margins: (p) => ({
+    inputs: [arg(p, 0, '<in>'), ...shardPaths(p).inputs],
+    outputs: [p.opts.statsOnly ? file(opt(p, 'output', '--output')) : opt(p, 'output', '--output'), file(opt(p, 'stats', '--stats')), ...shardPaths(p).outputs],
+  }),
   privatize: (p) => ({
-    inputs: [arg(p, 0, '<in>')],
-    outputs: [opt(p, 'output', '--output'), file(opt(p, 'audit', '--audit')), file(opt(p, 'summary', '--summary')), file(opt(p, 'clippingInfo', '--clipping-info')), opt(p, 'trainReady', '--train-ready')],
+    inputs: [arg(p, 0, '<in>'), ...shardPaths(p).inputs],
+    outputs: [
+      p.opts.statsOnly ? file(opt(p, 'output', '--output')) : opt(p, 'output', '--output'),
+      file(opt(p, 'audit', '--audit')),
+      file(opt(p, 'summary', '--summary')),
+      file(opt(p, 'clippingInfo', '--clipping-info')),
+      opt(p, 'trainReady', '--train-ready'),
+      ...shardPaths(p).outputs,
+    ],
   }),
   prepare: (p) => {
     const output = text(p.opts.output);
@@ -80,12 +107,13 @@ export const OUTPUT_PLANS: Readonly<Record<string, (parsed: Parsed) => CommandPa
   },
   logprobs: (p) => ({
     inputs: [arg(p, 0, '<in>'), ...localModel(p, 'policy', '--policy'), ...localModel(p, 'reference', '--reference')],
-    outputs: [opt(p, 'output', '--output')],
+    outputs: [opt(p, 'output', '--output'), ...shardPaths(p).outputs],
   }),
   select: (p) => ({
     inputs: [arg(p, 0, '<in>'), ...localModel(p, 'policy', '--policy'), ...localModel(p, 'reference', '--reference')],
-    outputs: [opt(p, 'output', '--output'), opt(p, 'scored', '--scored'), file(opt(p, 'report', '--report'))],
+    outputs: [opt(p, 'output', '--output'), opt(p, 'scored', '--scored'), file(opt(p, 'report', '--report')), ...shardPaths(p).outputs],
   }),
+  merge: mergePaths,
   pairs: (p) => ({ inputs: [arg(p, 0, '<generations>')], outputs: [opt(p, 'output', '--output'), file(opt(p, 'skipped', '--skipped'))] }),
   synth: (p) => ({ inputs: [], outputs: [opt(p, 'output', '--output')] }),
   // quantize checks its own output folder (its manifest marks the folders it wrote) and has its own

@@ -20,6 +20,7 @@ import { registerQuantizeCommands } from './commands/quantize';
 import { registerRectifyCommands } from './commands/rectify';
 import { registerScoreCommands } from './commands/score';
 import { registerSelectCommands } from './commands/select';
+import { registerShardCommands } from './commands/shard';
 import { registerServeCommands } from './commands/serve';
 import { registerSynthCommands } from './commands/synth';
 import { registerTrainRmCommands } from './commands/train-rm';
@@ -53,6 +54,7 @@ export function createProgram(): Command {
   registerServeCommands(program);
   registerCollectCommands(program);
   registerDataCommands(program);
+  registerShardCommands(program);
   installOutputGuard(program);
   // A usage error prints the error and where to read more, not the whole help.
   for (const command of [program, ...allCommands(program)]) command.showHelpAfterError(`(see ${['pref', commandPath(command)].filter(Boolean).join(' ')} --help)`);

@@ -74,6 +74,27 @@ export type { TrlOptions, OpenRlhfOptions, PairInput } from './trainer-writers';
 export { contentHash, pairKey } from './content-hash';
 /** @deprecated moved to @pref/core; re-exported so existing imports keep working. */
 export { seededUnit } from '@pref/core';
+export {
+  parseShard,
+  shardOfKey,
+  shardOfRecord,
+  shardManifestPath,
+  shardOrderPath,
+  optionsHash,
+  hashInput,
+  readShardManifest,
+  openShardInput,
+  readShard,
+  writeShardOutput,
+  mergeShards,
+  beginShardRun,
+  OrderReader,
+  OrderWriter,
+  SHARD_MANIFEST_SUFFIX,
+  SHARD_ORDER_SUFFIX,
+} from './shard';
+export { ExternalSort, DEFAULT_RUN_CHARS, spillReplacer, spillReviver } from './external-sort';
+export type { ShardSpec, ShardManifest, ShardRecord, ShardInput, MergeShardsOptions, ShardRun } from './shard';
 export { stringifyRecord } from './json-text';
 export {
   combineDatasets,

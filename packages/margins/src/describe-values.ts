@@ -22,6 +22,21 @@ export interface DescribeOptions {
   field?: string;
 }
 
+/**
+ * `quantileSorted` (@pref/core, numpy's linear method) over an accessor: `at(i)` is the i-th smallest
+ * of `count` values (e.g. a sorted column on disk, see `SortedValuesFile`). Reads the two neighbours
+ * and interpolates them with the same function, so the result is bit-identical to the in-memory form.
+ */
+export function quantileAt(at: (index: number) => number, count: number, probability: number): number {
+  if (!(probability >= 0 && probability <= 1) || count === 0) return quantileSorted([], probability);
+  const position = probability * (count - 1);
+  const below = Math.floor(position);
+  const above = Math.min(below + 1, count - 1);
+  if (below === above) return at(below);
+  // on [a, b], position t lands on the same lerp(a, b, t) numpy takes between the two neighbours
+  return quantileSorted([at(below), at(above)], position - below);
+}
+
 /** A sorted copy (ascending) as a Float64Array; the input is not changed. */
 export function sortedCopy(values: NumericArray): Float64Array {
   const copy = Float64Array.from(values as ArrayLike<number>);
@@ -31,14 +46,19 @@ export function sortedCopy(values: NumericArray): Float64Array {
 
 /** Two-pass mean and population std (numpy: `mean`, then `sqrt(mean((x − mean)²))`). */
 export function meanAndStd(values: NumericArray): { mean: number; std: number } {
-  const n = values.length;
+  return meanAndStdAt((i) => values[i] as number, values.length);
+}
+
+/** {@link meanAndStd} over an accessor, summing in index order (bit-identical to the array form). */
+export function meanAndStdAt(at: (index: number) => number, count: number): { mean: number; std: number } {
+  const n = count;
   if (n === 0) return { mean: Number.NaN, std: Number.NaN };
   let sum = 0;
-  for (let i = 0; i < n; i++) sum += values[i] as number;
+  for (let i = 0; i < n; i++) sum += at(i);
   const mean = sum / n;
   let squares = 0;
   for (let i = 0; i < n; i++) {
-    const d = (values[i] as number) - mean;
+    const d = at(i) - mean;
     squares += d * d;
   }
   return { mean, std: Math.sqrt(squares / n) };
@@ -73,6 +93,23 @@ export function describeValues(
     max: values.length === 0 ? Number.NaN : max,
     median: quantileSorted(sorted, 0.5),
     quantiles: probabilities.map((probability) => ({ probability, value: quantileSorted(sorted, probability) })),
+  };
+}
+
+/**
+ * {@link describeValues} of values given in ascending order through an accessor (`at(i)` is the i-th
+ * smallest): the same numbers, bit for bit, without the values in memory.
+ */
+export function describeSorted(at: (index: number) => number, count: number, { probabilities = [0.05, 0.25, 0.5, 0.75, 0.95] }: Omit<DescribeOptions, 'field'> = {}): ValueStatistics {
+  const { mean, std } = meanAndStdAt(at, count);
+  return {
+    count,
+    mean,
+    std,
+    min: count === 0 ? Number.NaN : at(0),
+    max: count === 0 ? Number.NaN : at(count - 1),
+    median: quantileAt(at, count, 0.5),
+    quantiles: probabilities.map((probability) => ({ probability, value: quantileAt(at, count, probability) })),
   };
 }
 

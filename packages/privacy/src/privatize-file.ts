@@ -1,6 +1,24 @@
 import { InvalidArgumentError } from '@pref/core';
-import { atomicWriteFile, createAtomicWriteStream, readRecords, writeRecords, type AtomicWriteStream, type DataRecord } from '@pref/io';
-import { rawMarginOf } from '@pref/margins';
+import { dirname } from 'node:path';
+import { rmSync } from 'node:fs';
+import {
+  atomicWriteFile,
+  createAtomicWriteStream,
+  ExternalSort,
+  openShardInput,
+  optionsHash,
+  readRecords,
+  readShard,
+  spillReplacer,
+  spillReviver,
+  writeRecords,
+  writeShardOutput,
+  type AtomicWriteStream,
+  type DataRecord,
+  type ShardInput,
+  type ShardSpec,
+} from '@pref/io';
+import { lessThan, marginsFile, mergeStatsFiles, rawMarginOf } from '@pref/margins';
 import { Privatizer, type AuditEntry, type PrivatizeOptions } from './privatize-pairs';
 import { orientationFreeKey } from './record-uniforms';
 import type { PrivacySummary } from './summarize-flips';
@@ -25,9 +43,25 @@ export interface PrivatizeFileOptions extends PrivatizeOptions {
    * Sort the outputs by an orientation-free key (id + content hash of the pair with its two responses
    * in a fixed order; the same for a kept and a flipped row), so the files are byte-identical however
    * the input is ordered or sharded and the order says nothing about the flips. Holds every record in
-   * memory. Default: false (input order, streaming).
+   * Sorted on disk (external merge sort: runs of ~2 MB of text in a 0700 temp folder beside the output, removed
+   * when done and at exit), so memory does not grow with the file. Default: false (input order).
    */
   sortByKey?: boolean;
+  /**
+   * Privatize one shard (1-based `{ index, count }`): only the records whose pairKey falls in it are
+   * written, with `<output>.shard.order` and `<output>.shard.json` for `mergeShards`. Each record's draw
+   * is keyed by its pairKey and the margin mechanisms are fitted on the whole dataset (every row of a
+   * plain input, or `stats` when the input is a shard output), so the merged shards equal the
+   * single-process output byte for byte (seeded rng). Side outputs (audit, summary file, clipping info,
+   * train-ready, sortByKey) are per run, not per shard, and are refused. Default: none.
+   */
+  shard?: ShardSpec;
+  /** margin mechanisms: write the shard's statistics file (its sorted raw margins; the same file as `pref margins --stats-only`) to `output` instead. */
+  statsOnly?: boolean;
+  /** margin mechanisms on a shard output: every shard's statistics file. */
+  stats?: readonly string[];
+  /** Folder for temp files (external sort, merged statistics). Default: the output's folder. */
+  tempDir?: string;
   signal?: AbortSignal;
   onProgress?: (progress: { rows: number; bytesRead: number; totalBytes?: number }) => void;
 }
@@ -39,21 +73,25 @@ export interface PrivatizeFileResult {
 
 const FLUSH_CHARS = 1 << 20;
 
-function compareKeys(a: { key: string }, b: { key: string }): number {
-  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
-}
-
 /**
  * Privatizes a file (any format @pref/io reads) in one streaming pass and writes the privatized data,
  * and optionally the audit file, the summary and a train-ready file — all atomically. Records that lack
  * what the mechanism needs are an InvalidRecordError naming file, line and field (nothing is skipped).
  */
-export async function privatizeFile(
+export async function privatizeFile(input: string, output: string, options: PrivatizeFileOptions): Promise<PrivatizeFileResult> {
+  const { shard, statsOnly, stats, tempDir, ...rest } = options;
+  if (shard || statsOnly || stats) return privatizeShard(input, output, options);
+  return privatizeWhole(input, output, rest, tempDir ?? dirname(output === '-' ? '.' : output));
+}
+
+async function privatizeWhole(
   input: string,
   output: string,
-  { audit, summary: summaryPath, clippingInfo, trainReady, includeId = false, sortByKey = false, signal, onProgress, ...options }: PrivatizeFileOptions,
+  { audit, summary: summaryPath, clippingInfo, trainReady, includeId = false, sortByKey = false, signal, onProgress, ...options }: Omit<PrivatizeFileOptions, 'shard' | 'statsOnly' | 'stats' | 'tempDir'>,
+  temp: string,
 ): Promise<PrivatizeFileResult> {
-  const privatizer = new Privatizer(options);
+  // the summary's per-record numbers go to external sorts beside the output: memory stays flat
+  const privatizer = new Privatizer(options, { spillDir: temp });
   if (clippingInfo !== undefined && privatizer.mechanism !== 'pdpo') throw new InvalidArgumentError({ argument: 'clippingInfo', message: 'clipping_info.json is written by the pdpo mechanism only' });
   if (privatizer.needsPreparation) {
     if (input === '-') throw new InvalidArgumentError({ argument: 'input', message: `${privatizer.mechanism} reads its input twice (normalization over the whole dataset first): stdin is not supported` });
@@ -103,17 +141,21 @@ export async function privatizeFile(
         }
         return;
       }
-      const items: Item[] = [];
-      for await (const { record, file, line } of readRecords(input, readOptions)) {
-        const result = privatizer.privatize(record, { file, line });
-        // line numbers depend on the input order; leave them out so sorted files are order-independent
-        const { line: _line, ...auditEntry } = result.audit;
-        items.push({ key: orientationFreeKey(result.record), record: result.record, audit: auditEntry, file, line });
-      }
-      items.sort(compareKeys);
-      for (const item of items) {
-        yield sink(item);
-        if (full()) await flush(false);
+      const sorter = new ExternalSort(temp);
+      try {
+        for await (const { record, file, line } of readRecords(input, readOptions)) {
+          const result = privatizer.privatize(record, { file, line });
+          // line numbers depend on the input order; leave them out so sorted files are order-independent
+          const { line: _line, ...auditEntry } = result.audit;
+          sorter.push(orientationFreeKey(result.record), JSON.stringify([result.record, auditEntry, file, line], spillReplacer));
+        }
+        for (const { key, payload } of sorter.sorted()) {
+          const [record, auditEntry, file, line] = JSON.parse(payload, spillReviver) as [DataRecord, AuditEntry, string, number];
+          yield sink({ key, record, audit: auditEntry, file, line });
+          if (full()) await flush(false);
+        }
+      } finally {
+        sorter.abort();
       }
     }
 
@@ -128,6 +170,101 @@ export async function privatizeFile(
     return { written, summary };
   } catch (error) {
     for (const stream of streams) await stream.abort();
+    privatizer.dispose();
+    throw error;
+  }
+}
+
+const SIDE_OUTPUTS = ['audit', 'summary', 'clippingInfo', 'trainReady', 'sortByKey'] as const;
+
+/** The options that decide a privatized record (for the shard manifest's options hash). */
+function decidingOptions(options: PrivatizeFileOptions): Record<string, unknown> {
+  const { mechanism = 'margin-sigmoid', epsilon = 1, seed, rng, keepProb, transform, center, delta, percentiles, priorField, keepColumns, keepPerSideColumns } = options;
+  return { mechanism, epsilon, seed: seed === undefined ? undefined : String(seed), rng: rng ?? 'seeded', keepProb, transform, center, delta, percentiles, priorField, keepColumns, keepPerSideColumns };
+}
+
+/** First position of `value` in an ascending column (order of {@link lessThan}). */
+function lowerBound(sorted: Float64Array, value: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (lessThan(sorted[mid] as number, value)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+async function privatizeShard(input: string, output: string, options: PrivatizeFileOptions): Promise<PrivatizeFileResult> {
+  const { shard, statsOnly = false, stats, tempDir, signal, onProgress } = options;
+  if (!shard) throw new InvalidArgumentError({ argument: statsOnly ? 'statsOnly' : 'stats', message: 'statistics files are for a sharded run: give shard too' });
+  for (const name of SIDE_OUTPUTS) {
+    if (options[name] !== undefined && options[name] !== false) {
+      throw new InvalidArgumentError({ argument: name, message: 'is written for a whole run, not per shard: run without shard to get it' });
+    }
+  }
+  if (statsOnly && stats) throw new InvalidArgumentError({ argument: 'stats', message: 'statsOnly writes statistics; stats reads them: give one or the other' });
+  const temp = tempDir ?? dirname(output);
+  const privatizer = new Privatizer(options, { spillDir: temp });
+  if ((statsOnly || stats) && !privatizer.needsPreparation) {
+    throw new InvalidArgumentError({ argument: statsOnly ? 'statsOnly' : 'stats', message: `${privatizer.mechanism} needs no dataset-wide statistics: run each shard without them` });
+  }
+  if (statsOnly) {
+    const result = await marginsFile(input, output, { shard, statsOnly: true, signal, tempDir, onProgress: ({ rows, bytesRead, totalBytes }) => onProgress?.({ rows, bytesRead, totalBytes }) });
+    return { written: result.rows, summary: privatizer.summary() };
+  }
+  const opened: ShardInput = await openShardInput(input, shard);
+  // where each record's margin sits in the array given to prepare(): its input row (plain input) or
+  // its place in the merged sorted column (a shard output: every shard's margins via stats)
+  let indexOf: ((order: Float64Array, margin: number) => number) | undefined;
+  if (privatizer.needsPreparation) {
+    if (opened.manifest) {
+      if (!stats) {
+        throw new InvalidArgumentError({
+          argument: 'stats',
+          message: `${input} is one shard of a sharded run: ${privatizer.mechanism} normalizes over every shard's margins. Run with --stats-only on every shard first, then pass all the statistics files with --stats-from`,
+        });
+      }
+      const merged = mergeStatsFiles(stats, { shard, source: opened.source, field: 'margin_raw', path: `${temp}/.pref-privatize-${process.pid}-${Date.now()}.values` });
+      let sorted: Float64Array;
+      try {
+        sorted = Float64Array.from(merged.values());
+      } finally {
+        merged.close();
+        rmSync(merged.path, { force: true });
+      }
+      privatizer.prepare(sorted);
+      indexOf = (_order, margin) => lowerBound(sorted, margin);
+    } else {
+      if (stats) throw new InvalidArgumentError({ argument: 'stats', message: `${input} is a whole dataset: each shard reads every row's margin itself, so no statistics files are needed` });
+      const margins: number[] = [];
+      for await (const { record, file, line } of readRecords(input, { signal })) margins.push(rawMarginOf(record, { file, line }));
+      privatizer.prepare(Float64Array.from(margins));
+      indexOf = (order) => order[0] as number;
+    }
+  }
+  try {
+    const manifest = await writeShardOutput(
+    output,
+    (async function* () {
+      for await (const { record, file, line, order } of readShard(input, shard, opened, { signal, onProgress })) {
+        const margin = indexOf ? rawMarginOf(record, { file, line }) : 0;
+        const result = privatizer.privatize(record, { file, line }, indexOf ? indexOf(order, margin) : undefined);
+        yield { record: result.record, order };
+      }
+    })(),
+    {
+      step: 'privatize',
+      shard,
+      options: optionsHash(decidingOptions(options)),
+      input: opened,
+      orderWidth: opened.orderWidth,
+      write: async (records) => (await writeRecords(output, records, { signal })).written,
+    },
+  );
+    return { written: manifest.rows, summary: privatizer.summary() };
+  } catch (error) {
+    privatizer.dispose();
     throw error;
   }
 }

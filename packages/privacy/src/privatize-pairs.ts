@@ -1,12 +1,13 @@
 import { AbortedError, InvalidArgumentError, sigmoid } from '@pref/core';
 import { InvalidRecordError, type DataRecord } from '@pref/io';
-import { numericField, rawMarginOf } from '@pref/margins';
+import { histogram, numericField, rawMarginOf, Float64ExternalSort, type SortedValuesFile } from '@pref/margins';
+import { rmSync } from 'node:fs';
 import { assertEpsilon, MECHANISMS, rrWithPriorPKeep, type Mechanism } from './flip-probabilities';
 import { buildMarginModel, type Center } from './margin-mechanism';
 import { marginModelPKeep, type MarginModel, type MarginParams } from './margin-model';
 import { perInstanceEpsilon, type PerInstanceEpsilon } from './per-instance-epsilon';
 import { createRecordUniform, recordKey, seedWarning, type DrawOptions } from './record-uniforms';
-import { epsilonValue, summarizeFlips, type EpsilonValue, type PrivacySummary } from './summarize-flips';
+import { epsilonValue, summarizeFlipColumns, summarizeFlips, type EpsilonValue, type PrivacySummary } from './summarize-flips';
 import { releaseColumns } from './release-columns';
 import { swapPair } from './swap-pair';
 
@@ -105,6 +106,61 @@ export interface ClippingInfo {
 const MARGIN_MECHANISMS: readonly Mechanism[] = ['margin-sigmoid', 'pdpo'];
 
 /**
+ * The summary's per-record numbers kept on disk instead of in memory: p_keep, |m| and ε_i go through
+ * external sorts (8 MB runs), flips, k* and the p_keep histogram are counted, so memory does not grow
+ * with the number of records.
+ */
+class SpilledColumns {
+  readonly pKeep: Float64ExternalSort;
+  readonly absMargin: Float64ExternalSort;
+  readonly epsilon: Float64ExternalSort;
+  count = 0;
+  flips = 0;
+  priorOnly = 0;
+  marginLo = Number.POSITIVE_INFINITY;
+  marginHi = Number.NEGATIVE_INFINITY;
+  readonly histogram = new Array<number>(10).fill(0);
+  private readonly pending = new Float64Array(4096);
+  private used = 0;
+
+  constructor(
+    readonly folder: string,
+    runValues?: number,
+  ) {
+    this.pKeep = new Float64ExternalSort(folder, { runValues });
+    this.absMargin = new Float64ExternalSort(folder, { runValues });
+    this.epsilon = new Float64ExternalSort(folder, { runValues, allowInfinite: true });
+  }
+
+  push(pKeep: number, flipped: boolean, epsilonI: number, k: 1 | 2 | undefined, marginNormalized: number | undefined): void {
+    this.count += 1;
+    if (flipped) this.flips += 1;
+    if (k === 1) this.priorOnly += 1;
+    this.pKeep.push(pKeep, 'p_keep');
+    this.epsilon.push(epsilonI, 'epsilon_i');
+    if (marginNormalized !== undefined) {
+      this.absMargin.push(Math.abs(marginNormalized), 'margin_normalized');
+      if (marginNormalized < this.marginLo) this.marginLo = marginNormalized;
+      if (marginNormalized > this.marginHi) this.marginHi = marginNormalized;
+    }
+    this.pending[this.used++] = pKeep;
+    if (this.used === this.pending.length) this.flushHistogram();
+  }
+
+  flushHistogram(): void {
+    const counts = histogram(this.pending.subarray(0, this.used), { bins: 10, range: [0, 1] }).counts;
+    counts.forEach((c, i) => (this.histogram[i] = (this.histogram[i] as number) + c));
+    this.used = 0;
+  }
+
+  abort(): void {
+    this.pKeep.abort();
+    this.absMargin.abort();
+    this.epsilon.abort();
+  }
+}
+
+/**
  * Privatizer: feed records one at a time (`privatize`), then read `summary()`. Each record's draw
  * depends only on (seed, record key), so output is identical for any order, batch size or sharding.
  *
@@ -132,8 +188,15 @@ export class Privatizer {
   private readonly keepProbSource?: string;
   private readonly warnings: string[] = [];
   private prepared?: { oriented: Float64Array; pKeep: Float64Array; marginNormalized: Float64Array; params: MarginParams; accounting: PerInstanceEpsilon };
+  private readonly spilled?: SpilledColumns;
+  private finalSummary?: PrivacySummary;
 
-  constructor({ mechanism = 'margin-sigmoid', epsilon = 1, priorField, keepColumns = [], keepPerSideColumns = false, seed, rng, keepProb, transform, center = 'mean', delta, percentiles }: PrivatizeOptions = {}) {
+  /**
+   * `storage.spillDir`: keep the summary's per-record numbers in external sorts under this folder instead
+   * of memory (privatizeFile does; `summary()` can then be called once, and `flipProbabilities()` is
+   * unavailable). Default: in memory.
+   */
+  constructor({ mechanism = 'margin-sigmoid', epsilon = 1, priorField, keepColumns = [], keepPerSideColumns = false, seed, rng, keepProb, transform, center = 'mean', delta, percentiles }: PrivatizeOptions = {}, storage: { spillDir?: string; /** Values per in-memory run of the spill sorts. Default: 1 << 20. */ runValues?: number } = {}) {
     if (!MECHANISMS.includes(mechanism)) {
       throw new InvalidArgumentError({ argument: 'mechanism', message: `unknown mechanism "${String(mechanism)}" (${MECHANISMS.join(', ')})` });
     }
@@ -153,6 +216,7 @@ export class Privatizer {
     this.uniform = createRecordUniform({ seed, rng });
     const weak = rng !== 'crypto' && seed !== undefined ? seedWarning(seed) : undefined;
     if (weak) this.warnings.push(weak);
+    if (storage.spillDir !== undefined) this.spilled = new SpilledColumns(storage.spillDir, storage.runValues);
     if (keepPerSideColumns) {
       this.warnings.push('Per-side reward-model columns (chosen_score, rejected_score, margin_raw) are released: they tell anyone which response the reward model preferred without running it.');
     }
@@ -169,7 +233,7 @@ export class Privatizer {
    */
   prepare(orientedMargins: Float64Array): void {
     if (!this.model) return;
-    if (this.pKeeps.length > 0) throw new InvalidArgumentError({ argument: 'prepare', message: 'call prepare() before privatizing any record' });
+    if (this.count > 0) throw new InvalidArgumentError({ argument: 'prepare', message: 'call prepare() before privatizing any record' });
     const oriented = Float64Array.from(orientedMargins);
     const { pKeep, marginNormalized, params } = marginModelPKeep(this.model, oriented);
     this.prepared = { oriented, pKeep, marginNormalized, params, accounting: perInstanceEpsilon(this.model, oriented) };
@@ -180,15 +244,18 @@ export class Privatizer {
     return this.prepared?.accounting;
   }
 
-  /** p_keep (and k* for rr-with-prior) of one record, validating the fields the mechanism needs. */
-  keepProbability(record: DataRecord, where: RecordWhere = {}): { pKeep: number; k?: 1 | 2; epsilonI: number; exact: boolean; marginNormalized?: number } {
+  /**
+   * p_keep (and k* for rr-with-prior) of one record, validating the fields the mechanism needs.
+   * `index`: the record's position in the margins given to {@link prepare} (default: the number of
+   * records privatized so far, i.e. records come in that order; a shard passes its records' positions).
+   */
+  keepProbability(record: DataRecord, where: RecordWhere = {}, index = this.count): { pKeep: number; k?: 1 | 2; epsilonI: number; exact: boolean; marginNormalized?: number } {
     const file = where.file ?? '<memory>';
     const line = where.line ?? 0;
     if (this.mechanism === 'randomized-response') return { pKeep: sigmoid(this.epsilon), epsilonI: this.epsilon, exact: true };
     if (this.model) {
       const prepared = this.prepared;
       if (!prepared) throw new InvalidArgumentError({ argument: 'prepare', message: `${this.mechanism} normalizes over the whole dataset: call prepare(orientedMargins) first (privatizePairs and privatizeFile do)` });
-      const index = this.pKeeps.length;
       const margin = rawMarginOf(record, { file, line });
       if (index >= prepared.oriented.length || prepared.oriented[index] !== margin) {
         throw new InvalidRecordError({ file, line, field: 'margin_raw', expected: `the margin given to prepare() for record ${index + 1} (records must come in the same order)`, found: String(margin) });
@@ -215,19 +282,13 @@ export class Privatizer {
     return { pKeep, k, epsilonI: k === 1 ? 0 : this.epsilon, exact: true };
   }
 
-  /** Privatizes one record: returns it (swapped when flipped) and its audit entry. */
-  privatize<T extends DataRecord>(record: T, where: RecordWhere = {}): { record: T; audit: AuditEntry } {
-    const { pKeep, k, epsilonI, exact, marginNormalized } = this.keepProbability(record, where);
+  /** Privatizes one record: returns it (swapped when flipped) and its audit entry. `index`: see {@link keepProbability}. */
+  privatize<T extends DataRecord>(record: T, where: RecordWhere = {}, index?: number): { record: T; audit: AuditEntry } {
+    const { pKeep, k, epsilonI, exact, marginNormalized } = this.keepProbability(record, where, index);
     const key = recordKey(record);
     const flipped = !(this.uniform(key) < pKeep);
-    this.pKeeps.push(pKeep);
-    this.flips.push(flipped ? 1 : 0);
-    this.epsilons.push(epsilonI);
-    if (k !== undefined) this.ks.push(k);
-    if (marginNormalized !== undefined) {
-      this.absMargins.push(Math.abs(marginNormalized));
-      this.margins.push(marginNormalized);
-    }
+    if (this.spilled) this.spilled.push(pKeep, flipped, epsilonI, k, marginNormalized);
+    else this.record(pKeep, flipped, epsilonI, k, marginNormalized);
     const audit: AuditEntry = {
       key,
       ...(where.line !== undefined ? { line: where.line } : {}),
@@ -241,14 +302,31 @@ export class Privatizer {
     return { record: releaseColumns(flipped ? swapPair(record) : record, this.keepColumns, this.dropped), audit };
   }
 
+  private record(pKeep: number, flipped: boolean, epsilonI: number, k: 1 | 2 | undefined, marginNormalized: number | undefined): void {
+    this.pKeeps.push(pKeep);
+    this.flips.push(flipped ? 1 : 0);
+    this.epsilons.push(epsilonI);
+    if (k !== undefined) this.ks.push(k);
+    if (marginNormalized !== undefined) {
+      this.absMargins.push(Math.abs(marginNormalized));
+      this.margins.push(marginNormalized);
+    }
+  }
+
   /** Number of records privatized so far. */
   get count(): number {
-    return this.pKeeps.length;
+    return this.spilled ? this.spilled.count : this.pKeeps.length;
   }
 
   /** Per-record flip probabilities 1 − p_keep in the order records were processed (for rDPO). */
   flipProbabilities(): Float64Array {
+    if (this.spilled) throw new InvalidArgumentError({ argument: 'flipProbabilities', message: 'not kept when the privatizer spills its numbers to disk (storage.spillDir)' });
     return this.pKeeps.view().map((p) => 1 - p);
+  }
+
+  /** Removes the spill files (after an error); a no-op in memory. */
+  dispose(): void {
+    this.spilled?.abort();
   }
 
   /** pdpo: the `clipping_info.json` of PDPO's process_margins.py (undefined for other mechanisms). */
@@ -287,6 +365,53 @@ export class Privatizer {
       agreement = this.prepared.oriented.length === 0 ? 0 : agree / this.prepared.oriented.length;
     }
     const accounting = this.prepared?.accounting;
+    const common = {
+      mechanism: this.mechanism,
+      epsilon: this.epsilon,
+      droppedColumns: [...this.dropped].sort(),
+      accountingMethod: accounting?.method ?? 'exact',
+      center: this.model ? this.center : undefined,
+      customKeepProb: this.keepProbSource,
+      delta: this.model?.normalization.kind === 'percentile' ? this.model.normalization.delta : undefined,
+      rewardModelAgreement: agreement,
+      warnings: [...this.warnings],
+    } as const;
+    const spilled = this.spilled;
+    if (spilled) {
+      if (this.finalSummary) return this.finalSummary;
+      spilled.flushHistogram();
+      const files: SortedValuesFile[] = [];
+      const open = (sorter: Float64ExternalSort, name: string) => {
+        const file = sorter.finish(`${spilled.folder}/.pref-privatize-${name}-${process.pid}-${Date.now()}.values`, { field: name });
+        files.push(file);
+        return file;
+      };
+      try {
+        const pKeep = open(spilled.pKeep, 'p_keep');
+        const absMargin = this.model ? open(spilled.absMargin, 'abs_margin') : undefined;
+        const epsilons = open(spilled.epsilon, 'epsilon_i');
+        const n = spilled.count;
+        this.finalSummary = summarizeFlipColumns({
+          ...common,
+          count: n,
+          flips: spilled.flips,
+          pKeepSorted: pKeep.cursor(),
+          pKeepHistogram: [...spilled.histogram],
+          absMarginSorted: absMargin && absMargin.count === n ? absMargin.cursor() : undefined,
+          marginRange: this.model && n > 0 ? [spilled.marginLo, spilled.marginHi] : undefined,
+          perInstanceSorted: epsilons.cursor(),
+          exactCount: accounting ? accounting.exact.reduce((a, b) => a + b, 0) : n,
+          priorOnly: this.mechanism === 'rr-with-prior' ? spilled.priorOnly : undefined,
+        });
+        return this.finalSummary;
+      } finally {
+        for (const file of files) {
+          file.close();
+          rmSync(file.path, { force: true });
+        }
+        spilled.abort();
+      }
+    }
     return summarizeFlips({
       mechanism: this.mechanism,
       epsilon: this.epsilon,

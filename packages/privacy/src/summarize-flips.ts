@@ -1,5 +1,4 @@
-import { quantileSorted } from '@pref/core';
-import { describeValues, histogram, sortedCopy } from '@pref/margins';
+import { describeSorted, histogram, quantileAt, sortedCopy } from '@pref/margins';
 import type { Mechanism } from './flip-probabilities';
 
 /** Distribution of the per-instance ε over the records (see GUARANTEES.md). */
@@ -107,25 +106,65 @@ export interface SummarizeFlipsInput {
 const Z_99 = 2.5758293035489004;
 
 
+/**
+ * What the summary is computed from, as counts and ascending columns read through accessors (`at(i)` is
+ * the i-th smallest), so it can come from arrays in memory or from sorted columns on disk.
+ */
+export interface FlipColumns extends Omit<SummarizeFlipsInput, 'pKeep' | 'flipped' | 'absMargin' | 'marginNormalized' | 'perInstance' | 'k'> {
+  count: number;
+  flips: number;
+  pKeepSorted: (index: number) => number;
+  /** `histogram(pKeep, { bins: 10, range: [0, 1] }).counts` (additive over parts of the data). */
+  pKeepHistogram: number[];
+  /** |m_i| ascending (undefined: no normalized margins). */
+  absMarginSorted?: (index: number) => number;
+  /** [min, max] of m_i (pdpo). */
+  marginRange?: [number, number];
+  perInstanceSorted: (index: number) => number;
+  /** rr-with-prior: records with k* = 1. */
+  priorOnly?: number;
+}
+
 /** Builds the summary (see {@link PrivacySummary}); every statistic is order-independent. */
 export function summarizeFlips(input: SummarizeFlipsInput): PrivacySummary {
-  const { mechanism, epsilon, pKeep, flipped, absMargin, marginNormalized, k, droppedColumns, delta } = input;
+  const { pKeep, flipped, absMargin, marginNormalized, k, perInstance, ...rest } = input;
   const n = pKeep.length;
   let flips = 0;
   for (let i = 0; i < n; i++) flips += flipped[i] as number;
-  // sums over sorted values: the summary is bit-identical for any record order or sharding
+  let priorOnly = 0;
+  if (k) for (let i = 0; i < k.length; i++) if (k[i] === 1) priorOnly += 1;
   const sortedPKeep = sortedCopy(pKeep);
+  const sortedAbs = absMargin && absMargin.length === n && n > 0 ? sortedCopy(absMargin) : undefined;
+  const sortedEpsilon = sortedCopy(perInstance);
+  return summarizeFlipColumns({
+    ...rest,
+    count: n,
+    flips,
+    pKeepSorted: (i) => sortedPKeep[i] as number,
+    pKeepHistogram: histogram(pKeep, { bins: 10, range: [0, 1] }).counts,
+    absMarginSorted: sortedAbs ? (i) => sortedAbs[i] as number : undefined,
+    marginRange: marginNormalized && n > 0 ? sortedEnds(marginNormalized) : undefined,
+    perInstanceSorted: (i) => sortedEpsilon[i] as number,
+    priorOnly: k ? priorOnly : undefined,
+  });
+}
+
+/** {@link summarizeFlips} from counts and sorted columns (the flat-memory path of `privatizeFile`). */
+export function summarizeFlipColumns(input: FlipColumns): PrivacySummary {
+  const { mechanism, epsilon, count: n, flips, pKeepSorted, absMarginSorted, marginRange, droppedColumns, delta } = input;
+  // sums over sorted values: the summary is bit-identical for any record order or sharding
   let expected = 0;
   let variance = 0;
   for (let i = 0; i < n; i++) {
-    const q = 1 - (sortedPKeep[i] as number);
+    const q = 1 - pKeepSorted(i);
     expected += q;
     variance += q * (1 - q);
   }
   const half = Z_99 * Math.sqrt(variance);
-  const pStats = describeValues(pKeep, { probabilities: [], field: 'p_keep' });
-  const hist = histogram(pKeep, { bins: 10, range: [0, 1] });
-  const marginStats = absMargin && absMargin.length === n && n > 0 ? describeValues(absMargin, { probabilities: [], field: 'abs_margin' }) : undefined;
+  const pStats = describeSorted(pKeepSorted, n, { probabilities: [] });
+  const shape = histogram([], { bins: 10, range: [0, 1] });
+  const counts = [...input.pKeepHistogram];
+  const marginStats = absMarginSorted && n > 0 ? describeSorted(absMarginSorted, n, { probabilities: [] }) : undefined;
   return {
     total_examples: n,
     eps_labels: epsilon,
@@ -138,18 +177,18 @@ export function summarizeFlips(input: SummarizeFlipsInput): PrivacySummary {
     median_p_keep: pStats.median,
     min_p_keep: pStats.min,
     max_p_keep: pStats.max,
-    p_keep_histogram: { bin_centers: hist.binCenters, counts: hist.counts, percentages: hist.percentages },
+    p_keep_histogram: { bin_centers: shape.binCenters, counts, percentages: counts.map((c) => (n === 0 ? 0 : (100 * c) / n)) },
     expected_flips: { value: expected, interval_99: [Math.max(0, expected - half), Math.min(n, expected + half)] },
     ...(mechanism === 'pdpo'
       ? {
           mechanism: 'Binary Exponential Mechanism (RR-with-prior)',
           sensitivity: delta ?? 1,
-          min_margin: marginNormalized && n > 0 ? Math.min(...sortedEnds(marginNormalized)) : Number.NaN,
-          max_margin: marginNormalized && n > 0 ? Math.max(...sortedEnds(marginNormalized)) : Number.NaN,
+          min_margin: marginRange && n > 0 ? marginRange[0] : Number.NaN,
+          max_margin: marginRange && n > 0 ? marginRange[1] : Number.NaN,
         }
       : {}),
     guarantee: {
-      ...describeGuarantee(input, n, k),
+      ...describeGuarantee(input, n),
       ...(droppedColumns ? { dropped_columns: [...droppedColumns] } : {}),
     },
   };
@@ -170,26 +209,24 @@ export function epsilonValue(x: number): EpsilonValue {
   return Number.isFinite(x) ? x : 'Infinity';
 }
 
-function perInstanceSummary(values: Float64Array, method: 'exact' | 'pruned', exactCount: number): PerInstanceSummary {
-  if (values.length === 0) return { max: 0, mean: 0, quantiles: { p50: 0, p90: 0, p99: 0 }, attained_by: 0, method, exact_records: 0 };
-  const sorted = sortedCopy(values);
-  const n = sorted.length;
+function perInstanceSummary(at: (index: number) => number, n: number, method: 'exact' | 'pruned', exactCount: number): PerInstanceSummary {
+  if (n === 0) return { max: 0, mean: 0, quantiles: { p50: 0, p90: 0, p99: 0 }, attained_by: 0, method, exact_records: 0 };
   // numpy 'linear' quantiles, with Infinity allowed (a deterministic record)
   const quantile = (q: number) => {
     const position = q * (n - 1);
     const below = Math.floor(position);
-    const a = sorted[below] as number;
-    const b = sorted[Math.min(below + 1, n - 1)] as number;
+    const a = at(below);
+    const b = at(Math.min(below + 1, n - 1));
     const t = position - below;
     if (!Number.isFinite(a) || !Number.isFinite(b)) return t === 0 ? a : b === a ? a : Number.POSITIVE_INFINITY;
-    return quantileSorted(sorted, q);
+    return quantileAt(at, n, q);
   };
-  const max = sorted[n - 1] as number;
+  const max = at(n - 1);
   let sum = 0;
-  for (let i = 0; i < n; i++) sum += sorted[i] as number;
+  for (let i = 0; i < n; i++) sum += at(i);
   const floor = Number.isFinite(max) ? max - 1e-9 * Math.max(1, max) : max;
   let attained = 0;
-  for (let i = 0; i < n; i++) if ((sorted[i] as number) >= floor) attained += 1;
+  for (let i = 0; i < n; i++) if (at(i) >= floor) attained += 1;
   return {
     max: epsilonValue(max),
     mean: epsilonValue(sum / n),
@@ -202,9 +239,9 @@ function perInstanceSummary(values: Float64Array, method: 'exact' | 'pruned', ex
 
 const fmt = (x: number | string) => (typeof x === 'number' && Number.isFinite(x) ? String(Number(x.toPrecision(4))) : String(x));
 
-function describeGuarantee(input: SummarizeFlipsInput, n: number, k: Uint8Array | undefined): Omit<PrivacyGuarantee, 'dropped_columns'> {
+function describeGuarantee(input: FlipColumns, n: number): Omit<PrivacyGuarantee, 'dropped_columns'> {
   const { mechanism, epsilon, center, customKeepProb, rewardModelAgreement, warnings = [] } = input;
-  const perInstance = perInstanceSummary(input.perInstance, input.accountingMethod ?? 'exact', input.exactCount ?? n);
+  const perInstance = perInstanceSummary(input.perInstanceSorted, n, input.accountingMethod ?? 'exact', input.exactCount ?? n);
   const seedCaveat =
     'With rng "seeded", anyone who knows the seed can recompute every draw and undo the flips: a seeded release is only as private as its seed (a seed below 2^24 possibilities is found by brute force in seconds). Use rng "crypto" for a release.';
   const scope = 'Only the chosen/rejected order is protected; prompts and responses are released as they are.';
@@ -224,8 +261,7 @@ function describeGuarantee(input: SummarizeFlipsInput, n: number, k: Uint8Array 
     };
   }
   if (mechanism === 'rr-with-prior') {
-    let priorOnly = 0;
-    if (k) for (let i = 0; i < k.length; i++) if (k[i] === 1) priorOnly += 1;
+    const priorOnly = input.priorOnly ?? 0;
     return {
       mechanism,
       label_dp: true,

@@ -1,7 +1,7 @@
 import { AbortedError } from '@pref/core';
 import { closeSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { readRecords, writeRecords, type DataFormat, type DataRecord } from '@pref/io';
+import { InvalidArgumentError, openShardInput, optionsHash, readRecords, shardOfRecord, spillReplacer, spillReviver, writeRecords, writeShardOutput, type DataFormat, type DataRecord, type ShardSpec } from '@pref/io';
 import { labelAt } from './record-values';
 import type { SelectionOrder } from './select-by-keys';
 import { selectFromKeys } from './select-records';
@@ -20,6 +20,14 @@ export interface SelectFileOptions {
   format?: DataFormat;
   /** Output format. Default: from the output extension. */
   outputFormat?: DataFormat;
+  /**
+   * Write only the kept records of one shard (1-based `{ index, count }`, by pairKey), with
+   * `<output>.shard.order` (each record's position in the full selection) and `<output>.shard.json` for
+   * `mergeShards`. The selection is decided on every row of the input (pass 1 reads them all), so the
+   * global threshold is exact and the merged shards equal the single-process output. The input must be
+   * a whole dataset, not a shard output. Default: none.
+   */
+  shard?: ShardSpec;
   signal?: AbortSignal;
   /** Called every few thousand records: pass 1 reads keys, pass 2 writes the kept records. */
   onProgress?: (progress: { pass: 1 | 2; records: number; total?: number }) => void;
@@ -47,13 +55,6 @@ class NumberColumn<A extends Float64Array | Uint32Array> {
 
 const PROGRESS_EVERY = 8192;
 
-// BigInt values (int64 Parquet columns) survive the spill file unchanged.
-const spillReplacer = (_key: string, value: unknown) => (typeof value === 'bigint' ? { $prefBigInt: value.toString() } : value);
-const spillReviver = (_key: string, value: unknown) =>
-  typeof value === 'object' && value !== null && typeof (value as { $prefBigInt?: unknown }).$prefBigInt === 'string' && Object.keys(value).length === 1
-    ? BigInt((value as { $prefBigInt: string }).$prefBigInt)
-    : value;
-
 /**
  * Selects floor(n · ratio) records of a file of any size and writes them (atomically) to `output`.
  * Exact, with only numbers in memory: pass 1 reads the rank key (and category id) of every record
@@ -63,8 +64,12 @@ const spillReviver = (_key: string, value: unknown) =>
  * writes them in rank order by offset, so the records themselves are never all in memory.
  */
 export async function selectFile(input: string, output: string, options: SelectFileOptions): Promise<{ report: SelectionReport; written: number }> {
-  const { strategy, ratio, stratify, order = 'key', format, outputFormat, signal, onProgress } = options;
+  const { strategy, ratio, stratify, order = 'key', format, outputFormat, signal, onProgress, shard } = options;
   const extractor = keyExtractor(strategy);
+  const opened = shard ? await openShardInput(input, shard) : undefined;
+  if (shard && opened?.manifest) {
+    throw new InvalidArgumentError({ argument: '--shard', message: `${input} is one shard of a sharded run; selection by ratio ranks the whole dataset: run select --shard on the whole input (or on the merged file)` });
+  }
   if (signal?.aborted) throw new AbortedError({ cause: signal.reason });
   const rankKeys = new NumberColumn((n) => new Float64Array(n));
   const values = new NumberColumn((n) => new Float64Array(n));
@@ -117,41 +122,59 @@ export async function selectFile(input: string, output: string, options: SelectF
     onProgress?.({ pass: 2, records: i, total });
   }
 
-  if (order === 'input') {
-    const { written } = await writeRecords(output, (async function* () {
-      for await (const { record } of keptInInputOrder()) yield record;
-    })(), { format: outputFormat, signal });
-    return { report, written };
-  }
-
   // Key order: spill kept records as JSON lines, remember each one's offset and length by output
   // position, then stream them back in that order.
-  const spillPath = join(output === '-' ? '.' : dirname(output), `.pref-select-${process.pid}-${Date.now()}.spill`);
-  const offsets = new Float64Array(indices.length);
-  const lengths = new Uint32Array(indices.length);
-  const spill = openSync(spillPath, 'w+');
-  try {
-    let offset = 0;
-    for await (const { record, position } of keptInInputOrder()) {
-      const bytes = Buffer.from(JSON.stringify(record, spillReplacer), 'utf8');
-      writeSync(spill, bytes, 0, bytes.length, offset);
-      offsets[position] = offset;
-      lengths[position] = bytes.length;
-      offset += bytes.length;
-    }
-    const { written } = await writeRecords(output, (function* () {
+  async function* keptInKeyOrder(): AsyncGenerator<{ record: DataRecord; position: number }> {
+    const spillPath = join(output === '-' ? '.' : dirname(output), `.pref-select-${process.pid}-${Date.now()}.spill`);
+    const offsets = new Float64Array(indices.length);
+    const lengths = new Uint32Array(indices.length);
+    const spill = openSync(spillPath, 'w+');
+    try {
+      let offset = 0;
+      for await (const { record, position } of keptInInputOrder()) {
+        const bytes = Buffer.from(JSON.stringify(record, spillReplacer), 'utf8');
+        writeSync(spill, bytes, 0, bytes.length, offset);
+        offsets[position] = offset;
+        lengths[position] = bytes.length;
+        offset += bytes.length;
+      }
       let buffer = Buffer.alloc(1 << 16);
       for (let position = 0; position < indices.length; position++) {
         if (position % 4096 === 0 && signal?.aborted) throw new AbortedError({ cause: signal.reason });
         const length = lengths[position]!;
         if (length > buffer.length) buffer = Buffer.alloc(length);
         readSync(spill, buffer, 0, length, offsets[position]!);
-        yield JSON.parse(buffer.toString('utf8', 0, length), spillReviver) as DataRecord;
+        yield { record: JSON.parse(buffer.toString('utf8', 0, length), spillReviver) as DataRecord, position };
       }
-    })(), { format: outputFormat, signal });
-    return { report, written };
-  } finally {
-    closeSync(spill);
-    rmSync(spillPath, { force: true });
+    } finally {
+      closeSync(spill);
+      rmSync(spillPath, { force: true });
+    }
   }
+  const kept = order === 'input' ? keptInInputOrder : keptInKeyOrder;
+
+  if (shard && opened) {
+    const manifest = await writeShardOutput(
+      output,
+      (async function* () {
+        for await (const { record, position } of kept()) {
+          if (shardOfRecord(record, shard.count) === shard.index) yield { record, order: [position] };
+        }
+      })(),
+      {
+        step: 'select',
+        shard,
+        options: optionsHash({ strategy, ratio, stratify, order }),
+        input: opened,
+        orderWidth: 1,
+        write: async (records) => (await writeRecords(output, records, { format: outputFormat, signal })).written,
+      },
+    );
+    return { report, written: manifest.rows };
+  }
+
+  const { written } = await writeRecords(output, (async function* () {
+    for await (const { record } of kept()) yield record;
+  })(), { format: outputFormat, signal });
+  return { report, written };
 }

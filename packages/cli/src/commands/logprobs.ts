@@ -2,10 +2,11 @@ import { InvalidArgumentError } from '@pref/core';
 import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
-import { readPairs, writeRecords, type PreferencePair } from '@pref/io';
+import { beginShardRun, optionsHash, readPairs, writeRecords, type PreferencePair, type ShardRun } from '@pref/io';
 import { addLogProbs, implicitRewards, loadCausalLM, type CausalLM } from '@pref/reward-scoring';
 import { createProgress, type ProgressReporter } from '../progress';
 import { integerFlag, numberFlag } from '../flags';
+import { shardFlag, SHARD_HELP } from './shard';
 
 export interface LogprobsCommandOptions {
   policy?: string;
@@ -17,6 +18,8 @@ export interface LogprobsCommandOptions {
   threads?: string;
   /** Cut over-length sequences to the model's positions (counted, marked logps_truncated) instead of failing. */
   truncate?: boolean;
+  /** `i/n`: only this shard's pairs (by pairKey), with the order file and manifest for `pref merge`. */
+  shard?: string;
   quiet?: boolean;
 }
 
@@ -34,10 +37,17 @@ export async function runLogprobs(input: string, output: string, options: Logpro
   let withRewards = 0;
   let notPrefix = 0;
   let truncated = 0;
+  const shard = shardFlag(options.shard);
+  let run: ShardRun | undefined;
   try {
+    if (shard) {
+      const { policy, reference, beta: b, chatTemplate, truncate } = options;
+      // batch settings stay out: each shard batches other pairs anyway
+      run = await beginShardRun(input, output, shard, { step: 'logprobs', options: optionsHash({ policy, reference, beta: b, chatTemplate: Boolean(chatTemplate), truncate: Boolean(truncate) }) });
+    }
     if (options.policy) models.policy = await loadCausalLM(options.policy, { threads });
     if (options.reference) models.reference = await loadCausalLM(options.reference, { threads });
-    const pairs = readPairs(input);
+    const pairs = run ? run.filter(readPairs(input)) : readPairs(input);
     let done = 0;
     const scoreChunk = async (batch: PreferencePair[], first: number) => {
       const locate = (i: number) => ({ file: input, line: first + i + 1 });
@@ -70,7 +80,11 @@ export async function runLogprobs(input: string, output: string, options: Logpro
       if (batch.length > 0) yield* await scoreChunk(batch, first);
     }
     const { written } = await writeRecords(output, scored());
+    await run?.commit(written);
     return { written, withRewards, notPrefix, truncated };
+  } catch (error) {
+    await run?.abort();
+    throw error;
   } finally {
     await models.policy?.dispose();
     await models.reference?.dispose();
@@ -101,6 +115,7 @@ export function registerLogprobsCommands(program: Command): void {
     .option('--chat-template', 'score conversation prompts through the tokenizer chat template')
     .option('--threads <n>', 'onnxruntime intra-op threads')
     .option('--truncate', "cut prompt + response longer than the model's positions on the right (tokenizer truncation=True) instead of failing; counted and marked logps_truncated")
+    .option('--shard <i/n>', SHARD_HELP)
     .option('-q, --quiet', 'no progress output')
     .action(async (input: string, options: LogprobsCommandOptions & { output: string }) => {
       if (!options.policy && !options.reference) throw new InvalidArgumentError({ argument: '--policy', message: 'give --policy and/or --reference (a model folder)' });

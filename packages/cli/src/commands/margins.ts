@@ -4,6 +4,7 @@ import { atomicWriteFile } from '@pref/io';
 import { marginsFile, type NormalizeMethod } from '@pref/margins';
 import { createProgress } from '../progress';
 import { numberFlag } from '../flags';
+import { shardFlag, SHARD_HELP } from './shard';
 
 const METHODS: readonly NormalizeMethod[] = ['zscore', 'percentile', 'robust', 'none'];
 
@@ -32,8 +33,11 @@ export function registerMarginsCommands(program: Command): void {
     .option('--percentiles <low,high>', 'percentile normalization: clipping percentiles', '5,95')
     .option('--stats <file>', 'also write the statistics (raw, clipped, normalized) as JSON')
     .option('--json', 'print the statistics as JSON on stdout')
+    .option('--shard <i/n>', SHARD_HELP)
+    .option('--stats-only', 'with --shard: write this shard\'s statistics file (its sorted raw margins) to -o instead of data (phase 1 of a run over shard files)')
+    .option('--stats-from <files...>', 'with --shard: every shard\'s --stats-only file; the normalization is fitted on all of them (phase 2)')
     .option('-q, --quiet', 'no progress output')
-    .action(async (input: string, options: { output: string; clip: string; normalize: string; delta: string; percentiles: string; stats?: string; json?: boolean; quiet?: boolean }) => {
+    .action(async (input: string, options: { output: string; clip: string; normalize: string; delta: string; percentiles: string; stats?: string; json?: boolean; quiet?: boolean; shard?: string; statsOnly?: boolean; statsFrom?: string[] }) => {
       if (!METHODS.includes(options.normalize as NormalizeMethod)) {
         throw new InvalidArgumentError({ argument: '--normalize', message: `expected one of ${METHODS.join(', ')}, got "${options.normalize}"` });
       }
@@ -45,6 +49,9 @@ export function registerMarginsCommands(program: Command): void {
         method: options.normalize as NormalizeMethod,
         delta,
         percentiles,
+        shard: shardFlag(options.shard),
+        statsOnly: options.statsOnly,
+        stats: options.statsFrom,
         onProgress: ({ pass, rows }) => progress.update(rows, undefined, `pass ${pass}/2`),
       });
       progress.finish(`→ ${options.output}`);

@@ -3,6 +3,7 @@ import { InvalidArgumentError } from '@pref/core';
 import { MECHANISMS, prepareFile, privatizeFile, seedWarning, type Mechanism, type RngKind } from '@pref/privacy';
 import { numberFlag } from '../flags';
 import { createProgress } from '../progress';
+import { shardFlag, SHARD_HELP } from './shard';
 
 interface PrivatizeCliOptions {
   output: string;
@@ -24,6 +25,9 @@ interface PrivatizeCliOptions {
   trainReady?: string;
   includeId?: boolean;
   sortByKey?: boolean;
+  shard?: string;
+  statsOnly?: boolean;
+  statsFrom?: string[];
   json?: boolean;
   quiet?: boolean;
 }
@@ -69,7 +73,10 @@ export function registerPrivacyCommands(program: Command): void {
     .option('--clipping-info <file>', 'pdpo: write clipping_info.json')
     .option('--train-ready <file>', 'also write prompt/chosen/rejected only')
     .option('--include-id', 'keep id in the train-ready file')
-    .option('--sort-by-key', 'sort outputs by an orientation-free key: identical files for any input order (holds all rows in memory)')
+    .option('--sort-by-key', 'sort outputs by an orientation-free key: identical files for any input order (external sort on disk)')
+    .option('--shard <i/n>', `${SHARD_HELP} (no --audit/--summary/--clipping-info/--train-ready/--sort-by-key per shard)`)
+    .option('--stats-only', 'margin-sigmoid/pdpo with --shard on a shard file: write this shard\'s statistics file to -o instead of data (phase 1)')
+    .option('--stats-from <files...>', 'margin-sigmoid/pdpo with --shard on a shard file: every shard\'s --stats-only file (phase 2)')
     .option('--json', 'print the summary JSON on stdout')
     .option('-q, --quiet', 'no progress output')
     .action(async (input: string, options: PrivatizeCliOptions) => {
@@ -108,9 +115,17 @@ export function registerPrivacyCommands(program: Command): void {
         trainReady: options.trainReady,
         includeId: options.includeId,
         sortByKey: options.sortByKey,
+        shard: shardFlag(options.shard),
+        statsOnly: options.statsOnly,
+        stats: options.statsFrom,
         onProgress: ({ rows }) => progress.update(rows),
       });
       progress.finish(`→ ${options.output}`);
+      if (options.shard !== undefined) {
+        // a shard's summary covers its own records only: the run's summary comes from a whole run
+        if (!options.quiet) process.stderr.write(`${written} ${options.statsOnly ? 'margins' : 'rows'} written for shard ${options.shard}\n`);
+        return;
+      }
       if (options.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
       else if (!options.quiet) {
         const [low, high] = summary.expected_flips.interval_99;

@@ -2,7 +2,8 @@ import { InvalidArgumentError } from '@pref/core';
 import { createReadStream, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { readPairs, writeRecords, type SchemaName } from '@pref/io';
+import { beginShardRun, optionsHash, readPairs, writeRecords, type SchemaName, type ShardRun } from '@pref/io';
+import { shardFlag, SHARD_HELP } from './shard';
 import {
   ENDPOINT_TOKEN_ENV,
   loadRemoteRewardModel,
@@ -40,6 +41,7 @@ interface ScoreFlags {
   revision?: string;
   schema?: string;
   resume?: boolean;
+  shard?: string;
   quiet?: boolean;
   json?: boolean;
   endpoint?: string[];
@@ -100,6 +102,7 @@ export function registerScoreCommands(program: Command): void {
     .option('--revision <rev>', 'Hub revision', 'main')
     .option('--schema <name>', 'input schema (default: auto)')
     .option('--resume', 'continue an interrupted run (JSONL output)')
+    .option('--shard <i/n>', SHARD_HELP)
     .option('-q, --quiet', 'no progress')
     .option('--json', 'print a JSON summary on stdout')
     .option('--endpoint <url>', `score on a remote inference server instead of in-process (repeat for several; --model is still the local folder for tokenizer, config and template; bearer token from $${ENDPOINT_TOKEN_ENV})`, collectEndpoint)
@@ -157,14 +160,25 @@ export function registerScoreCommands(program: Command): void {
             modelFile: flags.modelFile,
             revision: flags.revision,
           });
+      const shard = shardFlag(flags.shard);
+      let run: ShardRun | undefined;
       try {
-        const total = await countLines(input);
+        if (shard) {
+          const { model: modelName, modelFile, revision, modelInput, template, system, maxLength: length, truncation, label, probability, schema } = flags;
+          run = await beginShardRun(input, flags.output, shard, {
+            step: 'score',
+            options: optionsHash({ model: modelName, modelFile, revision, modelInput, template, system, maxLength: length, truncation, label, probability: Boolean(probability), schema }),
+          });
+        }
+        // a shard scores about 1/n of the lines: the progress bar shows no total then
+        const total = shard ? undefined : await countLines(input);
         const progress = createProgress('score', { unit: 'pairs', quiet: flags.quiet });
         const onProgress = (p: ScoreProgress): void => {
           const details = [p.truncatedPairs > 0 ? `${p.truncatedPairs} truncated` : '', model.endpointStats ? endpointRates(model.endpointStats()) : ''].filter(Boolean);
           progress.update(p.pairsDone, total, details.length > 0 ? details.join('; ') : undefined);
         };
-        const pairs = readPairs(input, { schema: (flags.schema ?? 'auto') as SchemaName | 'auto' });
+        const all = readPairs(input, { schema: (flags.schema ?? 'auto') as SchemaName | 'auto' });
+        const pairs = run ? run.filter(all) : all;
         const scoreOptions = {
           inputFormat: flags.modelInput,
           template: flags.template,
@@ -205,6 +219,7 @@ export function registerScoreCommands(program: Command): void {
           );
           summary = final!;
         }
+        await run?.commit(summary.pairsDone + (summary.resumedFrom ?? 0));
         const resumed = summary.resumedFrom ? `, resumed after ${summary.resumedFrom}` : '';
         progress.finish(`${summary.truncatedPairs} truncated${resumed}${model.endpointStats ? `; ${endpointRates(model.endpointStats())}` : ''}`);
         if (flags.json) {
@@ -212,6 +227,9 @@ export function registerScoreCommands(program: Command): void {
             `${JSON.stringify({ pairs: summary.pairsDone + (summary.resumedFrom ?? 0), truncatedPairs: summary.truncatedPairs, resumedFrom: summary.resumedFrom ?? 0, tokens: summary.tokens, paddedTokens: summary.paddedTokens, output: flags.output, ...(model.endpointStats ? { endpoints: model.endpointStats() } : {}) })}\n`,
           );
         }
+      } catch (error) {
+        await run?.abort();
+        throw error;
       } finally {
         await model.dispose();
       }

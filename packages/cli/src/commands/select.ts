@@ -2,6 +2,7 @@ import { InvalidArgumentError } from '@pref/core';
 import type { Command } from 'commander';
 import { atomicWriteFile } from '@pref/io';
 import { parseStrategy, selectFile, type SelectionReport } from '@pref/selection';
+import { shardFlag, SHARD_HELP } from './shard';
 import { createProgress } from '../progress';
 import { removeQuietly, runLogprobs, scratchPathNear } from './logprobs';
 import { numberFlag, seedFlag } from '../flags';
@@ -44,8 +45,10 @@ export function registerSelectCommands(program: Command): void {
     .option('--report <file>', 'also write the selection report as JSON')
     .option('--truncate', "with --policy/--reference: cut sequences longer than the model's positions on the right instead of failing (counted in the report as truncated)")
     .option('--json', 'print the report as JSON on stdout')
+    .option('--shard <i/n>', `${SHARD_HELP} (the selection is decided on every row of the input, so the threshold is global)`)
     .option('-q, --quiet', 'no progress output')
     .action(async (input: string, options: {
+      shard?: string;
       output: string; ratio: string; by: string; gapField: string; policy?: string; reference?: string; beta: string; batchSize: string; chatTemplate?: boolean; threads?: string; truncate?: boolean;
       scored?: string; stratify?: string; order: string; seed: string; report?: string; json?: boolean; quiet?: boolean;
     }) => {
@@ -70,6 +73,7 @@ export function registerSelectCommands(program: Command): void {
           ratio,
           stratify: options.stratify,
           order: options.order === 'rank' ? 'key' : 'input',
+          shard: shardFlag(options.shard),
           onProgress: ({ pass, records, total }) => progress.update(records, total, `pass ${pass}/2`),
         });
         progress.finish(`→ ${options.output}`);
