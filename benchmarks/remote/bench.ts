@@ -20,7 +20,8 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PreferencePair } from '@pref/io';
-import { buildEncoderClassifier, defaultRewardModelDir, loadRemoteRewardModel, loadRewardModel, scorePairs, WeightGenerator, type PairScoringModel } from '@pref/reward-scoring';
+import { defaultRewardModelDir, loadRemoteRewardModel, loadRewardModel, scorePairs, type PairScoringModel } from '@pref/reward-scoring';
+import { buildEncoderClassifier, WeightGenerator } from '@pref/reward-scoring/testing';
 import { flag, writeFigures } from '../shared';
 
 const here = import.meta.dirname;

@@ -122,6 +122,11 @@ export const OUTPUT_PLANS: Readonly<Record<string, (parsed: Parsed) => CommandPa
     inputs: [...localModel(p, 'model', '--model'), opt(p, 'eval', '--eval')],
     outputs: [file(opt(p, 'output', '--output'))],
   }),
+  // optimize writes a derived model folder the same way as quantize (the shared manifest, its own --overwrite).
+  optimize: (p) => ({
+    inputs: [...localModel(p, 'model', '--model'), opt(p, 'eval', '--eval')],
+    outputs: [file(opt(p, 'output', '--output'))],
+  }),
   // Subcommands are keyed by their path below `pref`.
   'data split': (p) => {
     const folder = text(p.opts.output);

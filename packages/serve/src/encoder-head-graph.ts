@@ -65,7 +65,7 @@ function decode(bytes: Uint8Array, file: string): ModelMessage {
 
 function encode(model: ModelMessage): Uint8Array {
   const ModelProto = onnxProtoRoot().lookupType('onnx.ModelProto');
-  return ModelProto.encode(model as never).finish();
+  return ModelProto.encode(model).finish();
 }
 
 const node = (opType: string, inputs: string[], outputs: string[], attribute: Record<string, unknown>[] = []): NodeMessage =>
