@@ -1,4 +1,4 @@
-import { AbortedError, InvalidArgumentError } from '@pref/core';
+import { AbortedError, InvalidArgumentError, softplus } from '@pref/core';
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { buildNormalizer } from './tokenizer/normalizers';
 import { buildPreTokenizer } from './tokenizer/pre-tokenizers';
@@ -141,10 +141,6 @@ function heldOut(seed: string, index: number, fraction: number): boolean {
     hash = Math.imul(hash, 0x01000193) >>> 0;
   }
   return hash / 2 ** 32 < fraction;
-}
-
-function softplus(x: number): number {
-  return x > 30 ? x : Math.log1p(Math.exp(x));
 }
 
 interface SparseDiff {
