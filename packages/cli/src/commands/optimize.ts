@@ -1,9 +1,10 @@
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
-import { atomicWriteFile, collectPairs, type SchemaName } from '@pref/io';
-import { compareRewardModels, loadRewardModel, optimizeModel, type InputFormat, type OptimizeModelResult, type RewardModelComparison } from '@pref/reward-scoring';
+import { atomicWriteFile } from '@pref/io';
+import { optimizeModel, type InputFormat, type OptimizeModelResult, type RewardModelComparison } from '@pref/reward-scoring';
 import { integerFlag } from '../flags';
 import { createProgress } from '../progress';
+import { evaluateDerivedModel } from './derived-model-eval';
 
 interface OptimizeFlags {
   model: string;
@@ -67,19 +68,7 @@ export function registerOptimizeCommands(program: Command): void {
       const threads = integerFlag(flags.threads, '--threads', 1);
       const progress = createProgress('optimize', { unit: 'steps', quiet: flags.quiet });
       const result = await optimizeModel(flags.model, flags.output, { overwrite: Boolean(flags.overwrite), verify: flags.verify });
-      let comparison: RewardModelComparison | undefined;
-      if (flags.eval !== undefined) {
-        const { pairs } = await collectPairs(flags.eval, { schema: (flags.schema ?? 'auto') as SchemaName | 'auto' });
-        const sample = pairs.slice(0, evalLimit);
-        progress.update(1, 2, `measuring on ${sample.length} pairs`);
-        const reference = await loadRewardModel(flags.model, { threads, tokenizerWorkers: 0 });
-        const candidate = await loadRewardModel(result.outDir, { threads, tokenizerWorkers: 0 });
-        try {
-          comparison = await compareRewardModels(sample, reference, candidate, { inputFormat: flags.modelInput });
-        } finally {
-          await Promise.all([reference.dispose(), candidate.dispose()]);
-        }
-      }
+      const comparison = await evaluateDerivedModel(flags.model, result.outDir, flags, { evalLimit, threads, progress });
       await atomicWriteFile(join(result.outDir, 'README.md'), readme(flags.model, result, comparison, flags.eval));
       const figures = comparison === undefined ? '' : `; ${comparison.speedup.toFixed(2)}× the source's speed, max |Δscore| ${comparison.maxAbsScoreChange.toPrecision(3)}`;
       progress.finish(`${result.nodesBefore} → ${result.nodesAfter} nodes${figures} → ${result.outDir}`);

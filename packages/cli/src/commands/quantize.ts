@@ -1,9 +1,10 @@
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
-import { atomicWriteFile, collectPairs, type SchemaName } from '@pref/io';
-import { compareRewardModels, loadRewardModel, quantizeModel, type InputFormat, type RewardModelComparison } from '@pref/reward-scoring';
+import { atomicWriteFile } from '@pref/io';
+import { quantizeModel, type InputFormat, type RewardModelComparison } from '@pref/reward-scoring';
 import { integerFlag, deprecatedOption } from '../flags';
 import { createProgress } from '../progress';
+import { evaluateDerivedModel } from './derived-model-eval';
 
 interface QuantizeFlags {
   model: string;
@@ -79,19 +80,7 @@ export function registerQuantizeCommands(program: Command): void {
       const threads = integerFlag(flags.threads, '--threads', 1);
       const progress = createProgress('quantize', { unit: 'steps', quiet: flags.quiet });
       const result = await quantizeModel(flags.model, flags.output, { granularity: flags.granularity, activations: flags.activations, minElements, overwrite: Boolean(flags.overwrite) });
-      let comparison: RewardModelComparison | undefined;
-      if (flags.eval !== undefined) {
-        const { pairs } = await collectPairs(flags.eval, { schema: (flags.schema ?? 'auto') as SchemaName | 'auto' });
-        const sample = pairs.slice(0, evalLimit);
-        progress.update(1, 2, `measuring on ${sample.length} pairs`);
-        const reference = await loadRewardModel(flags.model, { threads, tokenizerWorkers: 0 });
-        const candidate = await loadRewardModel(result.outDir, { threads, tokenizerWorkers: 0 });
-        try {
-          comparison = await compareRewardModels(sample, reference, candidate, { inputFormat: flags.modelInput });
-        } finally {
-          await Promise.all([reference.dispose(), candidate.dispose()]);
-        }
-      }
+      const comparison = await evaluateDerivedModel(flags.model, result.outDir, flags, { evalLimit, threads, progress });
       await atomicWriteFile(join(result.outDir, 'README.md'), readme(flags.model, flags.granularity, flags.activations, result.quantizedNodes, comparison, flags.eval));
       const figures = comparison === undefined
         ? ''
