@@ -1,4 +1,5 @@
 /** Small helpers the benchmark scripts share. */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 
 /** The value after `--name` on the command line, or undefined. */
@@ -42,4 +43,22 @@ export function writeFigures(readmePath: string, table: string): void {
   if (!readme.includes(start) || !readme.includes(end)) throw new Error(`${readmePath}: no ${start} … ${end} section`);
   writeFileSync(readmePath, `${readme.slice(0, readme.indexOf(start) + start.length)}\n${table}\n${readme.slice(readme.indexOf(end))}`);
   console.log(`wrote ${readmePath}`);
+}
+
+/**
+ * Starts `node --import tsx SCRIPT ...args` and resolves once it prints `listening URL` on stdout
+ * (the benchmark servers' readiness line); rejects if it exits first.
+ */
+export async function spawnListening(script: string, args: readonly string[]): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    let buffer = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString();
+      const match = /listening (\S+)\n/.exec(buffer);
+      if (match) resolve(match[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
+  });
+  return { url, child };
 }

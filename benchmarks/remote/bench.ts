@@ -15,14 +15,14 @@
  * `--write` rewrites benchmarks/remote/README.md (then `pnpm bench -- remote --write` recomposes
  * benchmarks/README.md).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PreferencePair } from '@pref/io';
 import { defaultRewardModelDir, loadRemoteRewardModel, loadRewardModel, scorePairs, type PairScoringModel } from '@pref/reward-scoring';
 import { buildEncoderClassifier, WeightGenerator } from '@pref/reward-scoring/testing';
-import { flag, writeFigures } from '../shared';
+import { flag, spawnListening, writeFigures } from '../shared';
 
 const here = import.meta.dirname;
 const PAIRS = Number(flag('pairs') ?? 256);
@@ -57,18 +57,8 @@ async function timeScoring(model: PairScoringModel, pairs: PreferencePair[], bat
   return { seconds: Number(process.hrtime.bigint() - start) / 1e9, scores };
 }
 
-async function startServer(dir: string, threads: number, latencyMs: number): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'server-child.ts'), dir, String(threads), String(latencyMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await new Promise<string>((resolve, reject) => {
-    let buffer = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      const match = /listening (\S+)\n/.exec(buffer);
-      if (match) resolve(match[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-  });
-  return { url, child };
+function startServer(dir: string, threads: number, latencyMs: number): Promise<{ url: string; child: ChildProcess }> {
+  return spawnListening(join(here, 'server-child.ts'), [dir, String(threads), String(latencyMs)]);
 }
 
 async function stop(children: ChildProcess[]): Promise<void> {

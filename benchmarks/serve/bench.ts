@@ -12,14 +12,14 @@
  *
  * `--write` rewrites benchmarks/serve/README.md and the serve section of benchmarks/README.md.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { quantileSorted } from '@pref/core';
 import { createD2poClient, createD2poDiscriminator, createLinearModel } from '@pref/serve';
 import { syntheticRollouts } from '../../packages/serve/src/testing/rollouts';
-import { flag } from '../shared';
+import { flag, spawnListening } from '../shared';
 import { SERVICE_KNOBS } from './knobs';
 
 const here = import.meta.dirname;
@@ -51,16 +51,7 @@ async function inProcess(updates: boolean): Promise<Timing> {
 }
 
 async function overHttp(updates: boolean): Promise<Timing> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'server-child.ts'), join(dir, `run-${updates ? 1 : 0}`), updates ? '1' : '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await new Promise<string>((resolve, reject) => {
-    let buffer = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      const match = /listening (\S+)\n/.exec(buffer);
-      if (match) resolve(match[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-  });
+  const { url, child } = await spawnListening(join(here, 'server-child.ts'), [join(dir, `run-${updates ? 1 : 0}`), updates ? '1' : '0']);
   const client = createD2poClient(url, { retries: 0 });
   const latencies: number[] = [];
   try {

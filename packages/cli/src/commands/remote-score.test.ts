@@ -1,5 +1,4 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,21 +7,13 @@ import { afterAll, describe, expect, test } from 'vitest';
 import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { defaultRewardModelDir, loadRewardModel } from '@pref/reward-scoring';
-import { readJsonl, runCapturing } from '../testing/run-cli';
+import { readJsonl, runCapturing, freePort } from '../testing/run-cli';
 import { registerScoreCommands } from './score';
 
 const tmp = mkdtempSync(join(tmpdir(), 'pref-cli-remote-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const samplePath = fileURLToPath(new URL('../../../synthetic/data/truthy-sample.jsonl', import.meta.url));
 
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const probe = createServer();
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
 
 /** `pref score …` through its own Commander program (runCapturing is busy with the server). */
 async function score(...args: string[]): Promise<void> {

@@ -1,23 +1,14 @@
 import { mkdtempSync, readFileSync, rmSync, existsSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, test } from 'vitest';
 import { createD2poClient } from '@pref/serve';
-import { runCapturing } from '../testing/run-cli';
+import { runCapturing, freePort } from '../testing/run-cli';
 
 const tmp = mkdtempSync(join(tmpdir(), 'pref-cli-serve-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const probe = createServer();
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
 
 describe('pref serve d2po', () => {
   test('serves the rmapi.py protocol until SIGTERM, then checkpoints and exits 0', async () => {
