@@ -84,6 +84,34 @@ describe('loadEncoderHeadModel', () => {
     }
   });
 
+  test('the head learns a preference it was never told: held-out pairs ranked right after training (frozen random encoder)', async () => {
+    // Chosen responses end in "good great", rejected ones in "no no"; the stems differ between the
+    // training and the held-out pairs, so only the marker words can carry the preference. The encoder is the
+    // random tiny fixture: the head must find the direction that separates the markers in its pooled
+    // embeddings. Untrained, every score is 0 (no pair ranked right). A head with no signal ranks each
+    // held-out pair right with probability 1/2: P(≥ 27 of 30) = 4.2e-6 under that null.
+    const words = ['about', 'water', 'question', 'people', 'time', 'follow', 'should', 'after', 'many', 'long', 'keep', 'something', 'here', 'three', 'every', 'minutes', 'answer', 'kind', 'true', 'right', 'before', 'week', 'case', 'sort', 'know', 'depends', 'lower', 'really', 'feel', 'free', 'without', 'things', 'each', 'much', 'hope', 'most', 'single', 'interest', 'think', 'helps'];
+    // Training stems use the first 20 words, held-out stems the last 20: no stem word is shared.
+    const stem = (i: number, pool: number) => [0, 1 + Math.floor(i / 20), 5 + 2 * Math.floor(i / 20)].map((k) => words[pool + ((i + k) % 20)]).join(' ');
+    const pair = (i: number, pool: number) => ({ chosen: `${stem(i, pool)} good great`, rejected: `${stem(i, pool)} no no` });
+    const train = Array.from({ length: 40 }, (_, i) => pair(i, 0));
+    const heldOut = Array.from({ length: 30 }, (_, i) => pair(i, 20));
+    expect(new Set(heldOut.map((p) => p.chosen)).size).toBe(30);
+    const model = await loadEncoderHeadModel(encoderDir, { learningRate: 0.05 });
+    try {
+      const right = async () => {
+        const scores = await model.score(heldOut.flatMap((p) => [p.chosen, p.rejected]));
+        return heldOut.filter((_, i) => scores[2 * i]! > scores[2 * i + 1]!).length;
+      };
+      expect(await right()).toBe(0);
+      const report = await model.update(train, { epochs: 30, batchSize: 8, shuffleKey: (epoch, i) => (i * 13 + epoch * 5) % 40 });
+      expect(report.losses.at(-1)!).toBeLessThan(report.losses[0]! * 0.5);
+      expect(await right()).toBeGreaterThanOrEqual(27);
+    } finally {
+      await model.close();
+    }
+  });
+
   test('embeddings are cached by text: epochs, repeated texts and later calls do not rerun the encoder; cacheSize bounds it', async () => {
     const runs = vi.spyOn(RewardModel.prototype, 'runBatch');
     const model = await loadEncoderHeadModel(encoderDir);
