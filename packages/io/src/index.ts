@@ -84,6 +84,7 @@ export {
   hashInput,
   readShardManifest,
   openShardInput,
+  chainedSource,
   readShard,
   writeShardOutput,
   mergeShards,

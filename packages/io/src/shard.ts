@@ -262,6 +262,14 @@ export interface ShardInput {
 }
 
 /**
+ * The source identity of data computed from a shard output: SHA-256 over that shard's source, step and
+ * options, so a chain of sharded steps names every step and option it went through.
+ */
+export function chainedSource(manifest: Pick<ShardManifest, 'source' | 'step' | 'options'>): string {
+  return createHash('sha256').update(`${manifest.source}\n${manifest.step}\n${manifest.options}`, 'utf8').digest('hex');
+}
+
+/**
  * Opens an input for a shard run. An input with a shard manifest (the output of an earlier sharded
  * step) must be the same shard; its order file carries on. Any other input is read whole and filtered
  * by {@link shardOfRecord}; its order is the input row index.
@@ -276,8 +284,7 @@ export async function openShardInput(input: string, shard: ShardSpec): Promise<S
         message: `${input} is shard ${manifest.shard.index}/${manifest.shard.count} of a ${manifest.step} run, not ${shard.index}/${shard.count}`,
       });
     }
-    const source = createHash('sha256').update(`${manifest.source}\n${manifest.step}\n${manifest.options}`, 'utf8').digest('hex');
-    return { source, orderWidth: manifest.orderWidth, manifest };
+    return { source: chainedSource(manifest), orderWidth: manifest.orderWidth, manifest };
   }
   return { source: await hashInput(input), orderWidth: 1 };
 }
@@ -319,7 +326,7 @@ export async function* readShard(input: string, shard: ShardSpec, opened: ShardI
  */
 export async function writeShardOutput(
   output: string,
-  rows: AsyncIterable<{ record: DataRecord; order: ArrayLike<number> }>,
+  rows: AsyncIterable<{ record: DataRecord; order: ArrayLike<number> }> | Iterable<{ record: DataRecord; order: ArrayLike<number> }>,
   { step, shard, options, input, orderWidth, write }: {
     step: string;
     shard: ShardSpec;

@@ -2,7 +2,9 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '@pref/core';
 import { readPipelineFile } from '../pipeline/pipeline-config';
-import { PIPELINE_NAMES, interruptSignal, runPipeline } from '../pipeline/run-pipeline';
+import { PIPELINE_NAMES, interruptSignal, pipelineSteps, runPipeline } from '../pipeline/run-pipeline';
+import { finishPipelineShards, runPipelineShard } from '../pipeline/sharded';
+import { shardFlag } from './shard';
 import type { PipelineName, PipelineOptionsByName } from '../pipeline/run-pipeline';
 import { defaultModelDir, defaultSamplePath } from '../pipeline/defaults';
 import { numberFlag, deprecatedOption } from '../flags';
@@ -22,6 +24,8 @@ interface PipelineCliOptions {
   force?: boolean;
   quiet?: boolean;
   json?: boolean;
+  shard?: string;
+  mergeShards?: boolean;
 }
 
 /** `--set key=value`: JSON values where they parse (numbers, booleans, arrays), strings otherwise. */
@@ -100,6 +104,8 @@ export function registerPipelineCommands(program: Command): void {
     .option('--ratio <number>', 'select: share of pairs to keep')
     .option('--set <key=value...>', 'any other pipeline option (JSON values)')
     .option('--force', 'rerun every step even when its inputs did not change')
+    .option('--shard <i/n>', 'run only the per-record steps (privatize: score; select: input, rewards) on shard i of n (1-based; records by pairKey) into OUT/shards/<i>-of-<n>/, resumable; after every shard, finish with --merge-shards')
+    .option('--merge-shards', 'finish a sharded run in one process: check and merge every OUT/shards/<i>-of-<n>/ (all present, complete, same options, model and input), then run the remaining steps; the outputs equal a single-process run byte for byte')
     .option('--json', 'print the step results as JSON on stdout')
     .option('-q, --quiet', 'no progress output')
     .action(async (nameArgument: string | undefined, flags: PipelineCliOptions) => {
@@ -114,11 +120,28 @@ export function registerPipelineCommands(program: Command): void {
       }
       const out = resolve(flags.output ?? file?.out ?? `out/${name}`);
       const options = optionsFromFlags(name, flags, file?.options ?? {});
+      const shard = shardFlag(flags.shard);
+      if (shard && flags.mergeShards) throw new InvalidArgumentError({ argument: '--merge-shards', message: 'runs after every --shard i/n run, in its own invocation: give one or the other' });
       const started = performance.now();
       const interrupt = interruptSignal();
       let result;
       try {
-        result = await runPipeline(name, options as unknown as PipelineOptionsByName[typeof name], { out, force: flags.force, quiet: flags.quiet, signal: interrupt.signal });
+        const run = { out, force: flags.force, quiet: flags.quiet, signal: interrupt.signal };
+        const typed = options as unknown as PipelineOptionsByName[typeof name];
+        if (shard) {
+          const done = await runPipelineShard(name, pipelineSteps(name, typed), { ...run, shard });
+          const seconds = (performance.now() - started) / 1000;
+          if (flags.json) {
+            process.stdout.write(`${JSON.stringify({ pipeline: name, out, shard, folder: done.folder, seconds, ran: done.ran, skipped: done.skipped, remaining: done.remaining, results: done.results }, null, 2)}\n`);
+          } else {
+            process.stdout.write(
+              `pref pipeline ${name} --shard ${shard.index}/${shard.count}: done in ${seconds.toFixed(1)}s (ran: ${done.ran.join(', ') || 'nothing'}${done.skipped.length ? `; unchanged, skipped: ${done.skipped.join(', ')}` : ''})\n` +
+                `  shard outputs: ${done.folder}\n  after every shard: pref pipeline ${name} … -o ${out} --merge-shards (merges, then runs ${done.remaining.join(', ')})\n`,
+            );
+          }
+          return;
+        }
+        result = flags.mergeShards ? await finishPipelineShards(name, pipelineSteps(name, typed), run) : await runPipeline(name, typed, run);
       } finally {
         interrupt.dispose();
       }

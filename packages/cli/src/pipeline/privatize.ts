@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { InvalidArgumentError } from '@pref/core';
-import { readPairs, writeRecords } from '@pref/io';
+import { beginShardRun, readPairs, writeRecords } from '@pref/io';
 import { marginsFile } from '@pref/margins';
 import type { NormalizeMethod } from '@pref/margins';
 import { MECHANISMS, prepareFile, privatizeFile } from '@pref/privacy';
@@ -180,7 +180,18 @@ function scoreStep({ input, model, inputFormat, template, threads }: PrivatizeSe
     folder: '01-scored',
     params: { inputFormat, template },
     inputs: () => [input, ...modelFiles(model)],
-    async run({ out, progress, signal }) {
+    shard: {
+      outputs: (out) => [privatizeFiles.scored(out)],
+      // every shard reads the whole input (its shard is decided per row): read and rejected are the input's
+      mergeResults: (results) => ({
+        pairs: results.reduce((sum, r) => sum + r.pairs, 0),
+        read: results[0]?.read ?? 0,
+        rejected: results[0]?.rejected ?? 0,
+        truncatedPairs: results.reduce((sum, r) => sum + r.truncatedPairs, 0),
+      }),
+    },
+    async run({ out, progress, signal, shard }) {
+      const run = shard ? await beginShardRun(input, privatizeFiles.scored(out), shard.spec, { step: 'score', options: shard.options }) : undefined;
       const rewardModel = await loadRewardModel(model, { threads, tokenizerWorkers: 0 });
       try {
         const pairs = readPairs(input, { signal });
@@ -189,10 +200,14 @@ function scoreStep({ input, model, inputFormat, template, threads }: PrivatizeSe
           truncatedPairs = p.truncatedPairs;
           progress.update(p.pairsDone, p.total);
         };
-        const scored = scorePairs(pairs, rewardModel, { inputFormat, template, signal, onProgress });
+        const scored = scorePairs(run ? run.filter(pairs) : pairs, rewardModel, { inputFormat, template, signal, onProgress });
         const { written } = await writeRecords(privatizeFiles.scored(out), scored);
+        await run?.commit(written);
         progress.update(written, written);
         return { outputs: [privatizeFiles.scored(out)], result: { pairs: written, read: pairs.stats.read, rejected: pairs.stats.rejected, truncatedPairs } };
+      } catch (error) {
+        await run?.abort();
+        throw error;
       } finally {
         await rewardModel.dispose();
       }

@@ -3,8 +3,8 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
 import { basename, join, relative, resolve } from 'node:path';
-import { PIPELINE_STATE_FILE, acquireOutputLock, assertReplaceableFolder, atomicWriteFile } from '@pref/io';
-import type { DataRecord } from '@pref/io';
+import { PIPELINE_STATE_FILE, acquireOutputLock, assertReplaceableFolder, atomicWriteFile, optionsHash } from '@pref/io';
+import type { DataRecord, ShardSpec } from '@pref/io';
 import { readRecords } from '@pref/io';
 import { createProgress } from '../progress';
 import type { ProgressReporter } from '../progress';
@@ -23,6 +23,13 @@ export interface StepContext {
    * by that step: `resultOf(scoreStep).read`. Asking for a step that has not run yet is an error.
    */
   resultOf<R>(step: PipelineStep<R>): R;
+  /**
+   * Set in a shard run (`pref pipeline --shard i/n`, only for steps with {@link PipelineStep.shard}): the
+   * step writes only the records of shard `spec` to each of `shard.outputs`, as shard outputs (with
+   * `.shard.json` and `.shard.order`, io's `beginShardRun` / `writeShardOutput`), with `options` as the
+   * manifest's options hash.
+   */
+  shard?: { spec: ShardSpec; options: string };
 }
 
 export interface StepOutcome<R> {
@@ -52,6 +59,24 @@ export interface PipelineStep<R = unknown> {
   /** Options that change the output (seed, ε, ratio, …); any change reruns the step. */
   params: unknown;
   run(context: StepContext): Promise<StepOutcome<R>>;
+  /**
+   * Present on a per-record step that can run on one shard of the data (`pref pipeline --shard i/n`):
+   * its output rows are a function of each input row alone. Absent: the step needs the whole dataset.
+   */
+  shard?: ShardableStep<R>;
+  /**
+   * Set on the step that, in the finishing run of a sharded pipeline, merges the shards of a per-record
+   * step: later steps' `resultOf(thatStep)` reads this step's result.
+   */
+  mergeOf?: PipelineStep<R>;
+}
+
+/** How a per-record step is split over shards and put back together (see {@link PipelineStep.shard}). */
+export interface ShardableStep<R> {
+  /** The data files the step writes: shard outputs in a shard run, merged by io's `mergeShards` in the finishing run. */
+  outputs(out: string): string[];
+  /** The result of the whole dataset from every shard's result (given in shard order 1..n). */
+  mergeResults(results: readonly R[]): R;
 }
 
 /** An output file as the step left it: a later rerun trusts it only while all three still match. */
@@ -110,6 +135,8 @@ export interface RunStepsOptions {
   /** No progress output. Default: false. */
   quiet?: boolean;
   signal?: AbortSignal;
+  /** Run the steps on one shard (every step must have {@link PipelineStep.shard}). Default: the whole data. */
+  shard?: ShardSpec;
   /** Called when a step starts, is skipped or finishes. */
   onStep?: (event: { step: string; index: number; total: number; status: 'skipped' | 'started' | 'finished'; seconds?: number }) => void;
 }
@@ -136,8 +163,9 @@ async function hashFile(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
-async function fingerprintOf(step: PipelineStep, inputs: string[], out: string): Promise<{ fingerprint: string; files: { name: string; sha256: string }[] }> {
+async function fingerprintOf(step: PipelineStep, inputs: string[], out: string): Promise<{ fingerprint: string; files: { name: string; sha256: string }[]; external: { name: string; sha256: string }[] }> {
   const files: { name: string; sha256: string }[] = [];
+  const external: { name: string; sha256: string }[] = [];
   for (const input of inputs) {
     if (!existsSync(input)) {
       throw new InvalidArgumentError({ argument: `${step.name} input`, message: `${input} does not exist` });
@@ -145,9 +173,34 @@ async function fingerprintOf(step: PipelineStep, inputs: string[], out: string):
     const inside = relative(out, input);
     // Inside OUT the relative path identifies the file; outside it, the base name (moving an input
     // file elsewhere with the same bytes does not force a rerun).
-    files.push({ name: inside.startsWith('..') ? basename(input) : inside, sha256: await hashFile(input) });
+    const file = { name: inside.startsWith('..') ? basename(input) : inside, sha256: await hashFile(input) };
+    files.push(file);
+    if (inside.startsWith('..')) external.push(file);
   }
-  return { fingerprint: createHash('sha256').update(JSON.stringify({ step: step.name, folder: step.folder, params: step.params ?? null, files })).digest('hex'), files };
+  return { fingerprint: createHash('sha256').update(JSON.stringify({ step: step.name, folder: step.folder, params: step.params ?? null, files })).digest('hex'), files, external };
+}
+
+/**
+ * The options hash a shard run of `step` writes into its shard manifests: its name, folder, params and
+ * the bytes of its inputs outside `out` (data and model files; the earlier steps' outputs inside `out`
+ * are covered by the manifests' source chain). The same in every shard and in the finishing run.
+ */
+export async function shardOptionsOf(step: PipelineStep, out: string): Promise<string> {
+  const outside = step.inputs({ out }).filter((input) => relative(out, input).startsWith('..'));
+  const { external } = await fingerprintOf(step, outside, out);
+  return optionsHash({ pipelineStep: step.name, folder: step.folder, params: step.params ?? null, inputs: external });
+}
+
+/**
+ * The stored result of `stepName` in the pipeline folder `out` when that step finished and its outputs
+ * are still the files it wrote; undefined otherwise.
+ */
+export function finishedStepResult(out: string, pipeline: string, stepName: string): { result: unknown; outputs: string[] } | undefined {
+  const outDir = resolve(out);
+  const state = readState(join(outDir, STATE_FILE), pipeline);
+  const previous = state.steps[stepName];
+  if (!previous || !outputsUnchanged(outDir, previous)) return undefined;
+  return { result: previous.result, outputs: previous.outputs };
 }
 
 function readState(path: string, pipeline: string): PipelineState {
@@ -177,18 +230,22 @@ function readState(path: string, pipeline: string): PipelineState {
  * must be new, empty or a pipeline folder (it holds `pipeline-state.json`): a folder with other
  * content is refused, so a pipeline never writes into a folder it did not create.
  */
-export async function runSteps({ pipeline, out, steps, force = false, quiet = false, signal, onStep }: RunStepsOptions): Promise<RunStepsResult> {
+export async function runSteps({ pipeline, out, steps, force = false, quiet = false, signal, shard, onStep }: RunStepsOptions): Promise<RunStepsResult> {
   const outDir = resolve(out);
   assertReplaceableFolder(outDir, { kind: 'pipeline-folder', flag: '--out' });
   const release = acquireOutputLock(outDir, { insideFolder: true });
   try {
-    return await runLocked({ pipeline, outDir, steps, force, quiet, signal, onStep });
+    return await runLocked({ pipeline, outDir, steps, force, quiet, signal, shard, onStep });
   } finally {
     release();
   }
 }
 
-async function runLocked({ pipeline, outDir, steps, force, quiet, signal, onStep }: Omit<RunStepsOptions, 'out'> & { outDir: string }): Promise<RunStepsResult> {
+async function runLocked({ pipeline, outDir, steps, force, quiet, signal, shard, onStep }: Omit<RunStepsOptions, 'out'> & { outDir: string }): Promise<RunStepsResult> {
+  if (shard) {
+    const whole = steps.find((step) => !step.shard);
+    if (whole) throw new InvalidArgumentError({ argument: '--shard', message: `step "${whole.name}" of pipeline ${pipeline} needs the whole dataset and cannot run on one shard` });
+  }
   const statePath = join(outDir, STATE_FILE);
   const state = readState(statePath, pipeline);
   // Written before the first step, so an interrupted first run still marks the folder as a pipeline's.
@@ -212,6 +269,7 @@ async function runLocked({ pipeline, outDir, steps, force, quiet, signal, onStep
     if (!force && previous && previous.fingerprint === fingerprint && outputsUnchanged(outDir, previous)) {
       results[step.name] = previous.result;
       byStep.set(step, previous.result);
+      if (step.mergeOf) byStep.set(step.mergeOf, previous.result);
       skipped.push(step.name);
       if (!quiet) process.stderr.write(`${label}: unchanged, skipped (outputs in ${join(outDir, step.folder)})\n`);
       onStep?.({ step: step.name, index, total: steps.length, status: 'skipped' });
@@ -222,11 +280,12 @@ async function runLocked({ pipeline, outDir, steps, force, quiet, signal, onStep
     await mkdir(dir, { recursive: true });
     const progress = createProgress(label, { unit: step.unit ?? 'pairs', quiet });
     const started = performance.now();
-    const outcome = await step.run({ dir, out: outDir, signal, progress, resultOf });
+    const outcome = await step.run({ dir, out: outDir, signal, progress, resultOf, ...(shard ? { shard: { spec: shard, options: await shardOptionsOf(step, outDir) } } : {}) });
     const seconds = (performance.now() - started) / 1000;
     progress.finish(`done in ${seconds.toFixed(1)}s`);
     results[step.name] = outcome.result;
     byStep.set(step, outcome.result);
+    if (step.mergeOf) byStep.set(step.mergeOf, outcome.result);
     ran.push(step.name);
     const outputs = outcome.outputs.map((file) => relative(outDir, resolve(file)));
     const outputStamps: Record<string, OutputStamp> = Object.create(null) as Record<string, OutputStamp>;

@@ -1,5 +1,7 @@
 import { join } from 'node:path';
-import { collectPairs, writeRecords } from '@pref/io';
+import { InvalidArgumentError } from '@pref/core';
+import { collectPairs, openShardInput, optionsHash, readShard, shardOfRecord, writeRecords, writeShardOutput } from '@pref/io';
+import type { DataRecord, ShardInput } from '@pref/io';
 import { implicitRewards, loadCausalLM } from '@pref/reward-scoring';
 import type { CausalLM } from '@pref/reward-scoring';
 import { selectFile } from '@pref/selection';
@@ -70,7 +72,27 @@ function inputStep({ input, n, seed }: SelectSettings): PipelineStep<{ pairs: nu
     folder: '00-input',
     params: input ? { input: true } : { n, seed: String(seed) },
     inputs: () => (input ? [input] : []),
-    async run({ out, signal, progress }) {
+    shard: {
+      outputs: (out) => [files.input(out)],
+      mergeResults: (results) => ({ pairs: results.reduce((sum, r) => sum + r.pairs, 0), generated: results[0]?.generated ?? false, rejected: results[0]?.rejected ?? 0 }),
+    },
+    async run({ out, signal, progress, shard }) {
+      if (shard) {
+        // a shard keeps its records of the whole input (by pairKey), each with its position in it
+        let opened: ShardInput = { source: optionsHash({ generated: { n, seed: String(seed) } }), orderWidth: 1 };
+        if (input) {
+          opened = await openShardInput(input, shard.spec);
+          if (opened.manifest) throw new InvalidArgumentError({ argument: 'input', message: `${input} is one shard of a ${opened.manifest.step} run: the pipeline's --shard reads the whole dataset` });
+        }
+        const { pairs, stats } = input ? await collectPairs(input, { signal }) : { pairs: generateLogProbs({ n, seed: String(seed) }), stats: { rejected: 0 } };
+        const manifest = await writeShardOutput(
+          files.input(out),
+          (pairs as DataRecord[]).flatMap((record, at) => (shardOfRecord(record, shard.spec.count) === shard.spec.index ? [{ record, order: [at] }] : [])),
+          { step: 'input', shard: shard.spec, options: shard.options, input: opened, orderWidth: 1, write: async (records) => (await writeRecords(files.input(out), records)).written },
+        );
+        progress.update(manifest.rows, manifest.rows);
+        return { outputs: [files.input(out)], result: { pairs: manifest.rows, generated: !input, rejected: stats.rejected } };
+      }
       if (input) {
         const { pairs, stats } = await collectPairs(input, { signal });
         const { written } = await writeRecords(files.input(out), pairs);
@@ -92,7 +114,11 @@ function rewardsStep({ policy, reference, beta }: SelectSettings): PipelineStep<
     folder: '01-rewards',
     params: { beta },
     inputs: ({ out }) => [files.input(out), ...(policy ? modelFiles(policy) : []), ...(reference ? modelFiles(reference) : [])],
-    async run({ out, signal, progress }) {
+    shard: {
+      outputs: (out) => [files.rewards(out)],
+      mergeResults: (results) => ({ pairs: results.reduce((sum, r) => sum + r.pairs, 0) }),
+    },
+    async run({ out, signal, progress, shard }) {
       const { pairs } = await collectPairs(files.input(out), { signal });
       const models: CausalLM[] = [];
       try {
@@ -108,6 +134,22 @@ function rewardsStep({ policy, reference, beta }: SelectSettings): PipelineStep<
           locate: (i) => ({ file: files.input(out), line: i + 1 }),
           onProgress: ({ done, total }) => progress.update(done, total),
         });
+        if (shard) {
+          // the input is this shard's 00-input: each row keeps its position in the whole input
+          const opened = await openShardInput(files.input(out), shard.spec);
+          const orders: Float64Array[] = [];
+          for await (const { order } of readShard(files.input(out), shard.spec, opened, { signal })) orders.push(order);
+          const manifest = await writeShardOutput(files.rewards(out), withRewards.map((record, k) => ({ record, order: orders[k] as Float64Array })), {
+            step: 'rewards',
+            shard: shard.spec,
+            options: shard.options,
+            input: opened,
+            orderWidth: opened.orderWidth,
+            write: async (records) => (await writeRecords(files.rewards(out), records)).written,
+          });
+          progress.update(manifest.rows, manifest.rows);
+          return { outputs: [files.rewards(out)], result: { pairs: manifest.rows } };
+        }
         const { written } = await writeRecords(files.rewards(out), withRewards);
         progress.update(written, written);
         return { outputs: [files.rewards(out)], result: { pairs: written } };
