@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { forgetTemp, registerTemp } from './atomic-write';
+import { InvalidArgumentError } from '@pref/core';
+import { createAtomicWriteStream, forgetTemp, registerTemp } from './atomic-write';
 import { FileSystemError, isSystemError } from './errors';
 
 /** Default characters held in memory per run (about 2 MB of one-byte text). */
@@ -184,12 +185,16 @@ export class ExternalSort {
   }
 }
 
-/** k-way merge of sorted run files; ties go to the earlier run (which holds earlier pushes). */
-function* mergeRuns(paths: readonly string[]): Generator<{ key: string; payload: string }> {
+/**
+ * k-way merge of sorted run files; ties go to the earlier run (which holds earlier pushes). `run` is the
+ * index of the file an entry came from. With `headerLine`, each file's first line is skipped.
+ */
+function* mergeRuns(paths: readonly string[], { headerLine = false }: { headerLine?: boolean } = {}): Generator<{ key: string; payload: string; run: number }> {
   const fds = paths.map((path) => openSync(path, 'r'));
   try {
     const readers = fds.map((fd) => new RunReader(fd));
-    const heads: Array<{ key: string; payload: string } | undefined> = readers.map((reader) => parse(reader.line()));
+    if (headerLine) for (const reader of readers) reader.line();
+    const heads: Array<{ key: string; payload: string; run: number } | undefined> = readers.map((reader, run) => parse(reader.line(), run));
     for (;;) {
       let best = -1;
       for (let r = 0; r < heads.length; r++) {
@@ -197,16 +202,106 @@ function* mergeRuns(paths: readonly string[]): Generator<{ key: string; payload:
         if (head && (best < 0 || head.key < (heads[best] as { key: string }).key)) best = r;
       }
       if (best < 0) return;
-      yield heads[best] as { key: string; payload: string };
-      heads[best] = parse((readers[best] as RunReader).line());
+      yield heads[best] as { key: string; payload: string; run: number };
+      heads[best] = parse((readers[best] as RunReader).line(), best);
     }
   } finally {
     for (const fd of fds) closeSync(fd);
   }
 }
 
-function parse(line: string | undefined): { key: string; payload: string } | undefined {
+function parse(line: string | undefined, run: number): { key: string; payload: string; run: number } | undefined {
   if (line === undefined) return undefined;
   const tab = line.indexOf('\t');
-  return { key: JSON.parse(line.slice(0, tab)) as string, payload: line.slice(tab + 1) };
+  return { key: JSON.parse(line.slice(0, tab)) as string, payload: line.slice(tab + 1), run };
+}
+
+/**
+ * First line of a sorted-entries file ({@link writeSortedEntries}): the format, the entry count and
+ * whatever the writer records about the data (its source, options, shard, …).
+ */
+export interface SortedEntriesHeader {
+  format: 'pref-sorted-entries/1';
+  count: number;
+  [field: string]: unknown;
+}
+
+/**
+ * Writes entries given in key order (e.g. `ExternalSort.sorted()`) to `path`, atomically, as a
+ * sorted-entries file: one JSON header line ({@link SortedEntriesHeader}, `count` checked against
+ * the entries written), then the run-file lines of {@link ExternalSort} (`JSON(key)<TAB>payload`).
+ * Sorted-entries files of the parts of a dataset merge exactly ({@link mergeSortedEntries}): the
+ * statistics files of a sharded run. Returns the number of entries.
+ */
+export async function writeSortedEntries(path: string, header: Omit<SortedEntriesHeader, 'format'>, entries: Iterable<{ key: string; payload: string }>): Promise<number> {
+  const stream = await createAtomicWriteStream(path);
+  try {
+    let text = `${JSON.stringify({ format: 'pref-sorted-entries/1', ...header })}\n`;
+    let count = 0;
+    let last: string | undefined;
+    for (const { key, payload } of entries) {
+      if (last !== undefined && key < last) throw new Error(`writeSortedEntries: ${JSON.stringify(key)} after ${JSON.stringify(last)}: keys must ascend`);
+      last = key;
+      count += 1;
+      text += `${JSON.stringify(key)}\t${payload}\n`;
+      if (text.length >= READ_BLOCK * 4) {
+        await stream.write(text);
+        text = '';
+      }
+    }
+    if (count !== header.count) throw new Error(`writeSortedEntries: ${count} entries written, the header says ${header.count}`);
+    await stream.write(text);
+    await stream.commit();
+    return count;
+  } catch (error) {
+    await stream.abort();
+    throw error;
+  }
+}
+
+/** Reads the header of a sorted-entries file; anything else is an InvalidArgumentError naming it. */
+export function readSortedEntriesHeader(path: string, argument = 'stats'): SortedEntriesHeader {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (error) {
+    throw new InvalidArgumentError({ argument, message: `${path}: cannot open (${isSystemError(error) ? error.code : String(error)})` });
+  }
+  try {
+    const first = new RunReader(fd).line();
+    let header: unknown;
+    try {
+      header = first === undefined ? undefined : JSON.parse(first);
+    } catch {
+      header = undefined;
+    }
+    const h = header as Partial<SortedEntriesHeader> | undefined;
+    if (!h || typeof h !== 'object' || h.format !== 'pref-sorted-entries/1' || !Number.isSafeInteger(h.count) || (h.count as number) < 0) {
+      throw new InvalidArgumentError({ argument, message: `${path}: not a pref statistics file (its first line must be a pref-sorted-entries/1 header)` });
+    }
+    return h as SortedEntriesHeader;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * k-way merge of sorted-entries files into one stream in key order (ties: the earlier file first);
+ * `file` is the index of the file an entry came from. A file whose keys do not ascend or whose entry
+ * count differs from its header (edited, truncated) is an InvalidArgumentError naming it.
+ */
+export function* mergeSortedEntries(paths: readonly string[], argument = 'stats'): Generator<{ key: string; payload: string; file: number }> {
+  const counts = paths.map((path) => readSortedEntriesHeader(path, argument).count);
+  const seen = paths.map(() => 0);
+  const last: Array<string | undefined> = paths.map(() => undefined);
+  for (const { key, payload, run } of mergeRuns(paths, { headerLine: true })) {
+    const previous = last[run];
+    if (previous !== undefined && key < previous) throw new InvalidArgumentError({ argument, message: `${paths[run]}: entry ${(seen[run] as number) + 1} is out of order (was the file edited?)` });
+    last[run] = key;
+    seen[run] = (seen[run] as number) + 1;
+    yield { key, payload, file: run };
+  }
+  paths.forEach((path, k) => {
+    if (seen[k] !== counts[k]) throw new InvalidArgumentError({ argument, message: `${path}: ${seen[k]} entries, its header says ${counts[k]} (truncated or edited)` });
+  });
 }

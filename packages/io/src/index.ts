@@ -94,7 +94,8 @@ export {
   SHARD_MANIFEST_SUFFIX,
   SHARD_ORDER_SUFFIX,
 } from './shard';
-export { ExternalSort, DEFAULT_RUN_CHARS, spillReplacer, spillReviver } from './external-sort';
+export { ExternalSort, DEFAULT_RUN_CHARS, spillReplacer, spillReviver, writeSortedEntries, readSortedEntriesHeader, mergeSortedEntries } from './external-sort';
+export type { SortedEntriesHeader } from './external-sort';
 export type { ShardSpec, ShardManifest, ShardRecord, ShardInput, MergeShardsOptions, ShardRun } from './shard';
 export { stringifyRecord } from './json-text';
 export {

@@ -4,6 +4,8 @@ export { selectRecords, selectFromKeys, allocateBudget } from './select-records'
 export type { SelectRecordsOptions, Selection } from './select-records';
 export { selectFile } from './select-file';
 export type { SelectFileOptions } from './select-file';
+export { selectShardStats } from './select-shard-stats';
+export type { SelectShardStatsOptions } from './select-shard-stats';
 export { selectSmallest, quantilesUnsorted } from './select-smallest';
 export { budgetFor } from './select-by-keys';
 export type { SelectionOrder } from './select-by-keys';

@@ -1,11 +1,12 @@
 import { AbortedError } from '@pref/core';
-import { closeSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { InvalidArgumentError, openShardInput, optionsHash, readRecords, shardOfRecord, spillReplacer, spillReviver, writeRecords, writeShardOutput, type DataFormat, type DataRecord, type ShardSpec } from '@pref/io';
+import { InvalidArgumentError, openShardInput, optionsHash, readRecords, shardOfRecord, writeRecords, writeShardOutput, type DataFormat, type DataRecord, type ShardSpec } from '@pref/io';
 import { labelAt } from './record-values';
 import type { SelectionOrder } from './select-by-keys';
 import { selectFromKeys } from './select-records';
 import type { SelectionReport } from './selection-report';
+import { budgetFor } from './select-by-keys';
+import { selectWithStats } from './select-shard-stats';
+import { inPositionOrder } from './spill-order';
 import { keyExtractor, type SelectionStrategy } from './strategy';
 
 export interface SelectFileOptions {
@@ -28,6 +29,12 @@ export interface SelectFileOptions {
    * a whole dataset, not a shard output. Default: none.
    */
   shard?: ShardSpec;
+  /**
+   * With `shard`, on a shard output (phase 2 of a run over shard files): the statistics files of every
+   * shard ({@link selectShardStats}); the selection is decided exactly on all of them and this shard's
+   * kept records are written as above. Default: none (the input is read whole).
+   */
+  stats?: readonly string[];
   signal?: AbortSignal;
   /** Called every few thousand records: pass 1 reads keys, pass 2 writes the kept records. */
   onProgress?: (progress: { pass: 1 | 2; records: number; total?: number }) => void;
@@ -64,11 +71,20 @@ const PROGRESS_EVERY = 8192;
  * writes them in rank order by offset, so the records themselves are never all in memory.
  */
 export async function selectFile(input: string, output: string, options: SelectFileOptions): Promise<{ report: SelectionReport; written: number }> {
-  const { strategy, ratio, stratify, order = 'key', format, outputFormat, signal, onProgress, shard } = options;
+  const { strategy, ratio, stratify, order = 'key', format, outputFormat, signal, onProgress, shard, stats } = options;
+  if (order !== 'key' && order !== 'input') throw new InvalidArgumentError({ argument: 'order', message: `expected key or input, got ${String(order)}` });
+  if (stats) {
+    if (!shard) throw new InvalidArgumentError({ argument: 'stats', message: 'statistics files are for a sharded run: give shard too' });
+    budgetFor(0, ratio);
+    return selectWithStats(input, output, { strategy, ratio, stratify, order, shard, stats, format, outputFormat, signal, onProgress });
+  }
   const extractor = keyExtractor(strategy);
   const opened = shard ? await openShardInput(input, shard) : undefined;
   if (shard && opened?.manifest) {
-    throw new InvalidArgumentError({ argument: '--shard', message: `${input} is one shard of a sharded run; selection by ratio ranks the whole dataset: run select --shard on the whole input (or on the merged file)` });
+    throw new InvalidArgumentError({
+      argument: '--shard',
+      message: `${input} is one shard of a sharded run; selection by ratio ranks the whole dataset: run --stats-only on every shard first, then pass all the statistics files with --stats-from (or run select --shard on the whole input)`,
+    });
   }
   if (signal?.aborted) throw new AbortedError({ cause: signal.reason });
   const rankKeys = new NumberColumn((n) => new Float64Array(n));
@@ -122,35 +138,8 @@ export async function selectFile(input: string, output: string, options: SelectF
     onProgress?.({ pass: 2, records: i, total });
   }
 
-  // Key order: spill kept records as JSON lines, remember each one's offset and length by output
-  // position, then stream them back in that order.
-  async function* keptInKeyOrder(): AsyncGenerator<{ record: DataRecord; position: number }> {
-    const spillPath = join(output === '-' ? '.' : dirname(output), `.pref-select-${process.pid}-${Date.now()}.spill`);
-    const offsets = new Float64Array(indices.length);
-    const lengths = new Uint32Array(indices.length);
-    const spill = openSync(spillPath, 'w+');
-    try {
-      let offset = 0;
-      for await (const { record, position } of keptInInputOrder()) {
-        const bytes = Buffer.from(JSON.stringify(record, spillReplacer), 'utf8');
-        writeSync(spill, bytes, 0, bytes.length, offset);
-        offsets[position] = offset;
-        lengths[position] = bytes.length;
-        offset += bytes.length;
-      }
-      let buffer = Buffer.alloc(1 << 16);
-      for (let position = 0; position < indices.length; position++) {
-        if (position % 4096 === 0 && signal?.aborted) throw new AbortedError({ cause: signal.reason });
-        const length = lengths[position]!;
-        if (length > buffer.length) buffer = Buffer.alloc(length);
-        readSync(spill, buffer, 0, length, offsets[position]!);
-        yield { record: JSON.parse(buffer.toString('utf8', 0, length), spillReviver) as DataRecord, position };
-      }
-    } finally {
-      closeSync(spill);
-      rmSync(spillPath, { force: true });
-    }
-  }
+  // Key order: the kept records in input order, put in rank order through a spill file.
+  const keptInKeyOrder = () => inPositionOrder(keptInInputOrder(), indices.length, output, signal);
   const kept = order === 'input' ? keptInInputOrder : keptInKeyOrder;
 
   if (shard && opened) {

@@ -109,3 +109,37 @@ describe('pref logprobs and pref pairs', () => {
     expect(readJsonl(random)[0]!.chosen).toBe('y');
   });
 });
+
+describe('pref select --shard on shard files: --stats-only, then --stats-from, then pref merge', () => {
+  it('equals the single-process selection and report; refuses statistics of other options or data (exit 1)', async () => {
+    const scoredInput = join(dir, 'two-phase-in.jsonl');
+    const categories = ['math', 'code', 'chat'];
+    writeFileSync(scoredInput, Array.from({ length: 50 }, (_, i) => JSON.stringify({ id: `t${i}`, prompt: `p${i}`, chosen: `c${i}`, rejected: `r${i}`, chosen_score: (i * 7) % 11, rejected_score: (i * 5) % 13, metadata: { category: categories[i % 3] } })).join('\n') + '\n');
+    // the margins of the whole data, and per shard (each shard of a whole input fits on every row)
+    expect((await run('margins', scoredInput, '-o', join(dir, 'two-phase-margins.jsonl'), '-q')).code).toBe(0);
+    const n = 3;
+    const at = (what: string, i: number) => join(dir, `two-phase-${what}-${i}.jsonl`);
+    for (let i = 1; i <= n; i++) expect((await run('margins', scoredInput, '-o', at('margins', i), '--shard', `${i}/${n}`, '-q')).code).toBe(0);
+    const flags = ['--by', 'margin', '--ratio', '0.3', '--stratify', 'metadata.category'];
+    const single = await run('select', join(dir, 'two-phase-margins.jsonl'), '-o', join(dir, 'two-phase-selected.jsonl'), ...flags, '--json', '-q');
+    expect(single.code).toBe(0);
+    for (let i = 1; i <= n; i++) expect((await run('select', at('margins', i), '-o', at('stats', i), ...flags, '--shard', `${i}/${n}`, '--stats-only', '-q')).code).toBe(0);
+    const stats = [1, 2, 3].map((i) => at('stats', i));
+    // a shard input without statistics, and statistics of other options, are refused
+    const refused = await run('select', at('margins', 1), '-o', at('selected', 1), ...flags, '--shard', `1/${n}`, '-q');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/--stats-only on every shard first/);
+    const otherOptions = await run('select', at('margins', 1), '-o', at('selected', 1), '--by', 'random', '--ratio', '0.3', '--stratify', 'metadata.category', '--shard', `1/${n}`, '--stats-from', ...stats, '-q');
+    expect(otherOptions.code).toBe(1);
+    expect(otherOptions.stderr).toContain(`${stats[0]} (shard 1/3) was computed with another`);
+    const otherData = await run('select', at('margins', 2), '-o', at('selected', 2), ...flags, '--shard', `1/${n}`, '--stats-from', ...stats, '-q');
+    expect(otherData.code).toBe(1);
+    for (let i = 1; i <= n; i++) {
+      const phase2 = await run('select', at('margins', i), '-o', at('selected', i), ...flags, '--shard', `${i}/${n}`, '--stats-from', ...stats, '--json', '-q');
+      expect(phase2.code).toBe(0);
+      expect(phase2.stdout).toBe(single.stdout);
+    }
+    expect((await run('merge', ...[2, 3, 1].map((i) => at('selected', i)), '-o', join(dir, 'two-phase-merged.jsonl'), '-q')).code).toBe(0);
+    expect(readFileSync(join(dir, 'two-phase-merged.jsonl')).equals(readFileSync(join(dir, 'two-phase-selected.jsonl')))).toBe(true);
+  });
+});

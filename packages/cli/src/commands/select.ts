@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from '@pref/core';
 import type { Command } from 'commander';
 import { atomicWriteFile } from '@pref/io';
-import { parseStrategy, selectFile, type SelectionReport } from '@pref/selection';
+import { parseStrategy, selectFile, selectShardStats, type SelectionReport } from '@pref/selection';
 import { shardFlag, SHARD_HELP } from './shard';
 import { createProgress } from '../progress';
 import { removeQuietly, runLogprobs, scratchPathNear } from './logprobs';
@@ -45,10 +45,14 @@ export function registerSelectCommands(program: Command): void {
     .option('--report <file>', 'also write the selection report as JSON')
     .option('--truncate', "with --policy/--reference: cut sequences longer than the model's positions on the right instead of failing (counted in the report as truncated)")
     .option('--json', 'print the report as JSON on stdout')
-    .option('--shard <i/n>', `${SHARD_HELP} (the selection is decided on every row of the input, so the threshold is global)`)
+    .option('--shard <i/n>', `${SHARD_HELP} (on a whole input the selection is decided on every row, so the threshold is global; on a shard output, run the two phases --stats-only and --stats-from)`)
+    .option('--stats-only', "with --shard: write this shard's statistics file (every record's rank key and input position, sorted) to -o instead of data (phase 1 of a selection over shard files)")
+    .option('--stats-from <files...>', "with --shard: every shard's --stats-only file; the budget floor(n·ratio), the threshold and each kept record's rank are decided exactly on all of them (phase 2)")
     .option('-q, --quiet', 'no progress output')
     .action(async (input: string, options: {
       shard?: string;
+      statsOnly?: boolean;
+      statsFrom?: string[];
       output: string; ratio: string; by: string; gapField: string; policy?: string; reference?: string; beta: string; batchSize: string; chatTemplate?: boolean; threads?: string; truncate?: boolean;
       scored?: string; stratify?: string; order: string; seed: string; report?: string; json?: boolean; quiet?: boolean;
     }) => {
@@ -57,6 +61,21 @@ export function registerSelectCommands(program: Command): void {
       const seed = seedFlag(options.seed);
       const beta = numberFlag(options.beta, '--beta', { above: 0 });
       const strategy = parseStrategy(options.by, { seed, gapField: options.gapField, beta });
+      const shard = shardFlag(options.shard);
+      if ((options.statsOnly || options.statsFrom) && !shard) throw new InvalidArgumentError({ argument: options.statsOnly ? '--stats-only' : '--stats-from', message: 'is for a sharded run: give --shard i/n too' });
+      if (options.statsOnly && options.statsFrom) throw new InvalidArgumentError({ argument: '--stats-from', message: '--stats-only writes statistics, --stats-from reads them: give one or the other' });
+      if ((options.statsOnly || options.statsFrom) && (options.policy || options.reference)) {
+        throw new InvalidArgumentError({ argument: options.statsOnly ? '--stats-only' : '--stats-from', message: 'selects scored shard files: run `pref logprobs --shard i/n` first, then select on its outputs (no --policy/--reference)' });
+      }
+      if (options.statsOnly && shard) {
+        if (options.report) throw new InvalidArgumentError({ argument: '--report', message: 'phase 1 (--stats-only) selects nothing yet: give --report to the --stats-from runs' });
+        const progress = createProgress('select stats', { unit: 'records', quiet: options.quiet });
+        const rows = await selectShardStats(input, options.output, { strategy, stratify: options.stratify, shard, onProgress: ({ records, total }) => progress.update(records, total) });
+        progress.finish(`→ ${options.output}`);
+        if (options.json) process.stdout.write(`${JSON.stringify({ statistics: options.output, shard, records: rows })}\n`);
+        else if (!options.quiet) process.stderr.write(`statistics of ${rows} records of shard ${shard.index}/${shard.count} → ${options.output}\n`);
+        return;
+      }
       let source = input;
       let scratch: string | undefined;
       let truncated: number | undefined;
@@ -73,7 +92,8 @@ export function registerSelectCommands(program: Command): void {
           ratio,
           stratify: options.stratify,
           order: options.order === 'rank' ? 'key' : 'input',
-          shard: shardFlag(options.shard),
+          shard,
+          stats: options.statsFrom,
           onProgress: ({ pass, records, total }) => progress.update(records, total, `pass ${pass}/2`),
         });
         progress.finish(`→ ${options.output}`);
