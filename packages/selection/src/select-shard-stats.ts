@@ -121,15 +121,16 @@ export async function selectShardStats(input: string, output: string, { strategy
 }
 
 /** Checks the statistics files of a run: every shard 1..n once, of this input's source, keys and order width. */
-function checkStatsFiles(paths: readonly string[], { shard, opened, options }: { shard: ShardSpec; opened: ShardInput; options: string }): { own: number; headers: SelectStatsHeader[] } {
+function checkStatsFiles(paths: readonly string[], { shard, opened, options }: { shard: ShardSpec; opened: ShardInput; options: string }): { own: number; counts: number[] } {
   if (paths.length === 0) throw new InvalidArgumentError({ argument: 'stats', message: 'no statistics files given' });
   const byIndex = new Map<number, number>();
-  const headers = paths.map((path, k) => {
-    const header = readSortedEntriesHeader(path) as unknown as Partial<SelectStatsHeader>;
-    if (header.kind !== STATS_KIND || typeof header.shard !== 'object' || header.shard === null) {
+  const counts = paths.map((path, k) => {
+    const header = readSortedEntriesHeader(path);
+    const spec = header.shard as Partial<ShardSpec> | null | undefined;
+    if (header.kind !== STATS_KIND || typeof spec !== 'object' || spec === null || !Number.isSafeInteger(spec.index) || !Number.isSafeInteger(spec.count)) {
       throw new InvalidArgumentError({ argument: 'stats', message: `${path} is not the statistics file of a select --shard --stats-only run` });
     }
-    const { index, count } = header.shard;
+    const { index, count } = spec as ShardSpec;
     if (count !== shard.count) throw new InvalidArgumentError({ argument: 'stats', message: `${path} is shard ${index}/${count}, but this run has ${shard.count} shards` });
     if (header.source !== opened.source) {
       throw new InvalidArgumentError({ argument: 'stats', message: `${path} (shard ${index}/${count}) was computed from other data than this input (source ${String(header.source).slice(0, 16)} vs ${opened.source.slice(0, 16)})` });
@@ -138,15 +139,15 @@ function checkStatsFiles(paths: readonly string[], { shard, opened, options }: {
       throw new InvalidArgumentError({ argument: 'stats', message: `${path} (shard ${index}/${count}) was computed with another --by/--gap-field/--beta/--seed/--stratify than this run` });
     }
     if (header.orderWidth !== opened.orderWidth) throw new InvalidArgumentError({ argument: 'stats', message: `${path}: order width ${String(header.orderWidth)}, this input's is ${opened.orderWidth}` });
-    const seen = byIndex.get(index as number);
+    const seen = byIndex.get(index);
     if (seen !== undefined) throw new InvalidArgumentError({ argument: 'stats', message: `shard ${index}/${count} is given twice: ${paths[seen]} and ${path}` });
-    byIndex.set(index as number, k);
-    return header as SelectStatsHeader;
+    byIndex.set(index, k);
+    return header.count;
   });
   const missing: string[] = [];
   for (let i = 1; i <= shard.count; i++) if (!byIndex.has(i)) missing.push(`${i}/${shard.count}`);
   if (missing.length > 0) throw new InvalidArgumentError({ argument: 'stats', message: `statistics missing for shard${missing.length > 1 ? 's' : ''} ${missing.join(', ')}` });
-  return { own: byIndex.get(shard.index) as number, headers };
+  return { own: byIndex.get(shard.index) as number, counts };
 }
 
 /** Linear-interpolation quantiles (numpy's default, as the single-process report) from order statistics. */
@@ -181,7 +182,7 @@ export async function selectWithStats(input: string, output: string, options: Se
   const extractor: KeyExtractor = keyExtractor(strategy);
   const sign = valueSign(strategy);
   const opened = await openShardInput(input, shard);
-  const { own } = checkStatsFiles(stats, { shard, opened, options: statsOptions(strategy, stratify) });
+  const { own, counts } = checkStatsFiles(stats, { shard, opened, options: statsOptions(strategy, stratify) });
 
   // Pass A over the merged statistics: n, each category's size and first appearance (input order), negatives.
   let total = 0;
@@ -268,7 +269,7 @@ export async function selectWithStats(input: string, output: string, options: Se
 
   // Apply: this shard's kept records, found in its input order; checked against the statistics.
   mine.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
-  const ownCount = readSortedEntriesHeader(stats[own] as string).count;
+  const ownCount = counts[own] as number;
   const slotOf = new Map<number, number>();
   [...mine].sort((a, b) => a.position - b.position).forEach((entry, slot) => slotOf.set(entry.position, slot));
   async function* keptInInputOrder(): AsyncGenerator<{ record: DataRecord; position: number; order: Float64Array }> {

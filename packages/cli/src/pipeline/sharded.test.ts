@@ -117,8 +117,8 @@ describe('pref pipeline --shard i/n, then --merge-shards', () => {
     const quietly = async (args: string[]): Promise<number> => {
       const write = process.stdout.write;
       const errWrite = process.stderr.write;
-      process.stdout.write = (() => true) as typeof process.stdout.write;
-      process.stderr.write = (() => true) as typeof process.stderr.write;
+      process.stdout.write = (() => true);
+      process.stderr.write = (() => true);
       try {
         return await runCli(['node', 'pref', 'pipeline', 'select', '--seed', '3', '--set', 'n=60', '--quiet', ...args]);
       } finally {
