@@ -14,7 +14,9 @@ export { reportFontFiles, measureTextWidth, REPORT_FONT_FAMILY } from './report/
 export type { ReportFontFiles } from './report/font';
 // Pipelines: resumable steps and the five pipelines of `pref pipeline`
 export { runSteps, readAllRecords, numericColumn, STATE_FILE } from './pipeline/runner';
-export type { PipelineStep, StepContext, StepOutcome, RunStepsOptions, RunStepsResult } from './pipeline/runner';
+export type { PipelineStep, StepContext, StepOutcome, RunStepsOptions, RunStepsResult, ShardableStep } from './pipeline/runner';
+export { runPipelineShard, finishPipelineShards, shardableSteps, shardFolder } from './pipeline/sharded';
+export type { ShardRunOptions, FinishShardsOptions } from './pipeline/sharded';
 export { runPipeline, pipelineSteps, interruptSignal, PIPELINE_NAMES } from './pipeline/run-pipeline';
 export type { PipelineName, PipelineOptionsByName, RunPipelineOptions } from './pipeline/run-pipeline';
 export { readPipelineFile } from './pipeline/pipeline-config';
