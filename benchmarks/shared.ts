@@ -32,14 +32,15 @@ export function upperMedian(values: readonly number[]): number {
 export const WRITE_FIGURES: boolean = process.argv.includes('--write');
 
 /**
- * With `--write`, replaces what stands between `<!-- figures -->` and `<!-- /figures -->` in the
- * README beside a benchmark with `table`; without it, does nothing.
+ * With `--write`, replaces what stands between `<!-- figures -->` and `<!-- /figures -->` (or, with
+ * `section`, `<!-- SECTION -->` and `<!-- /SECTION -->`: a README with two tables) in the README beside a
+ * benchmark with `table`; without it, does nothing.
  */
-export function writeFigures(readmePath: string, table: string): void {
+export function writeFigures(readmePath: string, table: string, section = 'figures'): void {
   if (!WRITE_FIGURES) return;
   const readme = readFileSync(readmePath, 'utf8');
-  const start = '<!-- figures -->';
-  const end = '<!-- /figures -->';
+  const start = `<!-- ${section} -->`;
+  const end = `<!-- /${section} -->`;
   if (!readme.includes(start) || !readme.includes(end)) throw new Error(`${readmePath}: no ${start} … ${end} section`);
   writeFileSync(readmePath, `${readme.slice(0, readme.indexOf(start) + start.length)}\n${table}\n${readme.slice(readme.indexOf(end))}`);
   console.log(`wrote ${readmePath}`);

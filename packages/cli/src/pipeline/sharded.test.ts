@@ -70,6 +70,8 @@ describe('pref pipeline --shard i/n, then --merge-shards', () => {
     // the finishing run resumes too
     const rerun = await finishPipelineShards('privatize', pipelineSteps('privatize', privatize), { out, quiet: true });
     expect(rerun.skipped).toEqual(['score', 'margins', 'privatize', 'prepare', 'report']);
+    // a finishing run with another model or scoring option is not skipped: it checks the shards again and refuses them
+    await expect(finishPipelineShards('privatize', pipelineSteps('privatize', { ...privatize, template: '{response}' }), { out, quiet: true })).rejects.toThrow(/\(shard 1\/3\) was written by a "score" step with other options/);
   });
 
   it('select (generated input): 3 shards of input + rewards merge into the single-process run', async () => {

@@ -106,7 +106,7 @@ function checkManifest(path: string, manifest: ShardManifest, { options, source,
  * source) into the step's own folder, checks the shards' options against this run's, and merges the
  * shards' results. Its outputs are the files a whole run of the step writes, byte for byte.
  */
-function mergedStep<R>(pipeline: string, step: PipelineStep<R>, count: number, outDir: string, previous: PipelineStep | undefined): PipelineStep<R> {
+function mergedStep<R>(pipeline: string, step: PipelineStep<R>, { count, outDir, previous, options }: { count: number; outDir: string; previous: PipelineStep | undefined; options: string }): PipelineStep<R> {
   const sharded = step.shard as ShardableStep<R>;
   const shards = shardsOf(count);
   return {
@@ -114,14 +114,14 @@ function mergedStep<R>(pipeline: string, step: PipelineStep<R>, count: number, o
     folder: step.folder,
     unit: 'rows',
     mergeOf: step,
-    params: { merged: { params: step.params ?? null, shards: count } },
+    // this run's options hash (params, model and input bytes): another model or input reruns the merge and its checks
+    params: { merged: { params: step.params ?? null, shards: count, options } },
     // every shard's data, order file and manifest: a shard rerun after the merge reruns the merge
     inputs: ({ out }) => sharded.outputs(out).flatMap((file) => shards.flatMap((shard) => {
       const copy = shardCopy(outDir, file, shard);
       return [copy, shardOrderPath(copy), shardManifestPath(copy)];
     })),
     async run({ out, progress, signal }) {
-      const options = await shardOptionsOf(step, out);
       const results: R[] = [];
       for (const shard of shards) {
         const finished = finishedStepResult(shardFolder(out, shard), pipeline, step.name);
@@ -187,7 +187,8 @@ export async function finishPipelineShards(pipeline: string, steps: readonly Pip
       }
     }
   }
-  const merged = leading.map((step, k) => mergedStep(pipeline, step, count, outDir, leading[k - 1]));
+  const merged: PipelineStep[] = [];
+  for (const [k, step] of leading.entries()) merged.push(mergedStep(pipeline, step, { count, outDir, previous: leading[k - 1], options: await shardOptionsOf(step, outDir) }));
   // the shard runs left OUT holding only `shards/`: from now on it is this pipeline's folder
   if (!existsSync(join(outDir, PIPELINE_STATE_FILE))) await atomicWriteFile(join(outDir, PIPELINE_STATE_FILE), `${JSON.stringify({ version: 2, pipeline, steps: {} }, null, 2)}\n`);
   const result = await runSteps({ pipeline, out: outDir, steps: [...merged, ...steps.slice(leading.length)], force, quiet, signal });
