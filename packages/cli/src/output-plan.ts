@@ -110,8 +110,8 @@ export const OUTPUT_PLANS: Readonly<Record<string, (parsed: Parsed) => CommandPa
     outputs: [opt(p, 'output', '--output'), ...shardPaths(p).outputs],
   }),
   select: (p) => ({
-    inputs: [arg(p, 0, '<in>'), ...localModel(p, 'policy', '--policy'), ...localModel(p, 'reference', '--reference')],
-    outputs: [opt(p, 'output', '--output'), opt(p, 'scored', '--scored'), file(opt(p, 'report', '--report')), ...shardPaths(p).outputs],
+    inputs: [arg(p, 0, '<in>'), ...localModel(p, 'policy', '--policy'), ...localModel(p, 'reference', '--reference'), ...shardPaths(p).inputs],
+    outputs: [p.opts.statsOnly ? file(opt(p, 'output', '--output')) : opt(p, 'output', '--output'), opt(p, 'scored', '--scored'), file(opt(p, 'report', '--report')), ...shardPaths(p).outputs],
   }),
   merge: mergePaths,
   pairs: (p) => ({ inputs: [arg(p, 0, '<generations>')], outputs: [opt(p, 'output', '--output'), file(opt(p, 'skipped', '--skipped'))] }),
