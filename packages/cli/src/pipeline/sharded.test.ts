@@ -113,7 +113,8 @@ describe('pref pipeline --shard i/n, then --merge-shards', () => {
     await expect(finishPipelineShards('select', pipelineSteps('select', { n: 10, seed: 1 }), { out: join(dir, 'nothing'), quiet: true })).rejects.toThrow(/holds no shard folders/);
   });
 
-  it('through the CLI: pref pipeline select --shard i/n, then --merge-shards; both at once is an error (exit 1)', async () => {
+  it('through the CLI: pref pipeline select -i FILE --shard i/n, then --merge-shards; both at once is an error (exit 1)', async () => {
+    const generated = join(dir, 'cli-generated');
     const single = join(dir, 'cli-single');
     const out = join(dir, 'cli-sharded');
     const quietly = async (args: string[]): Promise<number> => {
@@ -129,10 +130,16 @@ describe('pref pipeline --shard i/n, then --merge-shards', () => {
         process.exitCode = undefined;
       }
     };
-    expect(await quietly(['-o', single])).toBe(0);
-    for (const i of [1, 2]) expect(await quietly(['-o', out, '--shard', `${i}/2`])).toBe(0);
-    expect(await quietly(['-o', out, '--shard', '1/2', '--merge-shards'])).toBe(1);
-    expect(await quietly(['-o', out, '--merge-shards'])).toBe(0);
+    // a pairs file with log-probs (the generated input of one run) as the input of both runs
+    expect(await quietly(['-o', generated])).toBe(0);
+    const pairsFile = join(dir, 'cli-pairs.jsonl');
+    writeFileSync(pairsFile, readFileSync(join(generated, '00-input', 'pairs.jsonl')));
+    expect(await quietly(['-o', single, '-i', pairsFile])).toBe(0);
+    for (const i of [1, 2]) expect(await quietly(['-o', out, '-i', pairsFile, '--shard', `${i}/2`])).toBe(0);
+    expect(await quietly(['-o', out, '-i', pairsFile, '--shard', '1/2', '--merge-shards'])).toBe(1);
+    // the finishing run with another input file refuses the shards
+    expect(await quietly(['-o', out, '--merge-shards'])).toBe(1);
+    expect(await quietly(['-o', out, '-i', pairsFile, '--merge-shards'])).toBe(0);
     expectSameBytes(single, out);
     expect(await quietly(['-o', join(dir, 'cli-bad'), '--shard', '3/2'])).toBe(1);
   });

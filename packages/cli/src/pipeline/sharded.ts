@@ -71,8 +71,10 @@ function shardCounts(outDir: string): Map<number, number[]> {
   for (const name of readdirSync(base)) {
     const match = /^([0-9]+)-of-([0-9]+)$/.exec(name);
     if (!match) continue;
+    const index = Number(match[1]);
     const count = Number(match[2]);
-    counts.set(count, [...(counts.get(count) ?? []), Number(match[1])]);
+    if (!(index >= 1 && index <= count)) throw new InvalidArgumentError({ argument: '--merge-shards', message: `${join(base, name)} is not a shard folder of a --shard i/n run (1 <= i <= n): remove it` });
+    counts.set(count, [...(counts.get(count) ?? []), index]);
   }
   return counts;
 }
