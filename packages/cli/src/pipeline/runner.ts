@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
 import { basename, join, relative, resolve } from 'node:path';
-import { PIPELINE_STATE_FILE, acquireOutputLock, assertReplaceableFolder, atomicWriteFile, optionsHash } from '@pref/io';
+import { PIPELINE_STATE_FILE, acquireOutputLock, assertReplaceableFolder, atomicWriteFile, optionsHash, shardManifestPath, shardOrderPath } from '@pref/io';
 import type { DataRecord, ShardSpec } from '@pref/io';
 import { readRecords } from '@pref/io';
 import { createProgress } from '../progress';
@@ -287,7 +287,9 @@ async function runLocked({ pipeline, outDir, steps, force, quiet, signal, shard,
     byStep.set(step, outcome.result);
     if (step.mergeOf) byStep.set(step.mergeOf, outcome.result);
     ran.push(step.name);
-    const outputs = outcome.outputs.map((file) => relative(outDir, resolve(file)));
+    // a shard's order files and manifests count as outputs too: one removed or replaced reruns the step
+    const shardFiles = shard && step.shard ? step.shard.outputs(outDir).flatMap((file) => [shardOrderPath(file), shardManifestPath(file)]) : [];
+    const outputs = [...outcome.outputs, ...shardFiles].map((file) => relative(outDir, resolve(file)));
     const outputStamps: Record<string, OutputStamp> = Object.create(null) as Record<string, OutputStamp>;
     for (const file of outputs) {
       const stamp = stampOf(join(outDir, file));
