@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { dirname } from 'node:path';
 import { AbortedError, InvalidArgumentError } from '@pref/core';
 import { ExternalSort, mergeSortedEntries, openShardInput, optionsHash, readShard, readSortedEntriesHeader, writeRecords, writeShardOutput, writeSortedEntries } from '@pref/io';
@@ -68,6 +69,8 @@ interface SelectStatsHeader {
   /** Hash of what decides the keys: the strategy and the stratify field. */
   options: string;
   orderWidth: number;
+  /** SHA-256 over every record's entry line in input order: phase 2 checks each record of the shard against it. */
+  digest: string;
 }
 
 function statsOptions(strategy: SelectionStrategy, stratify: string | undefined): string {
@@ -100,12 +103,16 @@ export async function selectShardStats(input: string, output: string, { strategy
   const extractor = keyExtractor(strategy);
   const opened = await openShardInput(input, shard);
   const sort = new ExternalSort(dirname(output));
+  const digest = createHash('sha256');
   try {
     let index = 0;
     for await (const { record, file, line, order } of readShard(input, shard, opened, { format, signal })) {
       const locate = () => ({ file, line });
       const [rank] = extractor.extract(record, index, locate);
-      sort.push(sortableHex(rank) + orderHex(order), stratify === undefined ? '' : JSON.stringify(labelAt(record, stratify, index, locate)));
+      const key = sortableHex(rank) + orderHex(order);
+      const payload = stratify === undefined ? '' : JSON.stringify(labelAt(record, stratify, index, locate));
+      digest.update(`${key}\t${payload}\n`);
+      sort.push(key, payload);
       index += 1;
       if (index % 8192 === 0) {
         if (signal?.aborted) throw new AbortedError({ cause: signal.reason });
@@ -113,7 +120,7 @@ export async function selectShardStats(input: string, output: string, { strategy
       }
     }
     onProgress?.({ pass: 1, records: index, total: index });
-    const header: Omit<SelectStatsHeader, 'format'> = { count: sort.count, kind: STATS_KIND, shard, source: opened.source, options: statsOptions(strategy, stratify), orderWidth: opened.orderWidth };
+    const header: Omit<SelectStatsHeader, 'format'> = { count: sort.count, kind: STATS_KIND, shard, source: opened.source, options: statsOptions(strategy, stratify), orderWidth: opened.orderWidth, digest: digest.digest('hex') };
     return await writeSortedEntries(output, header, sort.sorted());
   } finally {
     sort.abort();
@@ -121,7 +128,7 @@ export async function selectShardStats(input: string, output: string, { strategy
 }
 
 /** Checks the statistics files of a run: every shard 1..n once, of this input's source, keys and order width. */
-function checkStatsFiles(paths: readonly string[], { shard, opened, options }: { shard: ShardSpec; opened: ShardInput; options: string }): { own: number; counts: number[] } {
+function checkStatsFiles(paths: readonly string[], { shard, opened, options }: { shard: ShardSpec; opened: ShardInput; options: string }): { own: number; counts: Array<{ count: number; digest: string }> } {
   if (paths.length === 0) throw new InvalidArgumentError({ argument: 'stats', message: 'no statistics files given' });
   const byIndex = new Map<number, number>();
   const counts = paths.map((path, k) => {
@@ -142,7 +149,8 @@ function checkStatsFiles(paths: readonly string[], { shard, opened, options }: {
     const seen = byIndex.get(index);
     if (seen !== undefined) throw new InvalidArgumentError({ argument: 'stats', message: `shard ${index}/${count} is given twice: ${paths[seen]} and ${path}` });
     byIndex.set(index, k);
-    return header.count;
+    if (typeof header.digest !== 'string') throw new InvalidArgumentError({ argument: 'stats', message: `${path} is not the statistics file of a select --shard --stats-only run (no digest)` });
+    return { count: header.count, digest: header.digest };
   });
   const missing: string[] = [];
   for (let i = 1; i <= shard.count; i++) if (!byIndex.has(i)) missing.push(`${i}/${shard.count}`);
@@ -269,17 +277,21 @@ export async function selectWithStats(input: string, output: string, options: Se
 
   // Apply: this shard's kept records, found in its input order; checked against the statistics.
   mine.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
-  const ownCount = counts[own] as number;
+  const { count: ownCount, digest: ownDigest } = counts[own] as { count: number; digest: string };
   const slotOf = new Map<number, number>();
   [...mine].sort((a, b) => a.position - b.position).forEach((entry, slot) => slotOf.set(entry.position, slot));
   async function* keptInInputOrder(): AsyncGenerator<{ record: DataRecord; position: number; order: Float64Array }> {
     let next = 0;
     let rows = 0;
+    const digest = createHash('sha256');
     for await (const { record, file, line, order: at } of readShard(input, shard, opened, { format, signal })) {
       rows += 1;
+      const locate = () => ({ file, line });
+      const [rank] = extractor.extract(record, rows - 1, locate);
+      const position = orderHex(at);
+      digest.update(`${sortableHex(rank)}${position}\t${stratify === undefined ? '' : JSON.stringify(labelAt(record, stratify, rows - 1, locate))}\n`);
       const entry = mine[next];
-      if (entry && orderHex(at) === entry.at) {
-        const [rank] = extractor.extract(record, rows - 1, () => ({ file, line }));
+      if (entry && position === entry.at) {
         if (sortableHex(rank) + entry.at !== entry.key) {
           throw new InvalidArgumentError({ argument: 'stats', message: `${file}:${line}: this record's ${extractor.key} is not the one in ${stats[own]}: the statistics were computed from other data` });
         }
@@ -290,6 +302,10 @@ export async function selectWithStats(input: string, output: string, options: Se
     }
     if (rows !== ownCount || next !== mine.length) {
       throw new InvalidArgumentError({ argument: 'stats', message: `${input} has ${rows} records, its statistics file ${stats[own]} ${ownCount}: the statistics were computed from other data` });
+    }
+    // every record (not only the kept ones) as phase 1 saw it: an edited shard file is refused, nothing is written
+    if (digest.digest('hex') !== ownDigest) {
+      throw new InvalidArgumentError({ argument: 'stats', message: `${input}: its records differ from those ${stats[own]} was computed from (the shard file was changed after --stats-only): run --stats-only again on every changed shard` });
     }
     onProgress?.({ pass: 2, records: rows, total: rows });
   }

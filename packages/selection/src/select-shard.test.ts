@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -129,6 +129,16 @@ describe('two-phase select over shard inputs (--stats-only, then --stats-from)',
     const truncated = join(dir, 'truncated.tsv');
     writeFileSync(truncated, readFileSync(stats[1]!, 'utf8').split('\n').slice(0, -3).join('\n') + '\n');
     await expect(apply(inputs[0]!, [stats[0]!, truncated, stats[2]!])).rejects.toThrow(`${truncated}: `);
+    // a shard file edited after phase 1 (a dropped record's key lowered, same row count and source): refused, nothing written
+    const edited = join(dir, 'edited-1of3.jsonl');
+    const rows = readFileSync(inputs[0]!, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+    const lowest = rows.reduce((k, row, i) => ((row.reward_gap as number) > (rows[k]!.reward_gap as number) ? i : k), 0);
+    rows[lowest] = { ...rows[lowest], reward_gap: -1e9 };
+    writeFileSync(edited, rows.map((row) => JSON.stringify(row)).join('\n') + '\n');
+    for (const suffix of ['.shard.json', '.shard.order']) writeFileSync(edited + suffix, readFileSync(inputs[0]! + suffix));
+    const editedOut = join(dir, 'edited-out.jsonl');
+    await expect(selectFile(edited, editedOut, { ...options, shard: { index: 1, count: 3 }, stats })).rejects.toThrow(`${edited}: its records differ from those ${stats[0]} was computed from`);
+    expect(existsSync(editedOut) || existsSync(`${editedOut}.shard.json`)).toBe(false);
     // phase 2 without statistics on a shard input: the old refusal, now pointing at the two phases
     await expect(selectFile(inputs[0]!, out, { ...options, shard: { index: 1, count: 3 } })).rejects.toThrow(/--stats-only on every shard first/);
   });
