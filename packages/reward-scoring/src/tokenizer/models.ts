@@ -30,49 +30,88 @@ function optionalString(spec: Spec, key: string, field: string, context: SpecCon
 const utf8 = new TextEncoder();
 const BYTE_TOKENS = Array.from({ length: 256 }, (_, byte) => `<0x${byte.toString(16).toUpperCase().padStart(2, '0')}>`);
 
-/** Open-addressing hash table from a pair of token ids to a merge slot (a Map keyed by idA * n + idB is slow to build). */
-class PairTable {
-  private readonly left: Int32Array;
-  private readonly right: Int32Array;
-  private readonly slots: Int32Array;
-  private readonly mask: number;
+/** SentencePiece's visible space, which Metaspace and the Llama-2 normalizers put in place of " ". */
+const METASPACE = 0x2581;
 
-  constructor(capacity: number) {
-    let size = 16;
-    while (size < capacity * 2) size *= 2;
-    this.left = new Int32Array(size).fill(-1);
-    this.right = new Int32Array(size);
-    this.slots = new Int32Array(size);
-    this.mask = size - 1;
+/**
+ * Whether BPE on a word equals BPE on its pieces cut before every "▁" that follows another
+ * character. Rust's merge loop only ever merges adjacent symbols whose pair is in the merge table,
+ * and orders merges by (rank, position), which orders each piece's merges as if it were alone; so
+ * when no pair across such a cut can be in the table, the pieces never interact and the ids are the
+ * same. Across a cut, the left symbol's token text ends with the character before the "▁", its
+ * `<0xNN>` byte token or the unk token (never with "▁" unless the unk token does), and the right
+ * symbol's starts with "▁" (when "▁" is in the vocabulary). It is exact when: no merge (a, b) has b
+ * starting with "▁" and a not ending with it, merged texts are the concatenation (no subword prefix
+ * or suffix), each id has one token text, "▁" is a token, the unk token does not end with "▁", and
+ * merges are not skipped for whole words in the vocabulary (`ignore_merges` looks up the whole word).
+ * Llama-2's and Gemma's tokenizer.json qualify.
+ */
+function wordSplitIsExact(
+  vocab: Map<string, number>,
+  merges: ReadonlyArray<readonly [string, string]>,
+  options: { unkToken: string | undefined; prefix: string | undefined; suffix: string | undefined; ignoreMerges: boolean },
+): boolean {
+  const space = String.fromCharCode(METASPACE);
+  if (options.prefix !== undefined || options.suffix !== undefined || options.ignoreMerges) return false;
+  if (!vocab.has(space) || options.unkToken?.endsWith(space) === true) return false;
+  const ids = new Set<number>();
+  for (const id of vocab.values()) {
+    if (ids.has(id)) return false;
+    ids.add(id);
   }
-
-  private index(a: number, b: number): number {
-    let at = (Math.imul(a, 0x9e3779b1) ^ Math.imul(b + 0x7f4a7c15, 0x85ebca77)) & this.mask;
-    while (this.left[at] !== -1 && (this.left[at] !== a || this.right[at] !== b)) at = (at + 1) & this.mask;
-    return at;
-  }
-
-  get(a: number, b: number): number {
-    const at = this.index(a, b);
-    return this.left[at] === -1 ? -1 : this.slots[at]!;
-  }
-
-  set(a: number, b: number, slot: number): void {
-    const at = this.index(a, b);
-    this.left[at] = a;
-    this.right[at] = b;
-    this.slots[at] = slot;
-  }
+  for (const [a, b] of merges) if (b.charCodeAt(0) === METASPACE && a.charCodeAt(a.length - 1) !== METASPACE) return false;
+  return true;
 }
 
-/** Byte-pair encoding as tokenizers' `BPE` model (merge queue by rank, then position). */
+/** Heap keys are `rank * POSITION_SPAN + position`: exact in a double up to 2^27 merges. */
+const POSITION_SPAN = 0x4000000;
+/** A symbol merged into its left neighbour (ids are never negative). */
+const MERGED_AWAY = -1;
+
+/** Slot of a pair of ids in the merge table; a multiplicative mix of both (the table size is a power of 2). */
+function pairHash(left: number, right: number): number {
+  let h = Math.imul(left, 0x9e3779b1) ^ Math.imul(right + 0x7f4a7c15, 0x85ebca77);
+  h ^= h >>> 15;
+  return Math.imul(h, 0x2c1b3c6d);
+}
+
+/**
+ * Byte-pair encoding as tokenizers' `BPE` model (`Word::merge_all`): a min-heap of candidate merges
+ * keyed by (rank, then leftmost position) over a doubly linked list of symbols, so a word of n
+ * symbols costs O(n log n) (a SentencePiece BPE such as Llama-2's or Gemma's makes a whole text one
+ * word). Stale heap entries are skipped as in Rust: an entry is applied when the pair now at its
+ * position merges into the same new id (not necessarily the same rank). Everything a word needs
+ * lives in typed arrays kept on the model and grown on demand, so encoding allocates only the ids it
+ * returns: the merge table is one open-addressing Int32Array of (left, right, rank) slots, a merge's
+ * new id is read by rank, single characters map to ids through a code-unit table, and byte fallback
+ * encodes UTF-8 by hand.
+ */
 class BpeModel implements Model {
-  private readonly merges: PairTable;
-  private readonly mergeRank: number[] = [];
-  private readonly mergeId: number[] = [];
+  /** Slots of 4 int32: left id (-1: empty), right id, rank, unused (a slot never straddles a cache line). */
+  private readonly table: Int32Array;
+  private readonly tableMask: number;
+  /** The id a merge produces, by rank (the merge's index in tokenizer.json). */
+  private readonly newIdByRank: Int32Array;
+  /** Id of the one-code-unit token for each BMP code unit (-1: none); unused with a prefix or suffix. */
+  private readonly charIds: Int32Array;
+  /** Id of each astral character's token. */
+  private readonly astralIds = new Map<number, number>();
+  /** Id of `<0xNN>` per byte (-1: none). */
+  private readonly byteIds = new Int32Array(256).fill(-1);
+  private readonly unkId: number;
+  /**
+   * True when no merge can join a symbol ending in something other than U+2581 (SentencePiece's
+   * "▁" space) to one starting with "▁": a word is then tokenized as the pieces before each "▁"
+   * that follows another character, with the same ids as the whole (see `wordSplitIsExact`), and
+   * the pieces are cached like the words of a pre-tokenized model.
+   */
+  private readonly splitAtSpaces: boolean;
   private readonly cache = new Map<string, number[]>();
-  private readonly byteIds: Array<number | undefined>;
-  private readonly unkId: number | undefined;
+  // Scratch of one word, reused: symbol ids, linked list, heap of (rank, position) keys.
+  private symbols = new Int32Array(0);
+  private next = new Int32Array(0);
+  private prev = new Int32Array(0);
+  private heap = new Float64Array(0);
 
   constructor(
     private readonly vocab: Map<string, number>,
@@ -88,9 +127,15 @@ class BpeModel implements Model {
     field: string,
     context: SpecContext,
   ) {
-    this.merges = new PairTable(merges.length);
+    if (merges.length >= 2 ** 53 / POSITION_SPAN) throw new TokenizerLoadError(context.file, `${field}.merges`, 'too many merges');
+    let size = 16;
+    while (size < merges.length * 2) size *= 2;
+    this.table = new Int32Array(size * 4).fill(-1);
+    this.tableMask = size - 1;
+    this.newIdByRank = new Int32Array(merges.length);
     const prefixLength = options.prefix?.length ?? 0;
-    merges.forEach(([a, b], rank) => {
+    for (let rank = 0; rank < merges.length; rank++) {
+      const [a, b] = merges[rank]!;
       const idA = vocab.get(a);
       const idB = vocab.get(b);
       if (idA === undefined || idB === undefined) {
@@ -101,20 +146,51 @@ class BpeModel implements Model {
       if (newId === undefined) {
         throw new TokenizerLoadError(context.file, `${field}.merges[${rank}]`, `the merge result "${merged}" is missing from the vocabulary`);
       }
-      let slot = this.merges.get(idA, idB);
-      if (slot < 0) {
-        slot = this.mergeRank.length;
-        this.merges.set(idA, idB, slot);
-        this.mergeRank.push(rank);
-        this.mergeId.push(newId);
-      } else {
-        // A repeated pair keeps its last rank, as the Rust HashMap built from the list does.
-        this.mergeRank[slot] = rank;
-        this.mergeId[slot] = newId;
+      this.newIdByRank[rank] = newId;
+      // A repeated pair keeps its last rank, as the Rust HashMap built from the list does.
+      const at = this.slotOf(idA, idB);
+      this.table[at] = idA;
+      this.table[at + 1] = idB;
+      this.table[at + 2] = rank;
+    }
+    this.charIds = new Int32Array(0x10000).fill(-1);
+    for (const [token, id] of vocab) {
+      if (token.length === 1) this.charIds[token.charCodeAt(0)] = id;
+      else if (token.length === 2) {
+        const cp = token.codePointAt(0)!;
+        if (cp > 0xffff) this.astralIds.set(cp, id);
       }
-    });
-    this.byteIds = BYTE_TOKENS.map((token) => vocab.get(token));
-    this.unkId = options.unkToken === undefined ? undefined : vocab.get(options.unkToken);
+    }
+    BYTE_TOKENS.forEach((token, byte) => (this.byteIds[byte] = vocab.get(token) ?? -1));
+    this.unkId = options.unkToken === undefined ? -1 : (vocab.get(options.unkToken) ?? -1);
+    this.splitAtSpaces = wordSplitIsExact(vocab, merges, options);
+  }
+
+  /** Index in `table` of the pair's slot, or of the empty slot where it would go. */
+  private slotOf(left: number, right: number): number {
+    const table = this.table;
+    const mask = this.tableMask;
+    let slot = pairHash(left, right) & mask;
+    for (;;) {
+      const at = slot << 2;
+      const stored = table[at]!;
+      if (stored === -1 || (stored === left && table[at + 1] === right)) return at;
+      slot = (slot + 1) & mask;
+    }
+  }
+
+  /** Rank of the merge of (left, right), or -1. */
+  private rankOf(left: number, right: number): number {
+    const table = this.table;
+    const mask = this.tableMask;
+    let slot = pairHash(left, right) & mask;
+    for (;;) {
+      const at = slot << 2;
+      const stored = table[at]!;
+      if (stored === left && table[at + 1] === right) return table[at + 2]!;
+      if (stored === -1) return -1;
+      slot = (slot + 1) & mask;
+    }
   }
 
   tokenToId(token: string): number | undefined {
@@ -126,147 +202,246 @@ class BpeModel implements Model {
   }
 
   tokenize(text: string, out: number[]): void {
+    if (!this.splitAtSpaces) {
+      this.tokenizeWord(text, out);
+      return;
+    }
+    let start = 0;
+    for (let i = 1; i < text.length; i++) {
+      if (text.charCodeAt(i) === METASPACE && text.charCodeAt(i - 1) !== METASPACE) {
+        this.tokenizeWord(text.slice(start, i), out);
+        start = i;
+      }
+    }
+    this.tokenizeWord(start === 0 ? text : text.slice(start), out);
+  }
+
+  private tokenizeWord(text: string, out: number[]): void {
     if (text.length === 0) return;
     const cached = this.cache.get(text);
     if (cached !== undefined) {
-      for (const id of cached) out.push(id);
+      for (let k = 0; k < cached.length; k++) out.push(cached[k]!);
       return;
     }
-    const ids = this.encodeWord(text);
+    const start = out.length;
+    this.encodeWord(text, out);
     if (text.length < 256) {
       if (this.cache.size >= 20_000) this.cache.clear();
-      this.cache.set(text, ids);
+      this.cache.set(text, out.slice(start));
     }
-    for (const id of ids) out.push(id);
   }
 
-  private encodeWord(text: string): number[] {
+  private reserve(symbols: number): void {
+    if (this.symbols.length >= symbols) return;
+    const size = Math.max(symbols, 2 * this.symbols.length, 256);
+    this.symbols = new Int32Array(size);
+    this.next = new Int32Array(size);
+    this.prev = new Int32Array(size);
+    // Pushes: one per initial pair, at most two per merge.
+    this.heap = new Float64Array(3 * size);
+  }
+
+  /** The symbols of one word (characters, byte fallback, unknowns as tokenizers' `merge_word`), merged into `out`. */
+  private encodeWord(text: string, out: number[]): void {
     const { prefix, suffix, fuseUnk, byteFallback, ignoreMerges } = this.options;
     if (ignoreMerges) {
       const whole = this.vocab.get(text);
-      if (whole !== undefined) return [whole];
+      if (whole !== undefined) {
+        out.push(whole);
+        return;
+      }
     }
-    const symbols: number[] = [];
+    // At most 4 byte symbols per character (2 code units for the 4-byte ones) plus pending unknowns.
+    const length = text.length;
+    const extra = prefix === undefined && suffix === undefined ? 0 : utf8.encode((prefix ?? '') + (suffix ?? '')).length;
+    this.reserve(4 * length + extra + 2);
+    const symbols = this.symbols;
+    const charIds = this.charIds;
+    const byteIds = this.byteIds;
+    const plain = prefix === undefined && suffix === undefined;
+    const unkId = this.unkId;
+    let n = 0;
     let pendingUnk = false;
-    const flushUnk = (): void => {
-      if (pendingUnk) symbols.push(this.unkId!);
-      pendingUnk = false;
-    };
-    for (let i = 0; i < text.length; ) {
-      const cp = text.codePointAt(i)!;
-      const width = cp > 0xffff ? 2 : 1;
-      let piece = text.slice(i, i + width);
-      if (prefix !== undefined && i > 0) piece = prefix + piece;
+    for (let i = 0; i < length; ) {
+      const unit = text.charCodeAt(i);
+      let cp = unit;
+      let width = 1;
+      if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < length) {
+        const low = text.charCodeAt(i + 1);
+        if (low >= 0xdc00 && low <= 0xdfff) {
+          cp = ((unit - 0xd800) << 10) + (low - 0xdc00) + 0x10000;
+          width = 2;
+        }
+      }
+      let id: number;
+      let piece: string | undefined;
+      if (plain) id = width === 1 ? charIds[unit]! : (this.astralIds.get(cp) ?? -1);
+      else {
+        piece = text.slice(i, i + width);
+        if (prefix !== undefined && i > 0) piece = prefix + piece;
+        if (suffix !== undefined && i + width >= length) piece += suffix;
+        id = this.vocab.get(piece) ?? -1;
+      }
       i += width;
-      if (suffix !== undefined && i >= text.length) piece += suffix;
-      const id = this.vocab.get(piece);
-      if (id !== undefined) {
-        flushUnk();
-        symbols.push(id);
+      if (id >= 0) {
+        if (pendingUnk) symbols[n++] = unkId;
+        pendingUnk = false;
+        symbols[n++] = id;
         continue;
       }
+      // Byte fallback does not flush a pending unknown first (nor does Rust's merge_word).
       if (byteFallback) {
-        const bytes = utf8.encode(piece);
-        const byteIds: number[] = [];
-        for (const byte of bytes) {
-          const byteId = this.byteIds[byte];
-          if (byteId === undefined) break;
-          byteIds.push(byteId);
-        }
-        if (byteIds.length === bytes.length) {
-          for (const byteId of byteIds) symbols.push(byteId);
-          continue;
+        if (piece === undefined) {
+          const written = this.pushUtf8(cp, n);
+          if (written > 0) {
+            n += written;
+            continue;
+          }
+        } else {
+          const bytes = utf8.encode(piece);
+          let known = 0;
+          while (known < bytes.length && byteIds[bytes[known]!]! >= 0) known++;
+          if (known === bytes.length) {
+            for (let k = 0; k < bytes.length; k++) symbols[n++] = byteIds[bytes[k]!]!;
+            continue;
+          }
         }
       }
-      if (this.unkId !== undefined) {
-        if (pendingUnk && !fuseUnk) symbols.push(this.unkId);
+      if (unkId >= 0) {
+        if (pendingUnk && !fuseUnk) symbols[n++] = unkId;
         pendingUnk = true;
       }
     }
-    flushUnk();
-    return this.mergeAll(symbols);
+    if (pendingUnk) symbols[n++] = unkId;
+    this.mergeAll(n, out);
   }
 
-  private mergeAll(ids: number[]): number[] {
-    const n = ids.length;
-    if (n < 2) return ids;
-    const next = new Int32Array(n);
-    const prev = new Int32Array(n);
-    const alive = new Uint8Array(n).fill(1);
+  /** Writes the `<0xNN>` ids of `cp`'s UTF-8 bytes at `symbols[at]`; 0 when one of them is missing. */
+  private pushUtf8(cp: number, at: number): number {
+    const byteIds = this.byteIds;
+    const symbols = this.symbols;
+    // A lone surrogate is U+FFFD in UTF-8 (TextEncoder; napi does the same before Rust sees it).
+    const code = cp >= 0xd800 && cp <= 0xdfff ? 0xfffd : cp;
+    let count: number;
+    let b0: number;
+    let b1 = 0;
+    let b2 = 0;
+    let b3 = 0;
+    if (code < 0x80) {
+      count = 1;
+      b0 = code;
+    } else if (code < 0x800) {
+      count = 2;
+      b0 = 0xc0 | (code >> 6);
+      b1 = 0x80 | (code & 0x3f);
+    } else if (code < 0x10000) {
+      count = 3;
+      b0 = 0xe0 | (code >> 12);
+      b1 = 0x80 | ((code >> 6) & 0x3f);
+      b2 = 0x80 | (code & 0x3f);
+    } else {
+      count = 4;
+      b0 = 0xf0 | (code >> 18);
+      b1 = 0x80 | ((code >> 12) & 0x3f);
+      b2 = 0x80 | ((code >> 6) & 0x3f);
+      b3 = 0x80 | (code & 0x3f);
+    }
+    const i0 = byteIds[b0]!;
+    const i1 = count > 1 ? byteIds[b1]! : 0;
+    const i2 = count > 2 ? byteIds[b2]! : 0;
+    const i3 = count > 3 ? byteIds[b3]! : 0;
+    if (i0 < 0 || i1 < 0 || i2 < 0 || i3 < 0) return 0;
+    symbols[at] = i0;
+    if (count > 1) symbols[at + 1] = i1;
+    if (count > 2) symbols[at + 2] = i2;
+    if (count > 3) symbols[at + 3] = i3;
+    return count;
+  }
+
+  /** tokenizers' `Word::merge_all` without dropout on `symbols[0..n)`; appends the merged ids to `out`. */
+  private mergeAll(n: number, out: number[]): void {
+    const symbols = this.symbols;
+    if (n < 2) {
+      if (n === 1) out.push(symbols[0]!);
+      return;
+    }
+    if (n >= POSITION_SPAN) throw new RangeError('a pre-tokenized piece is too long for BPE');
+    const next = this.next;
+    const prev = this.prev;
+    const heap = this.heap;
+    const newIdByRank = this.newIdByRank;
+    let size = 0;
+    // Initial candidates in position order: each is pushed up a min-heap as usual.
     for (let k = 0; k < n; k++) {
       next[k] = k + 1 < n ? k + 1 : -1;
       prev[k] = k - 1;
+      if (k + 1 < n) {
+        const rank = this.rankOf(symbols[k]!, symbols[k + 1]!);
+        if (rank >= 0) size = heapPush(heap, size, rank * POSITION_SPAN + k);
+      }
     }
-    // Min-heap of (rank, position, merge slot), ordered by rank then position.
-    const heapKey: number[] = [];
-    const heapSlot: number[] = [];
-    const push = (rank: number, position: number, slot: number): void => {
-      let at = heapKey.length;
-      const key = rank * 0x4000000 + position;
-      heapKey.push(key);
-      heapSlot.push(slot);
-      while (at > 0) {
-        const parent = (at - 1) >> 1;
-        if (heapKey[parent]! <= key) break;
-        heapKey[at] = heapKey[parent]!;
-        heapSlot[at] = heapSlot[parent]!;
-        at = parent;
-      }
-      heapKey[at] = key;
-      heapSlot[at] = slot;
-    };
-    const pop = (): [number, number] => {
-      const topKey = heapKey[0]!;
-      const topSlot = heapSlot[0]!;
-      const lastKey = heapKey.pop()!;
-      const lastSlot = heapSlot.pop()!;
-      const size = heapKey.length;
-      if (size > 0) {
-        let at = 0;
-        for (;;) {
-          const left = 2 * at + 1;
-          if (left >= size) break;
-          const right = left + 1;
-          const child = right < size && heapKey[right]! < heapKey[left]! ? right : left;
-          if (heapKey[child]! >= lastKey) break;
-          heapKey[at] = heapKey[child]!;
-          heapSlot[at] = heapSlot[child]!;
-          at = child;
-        }
-        heapKey[at] = lastKey;
-        heapSlot[at] = lastSlot;
-      }
-      return [topKey, topSlot];
-    };
-    const merges = this.merges;
-    const consider = (position: number): void => {
-      const right = next[position]!;
-      if (right < 0) return;
-      const slot = merges.get(ids[position]!, ids[right]!);
-      if (slot >= 0) push(this.mergeRank[slot]!, position, slot);
-    };
-    if (n >= 0x4000000) throw new RangeError('a pre-tokenized piece is too long for BPE');
-    for (let k = 0; k < n - 1; k++) consider(k);
-    while (heapKey.length > 0) {
-      const [key, slot] = pop();
-      const position = key % 0x4000000;
-      if (!alive[position]) continue;
+    while (size > 0) {
+      const key = heap[0]!;
+      size = heapPopTop(heap, size);
+      const rank = Math.floor(key / POSITION_SPAN);
+      const position = key - rank * POSITION_SPAN;
+      const left = symbols[position]!;
+      if (left === MERGED_AWAY) continue;
       const right = next[position]!;
       if (right < 0) continue;
-      const current = merges.get(ids[position]!, ids[right]!);
-      if (current < 0 || this.mergeId[current] !== this.mergeId[slot]) continue;
-      ids[position] = this.mergeId[slot]!;
-      alive[right] = 0;
+      const newId = newIdByRank[rank]!;
+      const current = this.rankOf(left, symbols[right]!);
+      if (current < 0 || newIdByRank[current] !== newId) continue;
+      symbols[position] = newId;
+      symbols[right] = MERGED_AWAY;
       const after = next[right]!;
       next[position] = after;
       if (after >= 0) prev[after] = position;
-      if (prev[position]! >= 0) consider(prev[position]!);
-      consider(position);
+      const before = prev[position]!;
+      if (before >= 0) {
+        const rankBefore = this.rankOf(symbols[before]!, newId);
+        if (rankBefore >= 0) size = heapPush(heap, size, rankBefore * POSITION_SPAN + before);
+      }
+      if (after >= 0) {
+        const rankAfter = this.rankOf(newId, symbols[after]!);
+        if (rankAfter >= 0) size = heapPush(heap, size, rankAfter * POSITION_SPAN + position);
+      }
     }
-    const out: number[] = [];
-    for (let k = 0; k >= 0; k = next[k]!) out.push(ids[k]!);
-    return out;
+    for (let k = 0; k >= 0; k = next[k]!) out.push(symbols[k]!);
   }
+}
+
+/** Adds `key` to the binary min-heap `heap[0..size)`; returns the new size. */
+function heapPush(heap: Float64Array, size: number, key: number): number {
+  let at = size;
+  while (at > 0) {
+    const parent = (at - 1) >> 1;
+    const above = heap[parent]!;
+    if (above <= key) break;
+    heap[at] = above;
+    at = parent;
+  }
+  heap[at] = key;
+  return size + 1;
+}
+
+/** Removes the smallest key of `heap[0..size)`; returns the new size. */
+function heapPopTop(heap: Float64Array, size: number): number {
+  const last = heap[size - 1]!;
+  const count = size - 1;
+  let at = 0;
+  for (;;) {
+    const left = 2 * at + 1;
+    if (left >= count) break;
+    const right = left + 1;
+    const child = right < count && heap[right]! < heap[left]! ? right : left;
+    const below = heap[child]!;
+    if (below >= last) break;
+    heap[at] = below;
+    at = child;
+  }
+  heap[at] = last;
+  return count;
 }
 
 /** Greedy longest-match-first WordPiece, as tokenizers' `WordPiece` model. */
