@@ -8,7 +8,8 @@
  *   npx -y pnpm@10.34.9 --filter @pref/io --filter @pref/reward-scoring build
  *   node --import tsx benchmarks/tokenization/bench.ts            # prints the table
  *   node --import tsx benchmarks/tokenization/bench.ts --write    # also writes the READMEs
- *   node --import tsx benchmarks/tokenization/bench.ts --cpu-prof # add Node's --cpu-prof to see where pref's time goes
+ *   node --import tsx benchmarks/tokenization/bench.ts --only Llama-2   # families whose name contains the text (no --write)
+ *   node --cpu-prof --import tsx benchmarks/tokenization/profile-one.ts llama2   # where pref's time goes
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -45,6 +46,8 @@ const args = process.argv.slice(2);
 const rounds = Number(flag('rounds', args) ?? 5);
 const WARMUP_PASSES = 3;
 const workers = Number(flag('workers', args) ?? Math.max(1, cpus().length));
+const only = flag('only', args);
+if (only !== undefined && args.includes('--write')) throw new Error('--write needs every family: drop --only');
 const texts: string[] = [];
 for (const pair of loadTruthySample()) texts.push(pair.prompt, pair.chosen, pair.rejected);
 for (const pair of loadCuratedPairs()) for (const text of [pair.prompt, pair.chosen, pair.rejected]) if (typeof text === 'string') texts.push(text);
@@ -67,6 +70,7 @@ interface Row {
 }
 const rows: Row[] = [];
 for (const [family, path] of FAMILIES) {
+  if (only !== undefined && !family.includes(only)) continue;
   const source = readFileSync(path, 'utf8');
   const json = JSON.parse(source) as Record<string, unknown>;
   const pref = loadTokenizer(json, { file: path });

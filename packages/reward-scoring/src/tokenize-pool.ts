@@ -67,6 +67,29 @@ function tokenizerModule(): { format: 'cjs' | 'esm'; modulePath: string; moduleU
   return { format, modulePath: decodeURIComponent(url.pathname), moduleUrl: url.href };
 }
 
+/** Below this many characters a chunk is not worth a message of its own. */
+const MIN_CHUNK_CHARS = 4096;
+/** Chunks per worker (when the texts are long enough): the slack that lets fast workers take more. */
+const CHUNKS_PER_WORKER = 4;
+
+/** End index (exclusive) of each chunk of `texts`: consecutive texts of about equal total length. */
+export function chunkEnds(texts: readonly string[], workers: number): number[] {
+  let total = 0;
+  for (const text of texts) total += text.length;
+  const target = Math.max(MIN_CHUNK_CHARS, Math.ceil(total / (workers * CHUNKS_PER_WORKER)));
+  const ends: number[] = [];
+  let size = 0;
+  for (let i = 0; i < texts.length; i++) {
+    size += texts[i]!.length;
+    if (size >= target) {
+      ends.push(i + 1);
+      size = 0;
+    }
+  }
+  if (ends.length === 0 || ends[ends.length - 1] !== texts.length) ends.push(texts.length);
+  return ends;
+}
+
 interface Pending {
   worker: Worker;
   resolve: (value: Int32Array[]) => void;
@@ -205,26 +228,46 @@ export class TokenizePool {
     this.pending.clear();
   }
 
-  /** Token ids of every text, in order, spread over the workers. */
+  /**
+   * Token ids of every text, in order, spread over the workers: the texts are cut into chunks of
+   * about equal characters (several per worker), each worker is kept two chunks ahead, and a worker
+   * that finishes early takes the next chunk, so a slow or descheduled worker (a loaded machine, one
+   * long text) does not hold the whole call back as one fixed share per worker would.
+   */
   async tokenize(texts: readonly string[]): Promise<Int32Array[]> {
     if (this.closed) throw new Error('TokenizePool is closed');
     if (texts.length === 0) return [];
     const ready = [...this.ready];
-    const chunk = Math.ceil(texts.length / ready.length);
-    const jobs: Promise<Int32Array[]>[] = [];
-    for (let w = 0; w * chunk < texts.length; w++) {
-      const id = this.nextId++;
-      const slice = texts.slice(w * chunk, (w + 1) * chunk);
-      jobs.push(
-        new Promise<Int32Array[]>((resolve, reject) => {
-          const worker = ready[w]!;
-          this.pending.set(id, { worker, resolve, reject });
-          this.acquire(worker);
-          worker.postMessage({ id, texts: slice });
-        }),
-      );
-    }
-    return (await Promise.all(jobs)).flat();
+    const ends = chunkEnds(texts, ready.length);
+    const out = new Array<Int32Array>(texts.length);
+    let nextChunk = 0;
+    let failed = false;
+    const feed = async (worker: Worker): Promise<void> => {
+      while (!failed && nextChunk < ends.length) {
+        const chunk = nextChunk++;
+        const start = chunk === 0 ? 0 : ends[chunk - 1]!;
+        let ids: Int32Array[];
+        try {
+          ids = await this.send(worker, texts.slice(start, ends[chunk]!));
+        } catch (error) {
+          failed = true; // the call fails: the other feeders stop sending its chunks
+          throw error;
+        }
+        for (let k = 0; k < ids.length; k++) out[start + k] = ids[k]!;
+      }
+    };
+    // Two feeders per worker: its next chunk is already queued when it finishes one.
+    await Promise.all(ready.flatMap((worker) => [feed(worker), feed(worker)]));
+    return out;
+  }
+
+  private send(worker: Worker, texts: string[]): Promise<Int32Array[]> {
+    const id = this.nextId++;
+    return new Promise<Int32Array[]>((resolve, reject) => {
+      this.pending.set(id, { worker, resolve, reject });
+      this.acquire(worker);
+      worker.postMessage({ id, texts });
+    });
   }
 
   /** Stops the workers. */
