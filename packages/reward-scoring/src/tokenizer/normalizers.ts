@@ -97,7 +97,11 @@ export function buildNormalizer(value: unknown, field: string, context: SpecCont
       const steps = spec.normalizers
         .map((entry, index) => buildNormalizer(entry, `${field}.normalizers[${index}]`, context))
         .filter((step): step is Normalize => step !== undefined);
-      return (text) => steps.reduce((current, step) => step(current), text);
+      return (text) => {
+        let current = text;
+        for (const step of steps) current = step(current);
+        return current;
+      };
     }
     case 'BertNormalizer': {
       checkKeys(spec, field, context, ['clean_text', 'handle_chinese_chars', 'strip_accents', 'lowercase']);
@@ -140,7 +144,9 @@ export function buildNormalizer(value: unknown, field: string, context: SpecCont
       if (typeof pattern.String === 'string') {
         const literal = pattern.String;
         if (literal.length === 0) return (text) => text;
-        return (text) => text.split(literal).join(content);
+        // A replacement string's "$" patterns are special: content with a "$" goes through a function.
+        if (content.includes('$')) return (text) => text.replaceAll(literal, () => content);
+        return (text) => text.replaceAll(literal, content);
       }
       if (typeof pattern.Regex === 'string') {
         const regex = compileRegex(pattern.Regex, `${field}.pattern.Regex`, context);
