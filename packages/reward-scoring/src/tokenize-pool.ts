@@ -21,29 +21,43 @@ const ready = (async () => {
 ready.then((tokenizer) => {
   parentPort.on('message', (message) => {
     try {
+      // Chunks are taken from the call's shared counter until none is left (every worker of the call
+      // got all its texts), so a worker that runs late simply takes fewer.
+      const { texts, ends, counter } = message;
+      const taken = [];
       const parts = [];
       const endParts = [];
-      const lengths = new Int32Array(message.texts.length);
-      const endCounts = new Int32Array(message.texts.length);
       let total = 0;
       let totalEnds = 0;
-      for (let i = 0; i < message.texts.length; i++) {
-        const ends = [];
-        const ids = tokenizer.encode(message.texts[i], ends);
-        parts.push(ids);
-        endParts.push(ends);
-        lengths[i] = ids.length;
-        endCounts[i] = ends.length;
-        total += ids.length;
-        totalEnds += ends.length;
+      for (;;) {
+        const chunk = Atomics.add(counter, 0, 1);
+        if (chunk >= ends.length) break;
+        taken.push(chunk);
+        for (let i = chunk === 0 ? 0 : ends[chunk - 1]; i < ends[chunk]; i++) {
+          const pieceEnds = [];
+          const ids = tokenizer.encode(texts[i], pieceEnds);
+          parts.push(ids);
+          endParts.push(pieceEnds);
+          total += ids.length;
+          totalEnds += pieceEnds.length;
+        }
       }
+      const lengths = new Int32Array(parts.length);
+      const endCounts = new Int32Array(parts.length);
       const flat = new Int32Array(total);
       const flatEnds = new Int32Array(totalEnds);
       let at = 0;
-      for (const ids of parts) { flat.set(ids, at); at += ids.length; }
-      at = 0;
-      for (const ends of endParts) { flatEnds.set(ends, at); at += ends.length; }
-      parentPort.postMessage({ id: message.id, lengths, flat, endCounts, flatEnds }, [lengths.buffer, flat.buffer, endCounts.buffer, flatEnds.buffer]);
+      let endAt = 0;
+      for (let k = 0; k < parts.length; k++) {
+        flat.set(parts[k], at);
+        at += parts[k].length;
+        lengths[k] = parts[k].length;
+        flatEnds.set(endParts[k], endAt);
+        endAt += endParts[k].length;
+        endCounts[k] = endParts[k].length;
+      }
+      const chunks = Int32Array.from(taken);
+      parentPort.postMessage({ id: message.id, chunks, lengths, flat, endCounts, flatEnds }, [chunks.buffer, lengths.buffer, flat.buffer, endCounts.buffer, flatEnds.buffer]);
     } catch (error) {
       parentPort.postMessage({ id: message.id, error: String((error && error.stack) || error) });
     }
@@ -69,7 +83,7 @@ function tokenizerModule(): { format: 'cjs' | 'esm'; modulePath: string; moduleU
 
 /** Below this many characters a chunk is not worth a message of its own. */
 const MIN_CHUNK_CHARS = 4096;
-/** Chunks per worker (when the texts are long enough): the slack that lets fast workers take more. */
+/** Chunks per worker (when the texts are long enough): the slack that lets a fast worker take more. */
 const CHUNKS_PER_WORKER = 4;
 
 /** End index (exclusive) of each chunk of `texts`: consecutive texts of about equal total length. */
@@ -90,9 +104,15 @@ export function chunkEnds(texts: readonly string[], workers: number): number[] {
   return ends;
 }
 
+/** What one worker did for a call: the chunks it took, in order, and the ids of their texts. */
+interface WorkerShare {
+  chunks: Int32Array;
+  ids: Int32Array[];
+}
+
 interface Pending {
   worker: Worker;
-  resolve: (value: Int32Array[]) => void;
+  resolve: (value: WorkerShare) => void;
   reject: (error: Error) => void;
 }
 
@@ -123,7 +143,7 @@ export class TokenizePool {
   private constructor(workers: Worker[]) {
     this.workers = workers;
     for (const worker of workers) {
-      worker.on('message', (message: { id?: number; lengths?: Int32Array; flat?: Int32Array; endCounts?: Int32Array; flatEnds?: Int32Array; error?: string }) => {
+      worker.on('message', (message: { id?: number; chunks?: Int32Array; lengths?: Int32Array; flat?: Int32Array; endCounts?: Int32Array; flatEnds?: Int32Array; error?: string }) => {
         if (message.id === undefined) return;
         const pending = this.pending.get(message.id);
         if (pending === undefined) return;
@@ -133,18 +153,18 @@ export class TokenizePool {
           pending.reject(new Error(`tokenizer worker: ${message.error}`));
           return;
         }
-        const out: Int32Array[] = [];
+        const ids: Int32Array[] = [];
         let at = 0;
         let endAt = 0;
         message.lengths!.forEach((length, i) => {
-          const ids = message.flat!.subarray(at, at + length);
+          const textIds = message.flat!.subarray(at, at + length);
           const count = message.endCounts![i]!;
-          PIECE_ENDS.set(ids, message.flatEnds!.subarray(endAt, endAt + count));
-          out.push(ids);
+          PIECE_ENDS.set(textIds, message.flatEnds!.subarray(endAt, endAt + count));
+          ids.push(textIds);
           at += length;
           endAt += count;
         });
-        pending.resolve(out);
+        pending.resolve({ chunks: message.chunks!, ids });
       });
       // A worker that fails while starting is dropped (see create); one that fails while in use fails its jobs.
       worker.on('error', (error) => {
@@ -229,44 +249,37 @@ export class TokenizePool {
   }
 
   /**
-   * Token ids of every text, in order, spread over the workers: the texts are cut into chunks of
-   * about equal characters (several per worker), each worker is kept two chunks ahead, and a worker
-   * that finishes early takes the next chunk, so a slow or descheduled worker (a loaded machine, one
-   * long text) does not hold the whole call back as one fixed share per worker would.
+   * Token ids of every text, in order, spread over the workers as Rust's `encodeBatch` spreads them
+   * over its threads: the texts are cut into chunks of about equal characters (several per worker),
+   * every ready worker gets all of them in one message, and each takes the next chunk from a counter
+   * in shared memory until none is left. A worker that starts late or is descheduled (a loaded
+   * machine, one long text) takes fewer chunks instead of holding the call back, and the call costs
+   * one message to and from each worker (on a loaded machine every extra hand-off between threads
+   * waits for a time slice).
    */
   async tokenize(texts: readonly string[]): Promise<Int32Array[]> {
     if (this.closed) throw new Error('TokenizePool is closed');
     if (texts.length === 0) return [];
     const ready = [...this.ready];
-    const ends = chunkEnds(texts, ready.length);
+    const ends = Int32Array.from(chunkEnds(texts, ready.length));
+    const counter = new Int32Array(new SharedArrayBuffer(4));
+    const shares = await Promise.all(ready.map((worker) => this.send(worker, { texts, ends, counter })));
     const out = new Array<Int32Array>(texts.length);
-    let nextChunk = 0;
-    let failed = false;
-    const feed = async (worker: Worker): Promise<void> => {
-      while (!failed && nextChunk < ends.length) {
-        const chunk = nextChunk++;
-        const start = chunk === 0 ? 0 : ends[chunk - 1]!;
-        let ids: Int32Array[];
-        try {
-          ids = await this.send(worker, texts.slice(start, ends[chunk]!));
-        } catch (error) {
-          failed = true; // the call fails: the other feeders stop sending its chunks
-          throw error;
-        }
-        for (let k = 0; k < ids.length; k++) out[start + k] = ids[k]!;
+    for (const { chunks, ids } of shares) {
+      let next = 0;
+      for (const chunk of chunks) {
+        for (let i = chunk === 0 ? 0 : ends[chunk - 1]!; i < ends[chunk]!; i++) out[i] = ids[next++]!;
       }
-    };
-    // Two feeders per worker: its next chunk is already queued when it finishes one.
-    await Promise.all(ready.flatMap((worker) => [feed(worker), feed(worker)]));
+    }
     return out;
   }
 
-  private send(worker: Worker, texts: string[]): Promise<Int32Array[]> {
+  private send(worker: Worker, work: { texts: readonly string[]; ends: Int32Array; counter: Int32Array }): Promise<WorkerShare> {
     const id = this.nextId++;
-    return new Promise<Int32Array[]>((resolve, reject) => {
+    return new Promise<WorkerShare>((resolve, reject) => {
       this.pending.set(id, { worker, resolve, reject });
       this.acquire(worker);
-      worker.postMessage({ id, texts });
+      worker.postMessage({ id, ...work });
     });
   }
 
