@@ -69,6 +69,7 @@ interface Row {
   ratiosBatch: number[];
 }
 const rows: Row[] = [];
+const loadStart = loadavg()[0]!;
 for (const [family, path] of FAMILIES) {
   if (only !== undefined && !family.includes(only)) continue;
   const source = readFileSync(path, 'utf8');
@@ -145,6 +146,7 @@ process.stdout.write(`\n${table}\n`);
 
 if (args.includes('--write')) {
   const stamp = new Date().toISOString().slice(0, 16);
+  const profile = readFileSync(join(here, 'profile-summary.md'), 'utf8').trimEnd();
   const readme = `# benchmarks/tokenization
 
 Tokens per second of pref's tokenizer (\`loadTokenizer\`: exact reproduction of Hugging Face's Rust
@@ -152,7 +154,7 @@ Tokens per second of pref's tokenizer (\`loadTokenizer\`: exact reproduction of 
 tokenizers run), per tokenizer family, on the same real texts: the ${texts.length} prompts, chosen and
 rejected responses of @pref/synthetic's Truthy-DPO sample and curated pairs. Each round appends its number to every text, so the word caches both libraries keep
 (the Rust BPE and Unigram models cache words, pref's too) cannot serve a whole text seen in an
-earlier round (common words are still cache hits on both sides after the warm-up round); the ids of
+earlier round (common words are still cache hits on both sides after the ${WARMUP_PASSES} warm-up passes, which also warm the pool workers' JIT); the ids of
 every round's texts are checked identical after the timing. "pref, 1 thread" is \`encode\` in a loop on the main thread against the binding's
 \`encode\` awaited text by text (its work runs on one libuv thread); "pref pool" is \`TokenizePool\`
 against \`encodeBatch\` (Rust's thread pool, all cores). Ratios are pref's tokens/s over the binding's,
@@ -162,14 +164,32 @@ texts (~30 tokens) that round trip is a large part of its time. Token counts are
 (other rounds differ by a token or two). Figures come from a 2-core machine shared with other jobs:
 expect rounds to scatter (the brackets show how much).
 
+SentencePiece BPE (Llama-2, Gemma) has no pre-tokenizer: the Rust library runs BPE over each whole
+text as one word (hundreds of symbols, never a cache hit). pref cuts the text before each "▁" that
+follows another character when the merges prove it exact (no merge joins a symbol to a following
+"▁"; checked when the tokenizer loads, true for both), so its words are short and cached; the merge
+loop itself is a min-heap of (rank, position) over a linked list in typed arrays, Rust's order and
+stale-entry rule, no allocation per merge. The pool cuts a call's texts into chunks of about equal
+characters, sends every worker all of them in one message, and each worker takes chunks from a
+shared-memory counter until none is left (as Rust's \`encodeBatch\` spreads work over its threads),
+so one message goes to and from each worker per call and a worker that runs late takes fewer chunks.
+On this loaded machine the pool is far below \`workers ×\` the single thread: each hand-off between
+threads waits for a time slice (measured with \`pool-latency.ts\`: a chunk that encodes in ~1 ms on
+a running worker often waits tens of ms to be scheduled); the binding's thread pool waits the same way.
+
 \`\`\`sh
 npx -y pnpm@10.34.9 --filter @pref/io --filter @pref/synthetic --filter @pref/reward-scoring build
 node --import tsx benchmarks/tokenization/bench.ts --write
+node --import tsx benchmarks/tokenization/bench.ts --only Gemma      # one family, no --write
+node --import tsx benchmarks/tokenization/profile-one.ts llama2      # CPU profile summary (below)
+node --import tsx benchmarks/tokenization/pool-latency.ts llama2 2   # pool vs main thread vs one-text round trip
 \`\`\`
 
-## Latest run (${stamp}Z, Node ${process.version}, ${cpus().length} cores shared with other jobs; load average ${loadavg()[0]!.toFixed(1)} at the end)
+## Latest run (${stamp}Z, Node ${process.version}, ${cpus().length} cores shared with other jobs; load average ${loadStart.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end)
 
 ${table}
+
+${profile}
 `;
   writeFileSync(join(here, 'README.md'), readme);
   spawnSync(process.execPath, ['--import', 'tsx', join(here, '..', 'compose-readme.ts')], { stdio: 'inherit' });
