@@ -8,7 +8,8 @@ const tokenizerJson = JSON.parse(readFileSync(fileURLToPath(new URL('../fixtures
 
 describe('TokenizePool', () => {
   it('workers (running the TypeScript sources here) give the ids and piece ends of the main thread', async () => {
-    const pool = await TokenizePool.create({ tokenizerJson, workers: 2 });
+    // Waves of at most 50,000 characters: the 400 texts below take several.
+    const pool = await TokenizePool.create({ tokenizerJson, workers: 2, maxWaveChars: 50_000 });
     try {
       expect(pool.size).toBe(2);
       const texts = ['Hello, world!', 'CAFÉ naïve 水 👨‍👩‍👧‍👦', '', '|---|---|', 'a '.repeat(300)];
@@ -19,7 +20,7 @@ describe('TokenizePool', () => {
         expect(Array.from(fromWorkers[i]!)).toEqual(Array.from(local));
         expect(Array.from(PIECE_ENDS.get(fromWorkers[i]!)!)).toEqual(Array.from(PIECE_ENDS.get(local)!));
       });
-      // Many texts of uneven length: cut into chunks spread over both workers, back in order.
+      // Many texts of uneven length: in waves, cut into chunks spread over both workers, back in order.
       const many = Array.from({ length: 400 }, (_, i) => `${i}: ${'word '.repeat((i * 37) % 90)}${i % 7 === 0 ? 'x'.repeat(3000) : ''}`);
       const manyIds = await pool.tokenize(many);
       expect(manyIds).toHaveLength(many.length);

@@ -125,6 +125,11 @@ export interface TokenizePoolOptions {
   tokenizerOptions?: Pick<LoadTokenizerOptions, 'file'>;
   /** Number of worker threads. Default: 1. */
   workers?: number;
+  /**
+   * Characters of text sent to the workers at once (each worker gets a copy of them, taking chunks
+   * as it can); a larger `tokenize` call goes in successive waves. Default: 4,000,000.
+   */
+  maxWaveChars?: number;
 }
 
 /**
@@ -140,7 +145,10 @@ export class TokenizePool {
   /** Workers that have loaded their tokenizer; work is spread over these only. */
   private readonly ready: Worker[] = [];
 
-  private constructor(workers: Worker[]) {
+  private constructor(
+    workers: Worker[],
+    private readonly maxWaveChars: number,
+  ) {
     this.workers = workers;
     for (const worker of workers) {
       worker.on('message', (message: { id?: number; chunks?: Int32Array; lengths?: Int32Array; flat?: Int32Array; endCounts?: Int32Array; flatEnds?: Int32Array; error?: string }) => {
@@ -180,7 +188,8 @@ export class TokenizePool {
    * start is dropped; the pool fails only when none starts).
    */
   static async create(options: TokenizePoolOptions): Promise<TokenizePool> {
-    const { tokenizerJson, tokenizerOptions = {}, workers = 1 } = options;
+    const { tokenizerJson, tokenizerOptions = {}, workers = 1, maxWaveChars = 4_000_000 } = options;
+    if (!(maxWaveChars >= 1)) throw new RangeError(`maxWaveChars must be at least 1, got ${maxWaveChars}`);
     const module = tokenizerModule();
     const started = Array.from(
       { length: Math.max(1, workers) },
@@ -207,7 +216,7 @@ export class TokenizePool {
       await Promise.all(started.map((worker) => worker.terminate()));
       throw (error as AggregateError).errors?.[0] ?? error;
     }
-    const pool = new TokenizePool(started);
+    const pool = new TokenizePool(started, maxWaveChars);
     pool.ready.push(first);
     readiness.forEach((promise, i) => {
       const worker = started[i]!;
@@ -260,6 +269,23 @@ export class TokenizePool {
   async tokenize(texts: readonly string[]): Promise<Int32Array[]> {
     if (this.closed) throw new Error('TokenizePool is closed');
     if (texts.length === 0) return [];
+    // Every worker receives a copy of the texts it may take: a very large call goes in waves, so
+    // the copies stay bounded (`maxWaveChars` per worker) whatever the caller passes.
+    const out: Int32Array[] = [];
+    let start = 0;
+    let size = 0;
+    for (let i = 0; i < texts.length; i++) {
+      size += texts[i]!.length;
+      if (size >= this.maxWaveChars || i === texts.length - 1) {
+        for (const ids of await this.tokenizeWave(texts.slice(start, i + 1))) out.push(ids);
+        start = i + 1;
+        size = 0;
+      }
+    }
+    return out;
+  }
+
+  private async tokenizeWave(texts: readonly string[]): Promise<Int32Array[]> {
     const ready = [...this.ready];
     const ends = Int32Array.from(chunkEnds(texts, ready.length));
     const counter = new Int32Array(new SharedArrayBuffer(4));
