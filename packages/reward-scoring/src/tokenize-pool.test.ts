@@ -30,6 +30,10 @@ describe('TokenizePool', () => {
     }
   });
 
+  it('refuses a wave size below one character before starting any worker', async () => {
+    await expect(TokenizePool.create({ tokenizerJson, maxWaveChars: 0 })).rejects.toThrow(/maxWaveChars/);
+  });
+
   it('chunkEnds cuts consecutive texts into chunks of about equal characters, covering every text once', () => {
     expect(chunkEnds(['a', 'b'], 4)).toEqual([2]);
     const texts = Array.from({ length: 1000 }, (_, i) => 'x'.repeat(100 + (i % 50)));

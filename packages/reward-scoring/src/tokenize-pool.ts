@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { RewardModelError } from './errors';
 import { PIECE_ENDS } from './sequence-encoder';
 import type { LoadTokenizerOptions } from './tokenizer/load-tokenizer';
 
@@ -189,7 +190,7 @@ export class TokenizePool {
    */
   static async create(options: TokenizePoolOptions): Promise<TokenizePool> {
     const { tokenizerJson, tokenizerOptions = {}, workers = 1, maxWaveChars = 4_000_000 } = options;
-    if (!(maxWaveChars >= 1)) throw new RangeError(`maxWaveChars must be at least 1, got ${maxWaveChars}`);
+    if (!(maxWaveChars >= 1)) throw new RewardModelError('INVALID_ARGUMENT', `TokenizePool: maxWaveChars must be at least 1, got ${maxWaveChars}`);
     const module = tokenizerModule();
     const started = Array.from(
       { length: Math.max(1, workers) },
