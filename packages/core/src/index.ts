@@ -8,9 +8,7 @@ export {
   uniformFromHash,
   uniformsFromKeyHashes,
   createKeyedUniform,
-  streamUniform,
 } from './keyed-random';
-export { seededUnit } from './seeded-unit';
 export type { KeyedUniformOptions } from './keyed-random';
 export { quantileSorted } from './quantile';
 export { argsort, sortIndicesByKey } from './argsort';

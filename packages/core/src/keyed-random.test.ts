@@ -10,6 +10,8 @@ const golden = JSON.parse(readFileSync(new URL('../fixtures/keyed-random.json', 
   hash53: { text: string; seed: number; value: number }[];
   seedKeyWords: { seed: string; words: number[] }[];
   keyedUniform: { seed: string; key: string; u: number }[];
+  numberSeeds: { seed: number; string: string; words: number[] }[];
+  domainUniform: { seed: string | number; domain: string; key: string; u: number }[];
 };
 
 describe('cyrb53 / hash53', () => {
@@ -39,6 +41,12 @@ describe('seedKeyWords', () => {
       expect([...seedKeyWords(seed)], String(seed).slice(0, 20)).toEqual([prng.int32() >>> 0, prng.int32() >>> 0, prng.int32() >>> 0, prng.int32() >>> 0]);
     }
   });
+  it('a number seed is String(seed), as the Python reference writes it', () => {
+    for (const { seed, string, words } of golden.numberSeeds) {
+      expect(String(seed)).toBe(string);
+      expect([...seedKeyWords(seed)], string).toEqual(words);
+    }
+  });
   it('refuses what is not a string or a finite number', () => {
     for (const bad of [Number.NaN, Infinity, undefined, null, {}]) {
       expect(() => seedKeyWords(bad as never)).toThrow(InvalidArgumentError);
@@ -60,6 +68,12 @@ describe('the keyed uniform', () => {
     keys.forEach((key, i) => cyrb53(key, 0, hashes, i));
     const draw = createKeyedUniform({ seed: 'x' });
     expect([...uniformsFromKeyHashes(hashes, 'x')]).toEqual(keys.map(draw));
+  });
+  it('with a domain matches the Python reference (string, unicode and number seeds; every domain pref uses)', () => {
+    expect(golden.domainUniform.length).toBeGreaterThan(200);
+    for (const { seed, domain, key, u } of golden.domainUniform) {
+      expect(createKeyedUniform({ seed, domain })(key), `${String(seed)}/${domain}/${key}`).toBe(u);
+    }
   });
   it('a domain is hashed in front of the key, so domains draw independently', () => {
     expect(createKeyedUniform({ seed: 's', domain: 'd' })('k')).toBe(createKeyedUniform({ seed: 's' })('d\u001fk'));

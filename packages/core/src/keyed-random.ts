@@ -1,14 +1,25 @@
 /**
- * Keyed random draws and hashes: the one scheme for "a uniform draw in [0, 1) from (seed, key)".
+ * Keyed random draws and hashes: the one scheme of pref for "a uniform draw in [0, 1) from (seed, key)".
  *
  *   words   = seedKeyWords(seed)              128 bits: four int32 of seedrandom(String(seed)) (ARC4)
- *   h1, h2  = cyrb53(key)                     the two 32-bit lanes of cyrb53 (bryc, public domain)
+ *   h1, h2  = cyrb53(domain ␟ key)            the two 32-bit lanes of cyrb53 (bryc, public domain)
  *   u       = uniformFromHash(words, h1, h2)  four lowbias32 rounds mixing words and lanes, 53 bits
  *
- * A draw is a pure function of (seed, key): the same whatever else is in the file, in whatever order
- * or batch or shard it is read. Separate uses of one seed put a label in front of the key
- * (`createKeyedUniform({ seed, domain })` hashes `domain + U+001F + key`). None of this is
- * cryptographic: secrecy comes from the seed alone.
+ * A draw is a pure function of (seed, domain, key): the same whatever else is in the file, in whatever
+ * order or batch or shard it is read. Each use names itself with a `domain` label ('split', 'drop',
+ * 'shard', 'select', 'gold-noise', …; the table is in the package README), so two uses of one seed
+ * draw independently; `createKeyedUniform({ seed, domain })` hashes `domain + U+001F + key`. Only
+ * @pref/privacy's flips use no domain (their draws predate the labels and must not change). None of
+ * this is cryptographic: secrecy comes from the seed alone.
+ *
+ * Two tools, one for each need:
+ * - a keyed draw (this module): one decision per record or item, looked up by its identity (a split,
+ *   a drop, a shard, a side, a flip). Use it whenever the answer must not depend on which other
+ *   records exist or in which order they come; the key is the record's identity (`pairKey`), never
+ *   its position.
+ * - a stream of draws (`seedrandom.alea`, in @pref/synthetic's `recordRandom(seed, stream, index)`):
+ *   many numbers in sequence for one key, e.g. all the choices that make one synthetic record. Use it
+ *   when a generator consumes an unknown number of draws; key the stream, not the draws.
  */
 import { InvalidArgumentError } from './errors';
 
@@ -148,14 +159,4 @@ export function createKeyedUniform({ seed, domain }: KeyedUniformOptions): (key:
     cyrb53(prefix + key, 0, hash, 0);
     return uniformFromHash(words, hash[0] as number, hash[1] as number);
   };
-}
-
-/**
- * Frozen scheme of @pref/selection's draws (prompt sampling, tie-breaks): `hash53(stream ␀ key)` with
- * cyrb53 seeded by `hash53(typeof seed : seed, 0x5eed) mod 2^32`, divided by 2^53. Kept so that
- * selections made with a seed stay the same; new code uses {@link createKeyedUniform}.
- */
-export function streamUniform(seed: number | string, stream: string, key: string): number {
-  const seedHash = hash53(`${typeof seed}:${String(seed)}`, 0x5eed) % 4294967296;
-  return hash53(`${stream}\u0000${key}`, seedHash | 0) / TWO_POW_53;
 }

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { collect as toArray, quantileSorted, seededUnit } from '@pref/core';
+import { collect as toArray, quantileSorted } from '@pref/core';
 import { contentHash, pairKey } from './content-hash';
+import { shardOfKey } from './shard';
 import { assignSplit, combineDatasets, count, dedupePairs, dropRateSample, filterPairs, head, lengthStats, splitPairs } from './dataset-ops';
 import type { PreferencePair } from './types';
 
@@ -10,7 +11,8 @@ import type { PreferencePair } from './types';
 const reference = JSON.parse(readFileSync(new URL('../fixtures/reference/reference.json', import.meta.url), 'utf8')) as {
   pairs: PreferencePair[];
   contentHashes: string[];
-  seededUnits: { seed: string | number; key: string; unit: number }[];
+  draws: { seed: string | number; id: string; pair: PreferencePair; key: string; split: number; drop: number }[];
+  shards: { key: string; u: number; shardOf4: number }[];
   lengths: number[];
   quantiles: Record<string, number>;
   mean: number;
@@ -31,12 +33,25 @@ function shuffled<T>(items: T[], seed: number): T[] {
   return out;
 }
 
-describe('contentHash and seededUnit', () => {
+describe('contentHash and the keyed draws', () => {
   it('match the Python reference (hashlib.sha256 of the JSON array)', () => {
     expect(reference.pairs.map(contentHash)).toEqual(reference.contentHashes);
   });
-  it('seededUnit matches the Python reference', () => {
-    for (const { seed, key, unit } of reference.seededUnits) expect(seededUnit(seed, key)).toBe(unit);
+  it('split, drop and shard draws match the Python reference (core\'s keyed draw, domains split/drop/shard)', async () => {
+    for (const { seed, id, pair, key, split, drop } of reference.draws) {
+      const record = id === '' ? pair : { id, ...pair };
+      expect(pairKey(record)).toBe(key);
+      // the draw itself is not exported: a threshold just above and just below it tells it apart
+      expect(assignSplit(record, { seed, validationFraction: split })).toBe('train');
+      expect(assignSplit(record, { seed, validationFraction: Math.min(1, split + 1e-12) })).toBe('validation');
+      const where = () => true;
+      expect(await toArray(dropRateSample([record], { seed, dropRate: drop, where }))).toHaveLength(1);
+      expect(await toArray(dropRateSample([record], { seed, dropRate: Math.min(1, drop + 1e-12), where }))).toHaveLength(0);
+    }
+    for (const { key, u, shardOf4 } of reference.shards) {
+      expect(shardOfKey(key, 4)).toBe(shardOf4);
+      expect(shardOfKey(key, 1_000_000)).toBe(1 + Math.floor(u * 1_000_000));
+    }
   });
   it('field boundaries matter', () => {
     expect(contentHash({ prompt: 'ab', chosen: 'c', rejected: 'd' })).not.toBe(contentHash({ prompt: 'a', chosen: 'bc', rejected: 'd' }));
@@ -81,11 +96,10 @@ describe('dataset operations', () => {
     // a different seed gives a different split
     const c = await splitPairs(pairs, { seed: 8, validationFraction: 0.2 });
     expect(c.validation.map((p) => p.id)).not.toEqual(a.validation.map((p) => p.id));
-    // the split of a pair is the seededUnit threshold over pairKey = id U+001F contentHash. Python:
-    // k = 'pair-17\x1f' + sha256(json.dumps(['x','y','z'], separators=(',',':'))).hexdigest();
-    // d = sha256(f'42:{k}'); (int(d[:4]) * 2**20 + (int(d[4:8]) >> 12)) / 2**52 = 0.5991828156681649
-    expect(assignSplit({ id: 'pair-17', prompt: 'x', chosen: 'y', rejected: 'z' }, { seed: 42, validationFraction: 0.5992 })).toBe('validation');
-    expect(assignSplit({ id: 'pair-17', prompt: 'x', chosen: 'y', rejected: 'z' }, { seed: 42, validationFraction: 0.5991 })).toBe('train');
+    // the split of a pair is the keyed-draw threshold over pairKey = id U+001F contentHash; the draw of
+    // pair-17 under seed 42 is 0.23293927159783212 (fixtures/reference/make-reference.py)
+    expect(assignSplit({ id: 'pair-17', prompt: 'x', chosen: 'y', rejected: 'z' }, { seed: 42, validationFraction: 0.2330 })).toBe('validation');
+    expect(assignSplit({ id: 'pair-17', prompt: 'x', chosen: 'y', rejected: 'z' }, { seed: 42, validationFraction: 0.2329 })).toBe('train');
     // the same id with other content is another record, with its own draw
     expect(pairKey({ id: 'pair-17', prompt: 'x', chosen: 'y', rejected: 'w' })).not.toBe(pairKey({ id: 'pair-17', prompt: 'x', chosen: 'y', rejected: 'z' }));
     expect(pairKey({ id: 17n, prompt: 'x', chosen: 'y', rejected: 'z' })).toBe(pairKey({ id: '17', prompt: 'x', chosen: 'y', rejected: 'z' }));

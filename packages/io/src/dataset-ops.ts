@@ -1,4 +1,4 @@
-import { quantileSorted, seededUnit } from '@pref/core';
+import { createKeyedUniform, quantileSorted } from '@pref/core';
 import { contentHash, pairKey } from './content-hash';
 import { InvalidArgumentError } from './errors';
 import type { PreferencePair } from './types';
@@ -97,14 +97,23 @@ function checkFraction(name: string, value: number): void {
   if (!(value >= 0 && value <= 1)) throw new InvalidArgumentError({ argument: name, message: `expected a number in [0, 1], got ${value}` });
 }
 
+let lastSplit: { seed: string | number; draw: (key: string) => number } | undefined;
+
+/** The 'split' draw of a seed, kept for the next call (assignSplit is called once per pair). */
+function splitDraw(seed: string | number): (key: string) => number {
+  if (lastSplit?.seed !== seed) lastSplit = { seed, draw: createKeyedUniform({ seed, domain: 'split' }) };
+  return lastSplit.draw;
+}
+
 /**
- * The split of one pair: 'validation' when seededUnit(seed, key) < validationFraction, else 'train'.
- * Depends only on seed and key, so it is stable under reordering, batching and sharding, and
- * growing the dataset never moves an existing pair.
+ * The split of one pair: 'validation' when u < validationFraction, else 'train', with
+ * `u = createKeyedUniform({ seed, domain: 'split' })(key(pair))` (@pref/core's keyed draw). Depends only
+ * on seed and key, so it is stable under reordering, batching and sharding, and growing the dataset
+ * never moves an existing pair.
  */
 export function assignSplit(pair: PreferencePair, { seed, validationFraction = 0.1, key = pairKey }: SplitOptions): 'train' | 'validation' {
   checkFraction('validationFraction', validationFraction);
-  return seededUnit(seed, key(pair)) < validationFraction ? 'validation' : 'train';
+  return splitDraw(seed)(key(pair)) < validationFraction ? 'validation' : 'train';
 }
 
 /** Splits pairs into train and validation in memory (see assignSplit; stream with assignSplit yourself for large data). */
@@ -126,15 +135,17 @@ export interface DropRateOptions {
 }
 
 /**
- * Drops each pair of a class with probability `dropRate`, decided by seededUnit(`drop:${seed}`, key)
- * so the same pairs are dropped whatever the order or batching. Pairs outside the class are kept.
+ * Drops each pair of a class with probability `dropRate`, decided by the keyed draw
+ * `createKeyedUniform({ seed, domain: 'drop' })(key(pair)) < dropRate`, so the same pairs are dropped
+ * whatever the order or batching. Pairs outside the class are kept.
  */
 export function dropRateSample(pairs: PairSource, { dropRate, seed, where = () => true, key = pairKey }: DropRateOptions): CountedStream<PreferencePair, OperationStats> {
   checkFraction('dropRate', dropRate);
+  const draw = createKeyedUniform({ seed, domain: 'drop' });
   return counted(async function* (stats) {
     for await (const pair of pairs) {
       stats.read += 1;
-      if (where(pair) && seededUnit(`drop:${seed}`, key(pair)) < dropRate) {
+      if (where(pair) && draw(key(pair)) < dropRate) {
         stats.removed += 1;
         continue;
       }

@@ -72,8 +72,6 @@ export type { TrlOptions, OpenRlhfOptions, PairInput } from './trainer-writers';
 
 // Dataset operations
 export { contentHash, pairKey } from './content-hash';
-/** @deprecated moved to @pref/core; re-exported so existing imports keep working. */
-export { seededUnit } from '@pref/core';
 export {
   parseShard,
   shardOfKey,

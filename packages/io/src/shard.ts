@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { open, readdir, readFile, rm, stat, type FileHandle } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
 import { atomicWriteFile, createAtomicWriteStream, type AtomicWriteStream } from './atomic-write';
-import { InvalidArgumentError, seededUnit } from '@pref/core';
+import { createKeyedUniform, InvalidArgumentError } from '@pref/core';
 import { pairKey } from './content-hash';
 import { isSystemError } from './errors';
 import { readRecords, type ReadRecordsOptions } from './read-records';
@@ -28,16 +28,19 @@ export function parseShard(text: string, argument = '--shard'): ShardSpec {
   return { index, count };
 }
 
-/** The salt of the shard draw: a fixed public string (shard membership is not secret). */
-const SHARD_SALT = 'pref-shard';
+/**
+ * The shard draw: @pref/core's keyed draw with a fixed public seed (shard membership is not secret, and
+ * every run must agree on it) and the domain 'shard'.
+ */
+const shardDraw = createKeyedUniform({ seed: 'pref-shard', domain: 'shard' });
 
 /**
- * The shard (1..count) a record key belongs to: `1 + floor(u · count)` with `u = seededUnit('pref-shard',
- * key)` (SHA-256, @pref/io's keyed hash). A pure function of the key and the count, so a record's shard
- * never depends on the order, the file format or the other records.
+ * The shard (1..count) a record key belongs to: `1 + floor(u · count)` with
+ * `u = createKeyedUniform({ seed: 'pref-shard', domain: 'shard' })(key)`. A pure function of the key and
+ * the count, so a record's shard never depends on the order, the file format or the other records.
  */
 export function shardOfKey(key: string, count: number): number {
-  return 1 + Math.floor(seededUnit(SHARD_SALT, key) * count);
+  return 1 + Math.floor(shardDraw(key) * count);
 }
 
 /** The shard of a record, by its {@link pairKey} (id + content hash). */
