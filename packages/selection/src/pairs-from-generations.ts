@@ -1,4 +1,4 @@
-import { InvalidArgumentError, streamUniform } from '@pref/core';
+import { createKeyedUniform, InvalidArgumentError } from '@pref/core';
 import { InvalidRecordError, type PreferencePair } from '@pref/io';
 import { locateInMemory, valueAt, type Locate } from './record-values';
 
@@ -153,6 +153,7 @@ export function pairsFromGenerations(groups: readonly Record<string, unknown>[],
   if (!Number.isFinite(minGap)) throw new InvalidArgumentError({ argument: 'minGap', message: `must be a finite number, got ${minGap}` });
   const pairs: PreferencePair[] = [];
   const skipped: SkippedPrompt[] = [];
+  const draw = mode === 'best-random' ? createKeyedUniform({ seed, domain: 'best-random' }) : undefined;
   groups.forEach((group, index) => {
     const { prompt, generations, scores } = readGroup(group, index, locate);
     if (generations.length < 2) {
@@ -180,8 +181,8 @@ export function pairsFromGenerations(groups: readonly Record<string, unknown>[],
       return;
     }
     const lower = scores.flatMap((s, k) => (s < scores[best]! ? [k] : []));
-    const draw = streamUniform(seed, 'best-random', `${prompt}\u0000${generations.join('\u0001')}`);
-    pairs.push(pairOf(group, index, prompt, generations, scores, best, lower[Math.floor(draw * lower.length)]!));
+    const u = draw!(`${prompt}\u0000${generations.join('\u0001')}`);
+    pairs.push(pairOf(group, index, prompt, generations, scores, best, lower[Math.floor(u * lower.length)]!));
   });
   return { pairs, skipped };
 }

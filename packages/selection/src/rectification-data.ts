@@ -1,4 +1,4 @@
-import { InvalidArgumentError, streamUniform } from '@pref/core';
+import { createKeyedUniform, InvalidArgumentError } from '@pref/core';
 import { readGroup } from './pairs-from-generations';
 import { locateInMemory, type Locate } from './record-values';
 
@@ -34,11 +34,13 @@ function checkRate(argument: string, value: number): void {
 }
 
 /**
- * Exact, order-independent split: the items are ranked by a seeded draw on their key and the first
- * round(m · validationRatio) go to validation. Returns a membership flag per item.
+ * Exact, order-independent split: the items are ranked by a keyed draw on their key (@pref/core's
+ * `createKeyedUniform({ seed, domain })`) and the first round(m · validationRatio) go to validation.
+ * Returns a membership flag per item.
  */
-function validationFlags(keys: readonly string[], seed: number | string, stream: string, validationRatio: number): Uint8Array {
-  const draws = keys.map((key) => streamUniform(seed, stream, key));
+function validationFlags(keys: readonly string[], seed: number | string, domain: string, validationRatio: number): Uint8Array {
+  const draw = createKeyedUniform({ seed, domain });
+  const draws = keys.map(draw);
   const order = keys.map((_, i) => i).sort((a, b) => draws[a]! - draws[b]! || (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : a - b));
   const flags = new Uint8Array(keys.length);
   const count = Math.round(keys.length * validationRatio);
@@ -61,11 +63,12 @@ export function buildRectificationValueData(
   checkRate('dropRate', dropRate);
   checkRate('validationRatio', validationRatio);
   let dropped = 0;
+  const dropDraw = createKeyedUniform({ seed, domain: 'rectification-drop' });
   const kept: Array<{ prompt: string; rows: ValueDataRow[] }> = [];
   groups.forEach((group, index) => {
     const { prompt, generations, toxicity } = readGroup(group, index, locate, { needScores: false, needToxicity: true });
     const allClean = toxicity.every((t) => t < threshold);
-    if (allClean && streamUniform(seed, 'rectification-drop', prompt) < dropRate) {
+    if (allClean && dropDraw(prompt) < dropRate) {
       dropped++;
       return;
     }
@@ -91,6 +94,7 @@ export function buildRewardModelData(
   checkRate('dropRate', dropRate);
   checkRate('validationRatio', validationRatio);
   let dropped = 0;
+  const dropDraw = createKeyedUniform({ seed, domain: 'reward-model-drop' });
   const rows: RewardModelDataRow[] = [];
   const keys: string[] = [];
   groups.forEach((group, index) => {
@@ -98,7 +102,7 @@ export function buildRewardModelData(
     generations.forEach((g, j) => {
       const key = `${prompt}\u0000${g}`;
       const toxic = toxicity[j]! >= threshold;
-      if (!toxic && streamUniform(seed, 'reward-model-drop', key) < dropRate) {
+      if (!toxic && dropDraw(key) < dropRate) {
         dropped++;
         return;
       }

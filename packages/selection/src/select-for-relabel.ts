@@ -1,4 +1,4 @@
-import { InvalidArgumentError, streamUniform } from '@pref/core';
+import { createKeyedUniform, InvalidArgumentError } from '@pref/core';
 import { InvalidRecordError, type PreferencePair } from '@pref/io';
 import { locateInMemory, numberAt, recordIdentity, type Locate } from './record-values';
 
@@ -181,10 +181,11 @@ export function selectForRelabel(pairs: readonly Record<string, unknown>[], opti
   if (mode !== 'conf' && mode !== 'rand') throw new InvalidArgumentError({ argument: 'mode', message: `expected conf or rand, got ${String(mode)}` });
   if (!Number.isInteger(limit) || limit < 0) throw new InvalidArgumentError({ argument: 'limit', message: `must be a non-negative integer, got ${limit}` });
   const keys = new Float64Array(pairs.length);
+  const draw = mode === 'rand' ? createKeyedUniform({ seed, domain: 'relabel' }) : undefined;
   pairs.forEach((pair, i) => {
     keys[i] = mode === 'conf'
       ? Math.abs(numberAt(pair, scoreFields[0], i, locate) - numberAt(pair, scoreFields[1], i, locate))
-      : streamUniform(seed, 'relabel', recordIdentity(pair));
+      : draw!(recordIdentity(pair));
   });
   const order = Uint32Array.from(pairs.keys()).sort((a, b) => keys[a]! - keys[b]! || a - b);
   const goldTie = (i: number): boolean => goldFields !== undefined && numberAt(pairs[i]!, goldFields[0], i, locate) === numberAt(pairs[i]!, goldFields[1], i, locate);

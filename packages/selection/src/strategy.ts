@@ -1,4 +1,4 @@
-import { InvalidArgumentError, streamUniform } from '@pref/core';
+import { createKeyedUniform, InvalidArgumentError } from '@pref/core';
 import { marginAt, numberAt, recordIdentity, valueAt, type Locate } from './record-values';
 
 const LOGPS_COLUMNS = ['policy_chosen_logps', 'policy_rejected_logps', 'reference_chosen_logps', 'reference_rejected_logps'] as const;
@@ -64,7 +64,8 @@ export function keyExtractor(strategy: SelectionStrategy): KeyExtractor {
     case 'random': {
       const { seed } = strategy;
       if (typeof seed !== 'number' && typeof seed !== 'string') throw new InvalidArgumentError({ argument: 'seed', message: 'random selection needs a seed (number or string)' });
-      return { strategy: 'random', key: 'seeded uniform', hasThreshold: false, extract: (r) => { const u = streamUniform(seed, 'select', recordIdentity(r)); return [u, u]; } };
+      const draw = createKeyedUniform({ seed, domain: 'select' });
+      return { strategy: 'random', key: 'seeded uniform', hasThreshold: false, extract: (r) => { const u = draw(recordIdentity(r)); return [u, u]; } };
     }
     case 'field': {
       const { field, direction = 'top' } = strategy;
