@@ -79,6 +79,14 @@ describe('the keyed uniform', () => {
     expect(createKeyedUniform({ seed: 's', domain: 'd' })('k')).toBe(createKeyedUniform({ seed: 's' })('d\u001fk'));
     expect(createKeyedUniform({ seed: 's', domain: 'd' })('k')).not.toBe(createKeyedUniform({ seed: 's', domain: 'e' })('k'));
   });
+  it('draws made with other seeds in between keep their own seed', () => {
+    const a = createKeyedUniform({ seed: 'a', domain: 'd' });
+    const b = createKeyedUniform({ seed: 'b', domain: 'd' });
+    const a2 = createKeyedUniform({ seed: 'a', domain: 'd' });
+    expect(a('k')).toBe(a2('k'));
+    expect(a('k')).not.toBe(b('k'));
+    expect(createKeyedUniform({ seed: 1 })('k')).toBe(createKeyedUniform({ seed: '1' })('k'));
+  });
   it('has no default seed', () => {
     expect(() => createKeyedUniform({} as never)).toThrow(InvalidArgumentError);
   });

@@ -149,10 +149,18 @@ export interface KeyedUniformOptions {
   domain?: string;
 }
 
-/** `(key) => u` in [0, 1): the one keyed draw (see the module comment). */
+// The words of the last seed: functions that take a seed per call (assignSplit, goldNoise) create a
+// draw per call, and expanding a seed costs an ARC4 key schedule.
+let lastSeed: { seed: string | number; words: Uint32Array } | undefined;
+
+/**
+ * `(key) => u` in [0, 1): the one keyed draw, `uniformFromHash(seedKeyWords(seed), cyrb53(domain ␟ key))`
+ * (see the module comment). Cheap to call once per record with the same seed.
+ */
 export function createKeyedUniform({ seed, domain }: KeyedUniformOptions): (key: string) => number {
   if (seed === undefined) throw new InvalidArgumentError({ argument: 'seed', message: 'is required (there is no default seed)' });
-  const words = seedKeyWords(seed);
+  if (lastSeed?.seed !== seed) lastSeed = { seed, words: seedKeyWords(seed) };
+  const words = lastSeed.words;
   const hash = new Uint32Array(2);
   const prefix = domain === undefined ? '' : `${domain}\u001f`;
   return (key: string) => {

@@ -97,14 +97,6 @@ function checkFraction(name: string, value: number): void {
   if (!(value >= 0 && value <= 1)) throw new InvalidArgumentError({ argument: name, message: `expected a number in [0, 1], got ${value}` });
 }
 
-let lastSplit: { seed: string | number; draw: (key: string) => number } | undefined;
-
-/** The 'split' draw of a seed, kept for the next call (assignSplit is called once per pair). */
-function splitDraw(seed: string | number): (key: string) => number {
-  if (lastSplit?.seed !== seed) lastSplit = { seed, draw: createKeyedUniform({ seed, domain: 'split' }) };
-  return lastSplit.draw;
-}
-
 /**
  * The split of one pair: 'validation' when u < validationFraction, else 'train', with
  * `u = createKeyedUniform({ seed, domain: 'split' })(key(pair))` (@pref/core's keyed draw). Depends only
@@ -113,7 +105,7 @@ function splitDraw(seed: string | number): (key: string) => number {
  */
 export function assignSplit(pair: PreferencePair, { seed, validationFraction = 0.1, key = pairKey }: SplitOptions): 'train' | 'validation' {
   checkFraction('validationFraction', validationFraction);
-  return splitDraw(seed)(key(pair)) < validationFraction ? 'validation' : 'train';
+  return createKeyedUniform({ seed, domain: 'split' })(key(pair)) < validationFraction ? 'validation' : 'train';
 }
 
 /** Splits pairs into train and validation in memory (see assignSplit; stream with assignSplit yourself for large data). */

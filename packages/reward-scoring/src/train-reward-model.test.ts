@@ -2,7 +2,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
-import type { PreferencePair } from '@pref/io';
+import { createKeyedUniform } from '@pref/core';
+import { pairKey, type PreferencePair } from '@pref/io';
 import { generateSyntheticPairs, loadTruthySample } from '@pref/synthetic';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadRewardModel } from './load-reward-model';
@@ -41,7 +42,7 @@ describe('trainRewardModel', () => {
       for (const token of model.tokenize(text)) map.set(token, (map.get(token) ?? 0) + 1);
       return map;
     };
-    const trainIndices = heldOutMask(toy.length, '0', 0.25).map((isHeld, i) => (isHeld ? -1 : i)).filter((i) => i >= 0);
+    const trainIndices = heldOutMask(toy, '0', 0.25).map((isHeld, i) => (isHeld ? -1 : i)).filter((i) => i >= 0);
     expect(trainIndices.length).toBe(model.report.trainPairs);
     for (const i of trainIndices) {
       const pair = toy[i]!;
@@ -79,9 +80,24 @@ describe('trainRewardModel', () => {
     await expect(trainRewardModel(toy, { l2: -1 })).rejects.toThrow(/l2/);
   });
 
+  it('holds out by the pair, not its position: the same pairs in another order give the same split', async () => {
+    const pairs = generateSyntheticPairs({ n: 300, seed: 8 });
+    const reversed = [...pairs].reverse();
+    const a = await trainRewardModel(pairs, { epochs: 20 });
+    const b = await trainRewardModel(reversed, { epochs: 20 });
+    // the position-keyed split (the old FNV-1a of seed/index) held out other pairs after a reordering
+    expect(heldOutMask(reversed, '0', 0.2).reverse()).toEqual(heldOutMask(pairs, '0', 0.2));
+    expect(b.report.heldOutPairs).toBe(a.report.heldOutPairs);
+    expect(b.report.heldOutAccuracy).toBe(a.report.heldOutAccuracy);
+    expect(b.vocab).toEqual(a.vocab);
+    for (let j = 0; j < a.weights.length; j++) expect(b.weights[j]).toBeCloseTo(a.weights[j]!, 9);
+  });
+
   it('beats the length-only predictor by far on synthetic pairs', async () => {
     const pairs = generateSyntheticPairs({ n: 1500, seed: 21 });
     const model = await trainRewardModel(pairs, { epochs: 150 });
+    // held-out share: n = 1500, p = 0.2, sd = sqrt(1500·0.2·0.8) ≈ 15.5; ±3.29 sd is the 99.9% interval
+    expect(Math.abs(model.report.heldOutPairs - 300)).toBeLessThan(3.29 * Math.sqrt(1500 * 0.2 * 0.8));
     expect(model.report.heldOutAccuracy).toBeGreaterThan(0.9);
     expect(Math.abs(model.report.heldOutLengthOnlyAccuracy - 0.5)).toBeLessThan(0.1);
   });
@@ -114,16 +130,10 @@ describe('exportRewardModel', () => {
   });
 });
 
-/** The held-out rule, re-implemented: FNV-1a of `${seed}/${index}` / 2^32 < fraction. */
-function heldOutMask(n: number, seed: string, fraction: number): boolean[] {
-  return Array.from({ length: n }, (_, index) => {
-    let hash = 0x811c9dc5;
-    for (const char of `${seed}/${index}`) {
-      hash ^= char.charCodeAt(0);
-      hash = Math.imul(hash, 0x01000193) >>> 0;
-    }
-    return hash / 2 ** 32 < fraction;
-  });
+/** The held-out rule as documented: core's keyed draw (domain 'train-rm-holdout') of the pair's pairKey < fraction. */
+function heldOutMask(pairs: readonly PreferencePair[], seed: string, fraction: number): boolean[] {
+  const draw = createKeyedUniform({ seed, domain: 'train-rm-holdout' });
+  return pairs.map((pair) => draw(pairKey(pair)) < fraction);
 }
 
 describe('the shipped default model', () => {

@@ -1,11 +1,11 @@
-import { AbortedError, InvalidArgumentError, softplus } from '@pref/core';
+import { AbortedError, createKeyedUniform, InvalidArgumentError, softplus } from '@pref/core';
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { buildNormalizer } from './tokenizer/normalizers';
 import { buildPreTokenizer } from './tokenizer/pre-tokenizers';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import type { PreferencePair } from '@pref/io';
-import { FileSystemError, InvalidRecordError, forgetTemp, isSystemError, registerTemp } from '@pref/io';
+import { FileSystemError, InvalidRecordError, forgetTemp, isSystemError, pairKey, registerTemp } from '@pref/io';
 import { createGraphBuilder } from './onnx-builder/index';
 
 /** Special tokens of the exported WordPiece tokenizer, in id order. */
@@ -19,7 +19,11 @@ export interface TrainRewardModelOptions {
   epochs?: number;
   /** Adam step size. Default: 0.05. */
   learningRate?: number;
-  /** Fraction of pairs held out for the accuracy report (chosen by seeded hash of the pair index). Default: 0.2. */
+  /**
+   * Fraction of pairs held out for the accuracy report: a pair is held out when
+   * `createKeyedUniform({ seed, domain: 'train-rm-holdout' })(pairKey(pair)) < validationFraction`, so the
+   * split follows the pair (its id and content), not its position in the input. Default: 0.2.
+   */
   validationFraction?: number;
   /** Seed of the held-out split. Default: 0. */
   seed?: number | string;
@@ -133,16 +137,6 @@ export function linearModelWords(text: string): string[] {
   return splitWords(text);
 }
 
-function heldOut(seed: string, index: number, fraction: number): boolean {
-  // FNV-1a of (seed, index) → [0, 1): the split depends only on the seed and the pair's position.
-  let hash = 0x811c9dc5;
-  for (const char of `${seed}/${index}`) {
-    hash ^= char.charCodeAt(0);
-    hash = Math.imul(hash, 0x01000193) >>> 0;
-  }
-  return hash / 2 ** 32 < fraction;
-}
-
 interface SparseDiff {
   ids: Int32Array;
   values: Float64Array;
@@ -187,7 +181,8 @@ export async function trainRewardModel(pairs: readonly PreferencePair[], options
   if (pairs.length < 2) throw new InvalidArgumentError({ argument: 'pairs', message: `need at least 2 pairs, got ${pairs.length}` });
   pairs.forEach(checkPair);
   const seedText = String(seed);
-  const isHeldOut = pairs.map((_, i) => heldOut(seedText, i, validationFraction));
+  const holdOutDraw = createKeyedUniform({ seed: seedText, domain: 'train-rm-holdout' });
+  const isHeldOut = pairs.map((pair) => holdOutDraw(pairKey(pair)) < validationFraction);
   const train = pairs.filter((_, i) => !isHeldOut[i]);
   const held = pairs.filter((_, i) => isHeldOut[i]);
   if (train.length === 0) throw new InvalidArgumentError({ argument: 'validationFraction', message: 'no pairs left for training' });

@@ -1,4 +1,4 @@
-import { AbortedError, InvalidArgumentError, seededUnit } from '@pref/core';
+import { AbortedError, createKeyedUniform, InvalidArgumentError } from '@pref/core';
 import * as ort from 'onnxruntime-node';
 import { CausalLMError } from './errors';
 import { float16BitsToFloat32 } from '../onnx-builder/graph-builder';
@@ -14,8 +14,9 @@ export interface GenerateOptions {
   /** Most tokens generated. Default: 64. */
   maxNewTokens?: number;
   /**
-   * Seed of the draws. Token t of a generation uses the uniform seededUnit(seed, `${sampleKey}:${t}`),
-   * so the same seed and key give the same text whatever else runs. Required unless temperature is 0.
+   * Seed of the draws. Token t of a generation uses the uniform
+   * createKeyedUniform({ seed, domain: 'sampling' })(`${sampleKey}:${t}`) (@pref/core's keyed draw), so the
+   * same seed and key give the same text whatever else runs. Required unless temperature is 0.
    */
   seed?: string | number;
   /** Distinguishes several samples for one prompt (e.g. `item-3:a`). Default: ''. */
@@ -119,6 +120,7 @@ export async function generate(lm: CausalLM, prompt: string, options: GenerateOp
   checkOptions(options);
   const { maxNewTokens = 64, seed = 0, sampleKey = '', useCache = true, signal } = options;
   const stop = new Set(options.stopTokenIds ?? eosTokenIds(lm));
+  const draw = createKeyedUniform({ seed, domain: 'sampling' });
   let ids = lm.encode(prompt);
   if (ids.length === 0) {
     if (lm.bosTokenId === undefined) throw new CausalLMError({ code: 'MODEL_RUN', modelDir: lm.modelDir, message: 'empty prompt and no bos token to start from' });
@@ -158,7 +160,7 @@ export async function generate(lm: CausalLM, prompt: string, options: GenerateOp
       past = {};
       for (const name of presentNames) past[name] = outputs[name] as ort.Tensor;
     }
-    const token = sampleToken(logits, options, options.temperature === 0 ? 0 : seededUnit(seed, `${sampleKey}:${step}`));
+    const token = sampleToken(logits, options, options.temperature === 0 ? 0 : draw(`${sampleKey}:${step}`));
     if (stop.has(token)) {
       finishReason = 'stop';
       break;

@@ -1,4 +1,4 @@
-import { AbortedError, cyrb53, InvalidArgumentError } from '@pref/core';
+import { AbortedError, createKeyedUniform, InvalidArgumentError } from '@pref/core';
 import type { PreferencePair } from '@pref/io';
 import { InvalidRecordError } from '@pref/io';
 import { CONT_GOLD_FUNCTIONS, GOLD_FUNCTION_NAMES, GOLD_FUNCTIONS } from './functions';
@@ -50,13 +50,12 @@ export function parseGoldSpec(spec: string, seed: number | string = 0): GoldRewa
   return { fn, ...(cont ? { cont } : {}), noise: modifiers.includes('noise'), exponent: modifiers.includes('exponent'), seed };
 }
 
-/** Noise in [−1, 1) for a text: depends only on (seed, text), never on record order or batching. */
+/**
+ * Noise in [−1, 1) for a text: `2u − 1` with `u = createKeyedUniform({ seed, domain: 'gold-noise' })(text)`
+ * (@pref/core's keyed draw), so it depends only on (seed, text), never on record order or batching.
+ */
 export function goldNoise(seed: number | string, text: string): number {
-  // @pref/core's cyrb53 of (seed, text), the top 53 of its 64 bits mapped to [0, 1): a pure function,
-  // so noise does not depend on record order, batching or sharding.
-  const lanes = cyrb53(`pref-gold-noise/${String(seed)}/${text}`);
-  const bits53 = 2097152 * (lanes[1] as number) + ((lanes[0] as number) >>> 11);
-  return (bits53 / 2 ** 53) * 2 - 1;
+  return createKeyedUniform({ seed, domain: 'gold-noise' })(text) * 2 - 1;
 }
 
 /** A gold reward on one `Question: …\n\nAnswer: …` text. */

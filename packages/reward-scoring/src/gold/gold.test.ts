@@ -140,6 +140,9 @@ describe('modifiers and scorer', () => {
     const belowHalf = draws.filter((d) => d < -0.5).length / n;
     expect(Math.abs(belowHalf - 0.25)).toBeLessThan(3.29 * Math.sqrt((0.25 * 0.75) / n));
     expect(goldNoise(3, 'x')).toBe(goldNoise(3, 'x'));
+    // 2·keyed_uniform(seed, text, 'gold-noise') − 1 from packages/core/fixtures/keyed_random.py (/usr/bin/python3)
+    expect(goldNoise(3, 'x')).toBe(-0.4477078394859624);
+    expect(goldNoise('s', 'Question: q\n\nAnswer: a')).toBe(-0.04207305321931698);
     expect(goldNoise(4, 'x')).not.toBe(goldNoise(3, 'x'));
     const text = goldInputText('q', 'I hope your data is safe.');
     expect(goldReward({ fn: 'bagofwords', noise: true, seed: 3 }, text)).toBe(4 + goldNoise(3, text));
