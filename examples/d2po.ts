@@ -8,9 +8,9 @@
  * the gold reward plus seeded noise (an imperfect stand-in for a trained one). Without --checkpoints,
  * three simulated checkpoint files are written (answers moving from the rejected to the chosen responses).
  */
-import { seededUnit } from '@pref/core';
+import { createKeyedUniform } from '@pref/core';
 import { basename, join } from 'node:path';
-import { atomicWriteFile, writeRecords } from '@pref/io';
+import { atomicWriteFile, pairKey, writeRecords } from '@pref/io';
 import type { DataRecord } from '@pref/io';
 import { createGoldScorer } from '@pref/reward-scoring';
 import { RelabelBudget, selectForRelabel } from '@pref/selection';
@@ -55,7 +55,8 @@ export async function d2poExample({ out, n = 300, budget, seed = '42', checkpoin
     files = [];
     for (const [c, share] of [0, 0.5, 1].entries()) {
       const file = join(out, '00-checkpoints', `step-${c * 100}.jsonl`);
-      await writeRecords(file, pairs.map((pair, i) => ({ prompt: pair.prompt, response: seededUnit(seed, `checkpoint:${i}`) < share ? pair.chosen : pair.rejected })));
+      const draw = createKeyedUniform({ seed, domain: 'd2po-checkpoint' });
+      await writeRecords(file, pairs.map((pair) => ({ prompt: pair.prompt, response: draw(pairKey(pair)) < share ? pair.chosen : pair.rejected })));
       files.push(file);
     }
   }

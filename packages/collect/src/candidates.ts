@@ -1,4 +1,4 @@
-import { InvalidArgumentError, seededUnit } from '@pref/core';
+import { createKeyedUniform, InvalidArgumentError } from '@pref/core';
 import { InvalidRecordError, pairKey, readPairs, readRecords } from '@pref/io';
 import { generate, loadCausalLM, type CausalLM } from '@pref/reward-scoring';
 import { CollectError } from './errors';
@@ -82,7 +82,7 @@ export interface ChatGeneratorOptions {
   topP?: number;
   /** Default: 256. */
   maxTokens?: number;
-  /** Per-request seed = floor(seededUnit(seed, key) · 2^31), for servers that honour `seed`. */
+  /** Per-request seed = floor(u · 2^31), u = createKeyedUniform({ seed, domain: 'request-seed' })(key), for servers that honour `seed`. */
   seed?: string | number;
   /** Per-request timeout in ms. Default: 120000. */
   timeoutMs?: number;
@@ -103,11 +103,12 @@ export function createChatGenerator({ url, model, apiKey, temperature = 0.7, top
   if (url === '') throw new InvalidArgumentError({ argument: 'url', message: 'the chat endpoint URL is empty' });
   if (model === '') throw new InvalidArgumentError({ argument: 'model', message: 'the model name is empty' });
   const endpoint = chatCompletionsUrl(url);
+  const requestSeed = seed === undefined ? undefined : createKeyedUniform({ seed, domain: 'request-seed' });
   return {
     description: `chat:${model}@${endpoint}`,
     async generate(prompt, key, signal) {
       const body: Record<string, unknown> = { model, messages: [{ role: 'user', content: prompt }], temperature, top_p: topP, max_tokens: maxTokens, n: 1, stream: false };
-      if (seed !== undefined) body.seed = Math.floor(seededUnit(seed, key) * 2 ** 31);
+      if (requestSeed !== undefined) body.seed = Math.floor(requestSeed(key) * 2 ** 31);
       const timeout = AbortSignal.timeout(timeoutMs);
       let response: Response;
       try {

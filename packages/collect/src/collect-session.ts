@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { InvalidArgumentError, seededUnit } from '@pref/core';
+import { createKeyedUniform, InvalidArgumentError } from '@pref/core';
 import type { CandidateGenerator, CandidateItem } from './candidates';
 import { CollectError } from './errors';
 import { openJournal, type Choice, type DecisionEntry, type ItemEntry, type Journal, type SessionEntry, type Side, type UndoEntry } from './journal';
@@ -195,9 +195,9 @@ export class CollectSession {
     if (target.choice !== 'skip') this.labelCount[target.index] = (this.labelCount[target.index] ?? 1) - 1;
   }
 
-  /** Which candidate goes left for this annotator: seededUnit(seed, id ␟ annotator) < 0.5 → a. */
+  /** Which candidate goes left for this annotator: createKeyedUniform({ seed, domain: 'side' })(id ␟ annotator) < 0.5 → a. */
   leftSide(itemId: string, annotator: string): Side {
-    return seededUnit(this.session.seed, `${itemId}\u001f${annotator}`) < 0.5 ? 'a' : 'b';
+    return createKeyedUniform({ seed: this.session.seed, domain: 'side' })(`${itemId}\u001f${annotator}`) < 0.5 ? 'a' : 'b';
   }
 
   private async item(index: number): Promise<ItemEntry> {

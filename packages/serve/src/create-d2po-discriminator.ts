@@ -1,4 +1,4 @@
-import { InvalidArgumentError, streamUniform } from '@pref/core';
+import { createKeyedUniform, InvalidArgumentError } from '@pref/core';
 import { goldReward, parseGoldSpec, type GoldRewardSpec } from '@pref/reward-scoring';
 import { selectForRelabel, WindowRelabelBudget } from '@pref/selection';
 import { ResumeError } from './errors';
@@ -145,6 +145,8 @@ export function createD2poDiscriminator(options: D2poOptions): D2poDiscriminator
   if (relabCriteria !== 'conf' && relabCriteria !== 'rand') throw new InvalidArgumentError({ argument: 'relabCriteria', message: `expected conf or rand, got ${String(relabCriteria)}` });
   if (typeof goldTiesSpendBudget !== 'boolean') throw new InvalidArgumentError({ argument: 'goldTiesSpendBudget', message: 'expected a boolean' });
   const goldSpec: GoldRewardSpec = parseGoldSpec(gold, seed);
+  // The minibatch shuffles of each update: a keyed draw per (update, epoch, position in the window).
+  const updateDraw = createKeyedUniform({ seed, domain: 'd2po-update' });
 
   const budget = new WindowRelabelBudget({ sampN, relabels, goldTies: goldTiesSpendBudget ? 'spend' : 'skip' });
   /** Everything but the window's text count and budget, which live in `budget`. */
@@ -220,7 +222,7 @@ export function createD2poDiscriminator(options: D2poOptions): D2poDiscriminator
           const report = await model.update(state.windowPairs, {
             epochs: updateEpochs,
             batchSize,
-            shuffleKey: (epoch, i) => streamUniform(seed, 'd2po-update', `${updateIndex}/${epoch}/${i}`),
+            shuffleKey: (epoch, i) => updateDraw(`${updateIndex}/${epoch}/${i}`),
           });
           update = { pairs: state.windowPairs.length, losses: report.losses };
           state.updates += 1;

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, seededUnit } from '@pref/core';
+import { createKeyedUniform, InvalidArgumentError } from '@pref/core';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Command } from 'commander';
@@ -54,7 +54,8 @@ interface FilterFlags { output: string; category?: string[]; source?: string[]; 
 
 
 /**
- * Seeded split stratified by a field: within each stratum, pairs ranked by seededUnit(seed, pairKey)
+ * Seeded split stratified by a field: within each stratum, pairs ranked by the keyed draw of their
+ * pairKey (`createKeyedUniform({ seed, domain: 'split' })`, the draw of the unstratified split)
  * and the first round(n_stratum · fraction) go to validation — the same pairs whatever the input
  * order, and each stratum's share as close to the fraction as its size allows.
  */
@@ -66,9 +67,10 @@ export function stratifiedSplit(pairs: readonly PreferencePair[], { seed, valida
     if (list === undefined) strata.set(key, (list = []));
     list.push(i);
   });
+  const draw = createKeyedUniform({ seed, domain: 'split' });
   const result = new Array<'train' | 'validation'>(pairs.length).fill('train');
   for (const list of strata.values()) {
-    const ranked = list.map((i) => ({ i, u: seededUnit(seed, pairKey(pairs[i]!)), key: pairKey(pairs[i]!) })).sort((a, b) => a.u - b.u || (a.key < b.key ? -1 : a.key > b.key ? 1 : a.i - b.i));
+    const ranked = list.map((i) => ({ i, u: draw(pairKey(pairs[i]!)), key: pairKey(pairs[i]!) })).sort((a, b) => a.u - b.u || (a.key < b.key ? -1 : a.key > b.key ? 1 : a.i - b.i));
     const take = Math.round(list.length * validationFraction);
     for (let r = 0; r < take; r++) result[ranked[r]!.i] = 'validation';
   }

@@ -1,6 +1,6 @@
-import { seededUnit } from '@pref/core';
+import { createKeyedUniform } from '@pref/core';
 import { basename, join } from 'node:path';
-import { InvalidRecordError, collectPairs, writeRecords } from '@pref/io';
+import { InvalidRecordError, collectPairs, pairKey, writeRecords } from '@pref/io';
 import type { DataRecord, PreferencePair } from '@pref/io';
 import { createGoldScorer, goldInputText, loadRewardModel, parseGoldSpec, scorePairs, scorePairsWithGold } from '@pref/reward-scoring';
 import { RelabelBudget, selectForRelabel } from '@pref/selection';
@@ -145,7 +145,8 @@ function inputStep({ input, checkpoints, n, seed }: D2poSettings): PipelineStep<
         // chosen responses (50% at the middle checkpoint, picked by a seeded draw per prompt).
         const share = [0, 0.5, 1];
         for (const [c, name] of simulated.entries()) {
-          const rows = pairs.map((pair, i) => ({ prompt: pair.prompt, response: seededUnit(String(seed), `checkpoint:${i}`) < (share[c] as number) ? pair.chosen : pair.rejected }));
+          const draw = createKeyedUniform({ seed, domain: 'd2po-checkpoint' });
+          const rows = pairs.map((pair) => ({ prompt: pair.prompt, response: draw(pairKey(pair)) < (share[c] as number) ? pair.chosen : pair.rejected }));
           await writeRecords(checkpointPath(out, name), rows);
           outputs.push(checkpointPath(out, name));
         }
@@ -285,15 +286,16 @@ function onlineStep({ gold, seed }: D2poSettings): PipelineStep<OnlineSummary> {
       const { pairs } = await collectPairs(goldPath(out), { signal });
       // Rollout texts as the PPO loop posts them; which response comes first is a seeded draw, so the
       // gold winner is not always text a (an untrained model's ties would otherwise look right or wrong).
-      const texts = pairs.flatMap((pair, i) => {
+      const order = createKeyedUniform({ seed, domain: 'rollout-order' });
+      const texts = pairs.flatMap((pair) => {
         const a = goldInputText(pair.prompt, pair.chosen);
         const b = goldInputText(pair.prompt, pair.rejected);
-        return seededUnit(String(seed), `online:${i}`) < 0.5 ? [a, b] : [b, a];
+        return order(pairKey(pair)) < 0.5 ? [a, b] : [b, a];
       });
       const callTexts: string[][] = [];
       for (let start = 0; start < texts.length; start += 2 * ONLINE.pairsPerCall) callTexts.push(texts.slice(start, start + 2 * ONLINE.pairsPerCall));
       const group = Math.max(1, Math.ceil(callTexts.length / ONLINE.points));
-      const numericSeed = Math.floor(seededUnit(String(seed), 'online-seed') * 2 ** 31);
+      const numericSeed = Math.floor(createKeyedUniform({ seed, domain: 'd2po' })('online-seed') * 2 ** 31);
       const curves = {} as Record<'conf' | 'rand', OnlinePoint[]>;
       for (const mode of ['conf', 'rand'] as const) {
         const discriminator = createD2poDiscriminator({
