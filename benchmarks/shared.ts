@@ -1,6 +1,7 @@
 /** Small helpers the benchmark scripts share. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { createKeyedUniform } from '@pref/core';
 
 /** The value after `--name` on the command line, or undefined. */
 export function flag(name: string, args: readonly string[] = process.argv.slice(2)): string | undefined {
@@ -8,16 +9,14 @@ export function flag(name: string, args: readonly string[] = process.argv.slice(
   return at >= 0 ? args[at + 1] : undefined;
 }
 
-/** Deterministic uniform [0, 1) stream (mulberry32), so every run times the same inputs. */
+/**
+ * Deterministic uniform [0, 1) stream, so every run times the same inputs: draw i is @pref/core's keyed
+ * draw `createKeyedUniform({ seed, domain: 'benchmark-inputs' })(String(i))`.
+ */
 export function uniformStream(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const draw = createKeyedUniform({ seed, domain: 'benchmark-inputs' });
+  let index = 0;
+  return () => draw(String(index++));
 }
 
 /** The upper median (element ⌊n/2⌋ of the sorted values): a timing that actually occurred. */

@@ -4,7 +4,7 @@ import { runRobustDpoExperiment } from './robust-dpo';
 // Labels privatised by @pref/privacy's randomised response with known flip probabilities 0.1/0.2/0.3
 // (≈ 20% of labels flipped): plain DPO and cDPO converge to a shrunken θ — a population-level bias
 // (measured 59–61% and 76–77% over seeds 1–6 at 48,000 pairs), far above sampling noise — while rDPO
-// is unbiased and lands within sampling error of the clean fit (measured 2.1–6.4% over seeds 1–6).
+// is unbiased and lands within sampling error of the clean fit (measured 1.1–5.6% over seeds 1–6).
 // The bounds leave about twice that sampling error; the gap to the biased fits is the point.
 // Deterministic: fixed seeds.
 describe('examples/robust-dpo', () => {

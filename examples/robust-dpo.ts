@@ -15,6 +15,7 @@
  * `@pref/privacy` built).
  */
 import { fileURLToPath } from 'node:url';
+import { createKeyedUniform } from '@pref/core';
 import { dpoLoss, type DpoLossOptions } from '@pref/dpo-loss';
 import { flipMask, flipProbabilities, randomizedResponsePKeep } from '@pref/privacy';
 
@@ -60,16 +61,11 @@ export interface RobustDpoExperimentResult {
 /** The true reward weights w*; the population DPO optimum is w* / β. */
 const TRUE_WEIGHTS = [1.2, -0.8, 0.5, 0.3];
 
-/** mulberry32: small, fast, deterministic uniform(0, 1) stream. */
-function uniformStream(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+/** A deterministic uniform(0, 1) stream: draw i is @pref/core's keyed draw of i (domain = what it is for). */
+function uniformStream(seed: number, domain: string): () => number {
+  const draw = createKeyedUniform({ seed, domain });
+  let index = 0;
+  return () => draw(String(index++));
 }
 
 function normalStream(uniform: () => number): () => number {
@@ -103,7 +99,7 @@ function makeData(
 ): { clean: PreferenceData; noisy: PreferenceData; flipProbability: Float64Array; flipped: number } {
   const dim = TRUE_WEIGHTS.length;
   const prompts = Math.ceil(pairs / pairsPerPrompt);
-  const uniform = uniformStream(seed);
+  const uniform = uniformStream(seed, 'robust-dpo-data');
   const normal = normalStream(uniform);
   const features = Float64Array.from({ length: prompts * candidates * dim }, () => normal());
   const reward = (p: number, c: number) => {
@@ -127,7 +123,7 @@ function makeData(
   }
   const levels = labelDpEpsilons.map((epsilon) => randomizedResponsePKeep(epsilon));
   const pKeep = Float64Array.from({ length: pairs }, (_, i) => levels[i % levels.length]!);
-  const flipUniform = uniformStream(seed ^ 0x5eed);
+  const flipUniform = uniformStream(seed, 'robust-dpo-flips');
   const mask = flipMask(pKeep, Float64Array.from({ length: pairs }, () => flipUniform()));
   const noisyChosen = chosen.slice();
   const noisyRejected = rejected.slice();

@@ -1,19 +1,14 @@
-import { InvalidArgumentError, PrefError } from '@pref/core';
+import { createKeyedUniform, InvalidArgumentError, PrefError } from '@pref/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DPO_LOSS_TYPES, F_DIVERGENCES, dpoLoss, type DpoLossBatch, type DpoLossOptions, type DpoLossType } from './dpo-loss';
 import { InvalidBatchValueError } from './errors';
 
-/** Deterministic uniform(0,1) stream (mulberry32) so the tests do not depend on Math.random. */
+/** Deterministic uniform(0,1) stream so the tests do not depend on Math.random: draw i is core's keyed draw of i. */
 function uniformStream(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const draw = createKeyedUniform({ seed, domain: 'dpo-loss-test' });
+  let index = 0;
+  return () => draw(String(index++));
 }
 
 function randomBatch(n: number, seed: number): Required<Omit<DpoLossBatch, 'labelSmoothing'>> {
