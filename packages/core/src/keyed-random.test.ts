@@ -87,6 +87,14 @@ describe('the keyed uniform', () => {
     expect(a('k')).not.toBe(b('k'));
     expect(createKeyedUniform({ seed: 1 })('k')).toBe(createKeyedUniform({ seed: '1' })('k'));
   });
+  it('two domains of one seed draw independently: the joint quadrant count is binomial (99.99%)', () => {
+    const split = createKeyedUniform({ seed: 'shared seed', domain: 'split' });
+    const drop = createKeyedUniform({ seed: 'shared seed', domain: 'drop' });
+    let both = 0;
+    for (let i = 0; i < 20_000; i++) both += split(`pair-${i}`) < 0.5 && drop(`pair-${i}`) < 0.5 ? 1 : 0;
+    // independent: p = 1/4, sd = sqrt(20000·0.25·0.75) ≈ 61.2; z = 3.89 for 99.99% two-sided
+    expect(Math.abs(both - 5000)).toBeLessThan(3.89 * 61.2);
+  });
   it('has no default seed', () => {
     expect(() => createKeyedUniform({} as never)).toThrow(InvalidArgumentError);
   });

@@ -53,6 +53,12 @@ describe('contentHash and the keyed draws', () => {
       expect(shardOfKey(key, 1_000_000)).toBe(1 + Math.floor(u * 1_000_000));
     }
   });
+  it('shard membership is uniform: each of 4 shards holds its binomial share of 20 000 keys (99.99% each)', () => {
+    const counts = [0, 0, 0, 0];
+    for (let i = 0; i < 20_000; i++) counts[shardOfKey(`record-${i}`, 4) - 1]! += 1;
+    // n = 20 000, p = 1/4: sd = sqrt(n p (1-p)) ≈ 61.2; z = 3.89 is 99.99% two-sided per shard
+    for (const count of counts) expect(Math.abs(count - 5000)).toBeLessThan(3.89 * Math.sqrt(20_000 * 0.25 * 0.75));
+  });
   it('field boundaries matter', () => {
     expect(contentHash({ prompt: 'ab', chosen: 'c', rejected: 'd' })).not.toBe(contentHash({ prompt: 'a', chosen: 'bc', rejected: 'd' }));
   });

@@ -4,22 +4,17 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { mergeShards, shardManifestPath, shardOfRecord, shardOrderPath } from '@pref/io';
-import { quantileSorted } from '@pref/core';
+import { createKeyedUniform, quantileSorted } from '@pref/core';
 import { Float64ExternalSort, fitNormalization, marginsFile, SortedValuesFile, sortedCopy } from './index';
 
 const dir = mkdtempSync(join(tmpdir(), 'pref-margins-shard-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Deterministic records (mulberry32), some with margin_raw, some with ids shared between pairs. */
+/** Deterministic records (core's keyed draw of a counter), some with margin_raw, some with ids shared between pairs. */
 function records(count: number, seed: number): Record<string, unknown>[] {
-  let state = seed >>> 0;
-  const random = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const draw = createKeyedUniform({ seed, domain: 'margins-shard-test' });
+  let index = 0;
+  const random = () => draw(String(index++));
   return Array.from({ length: count }, (_, i) => {
     const base = { id: `q${i % 37}`, prompt: `prompt ${i % 37}`, chosen: `answer ${i} a`, rejected: `answer ${i} b` };
     if (i % 5 === 0) return { ...base, margin_raw: Math.round((random() - 0.5) * 2000) / 100 };
