@@ -164,6 +164,14 @@ describe('selectRandom', () => {
     expect(c.selected.map((p) => p.id)).not.toEqual(a.selected.map((p) => p.id));
   });
 
+  it('draws with core\'s keyed draw, domain select, keyed by recordIdentity (Python reference)', () => {
+    // /usr/bin/python3 with keyed_uniform from packages/core/fixtures/keyed_random.py:
+    // keyed_uniform('sel', 'pair:' + pairKey(record), 'select') = r0 0.953, r1 0.973, r2 0.506, r3 0.668,
+    // r4 0.951, r5 0.0429, so ratio 0.5 keeps r2, r3 and r5
+    const records = Array.from({ length: 6 }, (_, k) => ({ id: `r${k}`, prompt: `prompt ${k}`, chosen: `good ${k}`, rejected: `bad ${k}` }));
+    expect(selectRandom(records, { ratio: 0.5, seed: 'sel' }).selected.map((r) => r.id)).toEqual(['r2', 'r3', 'r5']);
+  });
+
   it('includes each record with probability ratio (99.9% binomial interval over 200 seeds)', () => {
     // For record p0 over 200 seeds, inclusion ~ Binomial(200, 0.1) (hypergeometric per seed, draws
     // independent across seeds): mean 20, sd 4.24; ±3.29 sd = [6, 34]. Over all 1000 records, the
