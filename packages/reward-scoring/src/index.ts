@@ -42,6 +42,9 @@ export type { BatchPlan, BatchPlanDevice, PaddedBatch } from './batching';
 // Remote inference servers (KServe v2 / Triton, vLLM, TEI) and the KServe v2 wire format
 export { loadRemoteRewardModel, RemoteRewardModel, ENDPOINT_TOKEN_ENV } from './remote/load-remote-reward-model';
 export type { LoadRemoteRewardModelOptions } from './remote/load-remote-reward-model';
+export { loadRemoteCausalLM, RemoteCausalLM } from './remote/load-remote-causal-lm';
+export type { LoadRemoteCausalLMOptions, RemoteLogProbProtocol, RemoteSequenceLogProbsOptions } from './remote/load-remote-causal-lm';
+export type { RemoteConnectionOptions } from './remote/connection';
 export type { RemoteProtocol } from './remote/protocols';
 export type { EndpointStats } from './remote/endpoint-pool';
 export { encodeKServeMessage, decodeKServeMessage, KServeWireError, INFERENCE_HEADER_LENGTH } from './remote/kserve-wire';
@@ -49,7 +52,7 @@ export type { KServeTensor, KServeDatatype, KServeMessage } from './remote/kserv
 
 // Causal LMs: sequence log-probs, DPO implicit rewards, sampling
 export { loadCausalLM, CausalLM, CAUSAL_LM_MODEL_FILES, implicitRewards, addLogProbs, LOGPS_FIELDS, logSoftmaxAt } from './causal-lm/index';
-export type { LoadCausalLMOptions, SequenceInput, SequenceLogProb, SequenceLogProbsOptions, ImplicitRewardsOptions, ImplicitRewardFields, LogProbFields } from './causal-lm/index';
+export type { LoadCausalLMOptions, SequenceInput, SequenceLogProb, SequenceLogProbsOptions, ImplicitRewardsOptions, ImplicitRewardFields, LogProbFields, SequenceLogProbModel } from './causal-lm/index';
 export { generate, sampleToken } from './causal-lm/generate';
 export type { GenerateOptions, Generation } from './causal-lm/generate';
 

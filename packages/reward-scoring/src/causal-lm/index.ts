@@ -3,6 +3,6 @@ export type { LoadCausalLMOptions, SequenceInput, SequenceLogProb, SequenceLogPr
 export { CausalLMText } from './causal-lm-text';
 export type { EncodedSequenceInput } from './causal-lm-text';
 export { implicitRewards, addLogProbs, LOGPS_FIELDS } from './implicit-rewards';
-export type { ImplicitRewardsOptions, ImplicitRewardFields, LogProbFields } from './implicit-rewards';
+export type { ImplicitRewardsOptions, ImplicitRewardFields, LogProbFields, SequenceLogProbModel } from './implicit-rewards';
 export { CausalLMError } from './errors';
 export { logSoftmaxAt } from './log-softmax';
