@@ -51,7 +51,7 @@ export { encodeKServeMessage, decodeKServeMessage, KServeWireError, INFERENCE_HE
 export type { KServeTensor, KServeDatatype, KServeMessage } from './remote/kserve-wire';
 
 // Causal LMs: sequence log-probs, DPO implicit rewards, sampling
-export { loadCausalLM, CausalLM, CAUSAL_LM_MODEL_FILES, implicitRewards, addLogProbs, LOGPS_FIELDS, logSoftmaxAt } from './causal-lm/index';
+export { loadCausalLM, CausalLM, CAUSAL_LM_MODEL_FILES, implicitRewards, addLogProbs, LOGPS_FIELDS, logSoftmaxAt, tokenLogProbsFromLogits } from './causal-lm/index';
 export type { LoadCausalLMOptions, SequenceInput, SequenceLogProb, SequenceLogProbsOptions, ImplicitRewardsOptions, ImplicitRewardFields, LogProbFields, SequenceLogProbModel } from './causal-lm/index';
 export { generate, sampleToken } from './causal-lm/generate';
 export type { GenerateOptions, Generation } from './causal-lm/generate';

@@ -1,4 +1,4 @@
-export { loadCausalLM, CausalLM, CAUSAL_LM_MODEL_FILES } from './load-causal-lm';
+export { loadCausalLM, CausalLM, CAUSAL_LM_MODEL_FILES, tokenLogProbsFromLogits } from './load-causal-lm';
 export type { LoadCausalLMOptions, SequenceInput, SequenceLogProb, SequenceLogProbsOptions } from './load-causal-lm';
 export { CausalLMText } from './causal-lm-text';
 export type { EncodedSequenceInput } from './causal-lm-text';

@@ -142,6 +142,20 @@ function sharedPromptGroups(encoded: readonly Encoded[], minTokens: number): num
 }
 
 /**
+ * Per-token log-probabilities from the logits of right-padded rows (`[rows, width, vocabSize]`):
+ * `result[r][t]` = log p(ids[t] | ids[<t]) = {@link logSoftmaxAt} of position t − 1, in float64, for
+ * t ≥ 1, and NaN at t = 0.
+ */
+export function tokenLogProbsFromLogits(rows: readonly ArrayLike<number>[], logits: ArrayLike<number>, width: number, vocabSize: number): Float64Array[] {
+  return rows.map((ids, row) => {
+    const out = new Float64Array(ids.length);
+    out[0] = Number.NaN;
+    for (let t = 1; t < ids.length; t++) out[t] = logSoftmaxAt(logits, (row * width + t - 1) * vocabSize, vocabSize, ids[t]!);
+    return out;
+  });
+}
+
+/**
  * A causal language model (ONNX decoder export + Hugging Face tokenizer) that scores responses.
  * Holds an onnxruntime session: call {@link CausalLM.dispose} when done.
  */
@@ -427,12 +441,7 @@ export class CausalLM extends CausalLMText {
    */
   async tokenLogProbs(rows: readonly (readonly number[])[]): Promise<Float64Array[]> {
     const { logits, width, vocabSize } = await this.runLogits(rows);
-    return rows.map((ids, row) => {
-      const out = new Float64Array(ids.length);
-      out[0] = Number.NaN;
-      for (let t = 1; t < ids.length; t++) out[t] = logSoftmaxAt(logits, (row * width + t - 1) * vocabSize, vocabSize, ids[t]!);
-      return out;
-    });
+    return tokenLogProbsFromLogits(rows, logits, width, vocabSize);
   }
 
   private async forward(batch: readonly Encoded[]): Promise<SequenceLogProb[]> {
