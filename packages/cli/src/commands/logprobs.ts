@@ -1,12 +1,23 @@
 import { InvalidArgumentError } from '@pref/core';
 import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { beginShardRun, optionsHash, readPairs, writeRecords, type PreferencePair, type ShardRun } from '@pref/io';
-import { addLogProbs, implicitRewards, loadCausalLM, type CausalLM } from '@pref/reward-scoring';
+import {
+  addLogProbs,
+  ENDPOINT_TOKEN_ENV,
+  implicitRewards,
+  loadCausalLM,
+  loadRemoteCausalLM,
+  type CausalLM,
+  type EndpointStats,
+  type RemoteCausalLM,
+  type RemoteLogProbProtocol,
+} from '@pref/reward-scoring';
 import { createProgress, type ProgressReporter } from '../progress';
 import { integerFlag, numberFlag } from '../flags';
 import { shardFlag, SHARD_HELP } from './shard';
+import { endpointRates } from './score';
 
 export interface LogprobsCommandOptions {
   policy?: string;
@@ -21,6 +32,60 @@ export interface LogprobsCommandOptions {
   /** `i/n`: only this shard's pairs (by pairKey), with the order file and manifest for `pref merge`. */
   shard?: string;
   quiet?: boolean;
+  /** Inference servers running the policy (`--policy` is then its local folder: tokenizer, config, template). */
+  policyEndpoint?: string[];
+  referenceEndpoint?: string[];
+  protocol?: RemoteLogProbProtocol;
+  policyRemoteName?: string;
+  referenceRemoteName?: string;
+  maxInFlight?: string;
+  remoteTimeout?: string;
+  retries?: string;
+  kserveJson?: boolean;
+  kserveOutput?: 'auto' | 'token_logprobs' | 'logits';
+  maxLogitsBytes?: string;
+  batchTokens?: string;
+}
+
+type LogProbModel = CausalLM | RemoteCausalLM;
+
+/** Flags that only mean something with an endpoint, and whether they were given. */
+function remoteOnlyFlags(options: LogprobsCommandOptions): [string, boolean][] {
+  return [
+    ['--policy-remote-name', options.policyRemoteName !== undefined],
+    ['--reference-remote-name', options.referenceRemoteName !== undefined],
+    ['--kserve-json', options.kserveJson === true],
+    ['--kserve-output', options.kserveOutput !== undefined],
+    ['--max-logits-bytes', options.maxLogitsBytes !== undefined],
+    ['--batch-tokens', options.batchTokens !== undefined],
+  ];
+}
+
+/** Loads the policy or reference: in-process from `dir`, or on `endpoints` with `dir` as its local folder. */
+async function loadLogProbModel(role: 'policy' | 'reference', dir: string, endpoints: string[] | undefined, options: LogprobsCommandOptions, threads: number | undefined, batchTokens: number | undefined): Promise<LogProbModel> {
+  if (endpoints === undefined) return loadCausalLM(dir, { threads });
+  return loadRemoteCausalLM(dir, {
+    endpoints,
+    protocol: options.protocol ?? 'kserve',
+    ...(role === 'policy' ? (options.policyRemoteName === undefined ? {} : { remoteName: options.policyRemoteName }) : options.referenceRemoteName === undefined ? {} : { remoteName: options.referenceRemoteName }),
+    binary: !options.kserveJson,
+    ...(options.kserveOutput === undefined ? {} : { kserveOutput: options.kserveOutput }),
+    ...(options.maxLogitsBytes === undefined ? {} : { maxLogitsBytes: integerFlag(options.maxLogitsBytes, '--max-logits-bytes') }),
+    maxInFlight: integerFlag(options.maxInFlight ?? '4', '--max-in-flight'),
+    timeoutMs: integerFlag(options.remoteTimeout ?? '120000', '--remote-timeout'),
+    retries: integerFlag(options.retries ?? '5', '--retries', 0),
+    ...(batchTokens === undefined ? {} : { batchTokens }),
+  });
+}
+
+/** `policy host:port 12.3 seq/s, …; reference …` for the remote models. */
+function remoteRates(models: { policy?: LogProbModel; reference?: LogProbModel }): string | undefined {
+  const parts = (['policy', 'reference'] as const).flatMap((role) => {
+    const model = models[role];
+    const stats: EndpointStats[] | undefined = model !== undefined && 'endpointStats' in model ? model.endpointStats() : undefined;
+    return stats === undefined ? [] : [`${role} ${endpointRates(stats)}`];
+  });
+  return parts.length > 0 ? parts.join('; ') : undefined;
 }
 
 
@@ -33,7 +98,23 @@ export async function runLogprobs(input: string, output: string, options: Logpro
   const batchSize = integerFlag(options.batchSize, '--batch-size', 1);
   const chunk = integerFlag(options.chunk, '--chunk', 1);
   const threads = options.threads === undefined ? undefined : integerFlag(options.threads, '--threads', 1);
-  const models: { policy?: CausalLM; reference?: CausalLM } = {};
+  const batchTokens = integerFlag(options.batchTokens, '--batch-tokens', 1);
+  for (const [role, endpoints, dir] of [['policy', options.policyEndpoint, options.policy], ['reference', options.referenceEndpoint, options.reference]] as const) {
+    if (endpoints !== undefined && !dir) {
+      throw new InvalidArgumentError({ argument: `--${role}-endpoint`, message: `needs --${role} DIR, the local copy of the folder deployed on the server (tokenizer, config, chat template)` });
+    }
+  }
+  const remote = options.policyEndpoint !== undefined || options.referenceEndpoint !== undefined;
+  if (!remote) {
+    for (const [flag, given] of [...remoteOnlyFlags(options), ['--protocol', options.protocol !== undefined] as [string, boolean]]) {
+      if (given) throw new InvalidArgumentError({ argument: flag, message: 'needs --policy-endpoint or --reference-endpoint' });
+    }
+  }
+  if (options.policyRemoteName !== undefined && options.policyEndpoint === undefined) throw new InvalidArgumentError({ argument: '--policy-remote-name', message: 'needs --policy-endpoint' });
+  if (options.referenceRemoteName !== undefined && options.referenceEndpoint === undefined) throw new InvalidArgumentError({ argument: '--reference-remote-name', message: 'needs --reference-endpoint' });
+  const local = (options.policy && options.policyEndpoint === undefined) || (options.reference && options.referenceEndpoint === undefined);
+  if (threads !== undefined && !local) throw new InvalidArgumentError({ argument: '--threads', message: 'both models run on servers: --threads does not apply' });
+  const models: { policy?: LogProbModel; reference?: LogProbModel } = {};
   let withRewards = 0;
   let notPrefix = 0;
   let truncated = 0;
@@ -42,11 +123,12 @@ export async function runLogprobs(input: string, output: string, options: Logpro
   try {
     if (shard) {
       const { policy, reference, beta: b, chatTemplate, truncate } = options;
-      // batch settings stay out: each shard batches other pairs anyway
+      // batch settings and endpoints stay out: each shard batches other pairs anyway, and the same
+      // folder gives the same log-probs in-process or on any server
       run = await beginShardRun(input, output, shard, { step: 'logprobs', options: optionsHash({ policy, reference, beta: b, chatTemplate: Boolean(chatTemplate), truncate: Boolean(truncate) }) });
     }
-    if (options.policy) models.policy = await loadCausalLM(options.policy, { threads });
-    if (options.reference) models.reference = await loadCausalLM(options.reference, { threads });
+    if (options.policy) models.policy = await loadLogProbModel('policy', options.policy, options.policyEndpoint, options, threads, batchTokens);
+    if (options.reference) models.reference = await loadLogProbModel('reference', options.reference, options.referenceEndpoint, options, threads, batchTokens);
     const pairs = run ? run.filter(readPairs(input)) : readPairs(input);
     let done = 0;
     const scoreChunk = async (batch: PreferencePair[], first: number) => {
@@ -63,7 +145,7 @@ export async function runLogprobs(input: string, output: string, options: Logpro
         } else out.push(pair);
       }
       done += batch.length;
-      progress.update(done);
+      progress.update(done, undefined, remoteRates(models));
       return out;
     };
     async function* scored(): AsyncGenerator<PreferencePair> {
@@ -91,6 +173,8 @@ export async function runLogprobs(input: string, output: string, options: Logpro
   }
 }
 
+const collectEndpoint = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
+
 /** A temporary path next to `output` (same filesystem, cleaned up by the caller). */
 export function scratchPathNear(output: string, suffix: string): string {
   return join(output === '-' ? '.' : dirname(output), `.pref-${process.pid}-${Date.now()}${suffix}`);
@@ -116,6 +200,18 @@ export function registerLogprobsCommands(program: Command): void {
     .option('--threads <n>', 'onnxruntime intra-op threads')
     .option('--truncate', "cut prompt + response longer than the model's positions on the right (tokenizer truncation=True) instead of failing; counted and marked logps_truncated")
     .option('--shard <i/n>', SHARD_HELP)
+    .option('--policy-endpoint <url>', `run the policy on an inference server instead of in-process (repeat for several; --policy is still its local folder for tokenizer, config and template; bearer token from $${ENDPOINT_TOKEN_ENV})`, collectEndpoint)
+    .option('--reference-endpoint <url>', 'run the reference model on an inference server (repeat for several; --reference is its local folder)', collectEndpoint)
+    .addOption(new Option('--protocol <p>', 'remote protocol of the endpoints: KServe v2 / Triton (pref serve kserve), or vLLM /v1/completions with prompt_logprobs (default: kserve)').choices(['kserve', 'vllm']))
+    .option('--policy-remote-name <name>', 'policy model name on the server (KServe path, vLLM "model"); default for kserve: the --policy folder name')
+    .option('--reference-remote-name <name>', 'reference model name on the server; default for kserve: the --reference folder name')
+    .option('--batch-tokens <N>', 'remote: most tokens (rows × longest row) per request (default 16384; --batch-size caps the rows)')
+    .option('--max-in-flight <N>', 'remote: requests in flight per endpoint', '4')
+    .option('--remote-timeout <ms>', 'remote: per-request timeout (retried)', '120000')
+    .option('--retries <N>', 'remote: further attempts of a failed request (backoff with jitter; Retry-After honoured)', '5')
+    .option('--kserve-json', 'KServe: JSON tensors instead of binary ones')
+    .addOption(new Option('--kserve-output <name>', 'KServe: token_logprobs ([B, T], computed on the server; pref serve kserve has it) or logits ([B, T, V], what an ONNX export on Triton has); default auto: token_logprobs when listed').choices(['auto', 'token_logprobs', 'logits']))
+    .option('--max-logits-bytes <n>', 'KServe logits: most bytes of logits per request (rows × length × vocabulary × 4); longer sequences are refused (default 268435456)')
     .option('-q, --quiet', 'no progress output')
     .action(async (input: string, options: LogprobsCommandOptions & { output: string }) => {
       if (!options.policy && !options.reference) throw new InvalidArgumentError({ argument: '--policy', message: 'give --policy and/or --reference (a model folder)' });

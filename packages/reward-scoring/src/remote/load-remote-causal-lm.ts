@@ -35,15 +35,17 @@ export interface LoadRemoteCausalLMOptions extends RemoteConnectionOptions {
    * ask for; a batch over it is split, a single sequence over it is refused. Default: 256 MiB.
    */
   maxLogitsBytes?: number;
+  /** Most tokens (rows × longest row) per request, when `sequenceLogProbs` is not given `batchTokens`. Default: 16384 (`batchPlanFor('remote')`). */
+  batchTokens?: number;
   chatTemplateLimits?: Partial<ChatTemplateLimits>;
   unsupportedTokenizer?: 'error' | 'warn';
 }
 
-const OPTION_KEYS = new Set<string>([...CONNECTION_OPTION_KEYS, 'protocol', 'remoteName', 'remoteVersion', 'binary', 'kserveOutput', 'maxLogitsBytes', 'chatTemplateLimits', 'unsupportedTokenizer']);
+const OPTION_KEYS = new Set<string>([...CONNECTION_OPTION_KEYS, 'protocol', 'remoteName', 'remoteVersion', 'binary', 'kserveOutput', 'maxLogitsBytes', 'batchTokens', 'chatTemplateLimits', 'unsupportedTokenizer']);
 
 /** Options of {@link RemoteCausalLM.sequenceLogProbs}: those of the in-process model; `sharePrompts` and `minSharedPromptTokens` do not apply (the server runs each sequence whole). */
 export interface RemoteSequenceLogProbsOptions extends SequenceLogProbsOptions {
-  /** Most tokens (rows × longest row) per request. Default: 16384 (`batchPlanFor('remote')`). */
+  /** Most tokens (rows × longest row) per request. Default: the model's `batchTokens` (16384). */
   batchTokens?: number;
 }
 
@@ -62,11 +64,13 @@ export class RemoteCausalLM extends CausalLMText {
   private readonly pool: EndpointPool;
   private readonly prepared = new Map<string, Promise<void>>();
   private batches = 0;
+  private readonly defaultBatchTokens: number;
 
   /** @internal Use {@link loadRemoteCausalLM}. */
-  constructor(text: ConstructorParameters<typeof CausalLMText>[0], protocol: RemoteLogProbProtocol, client: LogProbProtocolClient, pool: EndpointPool) {
+  constructor(text: ConstructorParameters<typeof CausalLMText>[0], protocol: RemoteLogProbProtocol, client: LogProbProtocolClient, pool: EndpointPool, batchTokens: number) {
     super(text);
     this.protocol = protocol;
+    this.defaultBatchTokens = batchTokens;
     this.client = client;
     this.pool = pool;
   }
@@ -87,7 +91,7 @@ export class RemoteCausalLM extends CausalLMText {
    */
   async sequenceLogProbs(inputs: readonly SequenceInput[], options: RemoteSequenceLogProbsOptions = {}): Promise<SequenceLogProb[]> {
     const defaults = batchPlanFor('remote');
-    const { batchSize = 8, batchTokens = defaults.batchTokens, maxLogitsBytes, truncate = false, signal, onProgress } = options;
+    const { batchSize = 8, batchTokens = this.defaultBatchTokens, maxLogitsBytes, truncate = false, signal, onProgress } = options;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new CausalLMError({ code: 'MODEL_RUN', modelDir: this.modelDir, message: `batchSize must be a positive integer, got ${batchSize}` });
     if (!Number.isInteger(batchTokens) || batchTokens < 1) throw new CausalLMError({ code: 'MODEL_RUN', modelDir: this.modelDir, message: `batchTokens must be a positive integer, got ${batchTokens}` });
     if (maxLogitsBytes !== undefined) throw new CausalLMError({ code: 'MODEL_RUN', modelDir: this.modelDir, message: 'maxLogitsBytes of a remote model is set when loading it (loadRemoteCausalLM maxLogitsBytes)' });
@@ -181,7 +185,8 @@ export async function loadRemoteCausalLM(dir: string, options: LoadRemoteCausalL
   for (const key of Object.keys(options)) {
     if (!OPTION_KEYS.has(key)) throw new RewardModelError('INVALID_ARGUMENT', `unknown option "${key}" (known: ${[...OPTION_KEYS].join(', ')})`);
   }
-  const { protocol = 'kserve', remoteVersion, binary = true, kserveOutput = 'auto', maxLogitsBytes = 256 * 2 ** 20 } = options;
+  const { protocol = 'kserve', remoteVersion, binary = true, kserveOutput = 'auto', maxLogitsBytes = 256 * 2 ** 20, batchTokens = batchPlanFor('remote').batchTokens } = options;
+  if (!Number.isSafeInteger(batchTokens) || batchTokens < 1) throw new RewardModelError('INVALID_ARGUMENT', `batchTokens must be a positive integer, got ${batchTokens}`);
   if (protocol !== 'kserve' && protocol !== 'vllm') throw new RewardModelError('INVALID_ARGUMENT', `unknown protocol "${String(protocol)}" for log-probs: use kserve or vllm (TEI serves no log-probs)`);
   if (remoteVersion !== undefined && protocol !== 'kserve') throw new RewardModelError('INVALID_ARGUMENT', 'remoteVersion applies to the kserve protocol only');
   if (!['auto', 'token_logprobs', 'logits'].includes(kserveOutput)) throw new RewardModelError('INVALID_ARGUMENT', `kserveOutput must be auto, token_logprobs or logits, got ${JSON.stringify(kserveOutput)}`);
@@ -206,5 +211,5 @@ export async function loadRemoteCausalLM(dir: string, options: LoadRemoteCausalL
   const remoteName = options.remoteName ?? (protocol === 'kserve' ? absolute.split(/[\\/]/).filter(Boolean).at(-1) : undefined);
   const context = { padId: probe.padTokenId, vocabSize: numberFrom(files.config, ['vocab_size', 'n_vocab']), remoteName, remoteVersion, binary, headers, timeoutMs, kserveOutput, maxLogitsBytes };
   const client = protocol === 'kserve' ? kserveLogProbClient(context) : vllmLogProbClient(context);
-  return new RemoteCausalLM(text, protocol, client, pool);
+  return new RemoteCausalLM(text, protocol, client, pool, batchTokens);
 }
