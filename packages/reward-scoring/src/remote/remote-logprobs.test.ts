@@ -1,4 +1,3 @@
-import type { ServerResponse } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,7 +6,7 @@ import { CausalLMError } from '../causal-lm/errors';
 import { addLogProbs } from '../causal-lm/implicit-rewards';
 import { loadCausalLM, type CausalLM, type SequenceInput } from '../causal-lm/load-causal-lm';
 import { RemoteScoringError, RewardModelError } from '../errors';
-import { closeFake, injectFault, listen, type HttpFault } from './fake-server';
+import { closeFake, listen, vllmCompletionsFake, type FakeServer, type HttpFault, type VllmFault } from './fake-server';
 import { decodeKServeMessage, encodeKServeMessage, INFERENCE_HEADER_LENGTH } from './kserve-wire';
 import { loadRemoteCausalLM, type LoadRemoteCausalLMOptions, type RemoteCausalLM } from './load-remote-causal-lm';
 
@@ -18,63 +17,8 @@ interface Case { prompt: string; response: string; sum_logp: number; token_count
 const reference = JSON.parse(readFileSync(join(gptDir, 'reference.json'), 'utf8')) as { cases: Case[]; chat_cases: Case[] };
 const envelope = JSON.parse(readFileSync(join(fixtures, 'vllm-completions-prompt-logprobs-response.json'), 'utf8')) as Record<string, unknown> & { choices: Record<string, unknown>[] };
 
-type Fault = HttpFault | 'no-prompt-logprobs' | 'wrong-ids';
-
-interface Fake {
-  url: string;
-  requests: number;
-  bodies: unknown[];
-  maxConcurrent: number;
-  close(): Promise<void>;
-}
-
-/**
- * A 127.0.0.1 server with vLLM's documented /v1/completions shapes (the recorded envelope, one
- * choice per prompt, answered in reverse order), its prompt log-probs computed by the in-process model.
- */
-async function vllmFake(lm: CausalLM, faults: (n: number) => Fault = () => 'ok'): Promise<Fake> {
-  const hanging: ServerResponse[] = [];
-  const state = { requests: 0, bodies: [] as unknown[], maxConcurrent: 0, concurrent: 0 };
-  const { server, url } = await listen(async (request, response, body) => {
-    if (request.url !== '/v1/completions') return void response.writeHead(404).end(JSON.stringify({ error: { message: 'not found' } }));
-    const n = state.requests++;
-    const fault = faults(n);
-    if ((fault === 'hang' || typeof fault === 'object') && injectFault(response, fault, hanging)) return;
-    const payload = JSON.parse(body.toString()) as { prompt: number[][]; model?: string };
-    state.bodies.push(payload);
-    state.concurrent++;
-    state.maxConcurrent = Math.max(state.maxConcurrent, state.concurrent);
-    try {
-      const perToken = await lm.tokenLogProbs(payload.prompt);
-      await new Promise((resolve) => setTimeout(resolve, 5)); // let requests overlap
-      const [template] = envelope.choices;
-      const choices = payload.prompt.map((ids, index) => ({
-        ...template,
-        index,
-        ...(index % 2 === 0 ? { prompt_token_ids: fault === 'wrong-ids' ? ids.slice(1) : ids } : {}),
-        prompt_logprobs:
-          fault === 'no-prompt-logprobs'
-            ? null
-            : ids.map((id, t) => (t === 0 ? null : { [String(id)]: { logprob: perToken[index]![t]!, rank: 1 + (id % 7), decoded_token: lm.tokenizer.decode([id]) } })),
-      }));
-      response.writeHead(200, { 'content-type': 'application/json' });
-      response.end(JSON.stringify({ ...envelope, model: payload.model ?? envelope.model, choices: choices.reverse() }));
-    } finally {
-      state.concurrent--;
-    }
-  });
-  return {
-    url,
-    get requests() {
-      return state.requests;
-    },
-    get maxConcurrent() {
-      return state.maxConcurrent;
-    },
-    bodies: state.bodies,
-    close: () => closeFake(server, hanging),
-  };
-}
+type Fake = FakeServer;
+const vllmFake = (lm: CausalLM, faults?: (n: number) => VllmFault): Promise<Fake> => vllmCompletionsFake(() => lm, envelope, faults);
 
 /** A Triton-like KServe v2 server of an ONNX causal-LM export: only the `logits` output [B, T, V]. */
 async function tritonFake(lm: CausalLM, name = 'tiny-gpt'): Promise<Fake> {
