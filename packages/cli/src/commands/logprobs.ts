@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '@pref/core';
-import { rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { rmSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { beginShardRun, optionsHash, readPairs, writeRecords, type PreferencePair, type ShardRun } from '@pref/io';
 import {
@@ -9,6 +9,8 @@ import {
   implicitRewards,
   loadCausalLM,
   loadRemoteCausalLM,
+  modelFilesFingerprint,
+  writeResumableJsonl,
   type CausalLM,
   type EndpointStats,
   type RemoteCausalLM,
@@ -31,6 +33,10 @@ export interface LogprobsCommandOptions {
   truncate?: boolean;
   /** `i/n`: only this shard's pairs (by pairKey), with the order file and manifest for `pref merge`. */
   shard?: string;
+  /** Continue an interrupted run (.jsonl output) from its checkpoint. */
+  resume?: boolean;
+  /** `atomic`: write the output in one atomic step even when it is .jsonl (`pref select`'s scored file, which it never resumes). Default: resumable for .jsonl. */
+  writeMode?: 'resumable' | 'atomic';
   quiet?: boolean;
   /** Inference servers running the policy (`--policy` is then its local folder: tokenizer, config, template). */
   policyEndpoint?: string[];
@@ -93,7 +99,7 @@ function remoteRates(models: { policy?: LogProbModel; reference?: LogProbModel }
  * Streams `input` in chunks, fills in policy/reference log-probs with the given models (numbers in the
  * records are kept) and, where all four are known, the implicit rewards; writes `output` atomically.
  */
-export async function runLogprobs(input: string, output: string, options: LogprobsCommandOptions, progress: ProgressReporter): Promise<{ written: number; withRewards: number; notPrefix: number; truncated: number }> {
+export async function runLogprobs(input: string, output: string, options: LogprobsCommandOptions, progress: ProgressReporter): Promise<{ written: number; withRewards: number; notPrefix: number; truncated: number; resumedFrom: number }> {
   const beta = numberFlag(options.beta, '--beta', { above: 0 });
   const batchSize = integerFlag(options.batchSize, '--batch-size', 1);
   const chunk = integerFlag(options.chunk, '--chunk', 1);
@@ -118,6 +124,10 @@ export async function runLogprobs(input: string, output: string, options: Logpro
   let withRewards = 0;
   let notPrefix = 0;
   let truncated = 0;
+  let resumedFrom = 0;
+  // A .jsonl output is written resumably (partial file + checkpoint), as `pref score` does.
+  const resumable = options.writeMode !== 'atomic' && output !== '-' && /\.jsonl$/i.test(output);
+  if (options.resume && !resumable) throw new InvalidArgumentError({ argument: '--resume', message: `needs a .jsonl output, got ${output}` });
   const shard = shardFlag(options.shard);
   let run: ShardRun | undefined;
   try {
@@ -148,22 +158,66 @@ export async function runLogprobs(input: string, output: string, options: Logpro
       progress.update(done, undefined, remoteRates(models));
       return out;
     };
-    async function* scored(): AsyncGenerator<PreferencePair> {
+    /** Chunks of `--chunk` scored pairs after the first `skip` pairs (a resumed run's), with the pairs done so far. */
+    async function* chunks(skip: number): AsyncGenerator<{ records: PreferencePair[]; pairsDone: number }, number> {
       let batch: PreferencePair[] = [];
-      let first = 0;
+      let first = skip;
+      let index = 0;
       for await (const pair of pairs) {
+        if (index++ < skip) continue;
         batch.push(pair);
         if (batch.length === chunk) {
-          yield* await scoreChunk(batch, first);
+          const records = await scoreChunk(batch, first);
           first += batch.length;
           batch = [];
+          yield { records, pairsDone: first };
         }
       }
-      if (batch.length > 0) yield* await scoreChunk(batch, first);
+      if (batch.length > 0) {
+        const records = await scoreChunk(batch, first);
+        first += batch.length;
+        yield { records, pairsDone: first };
+      }
+      return first;
     }
-    const { written } = await writeRecords(output, scored());
+    let written: number;
+    if (resumable) {
+      // Everything that changes the output is in the fingerprint; endpoints and batch settings are not
+      // (the same folders give the same log-probs, up to float rounding, on any backend).
+      const stat = statSync(input);
+      const modelStamp = (model: LogProbModel | undefined) => (model === undefined ? null : { dir: model.modelDir, files: modelFilesFingerprint({ dir: model.modelDir }) });
+      const fingerprint = JSON.stringify({
+        input: `${resolve(input)}:${stat.size}:${stat.mtimeMs}:${stat.ino}`,
+        shard: options.shard ?? null,
+        policy: modelStamp(models.policy),
+        reference: modelStamp(models.reference),
+        beta,
+        chatTemplate: Boolean(options.chatTemplate),
+        truncate: Boolean(options.truncate),
+        chunk,
+      });
+      const { result, resumed } = await writeResumableJsonl(output, { resume: Boolean(options.resume), fingerprint }, async function* (from) {
+        ({ withRewards = 0, notPrefix = 0, truncated = 0 } = from.counters);
+        done = from.pairsDone;
+        const windows = chunks(from.pairsDone);
+        while (true) {
+          const next = await windows.next();
+          if (next.done) return next.value;
+          yield { ...next.value, counters: { withRewards, notPrefix, truncated } };
+        }
+      });
+      written = result;
+      resumedFrom = resumed.pairsDone;
+    } else {
+      ({ written } = await writeRecords(
+        output,
+        (async function* () {
+          for await (const { records } of chunks(0)) yield* records;
+        })(),
+      ));
+    }
     await run?.commit(written);
-    return { written, withRewards, notPrefix, truncated };
+    return { written, withRewards, notPrefix, truncated, resumedFrom };
   } catch (error) {
     await run?.abort();
     throw error;
@@ -200,6 +254,7 @@ export function registerLogprobsCommands(program: Command): void {
     .option('--threads <n>', 'onnxruntime intra-op threads')
     .option('--truncate', "cut prompt + response longer than the model's positions on the right (tokenizer truncation=True) instead of failing; counted and marked logps_truncated")
     .option('--shard <i/n>', SHARD_HELP)
+    .option('--resume', 'continue an interrupted run from its checkpoint (.jsonl output, written resumably like pref score)')
     .option('--policy-endpoint <url>', `run the policy on an inference server instead of in-process (repeat for several; --policy is still its local folder for tokenizer, config and template; bearer token from $${ENDPOINT_TOKEN_ENV})`, collectEndpoint)
     .option('--reference-endpoint <url>', 'run the reference model on an inference server (repeat for several; --reference is its local folder)', collectEndpoint)
     .addOption(new Option('--protocol <p>', 'remote protocol of the endpoints: KServe v2 / Triton (pref serve kserve), or vLLM /v1/completions with prompt_logprobs (default: kserve)').choices(['kserve', 'vllm']))
@@ -216,8 +271,8 @@ export function registerLogprobsCommands(program: Command): void {
     .action(async (input: string, options: LogprobsCommandOptions & { output: string }) => {
       if (!options.policy && !options.reference) throw new InvalidArgumentError({ argument: '--policy', message: 'give --policy and/or --reference (a model folder)' });
       const progress = createProgress('logprobs', { unit: 'pairs', quiet: options.quiet });
-      const { written, withRewards, notPrefix, truncated } = await runLogprobs(input, options.output, options, progress);
-      progress.finish(`→ ${options.output}`);
+      const { written, withRewards, notPrefix, truncated, resumedFrom } = await runLogprobs(input, options.output, options, progress);
+      progress.finish(`→ ${options.output}${resumedFrom > 0 ? ` (resumed after ${resumedFrom} pairs)` : ''}`);
       if (!options.quiet) {
         process.stderr.write(`${written} pairs written, ${withRewards} with implicit rewards (β = ${options.beta})\n`);
         if (truncated > 0) process.stderr.write(`${truncated} pairs had a sequence cut to the model's positions (--truncate; marked logps_truncated: true)\n`);

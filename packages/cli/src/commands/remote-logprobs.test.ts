@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -89,6 +89,22 @@ describe('pref logprobs with remote models: local, pref serve kserve and a vLLM-
     await pref('logprobs', ...common, '-o', join(tmp, 'shard-2.jsonl'), '--shard', '2/2', ...kserve);
     await pref('merge', join(tmp, 'shard-2.jsonl'), join(tmp, 'shard-1.jsonl'), '-o', join(tmp, 'merged.jsonl'), '-q');
     expectSameLogProbs(join(tmp, 'merged.jsonl'), local);
+
+    // --resume: a run stopped by a final error in its second chunk continues to the bytes of an uninterrupted run.
+    const chunked = [...common, '--chunk', '3', ...viaVllm];
+    await pref('logprobs', ...chunked, '-o', join(tmp, 'whole.jsonl'));
+    const failing = await vllmCompletionsFake((name) => (name === 'reference' ? reference : policy), envelope, (n) => (n >= 5 ? { status: 400 } : 'ok'));
+    try {
+      const cut = [...chunked.map((arg) => (arg === vllm.url ? failing.url : arg)), '-o', join(tmp, 'cut.jsonl')];
+      await expect(pref('logprobs', ...cut)).rejects.toThrow(/HTTP 400: injected 400/);
+    } finally {
+      await failing.close();
+    }
+    expect(existsSync(join(tmp, 'cut.jsonl'))).toBe(false);
+    expect((JSON.parse(readFileSync(join(tmp, '.cut.jsonl.checkpoint.json'), 'utf8')) as { pairsDone: number }).pairsDone).toBe(3);
+    await pref('logprobs', ...chunked, '-o', join(tmp, 'cut.jsonl'), '--resume');
+    expect(readFileSync(join(tmp, 'cut.jsonl'), 'utf8')).toBe(readFileSync(join(tmp, 'whole.jsonl'), 'utf8'));
+    await expect(pref('logprobs', ...common, '-o', join(tmp, 'x.csv'), '--resume')).rejects.toThrow(/--resume: needs a .jsonl output/);
 
     await expect(pref('logprobs', ...common, '-o', join(tmp, 'x.jsonl'), '--protocol', 'vllm')).rejects.toThrow(/--protocol: needs --policy-endpoint or --reference-endpoint/);
     await expect(pref('logprobs', input, '-o', join(tmp, 'x.jsonl'), '--reference', referenceDir, '--policy-endpoint', vllm.url)).rejects.toThrow(/--policy-endpoint: needs --policy DIR/);
