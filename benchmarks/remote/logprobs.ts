@@ -13,7 +13,7 @@
  * `--write` rewrites the log-probs figures in benchmarks/remote/README.md.
  */
 import type { ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadCausalLM, loadRemoteCausalLM, type SequenceInput } from '@pref/reward-scoring';

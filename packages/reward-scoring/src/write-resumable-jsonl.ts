@@ -119,8 +119,7 @@ export async function writeResumableJsonl<R>(
   } catch (error) {
     throw fileSystemError(output, 'write', error);
   }
-  let result: R | undefined;
-  let finished = false;
+  let finished: { result: R } | undefined;
   let failed = false;
   try {
     ftruncateSync(fd, bytes);
@@ -130,8 +129,7 @@ export async function writeResumableJsonl<R>(
     while (true) {
       const next = await windows.next();
       if (next.done) {
-        result = next.value;
-        finished = true;
+        finished = { result: next.value };
         break;
       }
       const text = next.value.records.map((record) => `${JSON.stringify(record)}\n`).join('');
@@ -161,6 +159,6 @@ export async function writeResumableJsonl<R>(
   }
   fsyncDir(dirname(output));
   rmSync(checkpoint, { force: true });
-  if (!finished) throw new Error('unreachable: the producer ended without a result');
-  return { result: result as R, resumed };
+  if (finished === undefined) throw new Error('unreachable: the producer ended without a result');
+  return { result: finished.result, resumed };
 }

@@ -1,6 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { AbortedError } from '@pref/core';
+import { AbortedError, InvalidArgumentError } from '@pref/core';
 import { batchPlanFor, planBatches } from '../batching';
 import type { ChatTemplateLimits } from '../chat-template/index';
 import { CausalLMText, numberFrom, type SequenceInput } from '../causal-lm/causal-lm-text';
@@ -92,9 +92,9 @@ export class RemoteCausalLM extends CausalLMText {
   async sequenceLogProbs(inputs: readonly SequenceInput[], options: RemoteSequenceLogProbsOptions = {}): Promise<SequenceLogProb[]> {
     const defaults = batchPlanFor('remote');
     const { batchSize = 8, batchTokens = this.defaultBatchTokens, maxLogitsBytes, truncate = false, signal, onProgress } = options;
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new CausalLMError({ code: 'MODEL_RUN', modelDir: this.modelDir, message: `batchSize must be a positive integer, got ${batchSize}` });
-    if (!Number.isInteger(batchTokens) || batchTokens < 1) throw new CausalLMError({ code: 'MODEL_RUN', modelDir: this.modelDir, message: `batchTokens must be a positive integer, got ${batchTokens}` });
-    if (maxLogitsBytes !== undefined) throw new CausalLMError({ code: 'MODEL_RUN', modelDir: this.modelDir, message: 'maxLogitsBytes of a remote model is set when loading it (loadRemoteCausalLM maxLogitsBytes)' });
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new InvalidArgumentError({ argument: 'batchSize', message: `must be a positive integer, got ${batchSize}` });
+    if (!Number.isInteger(batchTokens) || batchTokens < 1) throw new InvalidArgumentError({ argument: 'batchTokens', message: `must be a positive integer, got ${batchTokens}` });
+    if (maxLogitsBytes !== undefined) throw new InvalidArgumentError({ argument: 'maxLogitsBytes', message: 'of a remote model is set when loading it (loadRemoteCausalLM maxLogitsBytes)' });
     const { encoded, truncated } = this.encodeInputs(inputs, truncate);
     const results = new Array<SequenceLogProb>(inputs.length);
     const scorable: number[] = [];

@@ -53,7 +53,7 @@ async function tritonFake(lm: CausalLM, name = 'tiny-gpt'): Promise<Fake> {
 
 describe('remote causal-LM log-probs (vLLM prompt_logprobs, KServe logits)', () => {
   let lm: CausalLM;
-  const inputs: SequenceInput[] = [...reference.cases.map((c) => ({ prompt: c.prompt, response: c.response })), { messages: reference.chat_cases[0]!.messages as SequenceInput['messages'], response: reference.chat_cases[0]!.response }];
+  const inputs: SequenceInput[] = [...reference.cases.map((c) => ({ prompt: c.prompt, response: c.response })), { messages: reference.chat_cases[0]!.messages, response: reference.chat_cases[0]!.response }];
   const expected = [...reference.cases, reference.chat_cases[0]!];
   const fakes: Fake[] = [];
   const models: RemoteCausalLM[] = [];
