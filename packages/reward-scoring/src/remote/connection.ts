@@ -20,7 +20,7 @@ export interface RemoteConnectionOptions extends EndpointPoolOptions {
 export const CONNECTION_OPTION_KEYS = ['endpoints', 'timeoutMs', 'token', 'headers', 'maxInFlight', 'retries', 'maxConsecutiveFailures', 'backoffMs', 'maxBackoffMs', 'random'] as const;
 
 /** Checks an endpoint URL: http(s), no credentials in it (they belong in the environment), no query. Returns it without a trailing slash. */
-export function endpointUrl(value: string): string {
+function endpointUrl(value: string): string {
   let url: URL;
   try {
     url = new URL(value);
