@@ -25,7 +25,7 @@ const sections = order
   .map((name) => {
     const text = readFileSync(join(here, name, 'README.md'), 'utf8')
       .replace(/^(#{1,5}) /gm, '#$1 ')
-      .replace(/^<!-- (results:start|results:end|figures|\/figures|pipeline-figures|\/pipeline-figures) -->\n/gm, '')
+      .replace(/^<!-- (results:start|results:end|figures|\/figures|pipeline-figures|\/pipeline-figures|logprobs-figures|\/logprobs-figures) -->\n/gm, '')
       .trimEnd();
     return `${text}\n\n(Source: [\`${name}/README.md\`](${name}/README.md).)\n`;
   });

@@ -17,7 +17,9 @@ export { loadRewardModel, RewardModel } from './load-reward-model';
 export type { LoadRewardModelOptions, RewardModelDevice, ScoreOutput } from './load-reward-model';
 export { scorePairs, scorePairWindows } from './score-pairs';
 export type { ScorePairsOptions, ScoredPair, ScoredWindow, ScoreProgress, InputFormat, PairScoringModel } from './score-pairs';
-export { scorePairsToFile, checkpointPaths } from './score-pairs-to-file';
+export { scorePairsToFile, checkpointPaths, modelFilesFingerprint } from './score-pairs-to-file';
+export { writeResumableJsonl } from './write-resumable-jsonl';
+export type { ResumePoint, ResumableWindow } from './write-resumable-jsonl';
 export type { ScorePairsToFileOptions } from './score-pairs-to-file';
 export { quantizeModel, quantizeWeights } from './quantize-model';
 export type { QuantizeModelOptions, QuantizeModelResult } from './quantize-model';
@@ -42,14 +44,17 @@ export type { BatchPlan, BatchPlanDevice, PaddedBatch } from './batching';
 // Remote inference servers (KServe v2 / Triton, vLLM, TEI) and the KServe v2 wire format
 export { loadRemoteRewardModel, RemoteRewardModel, ENDPOINT_TOKEN_ENV } from './remote/load-remote-reward-model';
 export type { LoadRemoteRewardModelOptions } from './remote/load-remote-reward-model';
+export { loadRemoteCausalLM, RemoteCausalLM } from './remote/load-remote-causal-lm';
+export type { LoadRemoteCausalLMOptions, RemoteLogProbProtocol, RemoteSequenceLogProbsOptions } from './remote/load-remote-causal-lm';
+export type { RemoteConnectionOptions } from './remote/connection';
 export type { RemoteProtocol } from './remote/protocols';
 export type { EndpointStats } from './remote/endpoint-pool';
 export { encodeKServeMessage, decodeKServeMessage, KServeWireError, INFERENCE_HEADER_LENGTH } from './remote/kserve-wire';
 export type { KServeTensor, KServeDatatype, KServeMessage } from './remote/kserve-wire';
 
 // Causal LMs: sequence log-probs, DPO implicit rewards, sampling
-export { loadCausalLM, CausalLM, CAUSAL_LM_MODEL_FILES, implicitRewards, addLogProbs, LOGPS_FIELDS, logSoftmaxAt } from './causal-lm/index';
-export type { LoadCausalLMOptions, SequenceInput, SequenceLogProb, SequenceLogProbsOptions, ImplicitRewardsOptions, ImplicitRewardFields, LogProbFields } from './causal-lm/index';
+export { loadCausalLM, CausalLM, CAUSAL_LM_MODEL_FILES, implicitRewards, addLogProbs, LOGPS_FIELDS, logSoftmaxAt, tokenLogProbsFromLogits } from './causal-lm/index';
+export type { LoadCausalLMOptions, SequenceInput, SequenceLogProb, SequenceLogProbsOptions, ImplicitRewardsOptions, ImplicitRewardFields, LogProbFields, SequenceLogProbModel } from './causal-lm/index';
 export { generate, sampleToken } from './causal-lm/generate';
 export type { GenerateOptions, Generation } from './causal-lm/generate';
 

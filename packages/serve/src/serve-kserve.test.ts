@@ -1,13 +1,17 @@
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectPairs, type PreferencePair } from '@pref/io';
 import {
   defaultRewardModelDir,
   encodeKServeMessage,
+  loadCausalLM,
+  loadRemoteCausalLM,
   loadRemoteRewardModel,
   loadRewardModel,
   RemoteScoringError,
   scorePairs,
+  type CausalLM,
   type RewardModel,
 } from '@pref/reward-scoring';
 import { serveKServe, type KServeServer } from './serve-kserve';
@@ -165,6 +169,81 @@ describe('pref serve kserve: requests it refuses, batching', () => {
       expect((error as Error).message).toMatch(/HTTP 404: no model at \/v2\/models\/nope/);
     } finally {
       await remote.dispose();
+    }
+  });
+});
+
+describe('pref serve kserve with a causal LM: token_logprobs computed on the server', () => {
+  const gptDir = fileURLToPath(new URL('../../reward-scoring/fixtures/tiny-gpt/', import.meta.url));
+  const withPast = fileURLToPath(new URL('../../reward-scoring/fixtures/tiny-gpt/with-past/', import.meta.url));
+  // PyTorch's float64 log-softmax over the fixture's float32 logits (reward-scoring/fixtures/tiny-gpt/make_fixture.py).
+  const reference = JSON.parse(readFileSync(`${gptDir}reference.json`, 'utf8')) as { cases: { prompt: string; response: string; sum_logp: number }[] };
+  const inputs = reference.cases.map((c) => ({ prompt: c.prompt, response: c.response }));
+  let lm: CausalLM;
+  beforeAll(async () => {
+    lm = await loadCausalLM(gptDir);
+  });
+  afterAll(async () => lm?.dispose());
+
+  it.each([
+    ['model.onnx', gptDir],
+    ['with-past/model.onnx (cache inputs fed empty on the server, not listed)', withPast],
+  ])('%s: the remote client gets the in-process log-probs from [B, T] token_logprobs, or from logits', async (_label, dir) => {
+    const server = await serveKServe({ model: dir, name: 'policy', port: 0 });
+    try {
+      const metadata = (await (await fetch(`${server.url}/v2/models/policy`)).json()) as { inputs: { name: string }[]; outputs: { name: string; datatype: string; shape: number[] }[] };
+      expect(metadata.inputs.map((i) => i.name)).toEqual(['input_ids', 'attention_mask', 'position_ids']);
+      expect(metadata.outputs).toEqual([
+        { name: 'token_logprobs', datatype: 'FP64', shape: [-1, -1] },
+        { name: 'logits', datatype: 'FP32', shape: [-1, -1, 512] },
+      ]);
+      const local = await lm.sequenceLogProbs(inputs, { sharePrompts: 'never' });
+      for (const kserveOutput of ['auto', 'logits'] as const) {
+        for (const binary of [true, false]) {
+          const remote = await loadRemoteCausalLM(gptDir, { endpoints: [server.url], remoteName: 'policy', kserveOutput, binary });
+          try {
+            const got = await remote.sequenceLogProbs(inputs, { batchSize: 4 });
+            got.forEach((r, i) => {
+              expect(Math.abs(r.logProb - reference.cases[i]!.sum_logp)).toBeLessThan(1e-4);
+              expect(Math.abs(r.logProb - local[i]!.logProb)).toBeLessThan(1e-6);
+              expect(r.tokenCount).toBe(local[i]!.tokenCount);
+            });
+          } finally {
+            await remote.dispose();
+          }
+        }
+      }
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('answers token_logprobs by default (0 at t = 0 and on padding) and refuses logits over maxLogitsBytes with 413', async () => {
+    const server = await serveKServe({ model: lm, name: 'policy', port: 0, maxLogitsBytes: 4 * 512 * 4 });
+    try {
+      const ids = [[310, 58, 329, 318], [310, 58, 0, 0]];
+      const mask = [[1, 1, 1, 1], [1, 1, 0, 0]];
+      const tensors = [
+        { name: 'input_ids', datatype: 'INT64' as const, shape: [2, 4], data: ids.flat() },
+        { name: 'attention_mask', datatype: 'INT64' as const, shape: [2, 4], data: mask.flat() },
+      ];
+      const { body, headers } = encodeKServeMessage('inputs', {}, tensors);
+      const answer = (await (await fetch(`${server.url}/v2/models/policy/infer`, { method: 'POST', headers, body })).json()) as { outputs: { name: string; shape: number[]; data: number[] }[] };
+      expect(answer.outputs.map((o) => [o.name, o.shape])).toEqual([['token_logprobs', [2, 4]]]);
+      const expected = await lm.tokenLogProbs([ids[0]!, ids[1]!.slice(0, 2)]);
+      const data = answer.outputs[0]!.data;
+      expect([data[0], data[4], data[6], data[7]]).toEqual([0, 0, 0, 0]);
+      for (const [at, value] of [[1, expected[0]![1]], [3, expected[0]![3]], [5, expected[1]![1]]] as const) expect(Math.abs(data[at]! - value!)).toBeLessThan(1e-9);
+      const tooBig = encodeKServeMessage('inputs', { outputs: [{ name: 'logits' }] }, tensors);
+      const refused = await fetch(`${server.url}/v2/models/policy/infer`, { method: 'POST', headers: tooBig.headers, body: tooBig.body });
+      expect(refused.status).toBe(413);
+      expect(((await refused.json()) as { error: string }).error).toMatch(/over the limit of 8192: ask for token_logprobs/);
+      const unknown = encodeKServeMessage('inputs', { outputs: [{ name: 'probs' }] }, tensors);
+      const bad = await fetch(`${server.url}/v2/models/policy/infer`, { method: 'POST', headers: unknown.headers, body: unknown.body });
+      expect(bad.status).toBe(400);
+      expect(((await bad.json()) as { error: string }).error).toMatch(/unknown output "probs" \(the model has "token_logprobs", "logits"\)/);
+    } finally {
+      await server.close();
     }
   });
 });

@@ -1,13 +1,17 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { basename } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { InvalidArgumentError, PrefError } from '@pref/io';
 import {
   decodeKServeMessage,
   encodeKServeMessage,
   INFERENCE_HEADER_LENGTH,
   KServeWireError,
+  CausalLM,
+  loadCausalLM,
   loadRewardModel,
+  tokenLogProbsFromLogits,
   type EncodedSequence,
   type KServeTensor,
   type RewardModel,
@@ -18,8 +22,16 @@ import { readBody } from './request-body';
 
 /** Options of {@link serveKServe}. */
 export interface ServeKServeOptions {
-  /** A model folder or Hub id to load, or a loaded model (then the caller disposes it). */
-  model: string | RewardModel;
+  /** A model folder or Hub id to load, or a loaded reward model or causal LM (then the caller disposes it). */
+  model: string | RewardModel | CausalLM;
+  /**
+   * What a model folder holds: `reward` (a sequence classifier: output `logits` [B, num_labels]) or
+   * `causal-lm` (a decoder: outputs `token_logprobs` [B, T] and `logits` [B, T, V]). `auto` reads
+   * config.json `architectures` (`…ForCausalLM`, `…LMHeadModel` → causal-lm). Default: `auto`.
+   */
+  task?: 'auto' | 'reward' | 'causal-lm';
+  /** Causal LMs: largest `logits` answer in bytes (rows × length × vocabulary × 4; 413 beyond). Default: 256 MiB. */
+  maxLogitsBytes?: number;
   /** The model's name in the URL paths. Default: the folder's name. */
   name?: string;
   /** Default: 8000 (KServe's HTTP port). 0 picks a free port. */
@@ -67,12 +79,12 @@ export interface KServeServer {
   close(): Promise<void>;
 }
 
-interface Pending {
+interface Pending<R> {
   rows: EncodedSequence[];
   padded: number;
   longest: number;
   enqueued: number;
-  resolve: (logits: Float32Array) => void;
+  resolve: (results: R[]) => void;
   reject: (error: unknown) => void;
 }
 
@@ -81,15 +93,16 @@ interface Pending {
  * queue's merged padded tokens reach `batchTokens` or the oldest request has waited `maxQueueDelayMs`;
  * one model run at a time (the session uses every intra-op thread).
  */
-class DynamicBatcher {
-  private readonly queue: Pending[] = [];
+class DynamicBatcher<R> {
+  private readonly queue: Pending<R>[] = [];
   private running = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private idle: (() => void)[] = [];
   readonly stats: KServeStats = { requests: 0, batches: 0, rows: 0, largestMerge: 0 };
 
   constructor(
-    private readonly model: RewardModel,
+    /** One model run over the merged rows: one result per row, in order. */
+    private readonly run: (rows: EncodedSequence[]) => Promise<R[]>,
     private readonly batchTokens: number,
     private readonly maxQueueDelayMs: number,
   ) {}
@@ -98,7 +111,7 @@ class DynamicBatcher {
     return this.queue.length;
   }
 
-  submit(rows: EncodedSequence[]): Promise<Float32Array> {
+  submit(rows: EncodedSequence[]): Promise<R[]> {
     const longest = rows.reduce((max, row) => Math.max(max, row.ids.length), 1);
     return new Promise((resolve, reject) => {
       this.queue.push({ rows, longest, padded: rows.length * longest, enqueued: Date.now(), resolve, reject });
@@ -143,7 +156,7 @@ class DynamicBatcher {
   }
 
   private async flush(): Promise<void> {
-    const batch: Pending[] = [this.queue.shift()!];
+    const batch: Pending<R>[] = [this.queue.shift()!];
     let rows = batch[0]!.rows.length;
     let longest = batch[0]!.longest;
     while (this.queue.length > 0) {
@@ -159,11 +172,10 @@ class DynamicBatcher {
     this.stats.rows += rows;
     this.stats.largestMerge = Math.max(this.stats.largestMerge, batch.length);
     try {
-      const logits = await this.model.runBatch(batch.flatMap((item) => item.rows));
-      const perRow = this.model.numLabels;
+      const results = await this.run(batch.flatMap((item) => item.rows));
       let at = 0;
       for (const item of batch) {
-        item.resolve(logits.slice(at * perRow, (at + item.rows.length) * perRow));
+        item.resolve(results.slice(at, at + item.rows.length));
         at += item.rows.length;
       }
     } catch (error) {
@@ -178,6 +190,108 @@ class DynamicBatcher {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     if (this.queue.length > 0) void this.flush();
+  }
+}
+
+/** The values of one output for one row of a request. */
+type RowResult = Record<string, Float32Array | Float64Array>;
+
+/** What the server needs of a model: its inputs, its outputs, one batched run, and how a request's answer tensors are laid out. */
+interface ServedModel {
+  dir: string;
+  config: Record<string, unknown>;
+  inputNames: readonly string[];
+  outputs: readonly { name: string; datatype: 'FP32' | 'FP64'; shape: number[] }[];
+  /** Outputs answered when a request names none. */
+  defaultOutputs: readonly string[];
+  run(rows: EncodedSequence[]): Promise<RowResult[]>;
+  /** Bytes of output `name` for `rows` rows of `width` tokens, when known before running. */
+  outputBytes(name: string, rows: number, width: number): number | undefined;
+  /** The answer tensor of output `name` for one request's rows (`width`: the request's padded length). */
+  assemble(name: string, rows: readonly EncodedSequence[], results: readonly RowResult[], width: number): KServeTensor;
+  dispose(): Promise<void>;
+}
+
+function servedRewardModel(model: RewardModel): ServedModel {
+  const perRow = model.numLabels;
+  return {
+    dir: model.dir,
+    config: model.config,
+    inputNames: model.inputNames,
+    outputs: [{ name: model.outputName, datatype: 'FP32', shape: [-1, perRow] }],
+    defaultOutputs: [model.outputName],
+    async run(rows) {
+      const logits = await model.runBatch(rows);
+      return rows.map((_, r) => ({ [model.outputName]: logits.subarray(r * perRow, (r + 1) * perRow) }));
+    },
+    outputBytes: (_name, rows) => rows * perRow * 4,
+    assemble(name, rows, results) {
+      const data = new Float32Array(rows.length * perRow);
+      results.forEach((result, r) => data.set(result[name]!, r * perRow));
+      return { name, datatype: 'FP32', shape: [rows.length, perRow], data };
+    },
+    dispose: () => model.dispose(),
+  };
+}
+
+const CAUSAL_LM_INPUTS = new Set(['input_ids', 'attention_mask', 'position_ids']);
+
+/**
+ * A causal LM served with two outputs: `token_logprobs` FP64 `[B, T]`, where entry t ≥ 1 is
+ * log p(ids[t] | ids[<t]) (log-softmax of the logits at t − 1 gathered at the next token, computed
+ * here in float64 with the in-process function, so a client fetches B × T numbers instead of
+ * B × T × V), and 0 at t = 0 and on padding; and the raw `logits` FP32 `[B, T, V]` (what Triton
+ * serves for an ONNX export; capped by `maxLogitsBytes`). The key/value-cache inputs of `use_cache`
+ * exports are fed empty on the server and not listed.
+ */
+function servedCausalLM(lm: CausalLM, maxLogitsBytes: number): ServedModel {
+  const configVocab = typeof lm.config.vocab_size === 'number' ? lm.config.vocab_size : undefined;
+  return {
+    dir: lm.modelDir,
+    config: lm.config,
+    inputNames: lm.session.inputNames.filter((name) => CAUSAL_LM_INPUTS.has(name)),
+    outputs: [
+      { name: 'token_logprobs', datatype: 'FP64', shape: [-1, -1] },
+      { name: 'logits', datatype: 'FP32', shape: [-1, -1, configVocab ?? -1] },
+    ],
+    defaultOutputs: ['token_logprobs'],
+    async run(rows) {
+      const ids = rows.map((row) => Array.from(row.ids));
+      const { logits, width, vocabSize } = await lm.runLogits(ids);
+      const perToken = tokenLogProbsFromLogits(ids, logits, width, vocabSize);
+      return rows.map((row, r) => ({ token_logprobs: perToken[r]!, logits: logits.subarray(r * width * vocabSize, (r * width + row.ids.length) * vocabSize) }));
+    },
+    outputBytes: (name, rows, width) => (name === 'logits' ? (configVocab === undefined ? undefined : rows * width * configVocab * 4) : rows * width * 8),
+    assemble(name, rows, results, width) {
+      if (name === 'token_logprobs') {
+        const data = new Float64Array(rows.length * width);
+        results.forEach((result, r) => {
+          const values = result.token_logprobs!;
+          for (let t = 1; t < values.length; t++) data[r * width + t] = values[t]!;
+        });
+        return { name, datatype: 'FP64', shape: [rows.length, width], data };
+      }
+      const vocab = results[0]!.logits!.length / rows[0]!.ids.length;
+      if (rows.length * width * vocab * 4 > maxLogitsBytes) {
+        throw new BadRequestError({ status: 413, field: 'outputs.logits', message: `${rows.length} × ${width} × ${vocab} logits are ${rows.length * width * vocab * 4} bytes, over the limit of ${maxLogitsBytes}: ask for token_logprobs` });
+      }
+      const data = new Float32Array(rows.length * width * vocab);
+      results.forEach((result, r) => data.set(result.logits!, r * width * vocab));
+      return { name, datatype: 'FP32', shape: [rows.length, width, vocab], data };
+    },
+    dispose: () => lm.dispose(),
+  };
+}
+
+/** `auto`: a local folder whose config.json `architectures` names a causal LM (`…ForCausalLM`, `…LMHeadModel`) is one. */
+function detectTask(model: string): 'reward' | 'causal-lm' {
+  const configPath = join(model, 'config.json');
+  if (!existsSync(configPath)) return 'reward';
+  try {
+    const architectures = (JSON.parse(readFileSync(configPath, 'utf8')) as { architectures?: unknown }).architectures;
+    return Array.isArray(architectures) && architectures.some((a) => typeof a === 'string' && /(ForCausalLM|LMHeadModel)$/.test(a)) ? 'causal-lm' : 'reward';
+  } catch {
+    return 'reward'; // the loader reports the broken config.json with its path
   }
 }
 
@@ -197,7 +311,7 @@ function sendError(response: ServerResponse, status: number, message: string, he
  * `attention_mask` (1…1 0…0 per row: it gives each row's length), `token_type_ids` (zeros when
  * absent), `position_ids` (must be 0, 1, … on tokens). Anything else is a 400 naming the tensor.
  */
-function rowsFromTensors(tensors: readonly KServeTensor[], model: RewardModel, maxRequestTokens: number): EncodedSequence[] {
+function rowsFromTensors(tensors: readonly KServeTensor[], model: Pick<ServedModel, 'inputNames' | 'config'>, maxRequestTokens: number): EncodedSequence[] {
   const byName = new Map<string, KServeTensor>();
   for (const tensor of tensors) {
     if (byName.has(tensor.name)) throw new BadRequestError({ field: `inputs.${tensor.name}`, message: 'given twice' });
@@ -258,10 +372,13 @@ function rowsFromTensors(tensors: readonly KServeTensor[], model: RewardModel, m
 }
 
 /**
- * Serves an ONNX reward model with the KServe v2 / Open Inference Protocol over HTTP, the protocol
- * of KServe, Triton and Seldon, so other pref processes (`pref score --endpoint`) and any v2 client can use it:
+ * Serves an ONNX reward model or causal LM with the KServe v2 / Open Inference Protocol over HTTP, the
+ * protocol of KServe, Triton and Seldon, so other pref processes (`pref score --endpoint`,
+ * `pref logprobs --policy-endpoint`) and any v2 client can use it:
  * - `GET /v2/health/live`, `GET /v2/health/ready`, `GET /v2` (server metadata);
- * - `GET /v2/models/{name}[/versions/1]` (inputs: the graph's, INT64 `[-1, -1]`; output `logits` FP32 `[-1, num_labels]`),
+ * - `GET /v2/models/{name}[/versions/1]` (inputs: the graph's, INT64 `[-1, -1]`; outputs: a reward model's
+ *   `logits` FP32 `[-1, num_labels]`, or a causal LM's `token_logprobs` FP64 `[-1, -1]` (the default answer)
+ *   and `logits` FP32 `[-1, -1, vocab]`, see {@link servedCausalLM}),
  *   `GET /v2/models/{name}[/versions/1]/ready`;
  * - `POST /v2/models/{name}[/versions/1]/infer` with JSON tensors or binary ones (`Inference-Header-Content-Length`),
  *   answered in the same form (binary when the request asks with `binary_data`/`binary_data_output`).
@@ -269,7 +386,7 @@ function rowsFromTensors(tensors: readonly KServeTensor[], model: RewardModel, m
  * Bad requests are 400 (413 for size) `{"error": "..."}` naming the tensor; a refused request changes nothing.
  */
 export async function serveKServe(options: ServeKServeOptions): Promise<KServeServer> {
-  const known = new Set(['model', 'name', 'port', 'host', 'device', 'threads', 'batchTokens', 'maxQueueDelayMs', 'maxQueuedRequests', 'maxBodyBytes', 'maxRequestTokens']);
+  const known = new Set(['model', 'task', 'name', 'port', 'host', 'device', 'threads', 'batchTokens', 'maxQueueDelayMs', 'maxQueuedRequests', 'maxBodyBytes', 'maxRequestTokens', 'maxLogitsBytes']);
   for (const key of Object.keys(options)) {
     if (!known.has(key)) throw new InvalidArgumentError({ argument: key, message: `unknown option (known: ${[...known].join(', ')})` });
   }
@@ -281,6 +398,8 @@ export async function serveKServe(options: ServeKServeOptions): Promise<KServeSe
     maxQueuedRequests = 1024,
     maxBodyBytes = 64 * 1024 * 1024,
     maxRequestTokens = 1024 * 1024,
+    maxLogitsBytes = 256 * 1024 * 1024,
+    task = 'auto',
   } = options;
   const integer = (value: number, argument: string, min: number, max = Number.MAX_SAFE_INTEGER): void => {
     if (!Number.isInteger(value) || value < min || value > max) throw new InvalidArgumentError({ argument, message: `expected an integer in [${min}, ${max}], got ${value}` });
@@ -290,21 +409,30 @@ export async function serveKServe(options: ServeKServeOptions): Promise<KServeSe
   integer(maxQueuedRequests, 'maxQueuedRequests', 1);
   integer(maxBodyBytes, 'maxBodyBytes', 1);
   integer(maxRequestTokens, 'maxRequestTokens', 1);
+  integer(maxLogitsBytes, 'maxLogitsBytes', 1);
+  if (!['auto', 'reward', 'causal-lm'].includes(task)) throw new InvalidArgumentError({ argument: 'task', message: `expected auto, reward or causal-lm, got ${JSON.stringify(task)}` });
   if (!(maxQueueDelayMs >= 0 && Number.isFinite(maxQueueDelayMs))) throw new InvalidArgumentError({ argument: 'maxQueueDelayMs', message: `expected a number >= 0, got ${maxQueueDelayMs}` });
   const owned = typeof options.model === 'string';
-  const model = typeof options.model === 'string' ? await loadRewardModel(options.model, { device: options.device, threads: options.threads }) : options.model;
+  let model: ServedModel;
+  if (typeof options.model === 'string') {
+    const kind = task === 'auto' ? detectTask(options.model) : task;
+    const loadOptions = { device: options.device, threads: options.threads };
+    model = kind === 'causal-lm' ? servedCausalLM(await loadCausalLM(options.model, loadOptions), maxLogitsBytes) : servedRewardModel(await loadRewardModel(options.model, loadOptions));
+  } else {
+    model = options.model instanceof CausalLM ? servedCausalLM(options.model, maxLogitsBytes) : servedRewardModel(options.model);
+  }
   const name = options.name ?? basename(model.dir);
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) {
     if (owned) await model.dispose();
     throw new InvalidArgumentError({ argument: 'name', message: `expected letters, digits, ".", "_", "-", got ${JSON.stringify(name)}` });
   }
-  const batcher = new DynamicBatcher(model, batchTokens, maxQueueDelayMs);
+  const batcher = new DynamicBatcher((rows) => model.run(rows), batchTokens, maxQueueDelayMs);
   const metadata = {
     name,
     versions: ['1'],
     platform: 'onnxruntime_onnx',
     inputs: model.inputNames.map((input) => ({ name: input, datatype: 'INT64', shape: [-1, -1] })),
-    outputs: [{ name: model.outputName, datatype: 'FP32', shape: [-1, model.numLabels] }],
+    outputs: model.outputs,
   };
   let draining = false;
   const modelRoute = new RegExp(`^/v2/models/${name.replace(/[.]/g, '\\.')}(?:/versions/([^/]+))?(/ready|/infer)?$`);
@@ -350,21 +478,32 @@ export async function serveKServe(options: ServeKServeOptions): Promise<KServeSe
     const parameters = header.parameters;
     if (parameters !== undefined && (parameters === null || typeof parameters !== 'object' || Array.isArray(parameters))) throw new BadRequestError({ field: 'parameters', message: 'expected an object' });
     if ((parameters as Record<string, unknown> | undefined)?.binary_data_output === true) binaryOutput = true;
+    let requested = model.defaultOutputs;
     if (header.outputs !== undefined) {
       if (!Array.isArray(header.outputs)) throw new BadRequestError({ field: 'outputs', message: 'expected an array' });
-      header.outputs.forEach((output: unknown, i: number) => {
+      const names = model.outputs.map((o) => o.name);
+      requested = header.outputs.map((output: unknown, i: number) => {
         const outputName = (output as { name?: unknown } | null)?.name;
-        if (outputName !== model.outputName) throw new BadRequestError({ field: `outputs[${i}].name`, message: `unknown output ${JSON.stringify(outputName)} (the model has "${model.outputName}")` });
+        if (typeof outputName !== 'string' || !names.includes(outputName)) throw new BadRequestError({ field: `outputs[${i}].name`, message: `unknown output ${JSON.stringify(outputName)} (the model has ${names.map((n) => `"${n}"`).join(', ')})` });
         if ((output as { parameters?: { binary_data?: unknown } }).parameters?.binary_data === true) binaryOutput = true;
+        return outputName;
       });
+      if (new Set(requested).size !== requested.length) throw new BadRequestError({ field: 'outputs', message: 'an output is named twice' });
     }
     if (header.id !== undefined && typeof header.id !== 'string') throw new BadRequestError({ field: 'id', message: 'expected a string' });
     const rows = rowsFromTensors(decoded.tensors, model, maxRequestTokens);
-    const logits = await batcher.submit(rows);
+    const width = decoded.tensors.find((t) => t.name === 'input_ids')!.shape[1]!;
+    for (const output of requested) {
+      const bytes = model.outputBytes(output, rows.length, width);
+      if (output === 'logits' && bytes !== undefined && bytes > maxLogitsBytes) {
+        throw new BadRequestError({ status: 413, field: 'outputs.logits', message: `${rows.length} × ${width} tokens of logits are ${bytes} bytes, over the limit of ${maxLogitsBytes}: ask for token_logprobs` });
+      }
+    }
+    const results = await batcher.submit(rows);
     const { body: answer, headers } = encodeKServeMessage(
       'outputs',
       { model_name: name, model_version: '1', ...(header.id === undefined ? {} : { id: header.id }) },
-      [{ name: model.outputName, datatype: 'FP32', shape: [rows.length, model.numLabels], data: logits }],
+      requested.map((output) => model.assemble(output, rows, results, width)),
       { binary: binaryOutput },
     );
     response.writeHead(200, { ...headers, 'content-length': answer.byteLength });

@@ -55,7 +55,7 @@ interface ScoreFlags {
 }
 
 /** `host:port 12.3 seq/s` for each endpoint, `(out)` for one taken out of rotation. */
-function endpointRates(stats: readonly EndpointStats[]): string {
+export function endpointRates(stats: readonly EndpointStats[]): string {
   return stats
     .map((s) => `${s.url.replace(/^https?:\/\//, '')} ${s.sequencesPerSecond.toFixed(1)} seq/s${s.retries > 0 ? ` ${s.retries} retries` : ''}${s.inRotation ? '' : ' (out)'}`)
     .join(', ');

@@ -83,7 +83,7 @@ export function registerSelectCommands(program: Command): void {
         if (options.policy || options.reference) {
           source = options.scored ?? (scratch = scratchPathNear(options.output, '.scored.jsonl'));
           const scoring = createProgress('logprobs', { unit: 'pairs', quiet: options.quiet });
-          ({ truncated } = await runLogprobs(input, source, { ...options, chunk: '256' }, scoring));
+          ({ truncated } = await runLogprobs(input, source, { ...options, chunk: '256', writeMode: 'atomic' }, scoring));
           scoring.finish(`→ ${options.scored ?? 'scored'}${truncated > 0 ? ` (${truncated} pairs truncated to the model's positions)` : ''}`);
         }
         const progress = createProgress('select', { unit: 'records', quiet: options.quiet });

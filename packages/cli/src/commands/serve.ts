@@ -36,12 +36,14 @@ interface ServeKServeFlags {
   batchTokens: string;
   maxQueueDelayMs: string;
   maxBodyBytes: string;
+  task: 'auto' | 'reward' | 'causal-lm';
+  maxLogitsBytes: string;
   quiet?: boolean;
 }
 
 /**
  * `pref serve d2po`: D2PO's discriminator as an HTTP service, a drop-in for upstream's newupdateapi.sh.
- * `pref serve kserve`: an ONNX reward model over the KServe v2 inference protocol.
+ * `pref serve kserve`: an ONNX reward model or causal LM over the KServe v2 inference protocol.
  */
 export function registerServeCommands(program: Command): void {
   const serve = program.command('serve').description('Run pref as a service');
@@ -106,7 +108,7 @@ export function registerServeCommands(program: Command): void {
 
   serve
     .command('kserve')
-    .description('An ONNX reward model over the KServe v2 inference protocol (JSON and binary tensors, dynamic batching), for `pref score --endpoint` or any v2 client')
+    .description('An ONNX reward model or causal LM over the KServe v2 inference protocol (JSON and binary tensors, dynamic batching), for `pref score --endpoint`, `pref logprobs --policy-endpoint` or any v2 client')
     .requiredOption('--model <dir|org/name>', 'model folder (model.onnx, tokenizer.json, config.json) or Hugging Face Hub id')
     .option('--name <name>', 'model name in the URL paths /v2/models/{name} (default: the folder name)')
     .option('--port <n>', 'port (0: any free port)', '8000')
@@ -116,6 +118,8 @@ export function registerServeCommands(program: Command): void {
     .option('--batch-tokens <n>', 'dynamic batching: padded tokens per merged model run', '16384')
     .option('--max-queue-delay-ms <ms>', 'dynamic batching: longest a request waits for others to join its batch', '2')
     .option('--max-body-bytes <n>', 'largest request body (413 beyond)', String(64 * 1024 * 1024))
+    .addOption(new Option('--task <task>', 'reward (output logits [B, labels]) or causal-lm (outputs token_logprobs [B, T] computed on the server, and logits [B, T, V]); auto: causal-lm when config.json architectures names a …ForCausalLM/…LMHeadModel').choices(['auto', 'reward', 'causal-lm']).default('auto'))
+    .option('--max-logits-bytes <n>', 'causal LMs: largest logits answer (413 beyond; token_logprobs is B × T × 8 bytes)', String(256 * 1024 * 1024))
     .option('-q, --quiet', 'no start and stop lines')
     .action(async (flags: ServeKServeFlags) => {
       const server = await serveKServe({
@@ -128,6 +132,8 @@ export function registerServeCommands(program: Command): void {
         batchTokens: integerFlag(flags.batchTokens, '--batch-tokens', 1),
         maxQueueDelayMs: numberFlag(flags.maxQueueDelayMs, '--max-queue-delay-ms', { min: 0 }),
         maxBodyBytes: integerFlag(flags.maxBodyBytes, '--max-body-bytes', 1),
+        task: flags.task,
+        maxLogitsBytes: integerFlag(flags.maxLogitsBytes, '--max-logits-bytes', 1),
       });
       if (!flags.quiet) process.stderr.write(`pref serve kserve: model "${server.name}" on ${server.url} (POST ${server.url}/v2/models/${server.name}/infer)\n`);
       const signal = await closeOnSignals(server);

@@ -1,7 +1,17 @@
 import { InvalidArgumentError } from '@pref/core';
 import { InvalidRecordError, type PreferencePair } from '@pref/io';
 import { CausalLMError } from './errors';
-import type { CausalLM, SequenceInput } from './load-causal-lm';
+import type { SequenceInput, SequenceLogProb, SequenceLogProbsOptions } from './load-causal-lm';
+
+/**
+ * What {@link addLogProbs} and {@link implicitRewards} need of a model: the in-process `CausalLM`
+ * (`loadCausalLM`) or one on inference servers (`loadRemoteCausalLM`).
+ */
+export interface SequenceLogProbModel {
+  /** Longest sequence the model accepts, when known (named in over-length errors). */
+  readonly maxLength: number | undefined;
+  sequenceLogProbs(inputs: readonly SequenceInput[], options?: SequenceLogProbsOptions): Promise<SequenceLogProb[]>;
+}
 
 /** Record columns holding precomputed summed log-probs (the names TRL's DPO trainer logs). */
 export const LOGPS_FIELDS = {
@@ -32,9 +42,9 @@ export interface ImplicitRewardFields {
 
 export interface ImplicitRewardsOptions {
   /** The policy model; needed unless every pair carries policy_chosen_logps and policy_rejected_logps. */
-  policy?: CausalLM;
+  policy?: SequenceLogProbModel;
   /** The reference model; needed unless every pair carries reference_chosen_logps and reference_rejected_logps. */
-  reference?: CausalLM;
+  reference?: SequenceLogProbModel;
   /** DPO temperature β. Default: 0.1. */
   beta?: number;
   /** Score `pair.conversation.prompt` through the chat template when the pair has a conversation. Default: false. */

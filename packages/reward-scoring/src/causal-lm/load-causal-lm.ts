@@ -1,11 +1,11 @@
 import { AbortedError, InvalidArgumentError } from '@pref/core';
-import type { ChatMessage } from '@pref/io';
 import * as ort from 'onnxruntime-node';
-import { compileChatTemplate, type ChatTemplate } from '../chat-template/index';
-import { readModelFiles, MODEL_FILE_OPTION_KEYS, renderChatTemplate, type LoadModelFilesOptions, type SpecialTokens } from '../load-model-files';
+import type { ChatTemplate } from '../chat-template/index';
+import { readModelFiles, MODEL_FILE_OPTION_KEYS, type LoadModelFilesOptions, type SpecialTokens } from '../load-model-files';
 import { checkOptionKeys, createModelSession, MODEL_SESSION_OPTION_KEYS, type ModelSessionOptions } from '../model-session';
 import { float16BitsToFloat32 } from '../onnx-builder/graph-builder';
 import type { PrefTokenizer } from '../tokenizer/load-tokenizer';
+import { CausalLMText, numberFrom, type EncodedSequenceInput, type SequenceInput } from './causal-lm-text';
 import { CausalLMError } from './errors';
 import { logSoftmaxAt } from './log-softmax';
 
@@ -55,15 +55,7 @@ function sessionOptions(options: LoadCausalLMOptions): ModelSessionOptions {
   return result;
 }
 
-/** One sequence to score: a prompt (text, or chat messages rendered by the chat template) and a response. */
-export interface SequenceInput {
-  /** Prompt text. Ignored when `messages` is given. */
-  prompt?: string;
-  /** Prompt turns, rendered with the tokenizer's chat template and `add_generation_prompt: true`. */
-  messages?: ChatMessage[];
-  /** The response text, appended verbatim to the (rendered) prompt. */
-  response: string;
-}
+export type { SequenceInput } from './causal-lm-text';
 
 /** The log-probability of one response given its prompt. */
 export interface SequenceLogProb {
@@ -120,20 +112,7 @@ interface PastInput {
   headDim: number;
 }
 
-interface Encoded {
-  ids: number[];
-  /** Index in `ids` of the first response token. */
-  start: number;
-  promptIsPrefix: boolean;
-}
-
-function numberFrom(config: Record<string, unknown>, keys: string[]): number | undefined {
-  for (const key of keys) {
-    const value = config[key];
-    if (typeof value === 'number' && Number.isFinite(value)) return value;
-  }
-  return undefined;
-}
+type Encoded = EncodedSequenceInput;
 
 /** A logits tensor as float32 values (float16 exports converted). */
 function toFloat32(tensor: ort.Tensor): Float32Array {
@@ -163,35 +142,31 @@ function sharedPromptGroups(encoded: readonly Encoded[], minTokens: number): num
 }
 
 /**
+ * Per-token log-probabilities from the logits of right-padded rows (`[rows, width, vocabSize]`):
+ * `result[r][t]` = log p(ids[t] | ids[<t]) = {@link logSoftmaxAt} of position t − 1, in float64, for
+ * t ≥ 1, and NaN at t = 0.
+ */
+export function tokenLogProbsFromLogits(rows: readonly ArrayLike<number>[], logits: ArrayLike<number>, width: number, vocabSize: number): Float64Array[] {
+  return rows.map((ids, row) => {
+    const out = new Float64Array(ids.length);
+    out[0] = Number.NaN;
+    for (let t = 1; t < ids.length; t++) out[t] = logSoftmaxAt(logits, (row * width + t - 1) * vocabSize, vocabSize, ids[t]!);
+    return out;
+  });
+}
+
+/**
  * A causal language model (ONNX decoder export + Hugging Face tokenizer) that scores responses.
  * Holds an onnxruntime session: call {@link CausalLM.dispose} when done.
  */
-export class CausalLM {
-  /** The folder the model was loaded from. */
-  readonly modelDir: string;
-  /** The Hugging Face `config.json` (empty object when absent). */
-  readonly config: Record<string, unknown>;
-  readonly tokenizer: PrefTokenizer;
+export class CausalLM extends CausalLMText {
   readonly session: ort.InferenceSession;
-  /** Token id prepended when a prompt tokenizes to nothing (so the first response token has a context). */
-  readonly bosTokenId: number | undefined;
-  /** Token id used to fill padded positions (never scored). */
-  readonly padTokenId: number;
-  /** The chat template source (`chat_template.jinja`, else tokenizer_config.json `chat_template`), when there is one. */
-  readonly chatTemplate: string | undefined;
   /** True when the graph takes `past_key_values.*` inputs (fed empty). */
   readonly hasPastInputs: boolean;
   /** True when the graph takes `position_ids`. */
   readonly hasPositionIds: boolean;
-  /** Longest sequence the model accepts (config `n_positions` / `max_position_embeddings`), when known. */
-  readonly maxLength: number | undefined;
   private readonly pastInputs: PastInput[];
   private readonly logitsName: string;
-  private readonly tokenizerConfig: Record<string, unknown>;
-  /** bos/eos/unk/pad tokens of tokenizer_config.json, as the chat template sees them. */
-  readonly specialTokens: SpecialTokens;
-  private readonly compiledTemplates = new Map<string, ChatTemplate>();
-  private readonly templateLimits: LoadModelFilesOptions['chatTemplateLimits'];
   private seenVocabSize: number | undefined;
 
   /** Use {@link loadCausalLM}. */
@@ -205,14 +180,8 @@ export class CausalLM {
     chatTemplateLimits?: LoadModelFilesOptions['chatTemplateLimits'];
     specialTokens?: SpecialTokens;
   }) {
-    const { modelDir, config, tokenizerConfig, tokenizer, session } = parts;
-    this.templateLimits = parts.chatTemplateLimits;
-    if (parts.chatTemplate !== undefined) this.compiledTemplates.set(parts.chatTemplate.source, parts.chatTemplate);
-    this.modelDir = modelDir;
-    this.config = config;
-    this.tokenizerConfig = tokenizerConfig;
-    this.specialTokens = parts.specialTokens ?? {};
-    this.tokenizer = tokenizer;
+    super(parts);
+    const { modelDir, config, session } = parts;
     this.session = session;
     const inputs = new Set(session.inputNames);
     for (const required of ['input_ids', 'attention_mask']) {
@@ -239,53 +208,6 @@ export class CausalLM {
       this.pastInputs.push({ name, type, heads: metaHeads, headDim: metaHeadDim });
     }
     this.hasPastInputs = this.pastInputs.length > 0;
-    const tokenId = (key: 'bos' | 'eos' | 'pad'): number | undefined => {
-      const text = this.specialTokens[key];
-      const id = text === undefined ? undefined : tokenizer.token_to_id(text);
-      return id ?? numberFrom(config, [`${key}_token_id`]);
-    };
-    this.bosTokenId = tokenId('bos') ?? tokenId('eos');
-    this.padTokenId = tokenId('pad') ?? tokenId('eos') ?? 0;
-    this.chatTemplate = parts.chatTemplate?.source;
-    this.maxLength = numberFrom(config, ['n_positions', 'max_position_embeddings', 'n_ctx']);
-  }
-
-  /** Token ids of `text` as the model's tokenizer produces them (with its special tokens, if it adds any). */
-  encode(text: string): number[] {
-    return this.tokenizer.encodeWithSpecialTokens(text);
-  }
-
-  /** Renders prompt turns with the chat template (add_generation_prompt: true). */
-  applyChatTemplate(messages: readonly ChatMessage[], template = this.chatTemplate): string {
-    if (template === undefined) throw new CausalLMError({ code: 'MODEL_LOAD', modelDir: this.modelDir, message: 'the model has no chat template (chat_template.jinja or tokenizer_config.json chat_template); pass prompt text instead of messages' });
-    let compiled = this.compiledTemplates.get(template);
-    if (compiled === undefined) {
-      compiled = compileChatTemplate(template, { origin: 'the template passed to applyChatTemplate', limits: this.templateLimits });
-      this.compiledTemplates.set(template, compiled);
-    }
-    return this.render(compiled, messages);
-  }
-
-  private render(template: ChatTemplate, messages: readonly ChatMessage[]): string {
-    return renderChatTemplate(template, this.specialTokens, messages, { addGenerationPrompt: true });
-  }
-
-  /**
-   * Splits one input into token ids and the index of the first response token. Boundary rule: the
-   * response tokens are those of tokenize(prompt + response) from position tokenize(prompt).length
-   * on. An empty prompt gets the BOS token prepended so every response token has a context.
-   */
-  encodeSequence(input: SequenceInput): Encoded {
-    const prompt = input.messages !== undefined ? this.applyChatTemplate(input.messages) : (input.prompt ?? '');
-    const promptIds = this.encode(prompt);
-    const ids = this.encode(prompt + input.response);
-    let promptIsPrefix = promptIds.length <= ids.length;
-    for (let i = 0; promptIsPrefix && i < promptIds.length; i++) if (promptIds[i] !== ids[i]) promptIsPrefix = false;
-    if (promptIds.length > 0) return { ids, start: Math.min(promptIds.length, ids.length), promptIsPrefix };
-    if (this.bosTokenId === undefined) {
-      throw new CausalLMError({ code: 'MODEL_RUN', modelDir: this.modelDir, message: 'the prompt is empty and the tokenizer has no bos_token/eos_token to start the sequence' });
-    }
-    return { ids: [this.bosTokenId, ...ids], start: 1, promptIsPrefix };
   }
 
   /** Log-probability of one response given one prompt. */
@@ -316,18 +238,7 @@ export class CausalLM {
     if (!(maxLogitsBytes > 0)) throw new InvalidArgumentError({ argument: 'maxLogitsBytes', message: `must be a positive number, got ${maxLogitsBytes}` });
     if (sharePrompts !== 'auto' && sharePrompts !== 'never') throw new InvalidArgumentError({ argument: 'sharePrompts', message: `must be 'auto' or 'never', got ${String(sharePrompts)}` });
     if (!Number.isInteger(minSharedPromptTokens) || minSharedPromptTokens < 1) throw new InvalidArgumentError({ argument: 'minSharedPromptTokens', message: `must be a positive integer, got ${minSharedPromptTokens}` });
-    const encoded = inputs.map((input) => this.encodeSequence(input));
-    const truncated = new Set<number>();
-    encoded.forEach((e, i) => {
-      if (truncate && this.maxLength !== undefined && e.ids.length > this.maxLength) {
-        encoded[i] = { ...e, ids: e.ids.slice(0, this.maxLength), start: Math.min(e.start, this.maxLength) };
-        truncated.add(i);
-        return;
-      }
-      if (this.maxLength !== undefined && e.ids.length > this.maxLength) {
-        throw new CausalLMError({ code: 'MODEL_RUN', modelDir: this.modelDir, message: `sequence ${i} has ${e.ids.length} tokens (prompt + response), more than the model's ${this.maxLength} positions; shorten or drop it`, sequenceIndex: i });
-      }
-    });
+    const { encoded, truncated } = this.encodeInputs(inputs, truncate);
     const results = new Array<SequenceLogProb>(inputs.length);
     let done = 0;
     let tokens = 0;
@@ -503,6 +414,34 @@ export class CausalLM {
     }
     if (this.session.inputNames.includes('use_cache_branch')) feeds.use_cache_branch = new ort.Tensor('bool', new Uint8Array([0]), [1]);
     return feeds;
+  }
+
+  /**
+   * One forward pass over right-padded rows of token ids: the raw logits, `[rows, width, vocabSize]`
+   * row-major (float16 exports converted to float32), with `width` the longest row. What
+   * `pref serve kserve` answers for the `logits` output of a causal LM.
+   */
+  async runLogits(rows: readonly (readonly number[])[]): Promise<{ logits: Float32Array; width: number; vocabSize: number }> {
+    const feeds = this.buildFeeds(rows.map((ids) => ({ ids })));
+    let output: ort.Tensor;
+    try {
+      output = (await this.session.run(feeds, [this.logitsName]))[this.logitsName]!;
+    } catch (cause) {
+      throw new CausalLMError({ code: 'MODEL_RUN', modelDir: this.modelDir, message: `forward pass failed: ${(cause as Error).message}`, cause });
+    }
+    const [, width, vocabSize] = output.dims as [number, number, number];
+    this.seenVocabSize = vocabSize;
+    return { logits: toFloat32(output), width, vocabSize };
+  }
+
+  /**
+   * Per-token log-probabilities of right-padded rows, in float64: `result[r][t]` = log p(ids[t] | ids[<t])
+   * for t ≥ 1 (the same {@link logSoftmaxAt} over the same logits as {@link sequenceLogProbs}), and
+   * NaN at t = 0 (no context). What `pref serve kserve` answers for the `token_logprobs` output.
+   */
+  async tokenLogProbs(rows: readonly (readonly number[])[]): Promise<Float64Array[]> {
+    const { logits, width, vocabSize } = await this.runLogits(rows);
+    return tokenLogProbsFromLogits(rows, logits, width, vocabSize);
   }
 
   private async forward(batch: readonly Encoded[]): Promise<SequenceLogProb[]> {

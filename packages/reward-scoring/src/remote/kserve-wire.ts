@@ -71,7 +71,13 @@ function halfToFloat(bits: number): number {
   return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
 }
 
-function readBinary(datatype: KServeDatatype, bytes: Uint8Array, count: number): Float64Array {
+/** The wire is little-endian; typed arrays use the platform's order (little-endian on every platform Node supports in practice). */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+function readBinary(datatype: KServeDatatype, bytes: Uint8Array, count: number): ArrayLike<number> {
+  // Float tensors (logits can be hundreds of MB) are copied whole instead of read value by value.
+  if (LITTLE_ENDIAN && datatype === 'FP32') return new Float32Array(bytes.slice().buffer, 0, count);
+  if (LITTLE_ENDIAN && datatype === 'FP64') return new Float64Array(bytes.slice().buffer, 0, count);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out = new Float64Array(count);
   for (let i = 0; i < count; i++) {
@@ -93,6 +99,12 @@ function readBinary(datatype: KServeDatatype, bytes: Uint8Array, count: number):
 }
 
 function writeBinary(tensor: KServeTensor): Uint8Array {
+  if (LITTLE_ENDIAN && (tensor.datatype === 'FP32' || tensor.datatype === 'FP64')) {
+    const typed = tensor.datatype === 'FP32'
+      ? (tensor.data instanceof Float32Array ? tensor.data : Float32Array.from(tensor.data))
+      : (tensor.data instanceof Float64Array ? tensor.data : Float64Array.from(tensor.data));
+    return new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength);
+  }
   const count = tensor.data.length;
   const bytes = new Uint8Array(count * ELEMENT_BYTES[tensor.datatype]);
   const view = new DataView(bytes.buffer);

@@ -9,11 +9,11 @@ import { configLabels } from '../model-files';
 import { defaultMaxLength, labelIndexOf, scoreReducer, type ScoreOutput } from '../model-text';
 import { SequenceEncoder, type ChatTurn, type EncodedSequence } from '../sequence-encoder';
 import { TokenizePool } from '../tokenize-pool';
-import { EndpointPool, type EndpointStats } from './endpoint-pool';
+import type { EndpointPool, EndpointStats } from './endpoint-pool';
+import { ENDPOINT_TOKEN_ENV, openConnection } from './connection';
 import { kserveClient, teiClient, vllmClient, type ProtocolClient, type RemoteProtocol } from './protocols';
 
-/** The environment variable whose value is sent as `Authorization: Bearer <token>` to every endpoint. */
-export const ENDPOINT_TOKEN_ENV = 'PREF_ENDPOINT_TOKEN';
+export { ENDPOINT_TOKEN_ENV };
 
 /** Options of {@link loadRemoteRewardModel}. */
 export interface LoadRemoteRewardModelOptions {
@@ -96,23 +96,6 @@ async function loadModelText(dir: string, options: LoadRemoteRewardModelOptions)
     }
   }
   return { dir, config, encoder, chatTemplate, specialTokens, pool };
-}
-
-/** Checks an endpoint URL: http(s), no credentials in it (they belong in the environment), no query. Returns it without a trailing slash. */
-function endpointUrl(value: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new RemoteScoringError({ endpoint: JSON.stringify(value), code: 'INVALID_ARGUMENT', message: 'not a URL (expected http://host:port)' });
-  }
-  const shown = `${url.protocol}//${url.host}${url.pathname}`;
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new RemoteScoringError({ endpoint: shown, code: 'INVALID_ARGUMENT', message: 'expected an http:// or https:// URL' });
-  if (url.username !== '' || url.password !== '') {
-    throw new RemoteScoringError({ endpoint: shown, code: 'INVALID_ARGUMENT', message: `credentials in the URL are refused (they would be printed in logs): set ${ENDPOINT_TOKEN_ENV} instead` });
-  }
-  if (url.search !== '' || url.hash !== '') throw new RemoteScoringError({ endpoint: shown, code: 'INVALID_ARGUMENT', message: 'the URL must not have a query or fragment' });
-  return shown.replace(/\/+$/, '');
 }
 
 /**
@@ -273,21 +256,14 @@ export async function loadRemoteRewardModel(dir: string, options: LoadRemoteRewa
   for (const key of Object.keys(options)) {
     if (!OPTION_KEYS.has(key)) throw new RewardModelError('INVALID_ARGUMENT', `unknown option "${key}" (known: ${[...OPTION_KEYS].join(', ')})`);
   }
-  const { endpoints, protocol = 'kserve', remoteVersion, binary = true, timeoutMs = 120_000, token = process.env[ENDPOINT_TOKEN_ENV], headers = {}, padTokenId } = options;
-  if (!Array.isArray(endpoints) || endpoints.length === 0) throw new RewardModelError('INVALID_ARGUMENT', 'endpoints: give at least one server URL');
+  const { protocol = 'kserve', remoteVersion, binary = true, padTokenId } = options;
   if (!['kserve', 'vllm', 'tei'].includes(protocol)) throw new RewardModelError('INVALID_ARGUMENT', `unknown protocol "${String(protocol)}": use kserve, vllm or tei`);
-  if (!Number.isInteger(timeoutMs) || timeoutMs < 1) throw new RewardModelError('INVALID_ARGUMENT', `timeoutMs must be a positive integer, got ${timeoutMs}`);
   if (remoteVersion !== undefined && protocol !== 'kserve') throw new RewardModelError('INVALID_ARGUMENT', 'remoteVersion applies to the kserve protocol only');
-  const urls = endpoints.map(endpointUrl);
-  const duplicate = urls.find((url, i) => urls.indexOf(url) !== i);
-  if (duplicate !== undefined) throw new RemoteScoringError({ endpoint: duplicate, code: 'INVALID_ARGUMENT', message: 'given twice (use maxInFlight for more concurrency on one server)' });
+  const { pool, headers: requestHeaders, timeoutMs } = openConnection(options);
   const absolute = resolve(dir);
-  const pool = new EndpointPool(urls, options);
   const text = await loadModelText(absolute, options);
   try {
     const [padId] = resolvePadId(padTokenId, text.config, text.encoder, join(absolute, 'config.json'));
-    const requestHeaders: Record<string, string> = { ...headers };
-    if (token !== undefined && token !== '') requestHeaders.authorization = `Bearer ${token}`;
     const remoteName = options.remoteName ?? (protocol === 'kserve' ? absolute.split(/[\\/]/).filter(Boolean).at(-1) : undefined);
     const context = { labels: configLabels(text.config, join(absolute, 'config.json')), padId, remoteName, remoteVersion, binary, headers: requestHeaders, timeoutMs };
     const client = protocol === 'kserve' ? kserveClient(context) : protocol === 'vllm' ? vllmClient(context) : teiClient(context);

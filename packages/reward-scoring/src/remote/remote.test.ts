@@ -1,5 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { ServerResponse } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +14,7 @@ import { defaultRewardModelDir } from '../train-reward-model/default-model';
 import { decodeKServeMessage, encodeKServeMessage, INFERENCE_HEADER_LENGTH } from './kserve-wire';
 import { loadRemoteRewardModel, type LoadRemoteRewardModelOptions, type RemoteRewardModel } from './load-remote-reward-model';
 import { retryAfterMs } from './http';
+import { closeFake, injectFault, listen, type HttpFault } from './fake-server';
 
 const samplePath = fileURLToPath(new URL('../../../synthetic/data/truthy-sample.jsonl', import.meta.url));
 const tinyBert = fileURLToPath(new URL('../../fixtures/tiny-bert', import.meta.url));
@@ -22,13 +22,7 @@ const fixtures = fileURLToPath(new URL('../../fixtures/remote/', import.meta.url
 const rmDir = defaultRewardModelDir();
 
 /** What the fault-injecting server does with the n-th inference request (0-based). */
-type Fault =
-  | 'ok'
-  | 'hang'
-  | 'nan'
-  | 'short'
-  | 'not-json'
-  | { status: number; retryAfter?: string };
+type Fault = HttpFault | 'nan' | 'short' | 'not-json';
 
 interface FakeServer {
   url: string;
@@ -37,24 +31,6 @@ interface FakeServer {
   authorization: (string | undefined)[];
   bodies: unknown[];
   close(): Promise<void>;
-}
-
-async function readAll(request: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of request) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
-
-async function listen(handler: (request: IncomingMessage, response: ServerResponse, body: Buffer) => Promise<void> | void): Promise<{ server: Server; url: string }> {
-  const server = createServer((request, response) => {
-    readAll(request)
-      .then((body) => handler(request, response, body))
-      .catch((error: unknown) => {
-        if (!response.headersSent) response.writeHead(500).end(String(error));
-      });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
 
 function rowsOf(ids: ArrayLike<number>, mask: ArrayLike<number>, types: ArrayLike<number> | undefined, [batch, length]: number[]): EncodedSequence[] {
@@ -87,15 +63,7 @@ async function kserveFake(model: RewardModel, faults: (n: number) => Fault = () 
     state.maxConcurrent = Math.max(state.maxConcurrent, concurrent);
     try {
       const fault = faults(n);
-      if (fault === 'hang') {
-        hanging.push(response);
-        return;
-      }
-      if (typeof fault === 'object') {
-        response.writeHead(fault.status, { 'content-type': 'application/json', ...(fault.retryAfter === undefined ? {} : { 'retry-after': fault.retryAfter }) });
-        response.end(JSON.stringify({ error: `injected ${fault.status}` }));
-        return;
-      }
+      if ((fault === 'hang' || typeof fault === 'object') && injectFault(response, fault, hanging)) return;
       const length = request.headers[INFERENCE_HEADER_LENGTH];
       const message = decodeKServeMessage('inputs', new Uint8Array(body), typeof length === 'string' ? Number(length) : undefined);
       const byName = new Map(message.tensors.map((t) => [t.name, t]));
@@ -135,9 +103,7 @@ async function kserveFake(model: RewardModel, faults: (n: number) => Fault = () 
     authorization: state.authorization,
     bodies: state.bodies,
     async close() {
-      for (const response of hanging) response.destroy();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closeFake(server, hanging);
     },
   };
 }
