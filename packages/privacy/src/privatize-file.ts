@@ -18,7 +18,7 @@ import {
   type ShardInput,
   type ShardSpec,
 } from '@pref/io';
-import { lessThan, marginsFile, mergeStatsFiles, rawMarginOf } from '@pref/margins';
+import { Float64ExternalSort, marginsFile, mergeStatsFiles, rawMarginOf, type SortedValuesFile } from '@pref/margins';
 import { Privatizer, type AuditEntry, type PrivatizeOptions } from './privatize-pairs';
 import { orientationFreeKey } from './record-uniforms';
 import type { PrivacySummary } from './summarize-flips';
@@ -95,10 +95,8 @@ async function privatizeWhole(
   if (clippingInfo !== undefined && privatizer.mechanism !== 'pdpo') throw new InvalidArgumentError({ argument: 'clippingInfo', message: 'clipping_info.json is written by the pdpo mechanism only' });
   if (privatizer.needsPreparation) {
     if (input === '-') throw new InvalidArgumentError({ argument: 'input', message: `${privatizer.mechanism} reads its input twice (normalization over the whole dataset first): stdin is not supported` });
-    // pass 1: every label-oriented raw margin, for the normalization and the exact accounting
-    const margins: number[] = [];
-    for await (const { record, file, line } of readRecords(input, { signal })) margins.push(rawMarginOf(record, { file, line }));
-    privatizer.prepare(Float64Array.from(margins));
+    // pass 1: every label-oriented raw margin, sorted on disk, for the normalization and the exact accounting
+    privatizer.prepareSorted(await sortedMarginsOf(input, temp, signal));
   }
   const streams: AtomicWriteStream[] = [];
   try {
@@ -183,16 +181,29 @@ function decidingOptions(options: PrivatizeFileOptions): Record<string, unknown>
   return { mechanism, epsilon, seed: seed === undefined ? undefined : String(seed), rng: rng ?? 'seeded', keepProb, transform, center, delta, percentiles, priorField, keepColumns, keepPerSideColumns };
 }
 
-/** First position of `value` in an ascending column (order of {@link lessThan}). */
-function lowerBound(sorted: Float64Array, value: number): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (lessThan(sorted[mid] as number, value)) lo = mid + 1;
-    else hi = mid;
+/** A sorted values file read into memory (8 bytes a value: the margin mechanisms' only per-record state). */
+function columnOf(file: SortedValuesFile): Float64Array {
+  const column = new Float64Array(file.count);
+  const at = file.cursor();
+  for (let i = 0; i < column.length; i++) column[i] = at(i);
+  return column;
+}
+
+/** Every record's label-oriented raw margin, ascending: through an external sort, so the only copy in memory is the result. */
+async function sortedMarginsOf(input: string, temp: string, signal?: AbortSignal): Promise<Float64Array> {
+  const sorter = new Float64ExternalSort(temp);
+  try {
+    for await (const { record, file, line } of readRecords(input, { signal })) sorter.push(rawMarginOf(record, { file, line }), 'margin_raw');
+    const sorted = sorter.finish(`${temp}/.pref-privatize-margins-${process.pid}-${Date.now()}.values`, { field: 'margin_raw' });
+    try {
+      return columnOf(sorted);
+    } finally {
+      sorted.close();
+      rmSync(sorted.path, { force: true });
+    }
+  } finally {
+    sorter.abort();
   }
-  return lo;
 }
 
 async function privatizeShard(input: string, output: string, options: PrivatizeFileOptions): Promise<PrivatizeFileResult> {
@@ -214,9 +225,6 @@ async function privatizeShard(input: string, output: string, options: PrivatizeF
     return { written: result.rows, summary: privatizer.summary() };
   }
   const opened: ShardInput = await openShardInput(input, shard);
-  // where each record's margin sits in the array given to prepare(): its input row (plain input) or
-  // its place in the merged sorted column (a shard output: every shard's margins via stats)
-  let indexOf: ((order: Float64Array, margin: number) => number) | undefined;
   if (privatizer.needsPreparation) {
     if (opened.manifest) {
       if (!stats) {
@@ -225,22 +233,17 @@ async function privatizeShard(input: string, output: string, options: PrivatizeF
           message: `${input} is one shard of a sharded run: ${privatizer.mechanism} normalizes over every shard's margins. Run with --stats-only on every shard first, then pass all the statistics files with --stats-from`,
         });
       }
+      // the k-way merge of every shard's sorted margins is the whole dataset's sorted column
       const merged = mergeStatsFiles(stats, { shard, source: opened.source, field: 'margin_raw', path: `${temp}/.pref-privatize-${process.pid}-${Date.now()}.values` });
-      let sorted: Float64Array;
       try {
-        sorted = Float64Array.from(merged.values());
+        privatizer.prepareSorted(columnOf(merged));
       } finally {
         merged.close();
         rmSync(merged.path, { force: true });
       }
-      privatizer.prepare(sorted);
-      indexOf = (_order, margin) => lowerBound(sorted, margin);
     } else {
       if (stats) throw new InvalidArgumentError({ argument: 'stats', message: `${input} is a whole dataset: each shard reads every row's margin itself, so no statistics files are needed` });
-      const margins: number[] = [];
-      for await (const { record, file, line } of readRecords(input, { signal })) margins.push(rawMarginOf(record, { file, line }));
-      privatizer.prepare(Float64Array.from(margins));
-      indexOf = (order) => order[0] as number;
+      privatizer.prepareSorted(await sortedMarginsOf(input, temp, signal));
     }
   }
   try {
@@ -248,8 +251,7 @@ async function privatizeShard(input: string, output: string, options: PrivatizeF
     output,
     (async function* () {
       for await (const { record, file, line, order } of readShard(input, shard, opened, { signal, onProgress })) {
-        const margin = indexOf ? rawMarginOf(record, { file, line }) : 0;
-        const result = privatizer.privatize(record, { file, line }, indexOf ? indexOf(order, margin) : undefined);
+        const result = privatizer.privatize(record, { file, line });
         yield { record: result.record, order };
       }
     })(),

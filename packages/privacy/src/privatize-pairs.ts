@@ -4,8 +4,8 @@ import { histogram, numericField, rawMarginOf, Float64ExternalSort, type SortedV
 import { rmSync } from 'node:fs';
 import { assertEpsilon, MECHANISMS, rrWithPriorPKeep, type Mechanism } from './flip-probabilities';
 import { buildMarginModel, type Center } from './margin-mechanism';
-import { marginModelPKeep, type MarginModel, type MarginParams } from './margin-model';
-import { perInstanceEpsilon, type PerInstanceEpsilon } from './per-instance-epsilon';
+import { normalizedMargin, type MarginModel } from './margin-model';
+import { MarginAccounting } from './per-instance-epsilon';
 import { createRecordUniform, recordKey, seedWarning, type DrawOptions } from './record-uniforms';
 import { epsilonValue, summarizeFlipColumns, summarizeFlips, type EpsilonValue, type PrivacySummary } from './summarize-flips';
 import { releaseColumns } from './release-columns';
@@ -117,6 +117,7 @@ class SpilledColumns {
   count = 0;
   flips = 0;
   priorOnly = 0;
+  exact = 0;
   marginLo = Number.POSITIVE_INFINITY;
   marginHi = Number.NEGATIVE_INFINITY;
   readonly histogram = new Array<number>(10).fill(0);
@@ -132,8 +133,9 @@ class SpilledColumns {
     this.epsilon = new Float64ExternalSort(folder, { runValues, allowInfinite: true });
   }
 
-  push(pKeep: number, flipped: boolean, epsilonI: number, k: 1 | 2 | undefined, marginNormalized: number | undefined): void {
+  push(pKeep: number, flipped: boolean, epsilonI: number, exact: boolean, k: 1 | 2 | undefined, marginNormalized: number | undefined): void {
     this.count += 1;
+    if (exact) this.exact += 1;
     if (flipped) this.flips += 1;
     if (k === 1) this.priorOnly += 1;
     this.pKeep.push(pKeep, 'p_keep');
@@ -187,7 +189,8 @@ export class Privatizer {
   private readonly center: Center;
   private readonly keepProbSource?: string;
   private readonly warnings: string[] = [];
-  private prepared?: { oriented: Float64Array; pKeep: Float64Array; marginNormalized: Float64Array; params: MarginParams; accounting: PerInstanceEpsilon };
+  private prepared?: MarginAccounting;
+  private exactRecords = 0;
   private readonly spilled?: SpilledColumns;
   private finalSummary?: PrivacySummary;
 
@@ -228,28 +231,34 @@ export class Privatizer {
   }
 
   /**
-   * margin mechanisms: fits the normalization on every record's label-oriented raw margin and computes
-   * p_keep and the per-instance ε of each record. Records must then be privatized in this order.
+   * margin mechanisms: fits the normalization on every record's label-oriented raw margin and sets up
+   * the exact per-instance accounting. Records may then be privatized in any order; each must carry one
+   * of these margins.
    */
   prepare(orientedMargins: Float64Array): void {
-    if (!this.model) return;
-    if (this.count > 0) throw new InvalidArgumentError({ argument: 'prepare', message: 'call prepare() before privatizing any record' });
-    const oriented = Float64Array.from(orientedMargins);
-    const { pKeep, marginNormalized, params } = marginModelPKeep(this.model, oriented);
-    this.prepared = { oriented, pKeep, marginNormalized, params, accounting: perInstanceEpsilon(this.model, oriented) };
-  }
-
-  /** The exact per-instance accounting of a prepared margin mechanism (undefined otherwise). */
-  accounting(): PerInstanceEpsilon | undefined {
-    return this.prepared?.accounting;
+    this.prepareSorted(Float64Array.from(orientedMargins).sort());
   }
 
   /**
-   * p_keep (and k* for rr-with-prior) of one record, validating the fields the mechanism needs.
-   * `index`: the record's position in the margins given to {@link prepare} (default: the number of
-   * records privatized so far, i.e. records come in that order; a shard passes its records' positions).
+   * {@link prepare} from the margins already sorted ascending (`Float64Array.prototype.sort` order). The
+   * array is kept (not copied): it is the only per-record state of a margin mechanism, 8 bytes a record.
    */
-  keepProbability(record: DataRecord, where: RecordWhere = {}, index = this.count): { pKeep: number; k?: 1 | 2; epsilonI: number; exact: boolean; marginNormalized?: number } {
+  prepareSorted(sortedMargins: Float64Array): void {
+    if (!this.model) return;
+    if (this.count > 0) throw new InvalidArgumentError({ argument: 'prepare', message: 'call prepare() before privatizing any record' });
+    this.prepared = new MarginAccounting(this.model, sortedMargins);
+  }
+
+  /**
+   * The exact per-instance accounting of a prepared margin mechanism (undefined otherwise):
+   * `epsilonOf(margin)`, `method`, the fitted `params`.
+   */
+  accounting(): MarginAccounting | undefined {
+    return this.prepared;
+  }
+
+  /** p_keep (and k* for rr-with-prior) of one record, validating the fields the mechanism needs. */
+  keepProbability(record: DataRecord, where: RecordWhere = {}): { pKeep: number; k?: 1 | 2; epsilonI: number; exact: boolean; marginNormalized?: number } {
     const file = where.file ?? '<memory>';
     const line = where.line ?? 0;
     if (this.mechanism === 'randomized-response') return { pKeep: sigmoid(this.epsilon), epsilonI: this.epsilon, exact: true };
@@ -257,15 +266,11 @@ export class Privatizer {
       const prepared = this.prepared;
       if (!prepared) throw new InvalidArgumentError({ argument: 'prepare', message: `${this.mechanism} normalizes over the whole dataset: call prepare(orientedMargins) first (privatizePairs and privatizeFile do)` });
       const margin = rawMarginOf(record, { file, line });
-      if (index >= prepared.oriented.length || prepared.oriented[index] !== margin) {
-        throw new InvalidRecordError({ file, line, field: 'margin_raw', expected: `the margin given to prepare() for record ${index + 1} (records must come in the same order)`, found: String(margin) });
+      if (!prepared.has(margin)) {
+        throw new InvalidRecordError({ file, line, field: 'margin_raw', expected: 'one of the margins given to prepare() (the same records)', found: String(margin) });
       }
-      return {
-        pKeep: prepared.pKeep[index] as number,
-        epsilonI: prepared.accounting.epsilon[index] as number,
-        exact: prepared.accounting.exact[index] === 1,
-        marginNormalized: prepared.marginNormalized[index],
-      };
+      const { epsilon, exact } = prepared.epsilonOf(margin);
+      return { pKeep: prepared.keepOf(margin), epsilonI: epsilon, exact, marginNormalized: normalizedMargin(this.model, prepared.params, margin) };
     }
     let prior: number;
     if (this.priorField !== undefined) {
@@ -282,13 +287,16 @@ export class Privatizer {
     return { pKeep, k, epsilonI: k === 1 ? 0 : this.epsilon, exact: true };
   }
 
-  /** Privatizes one record: returns it (swapped when flipped) and its audit entry. `index`: see {@link keepProbability}. */
-  privatize<T extends DataRecord>(record: T, where: RecordWhere = {}, index?: number): { record: T; audit: AuditEntry } {
-    const { pKeep, k, epsilonI, exact, marginNormalized } = this.keepProbability(record, where, index);
+  /** Privatizes one record: returns it (swapped when flipped) and its audit entry. */
+  privatize<T extends DataRecord>(record: T, where: RecordWhere = {}): { record: T; audit: AuditEntry } {
+    const { pKeep, k, epsilonI, exact, marginNormalized } = this.keepProbability(record, where);
     const key = recordKey(record);
     const flipped = !(this.uniform(key) < pKeep);
-    if (this.spilled) this.spilled.push(pKeep, flipped, epsilonI, k, marginNormalized);
-    else this.record(pKeep, flipped, epsilonI, k, marginNormalized);
+    if (this.spilled) this.spilled.push(pKeep, flipped, epsilonI, exact, k, marginNormalized);
+    else {
+      this.record(pKeep, flipped, epsilonI, k, marginNormalized);
+      if (exact) this.exactRecords += 1;
+    }
     const audit: AuditEntry = {
       key,
       ...(where.line !== undefined ? { line: where.line } : {}),
@@ -338,7 +346,7 @@ export class Privatizer {
     const upper = prepared.params.upper as number;
     let below = 0;
     let above = 0;
-    for (const r of prepared.oriented) {
+    for (const r of prepared.sorted) {
       if (r < lower) below += 1;
       if (r > upper) above += 1;
     }
@@ -349,7 +357,7 @@ export class Privatizer {
       upper_bound: upper,
       clipping_range: upper - lower,
       dp_sensitivity: norm.delta,
-      num_examples: prepared.oriented.length,
+      num_examples: prepared.count,
       clipped_lower_count: below,
       clipped_upper_count: above,
       clipped_total_count: below + above,
@@ -361,10 +369,10 @@ export class Privatizer {
     let agreement: number | undefined;
     if (this.prepared && this.center === 'none') {
       let agree = 0;
-      for (const r of this.prepared.oriented) if (r > 0) agree += 1;
-      agreement = this.prepared.oriented.length === 0 ? 0 : agree / this.prepared.oriented.length;
+      for (const r of this.prepared.sorted) if (r > 0) agree += 1;
+      agreement = this.prepared.count === 0 ? 0 : agree / this.prepared.count;
     }
-    const accounting = this.prepared?.accounting;
+    const accounting = this.prepared;
     const common = {
       mechanism: this.mechanism,
       epsilon: this.epsilon,
@@ -400,7 +408,7 @@ export class Privatizer {
           absMarginSorted: absMargin && absMargin.count === n ? absMargin.cursor() : undefined,
           marginRange: this.model && n > 0 ? [spilled.marginLo, spilled.marginHi] : undefined,
           perInstanceSorted: epsilons.cursor(),
-          exactCount: accounting ? accounting.exact.reduce((a, b) => a + b, 0) : n,
+          exactCount: spilled.exact,
           priorOnly: this.mechanism === 'rr-with-prior' ? spilled.priorOnly : undefined,
         });
         return this.finalSummary;
@@ -423,7 +431,7 @@ export class Privatizer {
       droppedColumns: [...this.dropped].sort(),
       perInstance: this.epsilons.view(),
       accountingMethod: accounting?.method ?? 'exact',
-      exactCount: accounting ? accounting.exact.reduce((a, b) => a + b, 0) : this.pKeeps.length,
+      exactCount: this.exactRecords,
       center: this.model ? this.center : undefined,
       customKeepProb: this.keepProbSource,
       delta: this.model?.normalization.kind === 'percentile' ? this.model.normalization.delta : undefined,
