@@ -1,12 +1,16 @@
 import { InvalidArgumentError } from '@pref/core';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { rmSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import {
   atomicWriteFile,
   createAtomicWriteStream,
   ExternalSort,
   openShardInput,
   optionsHash,
+  OrderWriter,
+  shardManifestPath,
+  shardOrderPath,
   readRecords,
   readShard,
   spillReplacer,
@@ -16,11 +20,13 @@ import {
   type AtomicWriteStream,
   type DataRecord,
   type ShardInput,
+  type ShardManifest,
   type ShardSpec,
 } from '@pref/io';
 import { Float64ExternalSort, marginsFile, mergeStatsFiles, rawMarginOf, type SortedValuesFile } from '@pref/margins';
 import { Privatizer, type AuditEntry, type PrivatizeOptions } from './privatize-pairs';
 import { orientationFreeKey } from './record-uniforms';
+import { SUMMARY_SHARD_FORMAT, summaryColumnNames, summaryShardColumns, type SummaryShard } from './merge-summary-shards';
 import type { PrivacySummary } from './summarize-flips';
 import { toTrainReady } from './to-train-ready';
 
@@ -173,7 +179,7 @@ async function privatizeWhole(
   }
 }
 
-const SIDE_OUTPUTS = ['audit', 'summary', 'clippingInfo', 'trainReady', 'sortByKey'] as const;
+const SIDE_OUTPUTS = ['audit', 'summary', 'clippingInfo', 'trainReady'] as const;
 
 /** The options that decide a privatized record (for the shard manifest's options hash). */
 function decidingOptions(options: PrivatizeFileOptions): Record<string, unknown> {
@@ -209,11 +215,19 @@ async function sortedMarginsOf(input: string, temp: string, signal?: AbortSignal
 async function privatizeShard(input: string, output: string, options: PrivatizeFileOptions): Promise<PrivatizeFileResult> {
   const { shard, statsOnly = false, stats, tempDir, signal, onProgress } = options;
   if (!shard) throw new InvalidArgumentError({ argument: statsOnly ? 'statsOnly' : 'stats', message: 'statistics files are for a sharded run: give shard too' });
-  for (const name of SIDE_OUTPUTS) {
-    if (options[name] !== undefined && options[name] !== false) {
-      throw new InvalidArgumentError({ argument: name, message: 'is written for a whole run, not per shard: run without shard to get it' });
+  if (options.sortByKey) {
+    throw new InvalidArgumentError({
+      argument: 'sortByKey',
+      message:
+        'is not available per shard: mergeShards restores rows by their numeric position in the input, and the orientation-free sort key (id + content hash, ties in input order) is a string that a shard cannot turn into a global position without every other shard\'s keys. Merge the shards, then run privatize without --shard and with --sort-by-key, or sort the merged file',
+    });
+  }
+  if (statsOnly) {
+    for (const name of SIDE_OUTPUTS) {
+      if (options[name] !== undefined) throw new InvalidArgumentError({ argument: name, message: 'statsOnly writes the shard\'s statistics file only: give it to the phase-2 run (with stats)' });
     }
   }
+  if (options.clippingInfo !== undefined && (options.mechanism ?? 'margin-sigmoid') !== 'pdpo') throw new InvalidArgumentError({ argument: 'clippingInfo', message: 'clipping_info.json is written by the pdpo mechanism only' });
   if (statsOnly && stats) throw new InvalidArgumentError({ argument: 'stats', message: 'statsOnly writes statistics; stats reads them: give one or the other' });
   const temp = tempDir ?? dirname(output);
   const privatizer = new Privatizer(options, { spillDir: temp });
@@ -246,27 +260,111 @@ async function privatizeShard(input: string, output: string, options: PrivatizeF
       privatizer.prepareSorted(await sortedMarginsOf(input, temp, signal));
     }
   }
+  const { audit, trainReady, summary: summaryPath, clippingInfo, includeId = false } = options;
+  const optionsDigest = optionsHash(decidingOptions(options));
+  const sides: SideShardOutput[] = [];
   try {
+    // the audit and train-ready file are shard outputs of their own (order file + manifest), merged by
+    // mergeShards into the single-process files; the audit is created 0600, and so is its merge
+    const auditSide = audit ? await SideShardOutput.create(audit, opened.orderWidth, 0o600) : undefined;
+    if (auditSide) sides.push(auditSide);
+    const trainSide = trainReady ? await SideShardOutput.create(trainReady, opened.orderWidth) : undefined;
+    if (trainSide) sides.push(trainSide);
     const manifest = await writeShardOutput(
-    output,
-    (async function* () {
-      for await (const { record, file, line, order } of readShard(input, shard, opened, { signal, onProgress })) {
-        const result = privatizer.privatize(record, { file, line });
-        yield { record: result.record, order };
-      }
-    })(),
-    {
-      step: 'privatize',
-      shard,
-      options: optionsHash(decidingOptions(options)),
-      input: opened,
-      orderWidth: opened.orderWidth,
-      write: async (records) => (await writeRecords(output, records, { signal })).written,
-    },
-  );
+      output,
+      (async function* () {
+        for await (const { record, file, line, order } of readShard(input, shard, opened, { signal, onProgress })) {
+          const result = privatizer.privatize(record, { file, line });
+          if (auditSide) await auditSide.push(`${JSON.stringify(result.audit)}\n`, order);
+          if (trainSide) await trainSide.push(`${JSON.stringify(toTrainReady(result.record, { includeId, file, line }))}\n`, order);
+          yield { record: result.record, order };
+        }
+      })(),
+      {
+        step: 'privatize',
+        shard,
+        options: optionsDigest,
+        input: opened,
+        orderWidth: opened.orderWidth,
+        write: async (records) => (await writeRecords(output, records, { signal })).written,
+      },
+    );
+    const sideManifest = { shard, source: opened.source, orderWidth: opened.orderWidth };
+    if (auditSide) await auditSide.commit({ ...sideManifest, step: 'privatize-audit', options: optionsDigest });
+    if (trainSide) await trainSide.commit({ ...sideManifest, step: 'privatize-train-ready', options: optionsHash({ ...decidingOptions(options), includeId }) });
+    if (summaryPath) {
+      // the shard's part of the summary: counts and sorted columns that merge exactly (mergeSummaryShards)
+      await rm(summaryPath, { force: true });
+      const parts = privatizer.summaryParts(summaryShardColumns(summaryPath), { shard, source: opened.source });
+      const shardSummary: SummaryShard = {
+        format: SUMMARY_SHARD_FORMAT,
+        shard,
+        options: optionsDigest,
+        source: opened.source,
+        columns: summaryColumnNames(summaryPath, parts.absMarginCount !== null),
+        ...parts,
+      };
+      await atomicWriteFile(summaryPath, `${JSON.stringify(shardSummary, null, 2)}\n`);
+    }
+    // fitted on the whole dataset (every row, or every shard's statistics): the same file from every shard
+    const clipping = privatizer.clippingInfo();
+    if (clippingInfo && clipping) await atomicWriteFile(clippingInfo, `${JSON.stringify(clipping, null, 2)}\n`);
     return { written: manifest.rows, summary: privatizer.summary() };
   } catch (error) {
+    for (const side of sides) await side.abort();
     privatizer.dispose();
     throw error;
+  }
+}
+
+/**
+ * A side output of a sharded run (audit, train-ready): its lines, in the data's order, with its own
+ * order file and `pref-shard/1` manifest (written last), so mergeShards restores it like the data.
+ */
+class SideShardOutput {
+  private buffer = '';
+  private rows = 0;
+  private constructor(
+    readonly path: string,
+    private readonly stream: AtomicWriteStream,
+    private readonly order: OrderWriter,
+    private readonly mode: number | undefined,
+  ) {}
+
+  static async create(path: string, orderWidth: number, mode?: number): Promise<SideShardOutput> {
+    if (path === '-') throw new InvalidArgumentError({ argument: 'shard', message: 'a shard run writes its side outputs to files with a manifest beside them; stdout is not supported' });
+    // a manifest from an earlier run must not vouch for what this run writes
+    await rm(shardManifestPath(path), { force: true });
+    const stream = await createAtomicWriteStream(path, { mode });
+    try {
+      return new SideShardOutput(path, stream, await OrderWriter.create(shardOrderPath(path), orderWidth), mode);
+    } catch (error) {
+      await stream.abort();
+      throw error;
+    }
+  }
+
+  async push(line: string, order: ArrayLike<number>): Promise<void> {
+    this.buffer += line;
+    this.rows += 1;
+    await this.order.push(order);
+    if (this.buffer.length >= FLUSH_CHARS) {
+      await this.stream.write(this.buffer);
+      this.buffer = '';
+    }
+  }
+
+  async commit(manifest: Omit<ShardManifest, 'format' | 'rows' | 'output' | 'mode'>): Promise<void> {
+    if (this.buffer.length > 0) await this.stream.write(this.buffer);
+    this.buffer = '';
+    await this.stream.commit();
+    await this.order.commit();
+    const full: ShardManifest = { format: 'pref-shard/1', ...manifest, rows: this.rows, output: basename(this.path), ...(this.mode === undefined ? {} : { mode: this.mode }) };
+    await atomicWriteFile(shardManifestPath(this.path), `${JSON.stringify(full, null, 2)}\n`);
+  }
+
+  async abort(): Promise<void> {
+    await this.stream.abort();
+    await this.order.abort();
   }
 }

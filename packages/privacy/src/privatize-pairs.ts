@@ -1,5 +1,5 @@
 import { AbortedError, InvalidArgumentError, sigmoid } from '@pref/core';
-import { InvalidRecordError, type DataRecord } from '@pref/io';
+import { InvalidRecordError, type DataRecord, type ShardSpec } from '@pref/io';
 import { histogram, numericField, rawMarginOf, Float64ExternalSort, type SortedValuesFile } from '@pref/margins';
 import { rmSync } from 'node:fs';
 import { assertEpsilon, MECHANISMS, rrWithPriorPKeep, type Mechanism } from './flip-probabilities';
@@ -87,6 +87,37 @@ class GrowableFloat64 {
   view(): Float64Array {
     return this.data.subarray(0, this.length);
   }
+}
+
+/** The settings of a summary that hold for the whole run (see {@link Privatizer.summaryParts}). */
+export interface SummaryCommon {
+  mechanism: Mechanism;
+  epsilon: number;
+  droppedColumns: string[];
+  accountingMethod: 'exact' | 'pruned';
+  center?: Center;
+  customKeepProb?: string;
+  delta?: number;
+  rewardModelAgreement?: number;
+  warnings: string[];
+}
+
+/** A shard's part of the summary: counts that add up, and the settings every shard shares. */
+export interface SummaryParts extends SummaryCommon {
+  count: number;
+  flips: number;
+  /** Records whose ε_i is exact (not a bound). */
+  exact: number;
+  /** rr-with-prior: records with k* = 1. */
+  priorOnly: number;
+  /** p_keep histogram counts (10 bins over [0, 1]). */
+  histogram: number[];
+  /** [min, max] of the normalized margins (margin mechanisms, count > 0), else null. */
+  marginRange: [number, number] | null;
+  /** Values in the |m| column (margin mechanisms), else null. */
+  absMarginCount: number | null;
+  /** pdpo: the clipping info (from the whole dataset's statistics: the same in every shard). */
+  clippingInfo: ClippingInfo | null;
 }
 
 /** The PDPO `clipping_info.json` (the keys of PDPO's `process_margins.py`). */
@@ -364,26 +395,88 @@ export class Privatizer {
     };
   }
 
-  /** The summary JSON (seed keys + expected_flips + guarantee) of everything privatized so far. */
-  summary(): PrivacySummary {
+  /**
+   * A shard's part of the summary (privatizeFile with `shard` and `summary`): the sorted columns of
+   * p_keep, |m| and ε_i are written to `files` (sorted values files, headed with the shard and source),
+   * and the counts and settings the exact merge needs are returned. Needs `storage.spillDir`; call once,
+   * instead of {@link summary}.
+   */
+  summaryParts(files: { pKeep: string; absMargin: string; epsilon: string }, header: { shard: ShardSpec; source: string }): SummaryParts {
+    const spilled = this.spilled;
+    if (!spilled) throw new InvalidArgumentError({ argument: 'summaryParts', message: 'needs the spilled columns (storage.spillDir)' });
+    spilled.flushHistogram();
+    const written: SortedValuesFile[] = [];
+    try {
+      const finish = (sorter: Float64ExternalSort, path: string, field: string) => {
+        const file = sorter.finish(path, { field, ...header });
+        written.push(file);
+        return file;
+      };
+      const pKeep = finish(spilled.pKeep, files.pKeep, 'p_keep');
+      const absMargin = this.model ? finish(spilled.absMargin, files.absMargin, 'abs_margin') : undefined;
+      const epsilons = finish(spilled.epsilon, files.epsilon, 'epsilon_i');
+      const common = this.commonSummaryInput();
+      // the shard's own summary (what summary() returns from now on)
+      this.finalSummary = this.summaryOfColumns(common, pKeep, absMargin, epsilons);
+      return {
+        ...common,
+        count: spilled.count,
+        flips: spilled.flips,
+        exact: spilled.exact,
+        priorOnly: spilled.priorOnly,
+        histogram: [...spilled.histogram],
+        marginRange: this.model && spilled.count > 0 ? [spilled.marginLo, spilled.marginHi] : null,
+        absMarginCount: absMargin ? absMargin.count : null,
+        clippingInfo: this.clippingInfo() ?? null,
+      };
+    } finally {
+      for (const file of written) file.close();
+      spilled.abort();
+    }
+  }
+
+  /** The summary from the spilled counts and the sorted columns on disk. */
+  private summaryOfColumns(common: SummaryCommon, pKeep: SortedValuesFile, absMargin: SortedValuesFile | undefined, epsilons: SortedValuesFile): PrivacySummary {
+    const spilled = this.spilled as SpilledColumns;
+    const n = spilled.count;
+    return summarizeFlipColumns({
+      ...common,
+      count: n,
+      flips: spilled.flips,
+      pKeepSorted: pKeep.cursor(),
+      pKeepHistogram: [...spilled.histogram],
+      absMarginSorted: absMargin && absMargin.count === n ? absMargin.cursor() : undefined,
+      marginRange: this.model && n > 0 ? [spilled.marginLo, spilled.marginHi] : undefined,
+      perInstanceSorted: epsilons.cursor(),
+      exactCount: spilled.exact,
+      priorOnly: this.mechanism === 'rr-with-prior' ? spilled.priorOnly : undefined,
+    });
+  }
+
+  /** What the summary says about the run as a whole (the same for every shard of a sharded run). */
+  private commonSummaryInput(): SummaryCommon {
     let agreement: number | undefined;
     if (this.prepared && this.center === 'none') {
       let agree = 0;
       for (const r of this.prepared.sorted) if (r > 0) agree += 1;
       agreement = this.prepared.count === 0 ? 0 : agree / this.prepared.count;
     }
-    const accounting = this.prepared;
-    const common = {
+    return {
       mechanism: this.mechanism,
       epsilon: this.epsilon,
       droppedColumns: [...this.dropped].sort(),
-      accountingMethod: accounting?.method ?? 'exact',
+      accountingMethod: this.prepared?.method ?? 'exact',
       center: this.model ? this.center : undefined,
       customKeepProb: this.keepProbSource,
       delta: this.model?.normalization.kind === 'percentile' ? this.model.normalization.delta : undefined,
       rewardModelAgreement: agreement,
       warnings: [...this.warnings],
-    } as const;
+    };
+  }
+
+  /** The summary JSON (seed keys + expected_flips + guarantee) of everything privatized so far. */
+  summary(): PrivacySummary {
+    const common = this.commonSummaryInput();
     const spilled = this.spilled;
     if (spilled) {
       if (this.finalSummary) return this.finalSummary;
@@ -398,19 +491,7 @@ export class Privatizer {
         const pKeep = open(spilled.pKeep, 'p_keep');
         const absMargin = this.model ? open(spilled.absMargin, 'abs_margin') : undefined;
         const epsilons = open(spilled.epsilon, 'epsilon_i');
-        const n = spilled.count;
-        this.finalSummary = summarizeFlipColumns({
-          ...common,
-          count: n,
-          flips: spilled.flips,
-          pKeepSorted: pKeep.cursor(),
-          pKeepHistogram: [...spilled.histogram],
-          absMarginSorted: absMargin && absMargin.count === n ? absMargin.cursor() : undefined,
-          marginRange: this.model && n > 0 ? [spilled.marginLo, spilled.marginHi] : undefined,
-          perInstanceSorted: epsilons.cursor(),
-          exactCount: spilled.exact,
-          priorOnly: this.mechanism === 'rr-with-prior' ? spilled.priorOnly : undefined,
-        });
+        this.finalSummary = this.summaryOfColumns(common, pKeep, absMargin, epsilons);
         return this.finalSummary;
       } finally {
         for (const file of files) {
@@ -421,22 +502,14 @@ export class Privatizer {
       }
     }
     return summarizeFlips({
-      mechanism: this.mechanism,
-      epsilon: this.epsilon,
+      ...common,
       pKeep: this.pKeeps.view(),
       flipped: Uint8Array.from(this.flips.view()),
       absMargin: this.model ? this.absMargins.view() : undefined,
       marginNormalized: this.model ? this.margins.view() : undefined,
       k: this.mechanism === 'rr-with-prior' ? Uint8Array.from(this.ks.view()) : undefined,
-      droppedColumns: [...this.dropped].sort(),
       perInstance: this.epsilons.view(),
-      accountingMethod: accounting?.method ?? 'exact',
       exactCount: this.exactRecords,
-      center: this.model ? this.center : undefined,
-      customKeepProb: this.keepProbSource,
-      delta: this.model?.normalization.kind === 'percentile' ? this.model.normalization.delta : undefined,
-      rewardModelAgreement: agreement,
-      warnings: [...this.warnings],
     });
   }
 
