@@ -26,7 +26,7 @@ import {
 import { Float64ExternalSort, marginsFile, mergeStatsFiles, rawMarginOf, type SortedValuesFile } from '@pref/margins';
 import { Privatizer, type AuditEntry, type PrivatizeOptions } from './privatize-pairs';
 import { orientationFreeKey } from './record-uniforms';
-import { SUMMARY_SHARD_FORMAT, summaryColumnNames, summaryShardColumns, type SummaryShard } from './merge-summary-shards';
+import { SUMMARY_SHARD_FORMAT, summaryColumnNames, summaryShardColumns, type mergeSummaryShards, type SummaryShard } from './merge-summary-shards';
 import type { PrivacySummary } from './summarize-flips';
 import { toTrainReady } from './to-train-ready';
 
@@ -48,9 +48,9 @@ export interface PrivatizeFileOptions extends PrivatizeOptions {
   /**
    * Sort the outputs by an orientation-free key (id + content hash of the pair with its two responses
    * in a fixed order; the same for a kept and a flipped row), so the files are byte-identical however
-   * the input is ordered or sharded and the order says nothing about the flips. Holds every record in
-   * Sorted on disk (external merge sort: runs of ~2 MB of text in a 0700 temp folder beside the output, removed
-   * when done and at exit), so memory does not grow with the file. Default: false (input order).
+   * the input is ordered and the order says nothing about the flips. Sorted on disk (external merge sort:
+   * runs of ~2 MB of text in a 0700 temp folder beside the output, removed when done and at exit), so
+   * memory does not grow with the file. Refused per shard. Default: false (input order).
    */
   sortByKey?: boolean;
   /**
@@ -58,8 +58,10 @@ export interface PrivatizeFileOptions extends PrivatizeOptions {
    * written, with `<output>.shard.order` and `<output>.shard.json` for `mergeShards`. Each record's draw
    * is keyed by its pairKey and the margin mechanisms are fitted on the whole dataset (every row of a
    * plain input, or `stats` when the input is a shard output), so the merged shards equal the
-   * single-process output byte for byte (seeded rng). Side outputs (audit, summary file, clipping info,
-   * train-ready, sortByKey) are per run, not per shard, and are refused. Default: none.
+   * single-process output byte for byte (seeded rng). `audit` and `trainReady` become shard outputs of
+   * their own (order file + manifest; merged by mergeShards, the audit 0600), `summary` the shard's exact
+   * part for {@link mergeSummaryShards}, `clippingInfo` the run's (global fit); `sortByKey` is refused.
+   * Default: none.
    */
   shard?: ShardSpec;
   /** margin mechanisms: write the shard's statistics file (its sorted raw margins; the same file as `pref margins --stats-only`) to `output` instead. */
