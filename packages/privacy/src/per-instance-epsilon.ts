@@ -50,7 +50,6 @@ export function recordTerms(p: number, q: number): [number, number] {
 }
 
 interface Neighbor {
-  key: string;
   params: MarginParams;
 }
 
@@ -86,7 +85,6 @@ function forEachDistinct(sorted: Float64Array, visit: (value: number, count: num
 function neighborFactory(model: MarginModel, sorted: Float64Array, params: MarginParams): (value: number) => Neighbor {
   const n = sorted.length;
   const norm = model.normalization;
-  const baseKey = `${params.center}|${params.scale}|${params.lower}|${params.upper}`;
   if (norm.kind === 'percentile') {
     const lowerBound = (length: number, at: (k: number) => number, value: number) => {
       let lo = 0;
@@ -110,15 +108,14 @@ function neighborFactory(model: MarginModel, sorted: Float64Array, params: Margi
     };
     return (removed) => {
       const inserted = -removed;
-      if (removed === inserted) return { key: baseKey, params };
+      if (removed === inserted) return { params };
       const removeAt = lowerBoundOf(sorted, removed);
       const without = (u: number) => (u < removeAt ? (sorted[u] as number) : (sorted[u + 1] as number));
       const insertAt = lowerBound(n - 1, without, inserted);
       const at = (t: number) => (t < insertAt ? without(t) : t === insertAt ? inserted : without(t - 1));
       const lower = quantile(at, norm.lower / 100);
       const upper = quantile(at, norm.upper / 100);
-      const next = percentileParams(norm, lower, upper);
-      return { key: `${next.center}|${next.scale}|${next.lower}|${next.upper}`, params: next };
+      return { params: percentileParams(norm, lower, upper) };
     };
   }
   // Σ c(r) and Σ c(r)² over the transformed values in ascending order (as the fit sums them)
@@ -131,18 +128,16 @@ function neighborFactory(model: MarginModel, sorted: Float64Array, params: Margi
   return (value) => {
     const before = model.transform(value);
     const after = model.transform(-value);
-    if (before === after) return { key: baseKey, params };
+    if (before === after) return { params };
     const t1 = s1 - before + after;
     const t2 = s2 - before * before + after * after;
     if (norm.kind === 'none') {
       const rms = Math.sqrt(Math.max(0, t2 / n));
-      const next = { center: 0, scale: rms > 0 ? rms : 1 };
-      return { key: `0|${next.scale}|undefined|undefined`, params: next };
+      return { params: { center: 0, scale: rms > 0 ? rms : 1 } };
     }
     const mean = t1 / n;
     const variance = t2 / n - mean * mean;
-    const next = { center: mean, scale: variance > 0 ? Math.sqrt(variance) : 1 };
-    return { key: `${next.center}|${next.scale}|undefined|undefined`, params: next };
+    return { params: { center: mean, scale: variance > 0 ? Math.sqrt(variance) : 1 } };
   };
 }
 
@@ -165,7 +160,8 @@ export class MarginAccounting {
   readonly params: MarginParams;
   readonly method: 'exact' | 'pruned';
   private readonly neighborOf: (value: number) => Neighbor;
-  private readonly totals = new Map<string, [number, number]>();
+  /** Σ terms per neighbour parameter set, keyed by (lower ?? center, upper ?? scale): they determine it. */
+  private readonly totals = new Map<number | undefined, Map<number | undefined, [number, number]>>();
   /** pruned: leaves ordered by `from`. */
   private readonly leaves?: Leaf[];
 
@@ -197,9 +193,13 @@ export class MarginAccounting {
     return keepProbabilityOf(this.model, this.params, value);
   }
 
-  /** Σ over every record j of both directions' worst-outcome terms between θ and `other` (cached per key). */
-  private totalsOf(key: string, other: MarginParams): [number, number] {
-    let cached = this.totals.get(key);
+  /** Σ over every record j of both directions' worst-outcome terms between θ and `other` (cached per parameter set). */
+  private totalsOf(other: MarginParams): [number, number] {
+    const first = other.lower ?? other.center;
+    const second = other.upper ?? other.scale;
+    let inner = this.totals.get(first);
+    if (!inner) this.totals.set(first, (inner = new Map()));
+    let cached = inner.get(second);
     if (cached) return cached;
     let forward = 0;
     let backward = 0;
@@ -217,7 +217,7 @@ export class MarginAccounting {
       }
     });
     cached = [forward, backward];
-    this.totals.set(key, cached);
+    inner.set(second, cached);
     return cached;
   }
 
@@ -226,8 +226,8 @@ export class MarginAccounting {
   }
 
   private exactAt(value: number): number {
-    const { key, params: other } = this.neighborOf(value);
-    const [forward, backward] = this.totalsOf(key, other);
+    const other = this.neighborOf(value).params;
+    const [forward, backward] = this.totalsOf(other);
     const [selfF, selfB] = recordTerms(this.keepOf(value), keepProbabilityOf(this.model, other, value));
     const [ownF, ownB] = this.ownTerms(value, other);
     // Σ_{j≠i} = Σ_all − term_i; clamp the cancellation error at 0 (every term is ≥ 0)
