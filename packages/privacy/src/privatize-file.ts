@@ -80,6 +80,8 @@ export interface PrivatizeFileResult {
 }
 
 const FLUSH_CHARS = 1 << 20;
+/** Values per in-memory run of the summary's three spill sorts: 2 MB each (more, shorter runs on disk; the k-way merge reads them in 512 KB blocks). */
+const SPILL_RUN_VALUES = 1 << 18;
 
 /**
  * Privatizes a file (any format @pref/io reads) in one streaming pass and writes the privatized data,
@@ -99,7 +101,7 @@ async function privatizeWhole(
   temp: string,
 ): Promise<PrivatizeFileResult> {
   // the summary's per-record numbers go to external sorts beside the output: memory stays flat
-  const privatizer = new Privatizer(options, { spillDir: temp });
+  const privatizer = new Privatizer(options, { spillDir: temp, runValues: SPILL_RUN_VALUES });
   if (clippingInfo !== undefined && privatizer.mechanism !== 'pdpo') throw new InvalidArgumentError({ argument: 'clippingInfo', message: 'clipping_info.json is written by the pdpo mechanism only' });
   if (privatizer.needsPreparation) {
     if (input === '-') throw new InvalidArgumentError({ argument: 'input', message: `${privatizer.mechanism} reads its input twice (normalization over the whole dataset first): stdin is not supported` });
@@ -232,7 +234,7 @@ async function privatizeShard(input: string, output: string, options: PrivatizeF
   if (options.clippingInfo !== undefined && (options.mechanism ?? 'margin-sigmoid') !== 'pdpo') throw new InvalidArgumentError({ argument: 'clippingInfo', message: 'clipping_info.json is written by the pdpo mechanism only' });
   if (statsOnly && stats) throw new InvalidArgumentError({ argument: 'stats', message: 'statsOnly writes statistics; stats reads them: give one or the other' });
   const temp = tempDir ?? dirname(output);
-  const privatizer = new Privatizer(options, { spillDir: temp });
+  const privatizer = new Privatizer(options, { spillDir: temp, runValues: SPILL_RUN_VALUES });
   if ((statsOnly || stats) && !privatizer.needsPreparation) {
     throw new InvalidArgumentError({ argument: statsOnly ? 'statsOnly' : 'stats', message: `${privatizer.mechanism} needs no dataset-wide statistics: run each shard without them` });
   }
