@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from '@pref/core';
 import { atomicWriteFile, isSystemError, type ShardSpec } from '@pref/io';
 import { mergeSortedValues, SortedValuesFile } from '@pref/margins';
-import { readFileSync, rmSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { SummaryParts } from './privatize-pairs';
 import { summarizeFlipColumns, type PrivacySummary } from './summarize-flips';
@@ -45,14 +45,22 @@ function parseJson(path: string): unknown {
   }
 }
 
-/** True when `path` is a shard's summary file (so `pref merge` can route it to {@link mergeSummaryShards}). */
+/**
+ * True when `path` is a shard's summary file (so `pref merge` can route it to {@link mergeSummaryShards}):
+ * its first bytes are the JSON object with this format first, as privatizeFile writes it. Reads 256
+ * bytes, whatever the size of the file.
+ */
 export function isSummaryShard(path: string): boolean {
-  if (!/\.json$/i.test(path)) return false;
+  let fd: number | undefined;
   try {
-    const parsed = parseJson(path) as { format?: unknown } | undefined;
-    return parsed?.format === SUMMARY_SHARD_FORMAT;
+    fd = openSync(path, 'r');
+    const head = Buffer.alloc(256);
+    const read = readSync(fd, head, 0, head.length, 0);
+    return /^\{\s*"format"\s*:\s*"pref-privacy-summary-shard\/1"/.test(head.subarray(0, read).toString('utf8'));
   } catch {
     return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 
