@@ -26,7 +26,7 @@ import {
 import { Float64ExternalSort, marginsFile, mergeStatsFiles, rawMarginOf, type SortedValuesFile } from '@pref/margins';
 import { Privatizer, type AuditEntry, type PrivatizeOptions } from './privatize-pairs';
 import { orientationFreeKey } from './record-uniforms';
-import { SUMMARY_SHARD_FORMAT, summaryColumnNames, summaryShardColumns, type mergeSummaryShards, type SummaryShard } from './merge-summary-shards';
+import { SUMMARY_SHARD_FORMAT, summaryColumnNames, summaryShardColumns, type SummaryShard } from './merge-summary-shards';
 import type { PrivacySummary } from './summarize-flips';
 import { toTrainReady } from './to-train-ready';
 
@@ -60,7 +60,7 @@ export interface PrivatizeFileOptions extends PrivatizeOptions {
    * plain input, or `stats` when the input is a shard output), so the merged shards equal the
    * single-process output byte for byte (seeded rng). `audit` and `trainReady` become shard outputs of
    * their own (order file + manifest; merged by mergeShards, the audit 0600), `summary` the shard's exact
-   * part for {@link mergeSummaryShards}, `clippingInfo` the run's (global fit); `sortByKey` is refused.
+   * part for `mergeSummaryShards`, `clippingInfo` the run's (global fit); `sortByKey` is refused.
    * Default: none.
    */
   shard?: ShardSpec;
