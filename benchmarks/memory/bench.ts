@@ -18,7 +18,7 @@ import { writeScoredPairs } from './data';
 
 const here = import.meta.dirname;
 const sizes = (flag('rows') ?? '250000,1000000,5000000').split(',').map(Number);
-const steps = (flag('steps') ?? 'copy,margins,privatize-rr,privatize-rr-sort-by-key,privatize-margin-sigmoid').split(',');
+const steps = (flag('steps') ?? 'copy,margins,privatize-rr,privatize-rr-sort-by-key,privatize-margin-sigmoid,privatize-pdpo').split(',');
 // the slow steps can be left out at the largest size (`--steps-at-largest copy,margins`)
 const largestSteps = (flag('steps-at-largest') ?? steps.join(',')).split(',');
 const dir = mkdtempSync(join(flag('tmp') ?? tmpdir(), 'pref-bench-memory-'));
@@ -63,9 +63,19 @@ const lines = steps.map((step) => {
 const table = [header, `|---|${sizes.map(() => '---|').join('')}---|`, ...lines].join('\n');
 process.stdout.write(`\n${table}\n`);
 if (WRITE_FIGURES) {
+  // rows of the steps measured now replace theirs in the README's table (same sizes); other rows stay,
+  // with the date of their own run
   const readmePath = join(here, 'README.md');
   const readme = readFileSync(readmePath, 'utf8');
   const start = readme.indexOf('<!-- figures -->');
   const end = readme.indexOf('<!-- /figures -->');
-  writeFileSync(readmePath, `${readme.slice(0, start)}<!-- figures -->\nMeasured ${new Date().toISOString().slice(0, 10)} (peak RSS, wall time; ratio to the copy floor at the same size):\n\n${table}\n${readme.slice(end)}`);
+  const block = readme.slice(start, end);
+  const date = new Date().toISOString().slice(0, 10);
+  const oldRows = block.split('\n').filter((line) => line.startsWith('| ') && !line.startsWith('| step |'));
+  const oldHeader = block.split('\n').find((line) => line.startsWith('| step |'));
+  const stepOf = (line: string) => line.slice(2, line.indexOf(' |', 2)).replace(/ \(\d{4}-\d\d-\d\d\)$/, '');
+  const kept = oldHeader === header ? oldRows.filter((line) => !steps.includes(stepOf(line))) : [];
+  const dated = lines.map((line) => line.replace(/^\| ([^|]+) \|/, `| $1 (${date}) |`));
+  const merged = [header, `|---|${sizes.map(() => '---|').join('')}---|`, ...kept, ...dated].join('\n');
+  writeFileSync(readmePath, `${readme.slice(0, start)}<!-- figures -->\nPeak RSS, wall time; ratio to the copy floor of the same run at the same size (date of each row's run in brackets):\n\n${merged}\n${readme.slice(end)}`);
 }

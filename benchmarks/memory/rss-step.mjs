@@ -21,6 +21,8 @@ if (step === 'copy') {
   rows = (await privatizeFile(input, output, { mechanism: 'randomized-response', epsilon: 1, seed, sortByKey: true })).written;
 } else if (step === 'privatize-margin-sigmoid') {
   rows = (await privatizeFile(input, output, { mechanism: 'margin-sigmoid', epsilon: 1, seed })).written;
+} else if (step === 'privatize-pdpo') {
+  rows = (await privatizeFile(input, output, { mechanism: 'pdpo', epsilon: 1, seed })).written;
 } else throw new Error(`unknown step ${step}`);
 const seconds = Number(process.hrtime.bigint() - started) / 1e9;
 const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));

@@ -43,12 +43,26 @@ function shardPaths(parsed: Parsed): { inputs: NamedPath[]; outputs: OutputPath[
   return { inputs: stats, outputs: [file({ flag: '--output (shard manifest)', path: `${output}.shard.json` }), file({ flag: '--output (shard order)', path: `${output}.shard.order` })] };
 }
 
+/** `privatize --shard`: the audit and train-ready files' own manifests and order files, the summary's sorted columns. */
+function privatizeShardSidePaths(parsed: Parsed): OutputPath[] {
+  if (parsed.opts.shard === undefined || parsed.opts.statsOnly) return [];
+  const beside = (key: string, flag: string, suffixes: readonly string[]) => {
+    const path = text(parsed.opts[key]);
+    return path === undefined ? [] : suffixes.map((suffix) => file({ flag: `${flag} (${suffix.slice(1)})`, path: `${path}${suffix}` }));
+  };
+  return [
+    ...beside('audit', '--audit', ['.shard.json', '.shard.order']),
+    ...beside('trainReady', '--train-ready', ['.shard.json', '.shard.order']),
+    ...beside('summary', '--summary', ['.p_keep.values', '.abs_margin.values', '.epsilon_i.values']),
+  ];
+}
+
 /** `pref merge`: the shard outputs (with their manifests and order files) are inputs. */
 function mergePaths(parsed: Parsed): CommandPaths {
   const shards = [parsed.args[0] ?? []].flat().map((path) => text(path));
   return {
     inputs: shards.flatMap((path) => [{ flag: '<shards>', path }, { flag: '<shards> (manifest)', path: path === undefined ? undefined : `${path}.shard.json` }, { flag: '<shards> (order)', path: path === undefined ? undefined : `${path}.shard.order` }]),
-    outputs: [opt(parsed, 'output', '--output')],
+    outputs: [opt(parsed, 'output', '--output'), file(opt(parsed, 'clippingInfo', '--clipping-info'))],
   };
 }
 
@@ -96,6 +110,7 @@ export const OUTPUT_PLANS: Readonly<Record<string, (parsed: Parsed) => CommandPa
       file(opt(p, 'clippingInfo', '--clipping-info')),
       opt(p, 'trainReady', '--train-ready'),
       ...shardPaths(p).outputs,
+      ...privatizeShardSidePaths(p),
     ],
   }),
   prepare: (p) => {

@@ -67,6 +67,11 @@ export interface ShardManifest {
   orderWidth: number;
   /** Output file name (relative to the manifest). */
   output: string;
+  /**
+   * File mode the output was created with when it is not the default (e.g. 0o600 for the privatize
+   * audit, which holds the true labels); `mergeShards` creates the merged file with it.
+   */
+  mode?: number;
 }
 
 export const SHARD_MANIFEST_SUFFIX = '.shard.json';
@@ -158,7 +163,8 @@ export async function readShardManifest(path: string): Promise<ShardManifest | u
     typeof m.source === 'string' &&
     Number.isSafeInteger(m.orderWidth) &&
     (m.orderWidth as number) >= 1 &&
-    typeof m.output === 'string';
+    typeof m.output === 'string' &&
+    (m.mode === undefined || (Number.isSafeInteger(m.mode) && m.mode >= 0 && m.mode <= 0o777));
   if (!ok) throw new InvalidArgumentError({ argument: 'shard', message: `${manifestPath}: not a pref shard manifest (format pref-shard/1 with step, shard, rows, options, source, orderWidth, output)` });
   return m as ShardManifest;
 }
@@ -402,7 +408,7 @@ export async function mergeShards(paths: readonly string[], output: string, { si
   const byIndex = new Map<number, string>();
   manifests.forEach((m, k) => {
     const path = paths[k] as string;
-    for (const [field, what] of [['step', 'step'], ['options', 'options'], ['source', 'input'], ['orderWidth', 'order width']] as const) {
+    for (const [field, what] of [['step', 'step'], ['options', 'options'], ['source', 'input'], ['orderWidth', 'order width'], ['mode', 'file mode']] as const) {
       if (m[field] !== first[field]) {
         throw new InvalidArgumentError({ argument: 'shards', message: `${path} (shard ${m.shard.index}/${m.shard.count}) comes from a run with another ${what} than ${paths[0]} (shard ${first.shard.index}/${count}): ${String(m[field]).slice(0, 16)} vs ${String(first[field]).slice(0, 16)}` });
       }
@@ -454,7 +460,7 @@ export async function mergeShards(paths: readonly string[], output: string, { si
         yield record;
       }
     }
-    const written = write ? await write(merged()) : (await writeRecords(output, merged(), { signal, onProgress })).written;
+    const written = write ? await write(merged()) : (await writeRecords(output, merged(), { signal, onProgress, mode: first.mode })).written;
     return { written, shards: count, manifest: first };
   } finally {
     for (const cursor of cursors) {

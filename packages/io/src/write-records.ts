@@ -24,6 +24,11 @@ export interface WriteRecordsOptions {
   rowGroupSize?: number;
   /** HF folders: the split name written in state.json / dataset_info.json. Default: 'train'. */
   split?: string;
+  /**
+   * JSONL/JSON/.jsonl.gz: file mode of the output, set when its temp file is created (e.g. 0o600 for a
+   * file only its owner may read). Other formats refuse it. Default: the process umask.
+   */
+  mode?: number;
 }
 
 export interface WriteResult {
@@ -140,11 +145,14 @@ export async function writeRecords<Row extends object>(
   const { signal, onProgress } = options;
   const format = options.format === undefined ? (path === '-' ? 'jsonl' : detectFormat(path, { forWriting: true })) : assertFormat(options.format);
   throwIfAborted(signal);
+  if (options.mode !== undefined && format !== 'jsonl' && format !== 'json' && format !== 'jsonl.gz') {
+    throw new PrefError({ code: 'UNSUPPORTED_FORMAT', message: `${path}: a file mode can be set on JSONL, JSON and .jsonl.gz outputs only, not ${format}` });
+  }
   if (format === 'parquet') return writeParquetRecords(path, records, options);
   if (format === 'hf') return writeHfDataset(path, records, options);
   if (format === 'csv') throw new PrefError({ code: 'UNSUPPORTED_FORMAT', message: `${path}: CSV is read-only; write .jsonl, .json, .parquet or a folder` });
   if (format === 'txt') return writeTextLines(path, records, options);
-  const out = await createAtomicWriteStream(path);
+  const out = await createAtomicWriteStream(path, { mode: options.mode });
   try {
     const written = await writeJsonLike(out, records, { array: format === 'json', gzip: format === 'jsonl.gz', signal, onProgress });
     await out.commit();

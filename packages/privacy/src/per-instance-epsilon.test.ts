@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { sigmoid } from '@pref/core';
 import { fitMarginModel, keepProbabilityOf, type MarginModel } from './margin-model';
-import { perInstanceEpsilon } from './per-instance-epsilon';
+import { MarginAccounting, perInstanceEpsilon } from './per-instance-epsilon';
 
 const clip6 = (x: number) => Math.min(6, Math.max(-6, x));
 function model(kind: 'zscore' | 'none' | 'percentile', epsilon: number): MarginModel {
@@ -103,5 +103,23 @@ describe('perInstanceEpsilon', () => {
       else expect(pruned.epsilon[i]).toBeGreaterThanOrEqual((exact.epsilon[i] as number) - 1e-12);
     }
     expect(pruned.exact.reduce((a, b) => a + b, 0)).toBeLessThan(oriented.length);
+  });
+
+  it('MarginAccounting.epsilonOf(margin) gives each record its ε_i in any query order, from the sorted column alone', () => {
+    let state = 11;
+    const random = () => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const oriented = Float64Array.from({ length: 800 }, (_, i) => (i % 7 === 0 ? 7.5 : Math.round((random() - 0.35) * 400) / 40));
+    for (const [kind, options] of [['zscore', { workLimit: 0, blocks: 8 }], ['zscore', {}], ['percentile', {}], ['none', {}]] as const) {
+      const m = model(kind, 1.5);
+      const whole = perInstanceEpsilon(m, oriented, options);
+      const accounting = new MarginAccounting(m, Float64Array.from(oriented).sort(), options);
+      expect(accounting.method).toBe(whole.method);
+      // backwards: the answer is a function of the margin, not of the position or of earlier queries
+      for (let i = oriented.length - 1; i >= 0; i--) {
+        const { epsilon, exact } = accounting.epsilonOf(oriented[i] as number);
+        expect(epsilon).toBe(whole.epsilon[i]);
+        expect(exact ? 1 : 0).toBe(whole.exact[i]);
+      }
+    }
   });
 });

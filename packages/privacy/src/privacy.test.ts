@@ -273,6 +273,12 @@ describe('records and errors', () => {
       expect((error as Error).message).toMatch(/^<memory>:1: field "chosen_score"/);
     }
     expect(() => new Privatizer({ seed: 1 }).privatize({ prompt: 'p', chosen: 'c', rejected: 'r', margin_raw: 1 })).toThrowError(/call prepare/);
+    // after prepare, records come in any order, but each must carry one of the prepared margins
+    const prepared = new Privatizer({ seed: 'a-long-secret-seed-for-tests' });
+    prepared.prepare(Float64Array.of(1, -2, 3));
+    prepared.privatize({ prompt: 'p', chosen: 'c', rejected: 'r', margin_raw: 3 });
+    prepared.privatize({ prompt: 'p', chosen: 'c', rejected: 'r', margin_raw: 1 });
+    expect(() => prepared.privatize({ prompt: 'p', chosen: 'c', rejected: 'r', margin_raw: 2 }, { file: 'x.jsonl', line: 7 })).toThrowError(/^x\.jsonl:7: field "margin_raw".*one of the margins given to prepare/);
   });
 
   it('rejects a missing seed, a bad epsilon and an unknown mechanism', () => {

@@ -1,12 +1,16 @@
 import { InvalidArgumentError } from '@pref/core';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { rmSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import {
   atomicWriteFile,
   createAtomicWriteStream,
   ExternalSort,
   openShardInput,
   optionsHash,
+  OrderWriter,
+  shardManifestPath,
+  shardOrderPath,
   readRecords,
   readShard,
   spillReplacer,
@@ -16,11 +20,13 @@ import {
   type AtomicWriteStream,
   type DataRecord,
   type ShardInput,
+  type ShardManifest,
   type ShardSpec,
 } from '@pref/io';
-import { lessThan, marginsFile, mergeStatsFiles, rawMarginOf } from '@pref/margins';
+import { Float64ExternalSort, marginsFile, mergeStatsFiles, rawMarginOf, type SortedValuesFile } from '@pref/margins';
 import { Privatizer, type AuditEntry, type PrivatizeOptions } from './privatize-pairs';
 import { orientationFreeKey } from './record-uniforms';
+import { SUMMARY_SHARD_FORMAT, summaryColumnNames, summaryShardColumns, type SummaryShard } from './merge-summary-shards';
 import type { PrivacySummary } from './summarize-flips';
 import { toTrainReady } from './to-train-ready';
 
@@ -42,9 +48,9 @@ export interface PrivatizeFileOptions extends PrivatizeOptions {
   /**
    * Sort the outputs by an orientation-free key (id + content hash of the pair with its two responses
    * in a fixed order; the same for a kept and a flipped row), so the files are byte-identical however
-   * the input is ordered or sharded and the order says nothing about the flips. Holds every record in
-   * Sorted on disk (external merge sort: runs of ~2 MB of text in a 0700 temp folder beside the output, removed
-   * when done and at exit), so memory does not grow with the file. Default: false (input order).
+   * the input is ordered and the order says nothing about the flips. Sorted on disk (external merge sort:
+   * runs of ~2 MB of text in a 0700 temp folder beside the output, removed when done and at exit), so
+   * memory does not grow with the file. Refused per shard. Default: false (input order).
    */
   sortByKey?: boolean;
   /**
@@ -52,8 +58,10 @@ export interface PrivatizeFileOptions extends PrivatizeOptions {
    * written, with `<output>.shard.order` and `<output>.shard.json` for `mergeShards`. Each record's draw
    * is keyed by its pairKey and the margin mechanisms are fitted on the whole dataset (every row of a
    * plain input, or `stats` when the input is a shard output), so the merged shards equal the
-   * single-process output byte for byte (seeded rng). Side outputs (audit, summary file, clipping info,
-   * train-ready, sortByKey) are per run, not per shard, and are refused. Default: none.
+   * single-process output byte for byte (seeded rng). `audit` and `trainReady` become shard outputs of
+   * their own (order file + manifest; merged by mergeShards, the audit 0600), `summary` the shard's exact
+   * part for `mergeSummaryShards`, `clippingInfo` the run's (global fit); `sortByKey` is refused.
+   * Default: none.
    */
   shard?: ShardSpec;
   /** margin mechanisms: write the shard's statistics file (its sorted raw margins; the same file as `pref margins --stats-only`) to `output` instead. */
@@ -72,6 +80,8 @@ export interface PrivatizeFileResult {
 }
 
 const FLUSH_CHARS = 1 << 20;
+/** Values per in-memory run of the summary's three spill sorts: 2 MB each (more, shorter runs on disk; the k-way merge reads them in 512 KB blocks). */
+const SPILL_RUN_VALUES = 1 << 18;
 
 /**
  * Privatizes a file (any format @pref/io reads) in one streaming pass and writes the privatized data,
@@ -91,14 +101,12 @@ async function privatizeWhole(
   temp: string,
 ): Promise<PrivatizeFileResult> {
   // the summary's per-record numbers go to external sorts beside the output: memory stays flat
-  const privatizer = new Privatizer(options, { spillDir: temp });
+  const privatizer = new Privatizer(options, { spillDir: temp, runValues: SPILL_RUN_VALUES });
   if (clippingInfo !== undefined && privatizer.mechanism !== 'pdpo') throw new InvalidArgumentError({ argument: 'clippingInfo', message: 'clipping_info.json is written by the pdpo mechanism only' });
   if (privatizer.needsPreparation) {
     if (input === '-') throw new InvalidArgumentError({ argument: 'input', message: `${privatizer.mechanism} reads its input twice (normalization over the whole dataset first): stdin is not supported` });
-    // pass 1: every label-oriented raw margin, for the normalization and the exact accounting
-    const margins: number[] = [];
-    for await (const { record, file, line } of readRecords(input, { signal })) margins.push(rawMarginOf(record, { file, line }));
-    privatizer.prepare(Float64Array.from(margins));
+    // pass 1: every label-oriented raw margin, sorted on disk, for the normalization and the exact accounting
+    privatizer.prepareSorted(await sortedMarginsOf(input, temp, signal));
   }
   const streams: AtomicWriteStream[] = [];
   try {
@@ -175,7 +183,7 @@ async function privatizeWhole(
   }
 }
 
-const SIDE_OUTPUTS = ['audit', 'summary', 'clippingInfo', 'trainReady', 'sortByKey'] as const;
+const SIDE_OUTPUTS = ['audit', 'summary', 'clippingInfo', 'trainReady'] as const;
 
 /** The options that decide a privatized record (for the shard manifest's options hash). */
 function decidingOptions(options: PrivatizeFileOptions): Record<string, unknown> {
@@ -183,29 +191,50 @@ function decidingOptions(options: PrivatizeFileOptions): Record<string, unknown>
   return { mechanism, epsilon, seed: seed === undefined ? undefined : String(seed), rng: rng ?? 'seeded', keepProb, transform, center, delta, percentiles, priorField, keepColumns, keepPerSideColumns };
 }
 
-/** First position of `value` in an ascending column (order of {@link lessThan}). */
-function lowerBound(sorted: Float64Array, value: number): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (lessThan(sorted[mid] as number, value)) lo = mid + 1;
-    else hi = mid;
+/** A sorted values file read into memory (8 bytes a value: the margin mechanisms' only per-record state). */
+function columnOf(file: SortedValuesFile): Float64Array {
+  const column = new Float64Array(file.count);
+  const at = file.cursor();
+  for (let i = 0; i < column.length; i++) column[i] = at(i);
+  return column;
+}
+
+/** Every record's label-oriented raw margin, ascending: through an external sort, so the only copy in memory is the result. */
+async function sortedMarginsOf(input: string, temp: string, signal?: AbortSignal): Promise<Float64Array> {
+  const sorter = new Float64ExternalSort(temp);
+  try {
+    for await (const { record, file, line } of readRecords(input, { signal })) sorter.push(rawMarginOf(record, { file, line }), 'margin_raw');
+    const sorted = sorter.finish(`${temp}/.pref-privatize-margins-${process.pid}-${Date.now()}.values`, { field: 'margin_raw' });
+    try {
+      return columnOf(sorted);
+    } finally {
+      sorted.close();
+      rmSync(sorted.path, { force: true });
+    }
+  } finally {
+    sorter.abort();
   }
-  return lo;
 }
 
 async function privatizeShard(input: string, output: string, options: PrivatizeFileOptions): Promise<PrivatizeFileResult> {
   const { shard, statsOnly = false, stats, tempDir, signal, onProgress } = options;
   if (!shard) throw new InvalidArgumentError({ argument: statsOnly ? 'statsOnly' : 'stats', message: 'statistics files are for a sharded run: give shard too' });
-  for (const name of SIDE_OUTPUTS) {
-    if (options[name] !== undefined && options[name] !== false) {
-      throw new InvalidArgumentError({ argument: name, message: 'is written for a whole run, not per shard: run without shard to get it' });
+  if (options.sortByKey) {
+    throw new InvalidArgumentError({
+      argument: 'sortByKey',
+      message:
+        'is not available per shard: mergeShards restores rows by their numeric position in the input, and the orientation-free sort key (id + content hash, ties in input order) is a string that a shard cannot turn into a global position without every other shard\'s keys. Merge the shards, then run privatize without --shard and with --sort-by-key, or sort the merged file',
+    });
+  }
+  if (statsOnly) {
+    for (const name of SIDE_OUTPUTS) {
+      if (options[name] !== undefined) throw new InvalidArgumentError({ argument: name, message: 'statsOnly writes the shard\'s statistics file only: give it to the phase-2 run (with stats)' });
     }
   }
+  if (options.clippingInfo !== undefined && (options.mechanism ?? 'margin-sigmoid') !== 'pdpo') throw new InvalidArgumentError({ argument: 'clippingInfo', message: 'clipping_info.json is written by the pdpo mechanism only' });
   if (statsOnly && stats) throw new InvalidArgumentError({ argument: 'stats', message: 'statsOnly writes statistics; stats reads them: give one or the other' });
   const temp = tempDir ?? dirname(output);
-  const privatizer = new Privatizer(options, { spillDir: temp });
+  const privatizer = new Privatizer(options, { spillDir: temp, runValues: SPILL_RUN_VALUES });
   if ((statsOnly || stats) && !privatizer.needsPreparation) {
     throw new InvalidArgumentError({ argument: statsOnly ? 'statsOnly' : 'stats', message: `${privatizer.mechanism} needs no dataset-wide statistics: run each shard without them` });
   }
@@ -214,9 +243,6 @@ async function privatizeShard(input: string, output: string, options: PrivatizeF
     return { written: result.rows, summary: privatizer.summary() };
   }
   const opened: ShardInput = await openShardInput(input, shard);
-  // where each record's margin sits in the array given to prepare(): its input row (plain input) or
-  // its place in the merged sorted column (a shard output: every shard's margins via stats)
-  let indexOf: ((order: Float64Array, margin: number) => number) | undefined;
   if (privatizer.needsPreparation) {
     if (opened.manifest) {
       if (!stats) {
@@ -225,46 +251,124 @@ async function privatizeShard(input: string, output: string, options: PrivatizeF
           message: `${input} is one shard of a sharded run: ${privatizer.mechanism} normalizes over every shard's margins. Run with --stats-only on every shard first, then pass all the statistics files with --stats-from`,
         });
       }
+      // the k-way merge of every shard's sorted margins is the whole dataset's sorted column
       const merged = mergeStatsFiles(stats, { shard, source: opened.source, field: 'margin_raw', path: `${temp}/.pref-privatize-${process.pid}-${Date.now()}.values` });
-      let sorted: Float64Array;
       try {
-        sorted = Float64Array.from(merged.values());
+        privatizer.prepareSorted(columnOf(merged));
       } finally {
         merged.close();
         rmSync(merged.path, { force: true });
       }
-      privatizer.prepare(sorted);
-      indexOf = (_order, margin) => lowerBound(sorted, margin);
     } else {
       if (stats) throw new InvalidArgumentError({ argument: 'stats', message: `${input} is a whole dataset: each shard reads every row's margin itself, so no statistics files are needed` });
-      const margins: number[] = [];
-      for await (const { record, file, line } of readRecords(input, { signal })) margins.push(rawMarginOf(record, { file, line }));
-      privatizer.prepare(Float64Array.from(margins));
-      indexOf = (order) => order[0] as number;
+      privatizer.prepareSorted(await sortedMarginsOf(input, temp, signal));
     }
   }
+  const { audit, trainReady, summary: summaryPath, clippingInfo, includeId = false } = options;
+  const optionsDigest = optionsHash(decidingOptions(options));
+  const sides: SideShardOutput[] = [];
   try {
+    // the audit and train-ready file are shard outputs of their own (order file + manifest), merged by
+    // mergeShards into the single-process files; the audit is created 0600, and so is its merge
+    const auditSide = audit ? await SideShardOutput.create(audit, opened.orderWidth, 0o600) : undefined;
+    if (auditSide) sides.push(auditSide);
+    const trainSide = trainReady ? await SideShardOutput.create(trainReady, opened.orderWidth) : undefined;
+    if (trainSide) sides.push(trainSide);
     const manifest = await writeShardOutput(
-    output,
-    (async function* () {
-      for await (const { record, file, line, order } of readShard(input, shard, opened, { signal, onProgress })) {
-        const margin = indexOf ? rawMarginOf(record, { file, line }) : 0;
-        const result = privatizer.privatize(record, { file, line }, indexOf ? indexOf(order, margin) : undefined);
-        yield { record: result.record, order };
-      }
-    })(),
-    {
-      step: 'privatize',
-      shard,
-      options: optionsHash(decidingOptions(options)),
-      input: opened,
-      orderWidth: opened.orderWidth,
-      write: async (records) => (await writeRecords(output, records, { signal })).written,
-    },
-  );
+      output,
+      (async function* () {
+        for await (const { record, file, line, order } of readShard(input, shard, opened, { signal, onProgress })) {
+          const result = privatizer.privatize(record, { file, line });
+          if (auditSide) await auditSide.push(`${JSON.stringify(result.audit)}\n`, order);
+          if (trainSide) await trainSide.push(`${JSON.stringify(toTrainReady(result.record, { includeId, file, line }))}\n`, order);
+          yield { record: result.record, order };
+        }
+      })(),
+      {
+        step: 'privatize',
+        shard,
+        options: optionsDigest,
+        input: opened,
+        orderWidth: opened.orderWidth,
+        write: async (records) => (await writeRecords(output, records, { signal })).written,
+      },
+    );
+    const sideManifest = { shard, source: opened.source, orderWidth: opened.orderWidth };
+    if (auditSide) await auditSide.commit({ ...sideManifest, step: 'privatize-audit', options: optionsDigest });
+    if (trainSide) await trainSide.commit({ ...sideManifest, step: 'privatize-train-ready', options: optionsHash({ ...decidingOptions(options), includeId }) });
+    if (summaryPath) {
+      // the shard's part of the summary: counts and sorted columns that merge exactly (mergeSummaryShards)
+      await rm(summaryPath, { force: true });
+      const parts = privatizer.summaryParts(summaryShardColumns(summaryPath), { shard, source: opened.source });
+      const shardSummary: SummaryShard = {
+        format: SUMMARY_SHARD_FORMAT,
+        shard,
+        options: optionsDigest,
+        source: opened.source,
+        columns: summaryColumnNames(summaryPath, parts.absMarginCount !== null),
+        ...parts,
+      };
+      await atomicWriteFile(summaryPath, `${JSON.stringify(shardSummary, null, 2)}\n`);
+    }
+    // fitted on the whole dataset (every row, or every shard's statistics): the same file from every shard
+    const clipping = privatizer.clippingInfo();
+    if (clippingInfo && clipping) await atomicWriteFile(clippingInfo, `${JSON.stringify(clipping, null, 2)}\n`);
     return { written: manifest.rows, summary: privatizer.summary() };
   } catch (error) {
+    for (const side of sides) await side.abort();
     privatizer.dispose();
     throw error;
+  }
+}
+
+/**
+ * A side output of a sharded run (audit, train-ready): its lines, in the data's order, with its own
+ * order file and `pref-shard/1` manifest (written last), so mergeShards restores it like the data.
+ */
+class SideShardOutput {
+  private buffer = '';
+  private rows = 0;
+  private constructor(
+    readonly path: string,
+    private readonly stream: AtomicWriteStream,
+    private readonly order: OrderWriter,
+    private readonly mode: number | undefined,
+  ) {}
+
+  static async create(path: string, orderWidth: number, mode?: number): Promise<SideShardOutput> {
+    if (path === '-') throw new InvalidArgumentError({ argument: 'shard', message: 'a shard run writes its side outputs to files with a manifest beside them; stdout is not supported' });
+    // a manifest from an earlier run must not vouch for what this run writes
+    await rm(shardManifestPath(path), { force: true });
+    const stream = await createAtomicWriteStream(path, { mode });
+    try {
+      return new SideShardOutput(path, stream, await OrderWriter.create(shardOrderPath(path), orderWidth), mode);
+    } catch (error) {
+      await stream.abort();
+      throw error;
+    }
+  }
+
+  async push(line: string, order: ArrayLike<number>): Promise<void> {
+    this.buffer += line;
+    this.rows += 1;
+    await this.order.push(order);
+    if (this.buffer.length >= FLUSH_CHARS) {
+      await this.stream.write(this.buffer);
+      this.buffer = '';
+    }
+  }
+
+  async commit(manifest: Omit<ShardManifest, 'format' | 'rows' | 'output' | 'mode'>): Promise<void> {
+    if (this.buffer.length > 0) await this.stream.write(this.buffer);
+    this.buffer = '';
+    await this.stream.commit();
+    await this.order.commit();
+    const full: ShardManifest = { format: 'pref-shard/1', ...manifest, rows: this.rows, output: basename(this.path), ...(this.mode === undefined ? {} : { mode: this.mode }) };
+    await atomicWriteFile(shardManifestPath(this.path), `${JSON.stringify(full, null, 2)}\n`);
+  }
+
+  async abort(): Promise<void> {
+    await this.stream.abort();
+    await this.order.abort();
   }
 }

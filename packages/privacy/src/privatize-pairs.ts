@@ -1,11 +1,11 @@
 import { AbortedError, InvalidArgumentError, sigmoid } from '@pref/core';
-import { InvalidRecordError, type DataRecord } from '@pref/io';
+import { InvalidRecordError, type DataRecord, type ShardSpec } from '@pref/io';
 import { histogram, numericField, rawMarginOf, Float64ExternalSort, type SortedValuesFile } from '@pref/margins';
 import { rmSync } from 'node:fs';
 import { assertEpsilon, MECHANISMS, rrWithPriorPKeep, type Mechanism } from './flip-probabilities';
 import { buildMarginModel, type Center } from './margin-mechanism';
-import { marginModelPKeep, type MarginModel, type MarginParams } from './margin-model';
-import { perInstanceEpsilon, type PerInstanceEpsilon } from './per-instance-epsilon';
+import { normalizedMargin, type MarginModel } from './margin-model';
+import { MarginAccounting } from './per-instance-epsilon';
 import { createRecordUniform, recordKey, seedWarning, type DrawOptions } from './record-uniforms';
 import { epsilonValue, summarizeFlipColumns, summarizeFlips, type EpsilonValue, type PrivacySummary } from './summarize-flips';
 import { releaseColumns } from './release-columns';
@@ -89,6 +89,37 @@ class GrowableFloat64 {
   }
 }
 
+/** The settings of a summary that hold for the whole run (see {@link Privatizer.summaryParts}). */
+export interface SummaryCommon {
+  mechanism: Mechanism;
+  epsilon: number;
+  droppedColumns: string[];
+  accountingMethod: 'exact' | 'pruned';
+  center?: Center;
+  customKeepProb?: string;
+  delta?: number;
+  rewardModelAgreement?: number;
+  warnings: string[];
+}
+
+/** A shard's part of the summary: counts that add up, and the settings every shard shares. */
+export interface SummaryParts extends SummaryCommon {
+  count: number;
+  flips: number;
+  /** Records whose ε_i is exact (not a bound). */
+  exact: number;
+  /** rr-with-prior: records with k* = 1. */
+  priorOnly: number;
+  /** p_keep histogram counts (10 bins over [0, 1]). */
+  histogram: number[];
+  /** [min, max] of the normalized margins (margin mechanisms, count > 0), else null. */
+  marginRange: [number, number] | null;
+  /** Values in the |m| column (margin mechanisms), else null. */
+  absMarginCount: number | null;
+  /** pdpo: the clipping info (from the whole dataset's statistics: the same in every shard). */
+  clippingInfo: ClippingInfo | null;
+}
+
 /** The PDPO `clipping_info.json` (the keys of PDPO's `process_margins.py`). */
 export interface ClippingInfo {
   lower_percentile: number;
@@ -117,6 +148,7 @@ class SpilledColumns {
   count = 0;
   flips = 0;
   priorOnly = 0;
+  exact = 0;
   marginLo = Number.POSITIVE_INFINITY;
   marginHi = Number.NEGATIVE_INFINITY;
   readonly histogram = new Array<number>(10).fill(0);
@@ -132,8 +164,9 @@ class SpilledColumns {
     this.epsilon = new Float64ExternalSort(folder, { runValues, allowInfinite: true });
   }
 
-  push(pKeep: number, flipped: boolean, epsilonI: number, k: 1 | 2 | undefined, marginNormalized: number | undefined): void {
+  push(pKeep: number, flipped: boolean, epsilonI: number, exact: boolean, k: 1 | 2 | undefined, marginNormalized: number | undefined): void {
     this.count += 1;
+    if (exact) this.exact += 1;
     if (flipped) this.flips += 1;
     if (k === 1) this.priorOnly += 1;
     this.pKeep.push(pKeep, 'p_keep');
@@ -187,7 +220,8 @@ export class Privatizer {
   private readonly center: Center;
   private readonly keepProbSource?: string;
   private readonly warnings: string[] = [];
-  private prepared?: { oriented: Float64Array; pKeep: Float64Array; marginNormalized: Float64Array; params: MarginParams; accounting: PerInstanceEpsilon };
+  private prepared?: MarginAccounting;
+  private exactRecords = 0;
   private readonly spilled?: SpilledColumns;
   private finalSummary?: PrivacySummary;
 
@@ -228,28 +262,34 @@ export class Privatizer {
   }
 
   /**
-   * margin mechanisms: fits the normalization on every record's label-oriented raw margin and computes
-   * p_keep and the per-instance ε of each record. Records must then be privatized in this order.
+   * margin mechanisms: fits the normalization on every record's label-oriented raw margin and sets up
+   * the exact per-instance accounting. Records may then be privatized in any order; each must carry one
+   * of these margins.
    */
   prepare(orientedMargins: Float64Array): void {
-    if (!this.model) return;
-    if (this.count > 0) throw new InvalidArgumentError({ argument: 'prepare', message: 'call prepare() before privatizing any record' });
-    const oriented = Float64Array.from(orientedMargins);
-    const { pKeep, marginNormalized, params } = marginModelPKeep(this.model, oriented);
-    this.prepared = { oriented, pKeep, marginNormalized, params, accounting: perInstanceEpsilon(this.model, oriented) };
-  }
-
-  /** The exact per-instance accounting of a prepared margin mechanism (undefined otherwise). */
-  accounting(): PerInstanceEpsilon | undefined {
-    return this.prepared?.accounting;
+    this.prepareSorted(Float64Array.from(orientedMargins).sort());
   }
 
   /**
-   * p_keep (and k* for rr-with-prior) of one record, validating the fields the mechanism needs.
-   * `index`: the record's position in the margins given to {@link prepare} (default: the number of
-   * records privatized so far, i.e. records come in that order; a shard passes its records' positions).
+   * {@link prepare} from the margins already sorted ascending (`Float64Array.prototype.sort` order). The
+   * array is kept (not copied): it is the only per-record state of a margin mechanism, 8 bytes a record.
    */
-  keepProbability(record: DataRecord, where: RecordWhere = {}, index = this.count): { pKeep: number; k?: 1 | 2; epsilonI: number; exact: boolean; marginNormalized?: number } {
+  prepareSorted(sortedMargins: Float64Array): void {
+    if (!this.model) return;
+    if (this.count > 0) throw new InvalidArgumentError({ argument: 'prepare', message: 'call prepare() before privatizing any record' });
+    this.prepared = new MarginAccounting(this.model, sortedMargins);
+  }
+
+  /**
+   * The exact per-instance accounting of a prepared margin mechanism (undefined otherwise):
+   * `epsilonOf(margin)`, `method`, the fitted `params`.
+   */
+  accounting(): MarginAccounting | undefined {
+    return this.prepared;
+  }
+
+  /** p_keep (and k* for rr-with-prior) of one record, validating the fields the mechanism needs. */
+  keepProbability(record: DataRecord, where: RecordWhere = {}): { pKeep: number; k?: 1 | 2; epsilonI: number; exact: boolean; marginNormalized?: number } {
     const file = where.file ?? '<memory>';
     const line = where.line ?? 0;
     if (this.mechanism === 'randomized-response') return { pKeep: sigmoid(this.epsilon), epsilonI: this.epsilon, exact: true };
@@ -257,15 +297,11 @@ export class Privatizer {
       const prepared = this.prepared;
       if (!prepared) throw new InvalidArgumentError({ argument: 'prepare', message: `${this.mechanism} normalizes over the whole dataset: call prepare(orientedMargins) first (privatizePairs and privatizeFile do)` });
       const margin = rawMarginOf(record, { file, line });
-      if (index >= prepared.oriented.length || prepared.oriented[index] !== margin) {
-        throw new InvalidRecordError({ file, line, field: 'margin_raw', expected: `the margin given to prepare() for record ${index + 1} (records must come in the same order)`, found: String(margin) });
+      if (!prepared.has(margin)) {
+        throw new InvalidRecordError({ file, line, field: 'margin_raw', expected: 'one of the margins given to prepare() (the same records)', found: String(margin) });
       }
-      return {
-        pKeep: prepared.pKeep[index] as number,
-        epsilonI: prepared.accounting.epsilon[index] as number,
-        exact: prepared.accounting.exact[index] === 1,
-        marginNormalized: prepared.marginNormalized[index],
-      };
+      const { epsilon, exact } = prepared.epsilonOf(margin);
+      return { pKeep: prepared.keepOf(margin), epsilonI: epsilon, exact, marginNormalized: normalizedMargin(this.model, prepared.params, margin) };
     }
     let prior: number;
     if (this.priorField !== undefined) {
@@ -282,13 +318,16 @@ export class Privatizer {
     return { pKeep, k, epsilonI: k === 1 ? 0 : this.epsilon, exact: true };
   }
 
-  /** Privatizes one record: returns it (swapped when flipped) and its audit entry. `index`: see {@link keepProbability}. */
-  privatize<T extends DataRecord>(record: T, where: RecordWhere = {}, index?: number): { record: T; audit: AuditEntry } {
-    const { pKeep, k, epsilonI, exact, marginNormalized } = this.keepProbability(record, where, index);
+  /** Privatizes one record: returns it (swapped when flipped) and its audit entry. */
+  privatize<T extends DataRecord>(record: T, where: RecordWhere = {}): { record: T; audit: AuditEntry } {
+    const { pKeep, k, epsilonI, exact, marginNormalized } = this.keepProbability(record, where);
     const key = recordKey(record);
     const flipped = !(this.uniform(key) < pKeep);
-    if (this.spilled) this.spilled.push(pKeep, flipped, epsilonI, k, marginNormalized);
-    else this.record(pKeep, flipped, epsilonI, k, marginNormalized);
+    if (this.spilled) this.spilled.push(pKeep, flipped, epsilonI, exact, k, marginNormalized);
+    else {
+      this.record(pKeep, flipped, epsilonI, k, marginNormalized);
+      if (exact) this.exactRecords += 1;
+    }
     const audit: AuditEntry = {
       key,
       ...(where.line !== undefined ? { line: where.line } : {}),
@@ -338,7 +377,7 @@ export class Privatizer {
     const upper = prepared.params.upper as number;
     let below = 0;
     let above = 0;
-    for (const r of prepared.oriented) {
+    for (const r of prepared.sorted) {
       if (r < lower) below += 1;
       if (r > upper) above += 1;
     }
@@ -349,33 +388,95 @@ export class Privatizer {
       upper_bound: upper,
       clipping_range: upper - lower,
       dp_sensitivity: norm.delta,
-      num_examples: prepared.oriented.length,
+      num_examples: prepared.count,
       clipped_lower_count: below,
       clipped_upper_count: above,
       clipped_total_count: below + above,
     };
   }
 
-  /** The summary JSON (seed keys + expected_flips + guarantee) of everything privatized so far. */
-  summary(): PrivacySummary {
+  /**
+   * A shard's part of the summary (privatizeFile with `shard` and `summary`): the sorted columns of
+   * p_keep, |m| and ε_i are written to `files` (sorted values files, headed with the shard and source),
+   * and the counts and settings the exact merge needs are returned. Needs `storage.spillDir`; call once,
+   * instead of {@link summary}.
+   */
+  summaryParts(files: { pKeep: string; absMargin: string; epsilon: string }, header: { shard: ShardSpec; source: string }): SummaryParts {
+    const spilled = this.spilled;
+    if (!spilled) throw new InvalidArgumentError({ argument: 'summaryParts', message: 'needs the spilled columns (storage.spillDir)' });
+    spilled.flushHistogram();
+    const written: SortedValuesFile[] = [];
+    try {
+      const finish = (sorter: Float64ExternalSort, path: string, field: string) => {
+        const file = sorter.finish(path, { field, ...header });
+        written.push(file);
+        return file;
+      };
+      const pKeep = finish(spilled.pKeep, files.pKeep, 'p_keep');
+      const absMargin = this.model ? finish(spilled.absMargin, files.absMargin, 'abs_margin') : undefined;
+      const epsilons = finish(spilled.epsilon, files.epsilon, 'epsilon_i');
+      const common = this.commonSummaryInput();
+      // the shard's own summary (what summary() returns from now on)
+      this.finalSummary = this.summaryOfColumns(common, pKeep, absMargin, epsilons);
+      return {
+        ...common,
+        count: spilled.count,
+        flips: spilled.flips,
+        exact: spilled.exact,
+        priorOnly: spilled.priorOnly,
+        histogram: [...spilled.histogram],
+        marginRange: this.model && spilled.count > 0 ? [spilled.marginLo, spilled.marginHi] : null,
+        absMarginCount: absMargin ? absMargin.count : null,
+        clippingInfo: this.clippingInfo() ?? null,
+      };
+    } finally {
+      for (const file of written) file.close();
+      spilled.abort();
+    }
+  }
+
+  /** The summary from the spilled counts and the sorted columns on disk. */
+  private summaryOfColumns(common: SummaryCommon, pKeep: SortedValuesFile, absMargin: SortedValuesFile | undefined, epsilons: SortedValuesFile): PrivacySummary {
+    const spilled = this.spilled as SpilledColumns;
+    const n = spilled.count;
+    return summarizeFlipColumns({
+      ...common,
+      count: n,
+      flips: spilled.flips,
+      pKeepSorted: pKeep.cursor(),
+      pKeepHistogram: [...spilled.histogram],
+      absMarginSorted: absMargin && absMargin.count === n ? absMargin.cursor() : undefined,
+      marginRange: this.model && n > 0 ? [spilled.marginLo, spilled.marginHi] : undefined,
+      perInstanceSorted: epsilons.cursor(),
+      exactCount: spilled.exact,
+      priorOnly: this.mechanism === 'rr-with-prior' ? spilled.priorOnly : undefined,
+    });
+  }
+
+  /** What the summary says about the run as a whole (the same for every shard of a sharded run). */
+  private commonSummaryInput(): SummaryCommon {
     let agreement: number | undefined;
     if (this.prepared && this.center === 'none') {
       let agree = 0;
-      for (const r of this.prepared.oriented) if (r > 0) agree += 1;
-      agreement = this.prepared.oriented.length === 0 ? 0 : agree / this.prepared.oriented.length;
+      for (const r of this.prepared.sorted) if (r > 0) agree += 1;
+      agreement = this.prepared.count === 0 ? 0 : agree / this.prepared.count;
     }
-    const accounting = this.prepared?.accounting;
-    const common = {
+    return {
       mechanism: this.mechanism,
       epsilon: this.epsilon,
       droppedColumns: [...this.dropped].sort(),
-      accountingMethod: accounting?.method ?? 'exact',
+      accountingMethod: this.prepared?.method ?? 'exact',
       center: this.model ? this.center : undefined,
       customKeepProb: this.keepProbSource,
       delta: this.model?.normalization.kind === 'percentile' ? this.model.normalization.delta : undefined,
       rewardModelAgreement: agreement,
       warnings: [...this.warnings],
-    } as const;
+    };
+  }
+
+  /** The summary JSON (seed keys + expected_flips + guarantee) of everything privatized so far. */
+  summary(): PrivacySummary {
+    const common = this.commonSummaryInput();
     const spilled = this.spilled;
     if (spilled) {
       if (this.finalSummary) return this.finalSummary;
@@ -390,19 +491,7 @@ export class Privatizer {
         const pKeep = open(spilled.pKeep, 'p_keep');
         const absMargin = this.model ? open(spilled.absMargin, 'abs_margin') : undefined;
         const epsilons = open(spilled.epsilon, 'epsilon_i');
-        const n = spilled.count;
-        this.finalSummary = summarizeFlipColumns({
-          ...common,
-          count: n,
-          flips: spilled.flips,
-          pKeepSorted: pKeep.cursor(),
-          pKeepHistogram: [...spilled.histogram],
-          absMarginSorted: absMargin && absMargin.count === n ? absMargin.cursor() : undefined,
-          marginRange: this.model && n > 0 ? [spilled.marginLo, spilled.marginHi] : undefined,
-          perInstanceSorted: epsilons.cursor(),
-          exactCount: accounting ? accounting.exact.reduce((a, b) => a + b, 0) : n,
-          priorOnly: this.mechanism === 'rr-with-prior' ? spilled.priorOnly : undefined,
-        });
+        this.finalSummary = this.summaryOfColumns(common, pKeep, absMargin, epsilons);
         return this.finalSummary;
       } finally {
         for (const file of files) {
@@ -413,22 +502,14 @@ export class Privatizer {
       }
     }
     return summarizeFlips({
-      mechanism: this.mechanism,
-      epsilon: this.epsilon,
+      ...common,
       pKeep: this.pKeeps.view(),
       flipped: Uint8Array.from(this.flips.view()),
       absMargin: this.model ? this.absMargins.view() : undefined,
       marginNormalized: this.model ? this.margins.view() : undefined,
       k: this.mechanism === 'rr-with-prior' ? Uint8Array.from(this.ks.view()) : undefined,
-      droppedColumns: [...this.dropped].sort(),
       perInstance: this.epsilons.view(),
-      accountingMethod: accounting?.method ?? 'exact',
-      exactCount: accounting ? accounting.exact.reduce((a, b) => a + b, 0) : this.pKeeps.length,
-      center: this.model ? this.center : undefined,
-      customKeepProb: this.keepProbSource,
-      delta: this.model?.normalization.kind === 'percentile' ? this.model.normalization.delta : undefined,
-      rewardModelAgreement: agreement,
-      warnings: [...this.warnings],
+      exactCount: this.exactRecords,
     });
   }
 

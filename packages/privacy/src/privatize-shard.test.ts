@@ -1,10 +1,10 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { mergeShards } from '@pref/io';
 import { marginsFile } from '@pref/margins';
-import { privatizeFile } from './index';
+import { mergeSummaryShards, privatizeFile } from './index';
 import type { PrivatizeFileOptions } from './privatize-file';
 
 const dir = mkdtempSync(join(tmpdir(), 'pref-privatize-shard-'));
@@ -48,6 +48,77 @@ describe('sharded privatize', () => {
     });
   }
 
+  for (const options of [...MECHANISMS, { mechanism: 'pdpo' as const, epsilon: 0.7, rng: 'crypto' as const }]) {
+    const crypto = options.rng === 'crypto';
+    it(`${options.mechanism}${crypto ? ' (crypto)' : ''}: audit, summary, train-ready and clipping info per shard merge into the single-process files`, async () => {
+      const name = `side-${options.mechanism}${crypto ? '-crypto' : ''}`;
+      const sides = (prefix: string) => ({
+        audit: join(dir, `${prefix}.audit.jsonl`),
+        summary: join(dir, `${prefix}.summary.json`),
+        trainReady: join(dir, `${prefix}.train.jsonl`),
+        ...(options.mechanism === 'pdpo' ? { clippingInfo: join(dir, `${prefix}.clipping.json`) } : {}),
+        includeId: true,
+      });
+      const single = sides(`${name}-single`);
+      await privatizeFile(input, join(dir, `${name}-single.jsonl`), { ...options, ...single });
+      for (const count of crypto ? [3] : [1, 3, 4]) {
+        const shards = Array.from({ length: count }, (_, k) => ({ out: join(dir, `${name}-${k + 1}of${count}.jsonl`), ...sides(`${name}-${k + 1}of${count}`) }));
+        for (const [k, shard] of shards.entries()) {
+          const { out, ...files } = shard;
+          await privatizeFile(input, out, { ...options, ...files, shard: { index: k + 1, count } });
+          // the audit holds the true labels: owner-only in every shard
+          expect(statSync(files.audit).mode & 0o777).toBe(0o600);
+        }
+        const merged = sides(`${name}-merged${count}`);
+        const mergedData = join(dir, `${name}-merged${count}.jsonl`);
+        await mergeShards(shards.map((s) => s.out), mergedData);
+        await mergeShards(shards.map((s) => s.audit), merged.audit);
+        await mergeShards(shards.map((s) => s.trainReady), merged.trainReady);
+        await mergeSummaryShards(shards.map((s) => s.summary), merged.summary, { clippingInfo: merged.clippingInfo });
+        expect(statSync(merged.audit).mode & 0o777).toBe(0o600);
+        const same = (a: string, b: string) => expect(readFileSync(a, 'utf8'), `${b} vs ${a}`).toBe(readFileSync(b, 'utf8'));
+        const summaryOf = (path: string) => JSON.parse(readFileSync(path, 'utf8')) as { total_examples: number; flip_rate: number };
+        if (crypto) {
+          // fresh OS randomness per run: the flips differ from the single run's; the merge is still
+          // complete and consistent (every record once, the summary's counts those of the merged audit)
+          const auditRows = readFileSync(merged.audit, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { flipped: boolean });
+          expect(summaryOf(merged.summary).total_examples).toBe(rows.length);
+          expect(summaryOf(merged.summary).flip_rate).toBe(auditRows.filter((r) => r.flipped).length / rows.length);
+          same(merged.clippingInfo!, single.clippingInfo!);
+          continue;
+        }
+        same(mergedData, join(dir, `${name}-single.jsonl`));
+        same(merged.audit, single.audit);
+        same(merged.trainReady, single.trainReady);
+        same(merged.summary, single.summary);
+        if (single.clippingInfo) {
+          same(merged.clippingInfo!, single.clippingInfo);
+          for (const shard of shards) same(shard.clippingInfo!, single.clippingInfo);
+        }
+      }
+    });
+  }
+
+  it('the summary merge refuses a missing shard, a shard of other options and a column that is not its own, naming the file', async () => {
+    const options = MECHANISMS[0]!;
+    const part = (k: number, extra: Partial<PrivatizeFileOptions> = {}) => {
+      const summary = join(dir, `refuse-${k}${extra.epsilon ?? ''}.summary.json`);
+      return privatizeFile(input, join(dir, `refuse-${k}${extra.epsilon ?? ''}.jsonl`), { ...options, ...extra, summary, shard: { index: k, count: 3 } }).then(() => summary);
+    };
+    const [a, b, c] = [await part(1), await part(2), await part(3)];
+    await expect(mergeSummaryShards([a, c], join(dir, 'refused.json'))).rejects.toThrow(/missing summary for shard 2\/3 \(given: 1\/3, 3\/3\)/);
+    const other = await part(2, { epsilon: 2 });
+    await expect(mergeSummaryShards([a, other, c], join(dir, 'refused.json'))).rejects.toThrow(new RegExp(`${other.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(shard 2/3\\) comes from a run with other options`));
+    await expect(mergeSummaryShards([a, b, a], join(dir, 'refused.json'))).rejects.toThrow(/shard 1\/3 is given twice/);
+    await expect(mergeSummaryShards([a, b, join(dir, 'refuse-1.jsonl')], join(dir, 'refused.json'))).rejects.toThrow(/refuse-1\.jsonl: not a privatize shard summary/);
+    // a shard's column swapped for another shard's
+    const columnsB = JSON.parse(readFileSync(b, 'utf8')) as { columns: { p_keep: string } };
+    const edited = join(dir, 'refuse-2-edited.summary.json');
+    writeFileSync(edited, JSON.stringify({ ...columnsB, columns: { ...columnsB.columns, p_keep: 'refuse-1.summary.json.p_keep.values' } }));
+    await expect(mergeSummaryShards([a, edited, c], join(dir, 'refused.json'))).rejects.toThrow(/refuse-1\.summary\.json\.p_keep\.values: not the p_keep column of .*refuse-2-edited\.summary\.json/);
+    expect(readdirSync(dir).filter((n) => n.startsWith('refused'))).toEqual([]);
+  });
+
   it('margin mechanisms over shard files: --stats-only on every shard, then --stats', async () => {
     const count = 3;
     const options = MECHANISMS[0]!;
@@ -77,8 +148,8 @@ describe('sharded privatize', () => {
     expect(readFileSync(merged).equals(readFileSync(single))).toBe(true);
   });
 
-  it('refuses per-run side outputs, statistics for mechanisms without them, and shards of different seeds', async () => {
-    await expect(privatizeFile(input, join(dir, 'y.jsonl'), { ...MECHANISMS[0]!, shard: { index: 1, count: 2 }, audit: join(dir, 'audit.jsonl') })).rejects.toThrow(/audit: is written for a whole run/);
+  it('refuses --sort-by-key per shard (with the reason), statistics for mechanisms without them, and shards of different seeds', async () => {
+    await expect(privatizeFile(input, join(dir, 'y.jsonl'), { ...MECHANISMS[0]!, shard: { index: 1, count: 2 }, sortByKey: true })).rejects.toThrow(/sortByKey: is not available per shard: mergeShards restores rows by their numeric position/);
     await expect(privatizeFile(input, join(dir, 'y.jsonl'), { ...MECHANISMS[2]!, shard: { index: 1, count: 2 }, statsOnly: true })).rejects.toThrow(/needs no dataset-wide statistics/);
     const a = join(dir, 'seed-a.jsonl');
     const b = join(dir, 'seed-b.jsonl');

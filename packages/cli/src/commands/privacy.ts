@@ -74,7 +74,7 @@ export function registerPrivacyCommands(program: Command): void {
     .option('--train-ready <file>', 'also write prompt/chosen/rejected only')
     .option('--include-id', 'keep id in the train-ready file')
     .option('--sort-by-key', 'sort outputs by an orientation-free key: identical files for any input order (external sort on disk)')
-    .option('--shard <i/n>', `${SHARD_HELP} (no --audit/--summary/--clipping-info/--train-ready/--sort-by-key per shard)`)
+    .option('--shard <i/n>', `${SHARD_HELP}; --audit and --train-ready become shard outputs too, --summary the shard's exact part (pref merge of every shard's summary gives the run's), --clipping-info the run's (no --sort-by-key per shard)`)
     .option('--stats-only', 'margin-sigmoid/pdpo with --shard on a shard file: write this shard\'s statistics file to -o instead of data (phase 1)')
     .option('--stats-from <files...>', 'margin-sigmoid/pdpo with --shard on a shard file: every shard\'s --stats-only file (phase 2)')
     .option('--json', 'print the summary JSON on stdout')

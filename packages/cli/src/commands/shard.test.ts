@@ -53,6 +53,18 @@ describe('a sharded run through the CLI (score → margins → privatize → sel
       expect(readFileSync(join(dir, `merged-${step}.jsonl`)).equals(readFileSync(join(dir, `${step === 'private' ? 'private' : step}.jsonl`))), step).toBe(true);
     }
     await expect(pref('merge', shard('scored', 1), shard('margins', 2), shard('scored', 3), '-o', join(dir, 'x.jsonl'))).rejects.toThrow(/another step/);
+    // privatize per shard with every side output (pdpo): pref merge gives the single-process files
+    const pdpo = ['--mechanism', 'pdpo', ...seed, '-q'];
+    const sides = (prefix: string) => ['--audit', join(dir, `${prefix}.audit.jsonl`), '--summary', join(dir, `${prefix}.summary.json`), '--train-ready', join(dir, `${prefix}.train.jsonl`), '--clipping-info', join(dir, `${prefix}.clip.json`)];
+    await pref('privatize', join(dir, 'scored.jsonl'), '-o', join(dir, 'pdpo.jsonl'), ...pdpo, ...sides('pdpo'));
+    for (let i = 1; i <= n; i++) await pref('privatize', join(dir, 'scored.jsonl'), '-o', shard('pdpo', i), '--shard', `${i}/${n}`, ...pdpo, ...sides(`pdpo-${i}`));
+    await pref('merge', ...[1, 2, 3].map((i) => shard('pdpo', i)), '-o', join(dir, 'merged-pdpo.jsonl'), '-q');
+    for (const side of ['audit.jsonl', 'train.jsonl']) await pref('merge', ...[2, 3, 1].map((i) => join(dir, `pdpo-${i}.${side}`)), '-o', join(dir, `merged-pdpo.${side}`), '-q');
+    await pref('merge', ...[1, 2, 3].map((i) => join(dir, `pdpo-${i}.summary.json`)), '-o', join(dir, 'merged-pdpo.summary.json'), '--clipping-info', join(dir, 'merged-pdpo.clip.json'), '-q');
+    for (const file of ['.jsonl', '.audit.jsonl', '.train.jsonl', '.summary.json', '.clip.json']) {
+      expect(readFileSync(join(dir, `merged-pdpo${file}`), 'utf8'), file).toBe(readFileSync(join(dir, `pdpo${file}`), 'utf8'));
+    }
+    await expect(pref('merge', join(dir, 'pdpo-1.summary.json'), join(dir, 'pdpo-3.summary.json'), '-o', join(dir, 'x.json'))).rejects.toThrow(/missing summary for shard 2\/3/);
     await expect(pref('score', input, '-o', join(dir, 'x.jsonl'), '--model', fixtureDir, '--shard', '0/3')).rejects.toThrow(/--shard: expected i\/n/);
   });
 });

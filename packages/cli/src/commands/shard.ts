@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
+import { InvalidArgumentError } from '@pref/core';
 import { mergeShards, parseShard, type ShardSpec } from '@pref/io';
+import { isSummaryShard, mergeSummaryShards } from '@pref/privacy';
 import { createProgress } from '../progress';
 
 /** Help text of `--shard` (the same on every step that takes it). */
@@ -18,8 +20,16 @@ export function registerShardCommands(program: Command): void {
     .description('Merge the outputs of a sharded run (--shard i/n) into one file, in the order a single-process run writes; checks every shard 1..n is there once, complete, and from the same step, options and input')
     .argument('<shards...>', 'shard outputs (each with its .shard.json and .shard.order beside it)')
     .requiredOption('-o, --output <file>', 'merged output file (format from the extension)')
+    .option('--clipping-info <file>', 'with privatize shard summaries (pdpo): also write the run\'s clipping_info.json')
     .option('-q, --quiet', 'no progress output')
-    .action(async (shards: string[], options: { output: string; quiet?: boolean }) => {
+    .action(async (shards: string[], options: { output: string; clippingInfo?: string; quiet?: boolean }) => {
+      if (isSummaryShard(shards[0] as string)) {
+        // privatize --shard --summary: exact per-shard parts, merged into the single-process summary
+        const { shards: count } = await mergeSummaryShards(shards, options.output, { clippingInfo: options.clippingInfo });
+        if (!options.quiet) process.stderr.write(`summary of ${count} privatize shard${count === 1 ? '' : 's'} → ${options.output}\n`);
+        return;
+      }
+      if (options.clippingInfo !== undefined) throw new InvalidArgumentError({ argument: '--clipping-info', message: 'applies to merging privatize shard summaries (privatize --shard --summary FILE)' });
       const progress = createProgress('merge', { unit: 'rows', quiet: options.quiet });
       const { written, shards: count, manifest } = await mergeShards(shards, options.output, { onProgress: ({ written: rows }) => progress.update(rows) });
       progress.finish(`→ ${options.output}`);
