@@ -43,13 +43,16 @@ async function scores(dir: string): Promise<number[]> {
 
 describe('optimizeModel', () => {
   it.each([
-    ['builder graph with token types', {}, { BiasGelu: 2, SkipLayerNormalization: 5 }],
-    ['builder graph without token types', { tokenTypes: 0 }, { BiasGelu: 2, SkipLayerNormalization: 5 }],
-  ] as const)('fuses GELU and residual LayerNorms of a %s; scores within 1e-5', async (name, options, expected) => {
+    ['builder graph with token types', {}, { BiasGelu: 2, SkipLayerNormalization: 5, MultiHeadAttention: 2 }],
+    ['builder graph without token types', { tokenTypes: 0 }, { BiasGelu: 2, SkipLayerNormalization: 5, MultiHeadAttention: 2 }],
+  ] as const)('fuses GELU, residual LayerNorms and self-attention of a %s; scores within 1e-5', async (name, options, expected) => {
     const source = encoderFolder(name.replace(/ /g, '-'), options);
     const result = await optimizeModel(source, join(temp, `${name.replace(/ /g, '-')}-opt`));
     expect(result.fused).toMatchObject(expected);
     expect(result.operators['com.microsoft:BiasGelu']).toBe(2);
+    expect(result.operators['com.microsoft:MultiHeadAttention']).toBe(2);
+    expect(result.operators.Softmax).toBeUndefined();
+    expect(result.attentionSkipped).toEqual([]);
     expect(result.operators.Erf).toBeUndefined();
     expect(result.operators.LayerNormalization).toBeUndefined();
     expect(result.nodesAfter).toBeLessThan(result.nodesBefore);
@@ -65,6 +68,10 @@ describe('optimizeModel', () => {
     const result = await optimizeModel(fixtureDir, join(temp, 'tiny-bert-opt'));
     expect(result.fused.SkipLayerNormalization).toBe(5);
     expect(result.operators['com.microsoft:BiasGelu']).toBe(2);
+    // Both layers' attention (FusedMatMul scale, (1 − mask)·finfo.min bias) → MultiHeadAttention.
+    expect(result.fused.MultiHeadAttention).toBe(2);
+    expect(result.operators.Softmax).toBeUndefined();
+    expect(result.operators['com.microsoft:FusedMatMul']).toBeUndefined();
     expect(result.maxAbsScoreChange).toBeLessThan(1e-5);
     const [before, after] = [await scores(fixtureDir), await scores(result.outDir)];
     for (let i = 0; i < before.length; i++) expect(Math.abs(after[i]! - before[i]!)).toBeLessThan(1e-5);
