@@ -2,6 +2,7 @@ import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { WeightGenerator } from './onnx-builder/deterministic-weights';
 import { createGraphBuilder, onnxProtoRoot } from './onnx-builder/graph-builder';
+import { buildCausalLM } from './onnx-builder/transformer-models';
 import { fuseAttention } from './fuse-attention';
 import type { ModelMessage } from './onnx-graph';
 
@@ -113,5 +114,13 @@ describe('fuseAttention', () => {
     expect(result.skipped).toHaveLength(1);
     expect(result.skipped[0]).toMatch(reason);
     expect(Buffer.from(result.bytes).equals(Buffer.from(source))).toBe(true);
+  });
+
+  it.each([false, true])('leaves a causal LM alone (causal + padding mask, withPast %s)', (withPast) => {
+    const built = buildCausalLM({ vocabSize: 50, hidden: 16, layers: 2, heads: 2, maxPosition: 32, seed: 3, withPast });
+    const result = fused(built.bytes);
+    expect(result.fused).toBe(0);
+    expect(result.skipped).toHaveLength(2);
+    expect(Buffer.from(result.bytes).equals(Buffer.from(built.bytes))).toBe(true);
   });
 });
