@@ -70,7 +70,7 @@ const names = Object.keys(sessions);
 const outputs: Record<string, Float32Array[]> = {};
 for (const name of names) {
   outputs[name] = [];
-  for (const f of feeds) outputs[name]!.push((await sessions[name]!.run(f)).logits!.data as Float32Array);
+  for (const f of feeds) outputs[name].push((await sessions[name]!.run(f)).logits!.data as Float32Array);
 }
 const maxChange = Math.max(...names.map((name) => Math.max(...outputs[name]!.flatMap((o, b) => Array.from(o, (v, i) => Math.abs(v - outputs.source![b]![i]!))))));
 const seconds: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
