@@ -240,6 +240,11 @@ export function fuseAttention(graph: GraphMessage, defaultOpset: number): Attent
       why('scores are not a MatMul of queries and keys');
       continue;
     }
+    // MultiHeadAttention reads scale 0 as "the default 1/√headDim".
+    if (!Number.isFinite(scale) || scale === 0) {
+      why('scores scaled by 0 or a non-finite factor');
+      continue;
+    }
     pattern.push(product);
     const q = headsView(product.input[0], [0, 2, 1, 3], product);
     const k = headsView(product.input[1], transB ? [0, 2, 1, 3] : [0, 2, 3, 1], product);
