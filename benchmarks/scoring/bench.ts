@@ -2,7 +2,8 @@
  * Scoring throughput, as ratios measured in one run:
  *   (a) the full pipeline: scorePairs with its defaults (the cpu batch plan, tokenizer workers sized to the cores)
  *   (a0) the same with the former defaults (128-pair windows, 16384-token batches, ≤ 10% padding, 1 worker)
- *   (e) (a) on the same model after `pref optimize` (graph fusion), scores checked against (a)
+ *   (e) (a) on the same model after `pref optimize` (graph fusion, attention included), scores checked against (a)
+ *   (e0) (a) after `pref optimize --no-fuse-attention` (the same fusions but self-attention), to isolate the attention fusion
  *   (b) raw session.run on the same pre-tokenized sorted batches — the ceiling
  *   (c) a naive loop: fixed batches of 8 in input order, padded to the model's max length
  *   (d) the @huggingface/transformers text-classification pipeline on the same model and texts
@@ -138,7 +139,7 @@ function encoderFlops(options: Size['options'], lengths: readonly number[]): num
 // run counts: on a shared machine a single measurement at the start would see other load than the runs.
 let gemmPeak = await gemmFlopsPerSecond();
 const loadAtStart = loadavg()[0]!;
-const efficiency: { size: string; modelFlops: number; a: number; b: number; e: number }[] = [];
+const efficiency: { size: string; modelFlops: number; a: number; b: number; e: number; e0: number }[] = [];
 const FORMER_PLAN = { windowSize: 128, batchTokens: 16384, maxPadding: 0.1 };
 const plan = batchPlanFor('cpu');
 for (const size of sizes) {
@@ -149,6 +150,9 @@ for (const size of sizes) {
   const fusedDir = `${dir}-fused`;
   const fused = await optimizeModel(dir, fusedDir, { overwrite: true });
   const fusedModel = await loadRewardModel(fusedDir, { threads: THREADS });
+  const noAttentionDir = `${dir}-fused-no-attention`;
+  const noAttention = await optimizeModel(dir, noAttentionDir, { overwrite: true, fuseAttention: false });
+  const noAttentionModel = await loadRewardModel(noAttentionDir, { threads: THREADS });
   // The same session configuration loadRewardModel uses (no spinning, one inter-op thread), so (b) differs from (a) only by the pipeline.
   const sessionOptions: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all', interOpNumThreads: 1, extra: { session: { intra_op: { allow_spinning: '0' } } }, ...(THREADS ? { intraOpNumThreads: THREADS } : {}) };
   const session = await ort.InferenceSession.create(model.modelPath, sessionOptions);
@@ -186,7 +190,17 @@ for (const size of sizes) {
   }
 
   const best = new Map<string, number>();
-  const keep = (method: string, seconds: number) => best.set(method, Math.min(best.get(method) ?? Infinity, seconds));
+  const rounds = new Map<string, number[]>();
+  const keep = (method: string, seconds: number) => {
+    best.set(method, Math.min(best.get(method) ?? Infinity, seconds));
+    rounds.set(method, [...(rounds.get(method) ?? []), seconds]);
+  };
+  /** Per-round speed ratios x ÷ y (time of y over time of x), and their median. */
+  const roundRatios = (x: string, y: string): string => {
+    const ratios = (rounds.get(x) ?? []).map((t, i) => rounds.get(y)![i]! / t);
+    const sorted = [...ratios].sort((p, q) => p - q);
+    return `per round ${ratios.map((r) => r.toFixed(2)).join(', ')}; median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(2)}`;
+  };
   let padded = 0;
   let formerPadded = 0;
   let fusedChange = 0;
@@ -210,6 +224,9 @@ for (const size of sizes) {
       fusedScores = await scoresOf(fusedModel);
     })).seconds);
     fusedChange = Math.max(fusedChange, ...plain.map((s, i) => Math.abs(s - fusedScores[i]!)));
+    keep('e0', (await timed(async () => {
+      for await (const _ of scorePairs(pairs, noAttentionModel)) void _;
+    })).seconds);
     keep('b', (await timed(async () => {
       for (const feed of prepared) await session.run(feed);
     })).seconds);
@@ -225,14 +242,15 @@ for (const size of sizes) {
   }
   push('(a) pref scorePairs, default plan', best.get('a')!, `padding ${((100 * (padded - realTokens)) / padded).toFixed(1)}% of tokens; ${model.tokenizerWorkers} tokenizer worker(s)`);
   push('(a0) scorePairs, former defaults', best.get('a0')!, `padding ${((100 * (formerPadded - realTokens)) / formerPadded).toFixed(1)}% of tokens; 1 tokenizer worker`);
-  push('(e) scorePairs on the `pref optimize` graph', best.get('e')!, `max |score change| vs (a) ${fusedChange.toPrecision(2)}; ${fused.nodesBefore} → ${fused.nodesAfter} nodes`);
+  push('(e) scorePairs on the `pref optimize` graph', best.get('e')!, `max |score change| vs (a) ${fusedChange.toPrecision(2)}; ${fused.nodesBefore} → ${fused.nodesAfter} nodes; ${fused.fused.MultiHeadAttention} × MultiHeadAttention; (e)/(e0) ${roundRatios('e', 'e0')}; (e)/(a) ${roundRatios('e', 'a')}`);
+  push('(e0) scorePairs on `pref optimize --no-fuse-attention`', best.get('e0')!, `${noAttention.nodesBefore} → ${noAttention.nodesAfter} nodes`);
   const modelFlops = encoderFlops(size.options, sequences.map((s) => s.ids.length));
-  efficiency.push({ size: size.name, modelFlops, a: best.get('a')!, b: best.get('b')!, e: best.get('e')! });
+  efficiency.push({ size: size.name, modelFlops, a: best.get('a')!, b: best.get('b')!, e: best.get('e')!, e0: best.get('e0')! });
   push('(b) raw session.run, same sorted batches', best.get('b')!);
   push('(c) naive: batches of 8, unsorted, padded to max length', best.get('c')!);
   if (best.has('d')) push('(d) @huggingface/transformers pipeline, batches of 8', best.get('d')!, 'joined text (the pipeline has no pair input)');
   await session.release();
-  await Promise.all([model.dispose(), formerModel.dispose(), fusedModel.dispose()]);
+  await Promise.all([model.dispose(), formerModel.dispose(), fusedModel.dispose(), noAttentionModel.dispose()]);
 }
 
 const lines: string[] = [];
@@ -243,22 +261,22 @@ lines.push('| model | method | seconds | pairs/s | tokens/s | note |');
 lines.push('|---|---|---:|---:|---:|---|');
 for (const r of results) lines.push(`| ${r.size} | ${r.method} | ${r.seconds.toFixed(2)} | ${r.pairsPerSecond.toFixed(1)} | ${r.tokensPerSecond.toFixed(0)} | ${r.note ?? ''} |`);
 lines.push('');
-lines.push('| model | (a)/(b) target ≥ 0.95 | (a)/(a0) new defaults | (e)/(a) fused | (a)/(c) | (a)/(d) target ≥ 2 |');
-lines.push('|---|---:|---:|---:|---:|---:|');
+lines.push('| model | (a)/(b) target ≥ 0.95 | (a)/(a0) new defaults | (e)/(a) fused | (e)/(e0) attention fusion | (e0)/(a) other fusions | (a)/(c) | (a)/(d) target ≥ 2 |');
+lines.push('|---|---:|---:|---:|---:|---:|---:|---:|');
 for (const sizeName of [...new Set(results.map((r) => r.size))]) {
   const of = (prefix: string) => results.find((r) => r.size === sizeName && r.method.startsWith(prefix));
   const ratio = (x?: Row, y?: Row) => (x && y ? (x.pairsPerSecond / y.pairsPerSecond).toFixed(2) : 'n/a');
-  lines.push(`| ${sizeName} | ${ratio(of('(a)'), of('(b)'))} | ${ratio(of('(a)'), of('(a0)'))} | ${ratio(of('(e)'), of('(a)'))} | ${ratio(of('(a)'), of('(c)'))} | ${ratio(of('(a)'), of('(d)'))} |`);
+  lines.push(`| ${sizeName} | ${ratio(of('(a)'), of('(b)'))} | ${ratio(of('(a)'), of('(a0)'))} | ${ratio(of('(e)'), of('(a)'))} | ${ratio(of('(e)'), of('(e0)'))} | ${ratio(of('(e0)'), of('(a)'))} | ${ratio(of('(a)'), of('(c)'))} | ${ratio(of('(a)'), of('(d)'))} |`);
 }
 lines.push('');
 lines.push('Fraction of the machine (target ≥ 85% on a compute-bound model): matrix-product FLOPs of the real tokens per second, against one large fp32 MatMul in onnxruntime with the same threads, the best of one measurement per repetition (interleaved with the methods).');
 lines.push('');
-lines.push('| model | (a) GFLOP/s | (b) GFLOP/s | (e) fused GFLOP/s | fp32 GEMM GFLOP/s | (a) ÷ GEMM | (b) ÷ GEMM | (e) ÷ GEMM |');
-lines.push('|---|---:|---:|---:|---:|---:|---:|---:|');
+lines.push('| model | (a) GFLOP/s | (b) GFLOP/s | (e) fused GFLOP/s | (e0) GFLOP/s | fp32 GEMM GFLOP/s | (a) ÷ GEMM | (b) ÷ GEMM | (e) ÷ GEMM | (e0) ÷ GEMM |');
+lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const e of efficiency) {
   const rate = (seconds: number) => e.modelFlops / seconds;
   const share = (seconds: number) => `${((100 * rate(seconds)) / gemmPeak).toFixed(0)}%`;
-  lines.push(`| ${e.size} | ${(rate(e.a) / 1e9).toFixed(1)} | ${(rate(e.b) / 1e9).toFixed(1)} | ${(rate(e.e) / 1e9).toFixed(1)} | ${(gemmPeak / 1e9).toFixed(1)} | ${share(e.a)} | ${share(e.b)} | ${share(e.e)} |`);
+  lines.push(`| ${e.size} | ${(rate(e.a) / 1e9).toFixed(1)} | ${(rate(e.b) / 1e9).toFixed(1)} | ${(rate(e.e) / 1e9).toFixed(1)} | ${(rate(e.e0) / 1e9).toFixed(1)} | ${(gemmPeak / 1e9).toFixed(1)} | ${share(e.a)} | ${share(e.b)} | ${share(e.e)} | ${share(e.e0)} |`);
 }
 for (const note of notes) lines.push('', note);
 const table = lines.join('\n');

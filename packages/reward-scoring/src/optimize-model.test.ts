@@ -43,13 +43,16 @@ async function scores(dir: string): Promise<number[]> {
 
 describe('optimizeModel', () => {
   it.each([
-    ['builder graph with token types', {}, { BiasGelu: 2, SkipLayerNormalization: 5 }],
-    ['builder graph without token types', { tokenTypes: 0 }, { BiasGelu: 2, SkipLayerNormalization: 5 }],
-  ] as const)('fuses GELU and residual LayerNorms of a %s; scores within 1e-5', async (name, options, expected) => {
+    ['builder graph with token types', {}, { BiasGelu: 2, SkipLayerNormalization: 5, MultiHeadAttention: 2 }],
+    ['builder graph without token types', { tokenTypes: 0 }, { BiasGelu: 2, SkipLayerNormalization: 5, MultiHeadAttention: 2 }],
+  ] as const)('fuses GELU, residual LayerNorms and self-attention of a %s; scores within 1e-5', async (name, options, expected) => {
     const source = encoderFolder(name.replace(/ /g, '-'), options);
     const result = await optimizeModel(source, join(temp, `${name.replace(/ /g, '-')}-opt`));
     expect(result.fused).toMatchObject(expected);
     expect(result.operators['com.microsoft:BiasGelu']).toBe(2);
+    expect(result.operators['com.microsoft:MultiHeadAttention']).toBe(2);
+    expect(result.operators.Softmax).toBeUndefined();
+    expect(result.attentionSkipped).toEqual([]);
     expect(result.operators.Erf).toBeUndefined();
     expect(result.operators.LayerNormalization).toBeUndefined();
     expect(result.nodesAfter).toBeLessThan(result.nodesBefore);
@@ -65,10 +68,31 @@ describe('optimizeModel', () => {
     const result = await optimizeModel(fixtureDir, join(temp, 'tiny-bert-opt'));
     expect(result.fused.SkipLayerNormalization).toBe(5);
     expect(result.operators['com.microsoft:BiasGelu']).toBe(2);
+    // Both layers' attention (FusedMatMul scale, (1 − mask)·finfo.min bias) → MultiHeadAttention.
+    expect(result.fused.MultiHeadAttention).toBe(2);
+    expect(result.operators.Softmax).toBeUndefined();
+    expect(result.operators['com.microsoft:FusedMatMul']).toBeUndefined();
     expect(result.maxAbsScoreChange).toBeLessThan(1e-5);
     const [before, after] = [await scores(fixtureDir), await scores(result.outDir)];
     for (let i = 0; i < before.length; i++) expect(Math.abs(after[i]! - before[i]!)).toBeLessThan(1e-5);
+    // Against PyTorch's own scores of the fixture (reference.json, independent of onnxruntime), in padded batches.
+    const reference = JSON.parse(readFileSync(join(fixtureDir, 'reference.json'), 'utf8')) as { cases: { input_ids: number[]; token_type_ids: number[]; score: number }[] };
+    const fusedModel = await loadRewardModel(result.outDir, { tokenizerWorkers: 0 });
+    try {
+      const sequences = reference.cases.map((c) => ({ ids: Int32Array.from(c.input_ids), typeIds: Int32Array.from(c.token_type_ids), truncated: false }));
+      const fusedScores = await fusedModel.scoreSequences(sequences, { batchTokens: 1 << 16, maxPadding: 1 });
+      reference.cases.forEach((c, i) => expect(Math.abs(fusedScores[i]! - c.score)).toBeLessThan(1e-4));
+    } finally {
+      await fusedModel.dispose();
+    }
+    // Without attention fusion the Softmax stays (the benchmark's "optimize without attention").
+    const withoutAttention = await optimizeModel(fixtureDir, join(temp, 'tiny-bert-opt-no-attention'), { fuseAttention: false });
+    expect(withoutAttention.fused.MultiHeadAttention).toBe(0);
+    expect(withoutAttention.operators.Softmax).toBe(2);
+    // Q/K/V stay MatMuls after attention fusion, so quantization reaches as many weight matrices as without it.
     const quantized = await quantizeModel(result.outDir, join(temp, 'tiny-bert-opt-int8'));
+    const quantizedWithout = await quantizeModel(withoutAttention.outDir, join(temp, 'tiny-bert-opt-no-attention-int8'));
+    expect(quantized.quantizedNodes).toBe(quantizedWithout.quantizedNodes);
     expect(quantized.quantizedNodes).toBeGreaterThan(0);
     const int8 = await scores(quantized.outDir);
     expect(int8.every(Number.isFinite)).toBe(true);

@@ -8,6 +8,8 @@ import { RewardModelError } from './errors';
 import { loadRewardModel } from './load-reward-model';
 import { onnxExternalDataLocations } from './model-files';
 import { onnxProtoRoot } from './onnx-builder/graph-builder';
+import { consumersOf, MICROSOFT, scalarValue, toNumber, type AttributeMessage, type ModelMessage, type NodeMessage, type TensorMessage } from './onnx-graph';
+import { fuseAttention } from './fuse-attention';
 import { resolveModel } from './resolve-model';
 
 /** Options of {@link optimizeModel}. */
@@ -22,6 +24,11 @@ export interface OptimizeModelOptions {
   verify?: boolean;
   /** Largest |score change| the verification accepts. Default: 1e-4. */
   tolerance?: number;
+  /**
+   * Replace BERT-style self-attention subgraphs by com.microsoft `MultiHeadAttention` (only where
+   * the pattern matches exactly; see `attentionSkipped` for why the others were not). Default: true.
+   */
+  fuseAttention?: boolean;
 }
 
 /** What {@link optimizeModel} did. */
@@ -34,64 +41,21 @@ export interface OptimizeModelResult {
   /** Operator counts of the optimized graph (`domain:op` for non-ONNX domains). */
   operators: Record<string, number>;
   /** Subgraphs pref fused itself (on top of onnxruntime's own fusions), by fused operator. */
-  fused: { Gelu: number; BiasGelu: number; SkipLayerNormalization: number };
+  fused: { Gelu: number; BiasGelu: number; SkipLayerNormalization: number; MultiHeadAttention: number };
+  /** Softmax nodes whose attention subgraph was not fused, with the reason (empty when all were, or with `fuseAttention: false`). */
+  attentionSkipped: string[];
   /** Largest |score change| on the probe texts (when verified). */
   maxAbsScoreChange?: number;
 }
 
-interface AttributeMessage {
-  name: string;
-  type?: number;
-  i?: number | { toNumber(): number };
-  f?: number;
-  ints?: (number | { toNumber(): number })[];
-}
-
-interface NodeMessage {
-  name: string;
-  op_type: string;
-  domain: string;
-  input: string[];
-  output: string[];
-  attribute: AttributeMessage[];
-}
-
-interface TensorMessage {
-  name: string;
-  dims: (number | { toNumber(): number })[];
-  data_type: number;
-  raw_data?: Uint8Array;
-  float_data?: number[];
-}
-
-interface ModelMessage {
-  graph: { node: NodeMessage[]; initializer: TensorMessage[]; input: { name: string }[]; output: { name: string }[] };
-  opset_import: { domain?: string; version: number | { toNumber(): number } }[];
-}
-
 const MODEL_FILE = 'model.onnx';
 const MANIFEST = 'optimization.json';
-const MICROSOFT = 'com.microsoft';
 const PROBE_TEXTS: [string, string][] = [
   ['How do plants grow?', 'Plants need water, light and time; roots take up water and leaves turn light into sugar.'],
   ['Is it true that we only use ten percent of our brains?', 'No.'],
   ['Write a short poem about the sea.', 'The sea is wide, the sea is deep; it sings the sailors all to sleep, and every wave that meets the shore returns to sing a little more.'],
   ['2 + 2 = ?', '4'],
 ];
-
-const toNumber = (value: number | { toNumber(): number }): number => (typeof value === 'number' ? value : value.toNumber());
-
-/** The value of a float32 scalar (or one-element) initializer, if `name` is one. */
-function scalarValue(initializers: Map<string, TensorMessage>, name: string | undefined): number | undefined {
-  if (name === undefined) return undefined;
-  const tensor = initializers.get(name);
-  if (tensor === undefined || tensor.data_type !== 1) return undefined;
-  if (tensor.dims.map(toNumber).reduce((a, b) => a * b, 1) !== 1) return undefined;
-  if (tensor.raw_data !== undefined && tensor.raw_data.byteLength === 4) {
-    return new DataView(tensor.raw_data.buffer, tensor.raw_data.byteOffset, 4).getFloat32(0, true);
-  }
-  return tensor.float_data?.[0];
-}
 
 /** True when `name` is a float32 initializer of rank 1. */
 function isVector(initializers: Map<string, TensorMessage>, name: string | undefined): boolean {
@@ -110,21 +74,11 @@ const near = (value: number | undefined, target: number): boolean => value !== u
  *   absorbing a bias vector added to a or b (`a = y + bias`).
  * A pattern is fused only where its intermediate values are used by nothing else.
  */
-function fuse(model: ModelMessage): OptimizeModelResult['fused'] {
+function fuse(model: ModelMessage, withAttention: boolean): { fused: OptimizeModelResult['fused']; attentionSkipped: string[] } {
   const graph = model.graph;
   const initializers = new Map(graph.initializer.map((t) => [t.name, t]));
-  const producer = new Map<string, NodeMessage>();
-  const consumers = new Map<string, NodeMessage[]>();
+  const { producer, consumers } = consumersOf(graph);
   const graphOutputs = new Set(graph.output.map((o) => o.name));
-  for (const node of graph.node) {
-    for (const output of node.output) producer.set(output, node);
-    for (const input of node.input) {
-      if (input === '') continue;
-      const list = consumers.get(input) ?? [];
-      list.push(node);
-      consumers.set(input, list);
-    }
-  }
   const onlyUsedBy = (value: string, node: NodeMessage): boolean =>
     !graphOutputs.has(value) && (consumers.get(value) ?? []).every((c) => c === node) && (consumers.get(value)?.length ?? 0) === 1;
   const plain = (node: NodeMessage | undefined, op: string): node is NodeMessage => node !== undefined && node.op_type === op && (node.domain ?? '') === '';
@@ -138,7 +92,7 @@ function fuse(model: ModelMessage): OptimizeModelResult['fused'] {
   };
   const removed = new Set<NodeMessage>();
   const replacement = new Map<NodeMessage, NodeMessage>();
-  const fused = { Gelu: 0, BiasGelu: 0, SkipLayerNormalization: 0 };
+  const fused = { Gelu: 0, BiasGelu: 0, SkipLayerNormalization: 0, MultiHeadAttention: 0 };
   let counter = 0;
   const newNode = (op: string, input: string[], output: string[], attribute: AttributeMessage[] = []): NodeMessage => ({
     name: `pref_fused_${op}_${counter++}`,
@@ -243,14 +197,21 @@ function fuse(model: ModelMessage): OptimizeModelResult['fused'] {
     else if (!removed.has(node)) nodes.push(node);
   }
   graph.node = nodes;
+  let attentionSkipped: string[] = [];
+  if (withAttention) {
+    const defaultOpset = model.opset_import.find((o) => (o.domain ?? '') === '' || o.domain === 'ai.onnx');
+    const attention = fuseAttention(graph, defaultOpset === undefined ? 1 : toNumber(defaultOpset.version));
+    fused.MultiHeadAttention = attention.fused;
+    attentionSkipped = attention.skipped;
+  }
   // The constants of the fused patterns (0.5, 1, √2) are used by nothing now.
   // (An initializer also listed as a graph input, as older exports do, stays.)
-  const used = new Set([...nodes.flatMap((node) => node.input), ...graph.input.map((i) => i.name), ...graphOutputs]);
+  const used = new Set([...graph.node.flatMap((node) => node.input), ...graph.input.map((i) => i.name), ...graphOutputs]);
   graph.initializer = graph.initializer.filter((t) => used.has(t.name));
-  if (fused.Gelu + fused.BiasGelu + fused.SkipLayerNormalization > 0 && !model.opset_import.some((o) => o.domain === MICROSOFT)) {
+  if (fused.Gelu + fused.BiasGelu + fused.SkipLayerNormalization + fused.MultiHeadAttention > 0 && !model.opset_import.some((o) => o.domain === MICROSOFT)) {
     model.opset_import.push({ domain: MICROSOFT, version: 1 });
   }
-  return fused;
+  return { fused, attentionSkipped };
 }
 
 function operatorCounts(model: ModelMessage): Record<string, number> {
@@ -294,7 +255,7 @@ async function probeScoreChange(sourceDir: string, optimizedDir: string): Promis
  * texts are within `tolerance` of the source's; `optimization.json` records what was fused.
  */
 export async function optimizeModel(modelDir: string, outDir: string, options: OptimizeModelOptions = {}): Promise<OptimizeModelResult> {
-  const { overwrite = false, verify = true, tolerance = 1e-4 } = options;
+  const { overwrite = false, verify = true, tolerance = 1e-4, fuseAttention: withAttention = true } = options;
   if (!(tolerance >= 0)) throw new RewardModelError('INVALID_ARGUMENT', `tolerance must be a number >= 0, got ${String(tolerance)}`);
   const resolved = await resolveModel(modelDir);
   const target = checkDerivedOutput(resolved.dir, outDir, { overwrite, what: 'an optimized model' });
@@ -320,7 +281,7 @@ export async function optimizeModel(modelDir: string, outDir: string, options: O
     const ModelProto = onnxProtoRoot().lookupType('onnx.ModelProto');
     const model = ModelProto.decode(await readFile(modelPath)) as unknown as ModelMessage;
     const nodesBefore = (ModelProto.decode(sourceBytes) as unknown as ModelMessage).graph.node.length;
-    const fused = fuse(model);
+    const { fused, attentionSkipped } = fuse(model, withAttention);
     await writeFile(modelPath, ModelProto.encode(model).finish());
     await copyModelSideFiles(resolved.dir, staging, MANIFEST);
     const maxAbsScoreChange = verify ? await probeScoreChange(resolved.dir, staging) : undefined;
@@ -334,6 +295,7 @@ export async function optimizeModel(modelDir: string, outDir: string, options: O
       source_model_sha256: createHash('sha256').update(sourceBytes).digest('hex'),
       onnxruntime: { version: ort.env.versions?.common ?? 'unknown', graph_optimization_level: 'extended' },
       pref_fusions: fused,
+      attention_not_fused: attentionSkipped,
       nodes_before: nodesBefore,
       nodes_after: model.graph.node.length,
       operators,
@@ -341,7 +303,7 @@ export async function optimizeModel(modelDir: string, outDir: string, options: O
     };
     await writeFile(join(staging, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
     await commitStaging(staging, target);
-    return { outDir: target, modelPath: join(target, MODEL_FILE), nodesBefore, nodesAfter: model.graph.node.length, operators, fused, maxAbsScoreChange };
+    return { outDir: target, modelPath: join(target, MODEL_FILE), nodesBefore, nodesAfter: model.graph.node.length, operators, fused, attentionSkipped, maxAbsScoreChange };
   } catch (error) {
     await rm(staging, { recursive: true, force: true });
     throw error;

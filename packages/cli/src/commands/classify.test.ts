@@ -54,6 +54,19 @@ describe('pref classify', () => {
     expect(plain.generations[0]!.BERT).toBe(generations[0]!.toxicity_bert);
   });
 
+  it('batches by the device plan unless --batch-tokens says otherwise; the probabilities do not depend on it', async () => {
+    const [planned, single] = [join(dir, 'planned.jsonl'), join(dir, 'single.jsonl')];
+    expect((await run('classify', input, '--model', modelDir, '-o', planned, '-q')).code).toBe(0);
+    expect((await run('classify', input, '--model', modelDir, '-o', single, '--batch-tokens', '1', '-q')).code).toBe(0);
+    const probabilities = (file: string) => readFileSync(file, 'utf8').trim().split('\n').flatMap((l) => (JSON.parse(l) as { generations: Array<{ BERT: number }> }).generations.map((g) => g.BERT));
+    const [a, b] = [probabilities(planned), probabilities(single)];
+    expect(a).toHaveLength(3);
+    a.forEach((p, i) => expect(Math.abs(p - b[i]!)).toBeLessThan(1e-6));
+    const bad = await run('classify', input, '--model', modelDir, '-o', join(dir, 'bad.jsonl'), '--batch-tokens', '0');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('--batch-tokens');
+  });
+
   it('refuses to overwrite the input and unknown labels', async () => {
     let result = await run('classify', input, '--model', modelDir, '-o', input);
     expect(result.code).toBe(1);

@@ -14,7 +14,7 @@ interface ClassifyFlags {
   label: string;
   allLabels?: boolean;
   maxLength?: string;
-  batchTokens: string;
+  batchTokens?: string;
   threads?: string;
   quiet?: boolean;
   json?: boolean;
@@ -47,7 +47,7 @@ export function registerClassifyCommands(program: Command): void {
     .option('--label <name|index>', 'label whose probability is written (upstream: index 1)', '1')
     .option('--all-labels', 'also write <key>_probs: the probability of every label, in label order')
     .option('--max-length <n>', 'truncate each text to this many tokens (default: the model maximum, as upstream truncation=True)')
-    .option('--batch-tokens <n>', 'padded tokens per batch', '16384')
+    .option('--batch-tokens <n>', "padded tokens per batch (default: the device's batch plan, batchPlanFor: 2048 on cpu)")
     .option('--threads <n>', 'onnxruntime threads')
     .option('-q, --quiet', 'no progress output')
     .option('--json', 'print a JSON summary on stdout')
@@ -71,6 +71,7 @@ export function registerClassifyCommands(program: Command): void {
         const label = /^\d+$/.test(flags.label) ? Number(flags.label) : flags.label;
         const index = model.labelIndex(label);
         const maxLength = flags.maxLength === undefined ? model.maxLength : integerFlag(flags.maxLength, '--max-length', 1);
+        // Undefined: scoreSequences takes the batch plan of the model's device (batchPlanFor).
         const batchTokens = integerFlag(flags.batchTokens, '--batch-tokens', 1);
         const progress = createProgress('classify', { unit: 'texts', quiet: flags.quiet || flags.output === '-' });
         const ids = await model.tokenize(texts);
@@ -80,7 +81,7 @@ export function registerClassifyCommands(program: Command): void {
         const probabilities: Float64Array[] = [];
         for (let l = 0; l < model.numLabels; l++) {
           if (!flags.allLabels && l !== index) continue;
-          probabilities[l] = await model.scoreSequences(sequences, { batchTokens, output: (logits) => softmax(logits)[l]! });
+          probabilities[l] = await model.scoreSequences(sequences, { ...(batchTokens === undefined ? {} : { batchTokens }), output: (logits) => softmax(logits)[l]! });
           progress.update(texts.length);
         }
         const stream = await createAtomicWriteStream(flags.output);

@@ -28,6 +28,13 @@ describe('pref optimize', () => {
     expect(existsSync(join(out, 'model.onnx'))).toBe(true);
     const readme = readFileSync(join(out, 'README.md'), 'utf8');
     expect(readme).toMatch(/SkipLayerNormalization/);
+    expect(readme).toMatch(/2 × MultiHeadAttention/);
+    // --no-fuse-attention keeps the Softmax nodes.
+    const plain = join(temp, 'fused-no-attention');
+    await pref('optimize', '--model', fixtureDir, '-o', plain, '--no-fuse-attention', '-q');
+    const manifest = JSON.parse(readFileSync(join(plain, 'optimization.json'), 'utf8')) as { pref_fusions: { MultiHeadAttention: number }; operators: Record<string, number> };
+    expect(manifest.pref_fusions.MultiHeadAttention).toBe(0);
+    expect(manifest.operators.Softmax).toBe(2);
     expect(readme).toMatch(/throughput, fused ÷ source \| \d+\.\d\d×/);
     expect(readme).toMatch(/order is unchanged \| 100\.00%/);
   });

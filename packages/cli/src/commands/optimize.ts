@@ -11,6 +11,7 @@ interface OptimizeFlags {
   output: string;
   overwrite?: boolean;
   verify: boolean;
+  fuseAttention: boolean;
   eval?: string;
   evalLimit: string;
   modelInput: InputFormat;
@@ -51,11 +52,12 @@ function readme(model: string, result: OptimizeModelResult, comparison: RewardMo
 export function registerOptimizeCommands(program: Command): void {
   program
     .command('optimize')
-    .description("Fuse an ONNX model folder's graph (attention scaling, GELU, residual + LayerNorm) into a new folder that loads like any model")
+    .description("Fuse an ONNX model folder's graph (self-attention, GELU, residual + LayerNorm) into a new folder that loads like any model")
     .requiredOption('--model <dir>', 'model folder (model.onnx, tokenizer.json, config.json)')
     .requiredOption('-o, --output <dir>', 'new folder for the fused model (refused if it holds anything pref did not write)')
     .option('--overwrite', 'replace a folder that an earlier `pref optimize` or `pref quantize` wrote')
     .option('--no-verify', 'skip the check that scores on probe texts stay within 1e-4 (needed for graphs that are not reward models)')
+    .option('--no-fuse-attention', 'keep self-attention as separate nodes (by default a BERT-style attention subgraph that matches exactly becomes com.microsoft MultiHeadAttention)')
     .option('--eval <pairs>', 'pairs to measure the throughput ratio and score change on (written to the folder README)')
     .option('--eval-limit <N>', 'use at most this many pairs of --eval', '512')
     .addOption(new Option('--model-input <format>', 'how prompt and response are fed to the model in the evaluation').choices(['pair', 'joined', 'chat']).default('pair'))
@@ -67,7 +69,7 @@ export function registerOptimizeCommands(program: Command): void {
       const evalLimit = integerFlag(flags.evalLimit, '--eval-limit', 1);
       const threads = integerFlag(flags.threads, '--threads', 1);
       const progress = createProgress('optimize', { unit: 'steps', quiet: flags.quiet });
-      const result = await optimizeModel(flags.model, flags.output, { overwrite: Boolean(flags.overwrite), verify: flags.verify });
+      const result = await optimizeModel(flags.model, flags.output, { overwrite: Boolean(flags.overwrite), verify: flags.verify, fuseAttention: flags.fuseAttention });
       const comparison = await evaluateDerivedModel(flags.model, result.outDir, flags, { evalLimit, threads, progress });
       await atomicWriteFile(join(result.outDir, 'README.md'), readme(flags.model, result, comparison, flags.eval));
       const figures = comparison === undefined ? '' : `; ${comparison.speedup.toFixed(2)}× the source's speed, max |Δscore| ${comparison.maxAbsScoreChange.toPrecision(3)}`;
