@@ -78,4 +78,15 @@ describe('tiny BERT exported by PyTorch (fixtures/tiny-bert)', () => {
       });
     }
   });
+
+  it('scoreTexts scores single texts as PyTorch does (the joined cases, each at its own max length)', async () => {
+    const joined = reference.cases.filter((c) => c.mode === 'joined');
+    expect(joined.length).toBeGreaterThan(1);
+    for (const c of joined) {
+      const [score] = await model.scoreTexts([`${c.prompt}\n${c.response}`], { maxLength: c.max_length ?? undefined });
+      expect(Math.abs(score! - c.score)).toBeLessThan(1e-4);
+    }
+    const together = await model.scoreTexts(joined.filter((c) => c.max_length === null).map((c) => `${c.prompt}\n${c.response}`), { batchTokens: 200 });
+    joined.filter((c) => c.max_length === null).forEach((c, i) => expect(Math.abs(together[i]! - c.score)).toBeLessThan(1e-4));
+  });
 });

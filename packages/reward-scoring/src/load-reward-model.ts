@@ -193,6 +193,20 @@ export class RewardModel {
   }
 
   /**
+   * Scores single texts (no pair, no template): each is tokenized, given the model's special tokens
+   * and cut to `maxLength` tokens, then scored as {@link scoreSequences} does. The classifier's path:
+   * `scoreTexts(texts, { output: { label: 'toxic', probability: true } })`.
+   */
+  async scoreTexts(
+    texts: readonly string[],
+    options: { maxLength?: number; batchTokens?: number; maxPadding?: number; output?: ScoreOutput; signal?: AbortSignal } = {},
+  ): Promise<Float64Array> {
+    const { maxLength = this.maxLength, ...scoring } = options;
+    const sequences = (await this.tokenize(texts)).map((ids) => this.encoder.encodeSingle(ids, maxLength));
+    return this.scoreSequences(sequences, scoring);
+  }
+
+  /**
    * Renders a conversation with the model's chat template (no generation prompt: the last turn is
    * the response being scored), within the template's limits.
    */

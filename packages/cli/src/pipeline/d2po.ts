@@ -1,6 +1,6 @@
 import { createKeyedUniform } from '@pref/core';
 import { basename, join } from 'node:path';
-import { InvalidRecordError, collectPairs, pairKey, writeRecords } from '@pref/io';
+import { InvalidRecordError, collectPairs, pairKey, readPairs, writeRecords } from '@pref/io';
 import type { DataRecord, PreferencePair } from '@pref/io';
 import { createGoldScorer, goldInputText, loadRewardModel, parseGoldSpec, scorePairs, scorePairsWithGold } from '@pref/reward-scoring';
 import { RelabelBudget, selectForRelabel } from '@pref/selection';
@@ -120,8 +120,8 @@ export function d2poSteps(options: D2poPipelineOptions): PipelineStep[] {
   const { input, n = 300, gold = 'math', discriminator, budget, checkpoints, seed = 42 } = options;
   const settings: D2poSettings = { input, n, gold, discriminator, budget, checkpoints, seed };
   const pairs = inputStep(settings);
-  const goldRewards = goldStep(settings);
-  const scores = discriminatorStep(settings);
+  const goldRewards = goldStep(settings, { input: pairs });
+  const scores = discriminatorStep(settings, { gold: goldRewards });
   const relabel = relabelStep(settings);
   const evaluate = evaluateStep(settings);
   const online = onlineStep(settings);
@@ -138,7 +138,7 @@ function inputStep({ input, checkpoints, n, seed }: D2poSettings): PipelineStep<
     inputs: () => (input ? [input] : []),
     async run({ out, signal, progress }) {
       const pairs: PreferencePair[] = input ? (await collectPairs(input, { signal })).pairs : generateMathPairs({ n, seed: String(seed) });
-      const { written } = await writeRecords(inputPath(out), pairs as DataRecord[]);
+      const { written } = await writeRecords(inputPath(out), pairs);
       const outputs = [inputPath(out)];
       if (!checkpoints) {
         // Simulated checkpoints of an improving policy: its answers move from the rejected to the
@@ -157,53 +157,64 @@ function inputStep({ input, checkpoints, n, seed }: D2poSettings): PipelineStep<
   };
 }
 
-/** Gold rewards of both responses (`gold_a`, `gold_b`). */
-function goldStep({ gold }: D2poSettings): PipelineStep<{ pairs: number; ties: number }> {
+/** A pair scored by the gold or the discriminator, its two scores renamed for rollouts: `chosen` is response a, `rejected` is b. */
+async function* asRolloutScores<T extends PreferencePair>(
+  scored: AsyncIterable<T & { chosen_score: number; rejected_score: number; margin_raw: number }>,
+  [fieldA, fieldB]: readonly [string, string],
+  onRow: (row: DataRecord) => void,
+): AsyncGenerator<DataRecord> {
+  for await (const { chosen_score, rejected_score, margin_raw: _margin, ...rest } of scored) {
+    const row: DataRecord = { ...rest, [fieldA]: chosen_score, [fieldB]: rejected_score };
+    onRow(row);
+    yield row;
+  }
+}
+
+/** Whether the discriminator orders a rollout's two responses as the gold does. */
+const agreesWithGold = (row: DataRecord): boolean => Math.sign((row.score_a as number) - (row.score_b as number)) === Math.sign((row.gold_a as number) - (row.gold_b as number));
+
+/** Gold rewards of both responses (`gold_a`, `gold_b`): @pref/reward-scoring `scorePairsWithGold`, streaming. */
+function goldStep({ gold }: D2poSettings, after: { input: PipelineStep<{ pairs: number }> }): PipelineStep<{ pairs: number; ties: number }> {
   return {
     name: 'gold',
     folder: '01-gold',
     params: { gold },
     inputs: ({ out }) => [inputPath(out)],
-    async run({ out, signal, progress }) {
-      const { pairs } = await collectPairs(inputPath(out), { signal });
-      const rows: DataRecord[] = [];
+    async run({ out, signal, progress, resultOf }) {
+      const total = resultOf(after.input).pairs;
+      const scored = scorePairsWithGold(readPairs(inputPath(out), { signal }), createGoldScorer(gold), { file: inputPath(out), signal, onProgress: ({ pairsDone }) => progress.update(pairsDone, total) });
       let ties = 0;
-      for await (const scored of scorePairsWithGold(pairs, createGoldScorer(gold), { file: inputPath(out), signal, onProgress: ({ pairsDone }) => progress.update(pairsDone, pairs.length) })) {
-        const { chosen_score, rejected_score, margin_raw: _margin, ...rest } = scored;
-        if (chosen_score === rejected_score) ties++;
-        rows.push({ ...rest, gold_a: chosen_score, gold_b: rejected_score });
-      }
-      const { written } = await writeRecords(goldPath(out), rows);
+      const { written } = await writeRecords(goldPath(out), asRolloutScores(scored, ['gold_a', 'gold_b'], (row) => (ties += row.gold_a === row.gold_b ? 1 : 0)));
       return { outputs: [goldPath(out)], result: { pairs: written, ties } };
     },
   };
 }
 
-/** Discriminator scores (`score_a`, `score_b`): an ONNX reward model, or the gold function with seeded noise. */
-function discriminatorStep({ discriminator, gold, seed }: D2poSettings): PipelineStep<DiscriminatorResult> {
+/**
+ * Discriminator scores (`score_a`, `score_b`), streaming: an ONNX reward model (@pref/reward-scoring
+ * `scorePairs`), or the gold function with seeded noise (`scorePairsWithGold`).
+ */
+function discriminatorStep({ discriminator, gold, seed }: D2poSettings, after: { gold: PipelineStep<{ pairs: number }> }): PipelineStep<DiscriminatorResult> {
   return {
     name: 'discriminator',
     folder: '02-discriminator',
     params: { discriminator: discriminator ? 'onnx' : `${gold}-noise`, seed: String(seed) },
     inputs: ({ out }) => [goldPath(out), ...(discriminator ? modelFiles(discriminator) : [])],
-    async run({ out, signal, progress }) {
-      const records = (await collectPairs(goldPath(out), { signal })).pairs;
-      let scored: DataRecord[] = [];
-      if (discriminator) {
-        const model = await loadRewardModel(discriminator, { tokenizerWorkers: 0 });
-        try {
-          for await (const row of scorePairs(records, model, { signal, onProgress: (p) => progress.update(p.pairsDone, records.length) })) scored.push(row);
-        } finally {
-          await model.dispose();
-        }
-      } else {
-        for await (const row of scorePairsWithGold(records, createGoldScorer({ ...parseGoldSpec(gold, String(seed)), noise: true, seed: String(seed) }), { signal })) scored.push(row);
+    async run({ out, signal, progress, resultOf }) {
+      const total = resultOf(after.gold).pairs;
+      const rollouts = readPairs(goldPath(out), { signal });
+      const model = discriminator ? await loadRewardModel(discriminator, { tokenizerWorkers: 0 }) : undefined;
+      let agree = 0;
+      try {
+        const scored = model
+          ? scorePairs(rollouts, model, { signal, onProgress: (p) => progress.update(p.pairsDone, total) })
+          : scorePairsWithGold(rollouts, createGoldScorer({ ...parseGoldSpec(gold, String(seed)), noise: true, seed: String(seed) }), { signal });
+        const { written } = await writeRecords(discPath(out), asRolloutScores(scored, ['score_a', 'score_b'], (row) => (agree += agreesWithGold(row) ? 1 : 0)));
+        progress.update(written, written);
+        return { outputs: [discPath(out)], result: { discriminator: discriminator ?? `${gold} with seeded uniform noise in [−1, 1)`, agreement: written === 0 ? 0 : agree / written } };
+      } finally {
+        await model?.dispose();
       }
-      scored = scored.map(({ chosen_score, rejected_score, margin_raw: _margin, ...rest }) => ({ ...rest, score_a: chosen_score, score_b: rejected_score }));
-      const agree = scored.filter((row) => Math.sign((row.score_a as number) - (row.score_b as number)) === Math.sign((row.gold_a as number) - (row.gold_b as number))).length;
-      const { written } = await writeRecords(discPath(out), scored);
-      progress.update(written, written);
-      return { outputs: [discPath(out)], result: { discriminator: discriminator ?? `${gold} with seeded uniform noise in [−1, 1)`, agreement: written === 0 ? 0 : agree / written } };
     },
   };
 }
@@ -228,7 +239,7 @@ function relabelStep({ budget, seed }: D2poSettings): PipelineStep<RelabelResult
           return { ...row, chosen: aWins ? row.chosen : row.rejected, rejected: aWins ? row.rejected : row.chosen, relabel_mode: mode };
         });
         await writeRecords(relabelPath(out, mode), labelled);
-        const errors = picked.filter((row) => Math.sign((row.score_a as number) - (row.score_b as number)) !== Math.sign((row.gold_a as number) - (row.gold_b as number))).length;
+        const errors = picked.filter((row) => !agreesWithGold(row)).length;
         return {
           mode,
           labelled: picked.length,

@@ -1,11 +1,10 @@
 import { join } from 'node:path';
-import { collectPairs, combineDatasets, dedupePairs, lengthStats, readPairs, writeRecords } from '@pref/io';
-import type { DataRecord, LengthStats, PreferencePair } from '@pref/io';
+import { combineDatasets, dedupePairs, lengthStats, readPairs, writeRecords } from '@pref/io';
+import type { LengthStats, PreferencePair } from '@pref/io';
 import { curatedPairsPath, generateSyntheticPairs, lengthOnlyAccuracy } from '@pref/synthetic';
 import { barChart } from '../report/charts';
 import type { ReportDocument } from '../report/write-report';
 import { writeJson, writeReportFolder } from './common';
-import { readAllRecords } from './runner';
 import type { PipelineStep } from './runner';
 
 export interface OrganizePipelineOptions {
@@ -30,13 +29,36 @@ interface OrganizeStats {
   lengthOnlyAccuracy: number;
 }
 
-function countBy(records: readonly DataRecord[], pick: (record: DataRecord) => unknown): Record<string, number> {
-  const counts: Record<string, number> = Object.create(null) as Record<string, number>;
-  for (const record of records) {
-    const key = String(pick(record) ?? 'none');
-    counts[key] = (counts[key] ?? 0) + 1;
+/** Pairs per source and per category, pairs per (category, source), and the length-only baseline, over one pass of a stream. */
+interface PairTally {
+  bySource: Record<string, number>;
+  byCategory: Record<string, number>;
+  /** Pairs per `category U+0000 source`. */
+  byCategoryAndSource: Record<string, number>;
+  lengthOnlyAccuracy: number;
+}
+
+const counter = (): Record<string, number> => Object.create(null) as Record<string, number>;
+const increment = (counts: Record<string, number>, key: string): void => {
+  counts[key] = (counts[key] ?? 0) + 1;
+};
+
+async function tallyPairs(pairs: AsyncIterable<PreferencePair>): Promise<PairTally> {
+  const tally: PairTally = { bySource: counter(), byCategory: counter(), byCategoryAndSource: counter(), lengthOnlyAccuracy: Number.NaN };
+  let pairCount = 0;
+  let lengthOnlyHits = 0;
+  for await (const pair of pairs) {
+    const source = String(pair.source ?? 'none');
+    const category = String(categoryOf(pair) ?? 'none');
+    increment(tally.bySource, source);
+    increment(tally.byCategory, category);
+    increment(tally.byCategoryAndSource, `${category}\u0000${source}`);
+    pairCount += 1;
+    // @pref/synthetic's baseline of this one pair (1, ½ or 0): summed, then divided once, as over the whole list.
+    lengthOnlyHits += lengthOnlyAccuracy([pair]);
   }
-  return counts;
+  if (pairCount > 0) tally.lengthOnlyAccuracy = lengthOnlyHits / pairCount;
+  return tally;
 }
 
 /** The options with their defaults filled in: what every step is built from. */
@@ -72,7 +94,7 @@ export function organizeSteps(options: OrganizePipelineOptions): PipelineStep[] 
   return [sources, combine, validate, report];
 }
 
-/** The curated pairs and the synthetic ones (given, or generated with four contrasts). */
+/** The curated pairs and the synthetic ones (given, or generated with four contrasts), streamed to `01-sources/`. */
 function sourcesStep({ curated, synthetic, n, seed }: OrganizeSettings): PipelineStep<{ curated: number; synthetic: number }> {
   return {
     name: 'sources',
@@ -80,17 +102,15 @@ function sourcesStep({ curated, synthetic, n, seed }: OrganizeSettings): Pipelin
     params: synthetic ? { synthetic: true } : { n, seed: String(seed) },
     inputs: () => [curated, ...(synthetic ? [synthetic] : [])],
     async run({ out, signal, progress }) {
-      const curatedPairs = (await collectPairs(curated, { signal })).pairs;
-      const syntheticPairs: PreferencePair[] = synthetic ? (await collectPairs(synthetic, { signal })).pairs : generateSyntheticPairs({ n, seed: String(seed) });
-      const a = await writeRecords(files.curated(out), curatedPairs as DataRecord[]);
-      const b = await writeRecords(files.synthetic(out), syntheticPairs as DataRecord[]);
+      const a = await writeRecords(files.curated(out), readPairs(curated, { signal }));
+      const b = await writeRecords(files.synthetic(out), synthetic ? readPairs(synthetic, { signal }) : generateSyntheticPairs({ n, seed: String(seed) }));
       progress.update(a.written + b.written, a.written + b.written);
       return { outputs: [files.curated(out), files.synthetic(out)], result: { curated: a.written, synthetic: b.written } };
     },
   };
 }
 
-/** Both sources in one file with their provenance, content duplicates removed (@pref/io, streaming). */
+/** Both sources in one file with their provenance, content duplicates removed (@pref/io `combineDatasets` → `dedupePairs`, streaming). */
 function combineStep(): PipelineStep<{ combined: number; duplicates: number }> {
   return {
     name: 'combine',
@@ -103,14 +123,18 @@ function combineStep(): PipelineStep<{ combined: number; duplicates: number }> {
         { name: 'synthetic', pairs: readPairs(files.synthetic(out), { signal }) },
       ]);
       const deduped = dedupePairs(combined, { by: 'content' });
-      const { written } = await writeRecords(files.combined(out), deduped as AsyncIterable<DataRecord>);
+      const { written } = await writeRecords(files.combined(out), deduped);
       progress.update(written, written);
       return { outputs: [files.combined(out)], result: { combined: written, duplicates: deduped.stats.removed } };
     },
   };
 }
 
-/** Every row re-read through the pair schema (rejects to a file), with counts, lengths and the length-only baseline. */
+/**
+ * Every row re-read through the pair schema (@pref/io `readPairs`, rejects to a file) and streamed to
+ * `validated.jsonl`; then counts, lengths (@pref/io `lengthStats`) and the length-only baseline from
+ * that file, streaming.
+ */
 function validateStep(after: { combine: PipelineStep<{ duplicates: number }> }): PipelineStep<OrganizeStats> {
   return {
     name: 'validate',
@@ -118,19 +142,18 @@ function validateStep(after: { combine: PipelineStep<{ duplicates: number }> }):
     params: { version: 1 },
     inputs: ({ out }) => [files.combined(out)],
     async run({ out, signal, progress, resultOf }) {
-      const stream = readPairs(files.combined(out), { onInvalid: 'skip', rejects: files.rejects(out), signal });
-      const pairs: PreferencePair[] = [];
-      for await (const pair of stream) pairs.push(pair);
-      const { written } = await writeRecords(files.validated(out), pairs as DataRecord[]);
+      const pairs = readPairs(files.combined(out), { onInvalid: 'skip', rejects: files.rejects(out), signal });
+      const { written } = await writeRecords(files.validated(out), pairs);
+      const tally = await tallyPairs(readPairs(files.validated(out), { signal }));
       const stats: OrganizeStats = {
-        read: stream.stats.read,
+        read: pairs.stats.read,
         written,
-        rejected: stream.stats.rejected,
+        rejected: pairs.stats.rejected,
         duplicates: resultOf(after.combine).duplicates,
-        bySource: countBy(pairs, (pair) => pair.source),
-        byCategory: countBy(pairs, (pair) => categoryOf(pair)),
-        lengths: await lengthStats(pairs),
-        lengthOnlyAccuracy: lengthOnlyAccuracy(pairs),
+        bySource: tally.bySource,
+        byCategory: tally.byCategory,
+        lengths: await lengthStats(readPairs(files.validated(out), { signal })),
+        lengthOnlyAccuracy: tally.lengthOnlyAccuracy,
       };
       await writeJson(files.stats(out), stats);
       progress.update(written, written);
@@ -151,25 +174,21 @@ function reportStep(after: { validate: PipelineStep<OrganizeStats> }): PipelineS
     inputs: ({ out }) => [files.validated(out), files.stats(out)],
     async run({ out, dir, signal, progress, resultOf }) {
       const stats = resultOf(after.validate);
-      const validated = await readAllRecords(files.validated(out), signal);
-      const { written, outputs } = await writeReportFolder(dir, organizeReport(stats, validated), stats, { signal, progress });
+      const { byCategoryAndSource } = await tallyPairs(readPairs(files.validated(out), { signal }));
+      const { written, outputs } = await writeReportFolder(dir, organizeReport(stats, byCategoryAndSource), stats, { signal, progress });
       return { outputs, result: { markdown: written.markdownPath, plots: written.charts.map((chart) => chart.pngPath) } };
     },
   };
 }
 
-function categoryOf(record: DataRecord | PreferencePair): unknown {
-  const metadata = record.metadata;
-  return metadata && typeof metadata === 'object' && !Array.isArray(metadata) ? (metadata as Record<string, unknown>).category : undefined;
+function categoryOf(pair: PreferencePair): unknown {
+  // Typed as PairMetadata, but a file may carry anything under `metadata`.
+  const metadata: unknown = pair.metadata;
+  return metadata !== null && typeof metadata === 'object' && !Array.isArray(metadata) && 'category' in metadata ? metadata.category : undefined;
 }
 
 /** The organize pipeline's report (no I/O). */
-function organizeReport(stats: OrganizeStats, validated: readonly DataRecord[]): ReportDocument {
-  const byPair: Record<string, number> = Object.create(null) as Record<string, number>;
-  for (const record of validated) {
-    const key = `${String(categoryOf(record) ?? 'none')}\u0000${String(record.source ?? 'none')}`;
-    byPair[key] = (byPair[key] ?? 0) + 1;
-  }
+function organizeReport(stats: OrganizeStats, byCategoryAndSource: Record<string, number>): ReportDocument {
   const lengthRows = (['prompt', 'chosen', 'rejected'] as const).map((field) => {
     const summary = stats.lengths[field];
     return [field, summary.mean, summary.min, summary.p50, summary.p90, summary.max];
@@ -193,7 +212,7 @@ function organizeReport(stats: OrganizeStats, validated: readonly DataRecord[]):
               title: 'Pairs per category',
               xTitle: 'category',
               yTitle: 'pairs',
-              rows: Object.entries(byPair).map(([key, value]) => {
+              rows: Object.entries(byCategoryAndSource).map(([key, value]) => {
                 const [category = '', source = ''] = key.split('\u0000');
                 return { category, series: source, value };
               }),

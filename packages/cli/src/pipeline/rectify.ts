@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { InvalidRecordError, writeRecords } from '@pref/io';
+import { InvalidRecordError, readRecords, writeRecords } from '@pref/io';
 import type { DataRecord } from '@pref/io';
 import { histogram } from '@pref/margins';
 import { loadRewardModel } from '@pref/reward-scoring';
@@ -82,7 +82,7 @@ export function rectifySteps(options: RectifyPipelineOptions): PipelineStep[] {
   return [generations, classify, rmData, valueData, pairs, report];
 }
 
-/** Prompt-with-generations rows (given, or built from the prompt collection and synthetic toxicity-style texts). */
+/** Prompt-with-generations rows: the given file streamed to `00-input/`, or built from the prompt collection and synthetic toxicity-style texts. */
 function inputStep({ input, prompts, generationsPerPrompt, seed }: RectifySettings): PipelineStep<{ prompts: number; generations: number; generated: boolean }> {
   return {
     name: 'input',
@@ -91,24 +91,61 @@ function inputStep({ input, prompts, generationsPerPrompt, seed }: RectifySettin
     params: input ? { input: true } : { prompts, generationsPerPrompt, seed: String(seed) },
     inputs: () => (input ? [input] : []),
     async run({ out, signal, progress }) {
-      let rows: DataRecord[];
-      if (input) {
-        rows = await readAllRecords(input, signal);
-      } else {
-        const collection = loadPromptCollection();
-        const texts = generateToxicityTexts({ n: prompts * generationsPerPrompt, seed: String(seed), toxicRate: 0.3 });
-        rows = Array.from({ length: prompts }, (_, p) => {
-          const prompt = collection[p % collection.length]!;
-          const mine = texts.slice(p * generationsPerPrompt, (p + 1) * generationsPerPrompt);
-          return { id: `rectify-${p + 1}`, prompt: `${prompt.prompt}\n`, generations: mine.map((text) => text.text), labels: mine.map((text) => text.label) };
-        });
-      }
-      const { written } = await writeRecords(inputPath(out), rows);
-      const generations = rows.reduce((n, row) => n + (Array.isArray(row.generations) ? row.generations.length : 0), 0);
+      let generations = 0;
+      const counted = async function* (rows: AsyncIterable<DataRecord> | Iterable<DataRecord>): AsyncGenerator<DataRecord> {
+        for await (const row of rows) {
+          if (Array.isArray(row.generations)) generations += row.generations.length;
+          yield row;
+        }
+      };
+      const rows = input ? recordsOf(input, signal) : generatedRows(prompts, generationsPerPrompt, seed);
+      const { written } = await writeRecords(inputPath(out), counted(rows));
       progress.update(written, written);
       return { outputs: [inputPath(out)], result: { prompts: written, generations, generated: !input } };
     },
   };
+}
+
+/** The rows of a data file, streamed (@pref/io `readRecords` without the locations). */
+async function* recordsOf(path: string, signal: AbortSignal | undefined): AsyncGenerator<DataRecord> {
+  for await (const { record } of readRecords(path, { signal })) yield record;
+}
+
+/** `prompts` prompts of the collection, each with `generationsPerPrompt` synthetic toxicity-style texts and their labels. */
+function generatedRows(prompts: number, generationsPerPrompt: number, seed: string | number): DataRecord[] {
+  const collection = loadPromptCollection();
+  const texts = generateToxicityTexts({ n: prompts * generationsPerPrompt, seed: String(seed), toxicRate: 0.3 });
+  return Array.from({ length: prompts }, (_, p) => {
+    const prompt = collection[p % collection.length]!;
+    const mine = texts.slice(p * generationsPerPrompt, (p + 1) * generationsPerPrompt);
+    return { id: `rectify-${p + 1}`, prompt: `${prompt.prompt}\n`, generations: mine.map((text) => text.text), labels: mine.map((text) => text.label) };
+  });
+}
+
+/**
+ * Toxicity of every text: softmax(logits)[1] of a two-label classifier, sigmoid(logit) of a one-logit
+ * one (@pref/reward-scoring `RewardModel.scoreTexts`).
+ */
+async function classifierToxicity(classifier: string, texts: readonly string[], signal: AbortSignal | undefined): Promise<Float64Array> {
+  const model = await loadRewardModel(classifier, { tokenizerWorkers: 0 });
+  try {
+    const twoClass = model.numLabels >= 2;
+    const scores = await model.scoreTexts(texts, { output: twoClass ? { label: 1, probability: true } : 'logit', signal });
+    return twoClass ? scores : scores.map((logit) => 1 / (1 + Math.exp(-logit)));
+  } finally {
+    await model.dispose();
+  }
+}
+
+/** The generated texts' own 0/1 labels, as the classifier's output (an oracle). */
+function labelToxicity(rows: readonly DataRecord[], file: string): Float64Array {
+  return Float64Array.from(
+    rows.flatMap((row, r) => {
+      const labels = row.labels;
+      if (!Array.isArray(labels)) throw new InvalidRecordError({ file, line: r + 1, field: 'labels', expected: 'an array of 0/1 toxicity labels (or run with a classifier: --classifier DIR)' });
+      return labels.map(Number);
+    }),
+  );
 }
 
 /** Toxicity of every generation: an ONNX classifier, or the generated texts' own labels. */
@@ -121,28 +158,15 @@ function classifyStep({ classifier }: RectifySettings): PipelineStep<ClassifyRes
     inputs: ({ out }) => [inputPath(out), ...(classifier ? modelFiles(classifier) : [])],
     async run({ out, signal, progress }) {
       const rows = await readAllRecords(inputPath(out), signal);
-      const texts = rows.flatMap((row) => (row.generations as unknown[]).map(String));
-      let toxicity: Float64Array;
-      if (classifier) {
-        const model = await loadRewardModel(classifier, { tokenizerWorkers: 0 });
-        try {
-          const sequences = (await model.tokenize(texts)).map((ids) => model.encoder.encodeSingle(ids, model.maxLength));
-          const twoClass = model.numLabels >= 2;
-          const scores = await model.scoreSequences(sequences, { output: twoClass ? { label: 1, probability: true } : 'logit', signal });
-          toxicity = twoClass ? scores : scores.map((logit) => 1 / (1 + Math.exp(-logit)));
-        } finally {
-          await model.dispose();
-        }
-      } else {
-        toxicity = Float64Array.from(rows.flatMap((row, r) => {
-          const labels = row.labels;
-          if (!Array.isArray(labels)) throw new InvalidRecordError({ file: inputPath(out), line: r + 1, field: 'labels', expected: 'an array of 0/1 toxicity labels (or run with a classifier: --classifier DIR)' });
-          return labels.map(Number);
-        }));
-      }
+      const generationsOf = (row: DataRecord, r: number): string[] => {
+        if (!Array.isArray(row.generations)) throw new InvalidRecordError({ file: inputPath(out), line: r + 1, field: 'generations', expected: 'an array of generated texts' });
+        return row.generations.map(String);
+      };
+      const texts = rows.flatMap(generationsOf);
+      const toxicity = classifier ? await classifierToxicity(classifier, texts, signal) : labelToxicity(rows, inputPath(out));
       let at = 0;
-      const scored = rows.map((row) => {
-        const count = (row.generations as unknown[]).length;
+      const scored = rows.map((row, r) => {
+        const count = generationsOf(row, r).length;
         const mine = Array.from(toxicity.subarray(at, at + count));
         at += count;
         // Less toxic is better: the pair builder's score is −toxicity.

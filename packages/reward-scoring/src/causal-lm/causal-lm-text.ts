@@ -47,8 +47,8 @@ export interface CausalLMTextParts {
  * (`loadRemoteCausalLM`) both extend it, so they score exactly the same token ids.
  */
 export class CausalLMText {
-  /** The folder the model was loaded from. */
-  readonly modelDir: string;
+  /** The folder the files were read from (a Hub snapshot for Hub ids), as {@link RewardModel.dir}. */
+  readonly dir: string;
   /** The Hugging Face `config.json` (empty object when absent). */
   readonly config: Record<string, unknown>;
   readonly tokenizer: PrefTokenizer;
@@ -56,8 +56,11 @@ export class CausalLMText {
   readonly bosTokenId: number | undefined;
   /** Token id used to fill padded positions (never scored). */
   readonly padTokenId: number;
-  /** The chat template source (`chat_template.jinja`, else tokenizer_config.json `chat_template`), when there is one. */
-  readonly chatTemplate: string | undefined;
+  /**
+   * The chat template (`chat_template.jinja`, else tokenizer_config.json `chat_template`), compiled with
+   * its limits, as {@link RewardModel.chatTemplate}: `.source` is its text, `.origin` the file it came from.
+   */
+  readonly chatTemplate: ChatTemplate | undefined;
   /** Longest sequence the model accepts (config `n_positions` / `max_position_embeddings`), when known. */
   readonly maxLength: number | undefined;
   /** bos/eos/unk/pad tokens of tokenizer_config.json, as the chat template sees them. */
@@ -70,7 +73,7 @@ export class CausalLMText {
     const { modelDir, config, tokenizerConfig, tokenizer } = parts;
     this.templateLimits = parts.chatTemplateLimits;
     if (parts.chatTemplate !== undefined) this.compiledTemplates.set(parts.chatTemplate.source, parts.chatTemplate);
-    this.modelDir = modelDir;
+    this.dir = modelDir;
     this.config = config;
     this.tokenizerConfig = tokenizerConfig;
     this.specialTokens = parts.specialTokens ?? {};
@@ -82,8 +85,13 @@ export class CausalLMText {
     };
     this.bosTokenId = tokenId('bos') ?? tokenId('eos');
     this.padTokenId = tokenId('pad') ?? tokenId('eos') ?? 0;
-    this.chatTemplate = parts.chatTemplate?.source;
+    this.chatTemplate = parts.chatTemplate;
     this.maxLength = numberFrom(config, ['n_positions', 'max_position_embeddings', 'n_ctx']);
+  }
+
+  /** @deprecated Use {@link CausalLMText.dir} (the same folder; the name every model class uses). */
+  get modelDir(): string {
+    return this.dir;
   }
 
   /** Token ids of `text` as the model's tokenizer produces them (with its special tokens, if it adds any). */
@@ -91,9 +99,13 @@ export class CausalLMText {
     return this.tokenizer.encodeWithSpecialTokens(text);
   }
 
-  /** Renders prompt turns with the chat template (add_generation_prompt: true). */
-  applyChatTemplate(messages: readonly ChatMessage[], template = this.chatTemplate): string {
-    if (template === undefined) throw new CausalLMError({ code: 'MODEL_LOAD', modelDir: this.modelDir, message: 'the model has no chat template (chat_template.jinja or tokenizer_config.json chat_template); pass prompt text instead of messages' });
+  /**
+   * Renders prompt turns with the chat template (add_generation_prompt: true): the model's own, or
+   * `template` (a source string, compiled once with the model's limits, or a compiled template).
+   */
+  applyChatTemplate(messages: readonly ChatMessage[], template: string | ChatTemplate | undefined = this.chatTemplate): string {
+    if (template === undefined) throw new CausalLMError({ code: 'MODEL_LOAD', modelDir: this.dir, message: 'the model has no chat template (chat_template.jinja or tokenizer_config.json chat_template); pass prompt text instead of messages' });
+    if (typeof template !== 'string') return renderChatTemplate(template, this.specialTokens, messages, { addGenerationPrompt: true });
     let compiled = this.compiledTemplates.get(template);
     if (compiled === undefined) {
       compiled = compileChatTemplate(template, { origin: 'the template passed to applyChatTemplate', limits: this.templateLimits });
@@ -115,7 +127,7 @@ export class CausalLMText {
     for (let i = 0; promptIsPrefix && i < promptIds.length; i++) if (promptIds[i] !== ids[i]) promptIsPrefix = false;
     if (promptIds.length > 0) return { ids, start: Math.min(promptIds.length, ids.length), promptIsPrefix };
     if (this.bosTokenId === undefined) {
-      throw new CausalLMError({ code: 'MODEL_RUN', modelDir: this.modelDir, message: 'the prompt is empty and the tokenizer has no bos_token/eos_token to start the sequence' });
+      throw new CausalLMError({ code: 'MODEL_RUN', modelDir: this.dir, message: 'the prompt is empty and the tokenizer has no bos_token/eos_token to start the sequence' });
     }
     return { ids: [this.bosTokenId, ...ids], start: 1, promptIsPrefix };
   }
@@ -131,7 +143,7 @@ export class CausalLMText {
     encoded.forEach((e, i) => {
       if (this.maxLength === undefined || e.ids.length <= this.maxLength) return;
       if (!truncate) {
-        throw new CausalLMError({ code: 'MODEL_RUN', modelDir: this.modelDir, message: `sequence ${i} has ${e.ids.length} tokens (prompt + response), more than the model's ${this.maxLength} positions; shorten or drop it`, sequenceIndex: i });
+        throw new CausalLMError({ code: 'MODEL_RUN', modelDir: this.dir, message: `sequence ${i} has ${e.ids.length} tokens (prompt + response), more than the model's ${this.maxLength} positions; shorten or drop it`, sequenceIndex: i });
       }
       encoded[i] = { ...e, ids: e.ids.slice(0, this.maxLength), start: Math.min(e.start, this.maxLength) };
       truncated.add(i);

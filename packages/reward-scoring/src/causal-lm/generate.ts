@@ -123,7 +123,7 @@ export async function generate(lm: CausalLM, prompt: string, options: GenerateOp
   const draw = createKeyedUniform({ seed, domain: 'sampling' });
   let ids = lm.encode(prompt);
   if (ids.length === 0) {
-    if (lm.bosTokenId === undefined) throw new CausalLMError({ code: 'MODEL_RUN', modelDir: lm.modelDir, message: 'empty prompt and no bos token to start from' });
+    if (lm.bosTokenId === undefined) throw new CausalLMError({ code: 'MODEL_RUN', modelDir: lm.dir, message: 'empty prompt and no bos token to start from' });
     ids = [lm.bosTokenId];
   }
   const presentNames = lm.session.outputNames.filter((name) => /^present\.\d+\.(key|value)$/.test(name));
@@ -153,7 +153,7 @@ export async function generate(lm: CausalLM, prompt: string, options: GenerateOp
     try {
       outputs = await lm.session.run(feeds, cached ? [logitsName, ...presentNames] : [logitsName]);
     } catch (cause) {
-      throw new CausalLMError({ code: 'MODEL_RUN', modelDir: lm.modelDir, message: `generation step ${step} failed: ${(cause as Error).message}`, cause });
+      throw new CausalLMError({ code: 'MODEL_RUN', modelDir: lm.dir, message: `generation step ${step} failed: ${(cause as Error).message}`, cause });
     }
     const logits = lastLogits(outputs[logitsName] as ort.Tensor);
     if (cached) {

@@ -194,7 +194,8 @@ export class CausalLM extends CausalLMText {
     const headsForDim = numberFrom(config, ['n_head', 'num_attention_heads']);
     const configHeadDim = numberFrom(config, ['head_dim']) ?? (hidden !== undefined && headsForDim !== undefined ? hidden / headsForDim : undefined);
     this.pastInputs = [];
-    const metadata = (session as unknown as { inputMetadata?: readonly ort.InferenceSession.ValueMetadata[] }).inputMetadata ?? [];
+    // Declared by onnxruntime-common ≥ 1.22; an older runtime leaves it undefined.
+    const metadata: readonly ort.InferenceSession.ValueMetadata[] = session.inputMetadata ?? [];
     for (const name of session.inputNames) {
       if (!/^past_key_values\.\d+\.(key|value)$/.test(name)) continue;
       const meta = metadata.find((m) => m.name === name);
@@ -301,7 +302,7 @@ export class CausalLM extends CausalLMText {
     try {
       promptOut = await this.session.run(promptFeeds, [this.logitsName, ...presentNames]);
     } catch (cause) {
-      throw new CausalLMError({ code: 'MODEL_RUN', modelDir: this.modelDir, message: `forward pass failed on a shared prompt of ${promptLength} tokens: ${(cause as Error).message}`, cause });
+      throw new CausalLMError({ code: 'MODEL_RUN', modelDir: this.dir, message: `forward pass failed on a shared prompt of ${promptLength} tokens: ${(cause as Error).message}`, cause });
     }
     const promptLogits = promptOut[this.logitsName]!;
     const vocabSize = promptLogits.dims[2] as number;
@@ -360,7 +361,7 @@ export class CausalLM extends CausalLMText {
     try {
       output = (await this.session.run(feeds, [this.logitsName]))[this.logitsName]!;
     } catch (cause) {
-      throw new CausalLMError({ code: 'MODEL_RUN', modelDir: this.modelDir, message: `forward pass failed on responses after a shared prompt: ${(cause as Error).message}`, cause });
+      throw new CausalLMError({ code: 'MODEL_RUN', modelDir: this.dir, message: `forward pass failed on responses after a shared prompt: ${(cause as Error).message}`, cause });
     }
     const vocabSize = output.dims[2] as number;
     const logits = toFloat32(output);
@@ -372,7 +373,7 @@ export class CausalLM extends CausalLMText {
           ? logSoftmaxAt(lastLogits, 0, vocabSize, entry.ids[t]!)
           : logSoftmaxAt(logits, (row * width + (t - promptLength - 1)) * vocabSize, vocabSize, entry.ids[t]!);
         if (!Number.isFinite(value)) {
-          throw new CausalLMError({ code: 'MODEL_RUN', modelDir: this.modelDir, message: `non-finite log-probability at token ${t} of a sequence of ${entry.ids.length} tokens` });
+          throw new CausalLMError({ code: 'MODEL_RUN', modelDir: this.dir, message: `non-finite log-probability at token ${t} of a sequence of ${entry.ids.length} tokens` });
         }
         logProb += value;
       }
@@ -427,7 +428,7 @@ export class CausalLM extends CausalLMText {
     try {
       output = (await this.session.run(feeds, [this.logitsName]))[this.logitsName]!;
     } catch (cause) {
-      throw new CausalLMError({ code: 'MODEL_RUN', modelDir: this.modelDir, message: `forward pass failed: ${(cause as Error).message}`, cause });
+      throw new CausalLMError({ code: 'MODEL_RUN', modelDir: this.dir, message: `forward pass failed: ${(cause as Error).message}`, cause });
     }
     const [, width, vocabSize] = output.dims as [number, number, number];
     this.seenVocabSize = vocabSize;
@@ -451,7 +452,7 @@ export class CausalLM extends CausalLMText {
       const outputs = await this.session.run(feeds, [this.logitsName]);
       output = outputs[this.logitsName]!;
     } catch (cause) {
-      throw new CausalLMError({ code: 'MODEL_RUN', modelDir: this.modelDir, message: `forward pass failed: ${(cause as Error).message}`, cause });
+      throw new CausalLMError({ code: 'MODEL_RUN', modelDir: this.dir, message: `forward pass failed: ${(cause as Error).message}`, cause });
     }
     const [, width, vocabSize] = output.dims as [number, number, number];
     this.seenVocabSize = vocabSize;
@@ -462,7 +463,7 @@ export class CausalLM extends CausalLMText {
       for (let t = entry.start; t < entry.ids.length; t++) {
         const value = logSoftmaxAt(logits, (row * width + t - 1) * vocabSize, vocabSize, entry.ids[t]!);
         if (!Number.isFinite(value)) {
-          throw new CausalLMError({ code: 'MODEL_RUN', modelDir: this.modelDir, message: `non-finite log-probability at token ${t} of a sequence of ${entry.ids.length} tokens` });
+          throw new CausalLMError({ code: 'MODEL_RUN', modelDir: this.dir, message: `non-finite log-probability at token ${t} of a sequence of ${entry.ids.length} tokens` });
         }
         logProb += value;
       }
