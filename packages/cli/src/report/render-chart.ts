@@ -40,8 +40,7 @@ function loadRenderer() {
  * and title layout is exact for the font resvg draws with, on every machine.
  */
 function installTextMetrics(vega: VegaModule): void {
-  const metrics = (vega as unknown as { textMetrics: { width: (item: TextItem, text?: unknown) => number } }).textMetrics;
-  metrics.width = (item: TextItem, text?: unknown): number => {
+  vega.textMetrics.width = (item: TextItem, text?: unknown): number => {
     const value = text === undefined ? item.text : text;
     const line = Array.isArray(value) ? value.join(' ') : value === undefined || value === null ? '' : String(value);
     return measureTextWidth(line, item.fontSize ?? 11, item.fontWeight);

@@ -101,7 +101,33 @@ function tokenDepth(tokens: readonly Token[]): number {
 }
 
 function isNode(value: unknown): value is { type: string } {
-  return typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string';
+  return typeof value === 'object' && value !== null && 'type' in value && typeof value.type === 'string';
+}
+
+/** A filter call as the parser builds it: `callee` names the filter, `args` are its argument nodes. */
+interface FilterCall {
+  type: 'CallExpression';
+  callee: { type: string; value?: unknown };
+  args: { type: string; value?: unknown }[];
+}
+
+function isFilterCall(value: unknown): value is FilterCall {
+  return isNode(value) && value.type === 'CallExpression' && 'callee' in value && isNode(value.callee) && 'args' in value && Array.isArray(value.args) && value.args.every(isNode);
+}
+
+/** Our node that checks a size argument (of `filter`) before the filter allocates with it. */
+interface SizeCheckNode {
+  type: typeof SIZE_CHECK;
+  inner: Node;
+  filter: string;
+}
+
+function sizeCheck(inner: Node, filter: string): SizeCheckNode {
+  return { type: SIZE_CHECK, inner, filter };
+}
+
+function isSizeCheck(node: NonNullable<Node>): node is NonNullable<Node> & SizeCheckNode {
+  return node.type === SIZE_CHECK && 'inner' in node && isNode(node.inner) && 'filter' in node && typeof node.filter === 'string';
 }
 
 /**
@@ -114,19 +140,19 @@ function instrument(program: Program): number {
   while (stack.length > 0) {
     const { node, depth } = stack.pop()!;
     deepest = Math.max(deepest, depth);
-    const record = node as unknown as Record<string, unknown>;
-    if (node.type === 'For' && Array.isArray(record.body)) record.body = [{ type: LOOP_TICK }, ...(record.body as unknown[])];
-    if ((node.type === 'FilterExpression' || node.type === 'FilterStatement') && isNode(record.filter) && record.filter.type === 'CallExpression') {
-      const call = record.filter as unknown as { callee: { type: string; value?: string }; args: { type: string; value?: unknown }[] };
-      if (call.callee.type === 'Identifier' && SIZE_ARGUMENT_FILTERS.has(String(call.callee.value))) {
-        call.args = call.args.map((arg) =>
-          arg.type === 'KeywordArgumentExpression'
-            ? ({ ...arg, value: { type: SIZE_CHECK, inner: arg.value, filter: call.callee.value } })
-            : ({ type: SIZE_CHECK, inner: arg, filter: call.callee.value } as typeof arg),
-        );
+    if (node.type === 'For' && 'body' in node && Array.isArray(node.body)) node.body = [{ type: LOOP_TICK }, ...node.body];
+    if ((node.type === 'FilterExpression' || node.type === 'FilterStatement') && 'filter' in node && isFilterCall(node.filter)) {
+      const call = node.filter;
+      const filter = String(call.callee.value);
+      if (call.callee.type === 'Identifier' && SIZE_ARGUMENT_FILTERS.has(filter)) {
+        call.args = call.args.map((arg) => {
+          if (arg.type !== 'KeywordArgumentExpression') return sizeCheck(arg, filter);
+          return isNode(arg.value) ? { ...arg, value: sizeCheck(arg.value, filter) } : arg;
+        });
       }
     }
-    for (const [key, child] of Object.entries(record)) {
+    const fields: [string, unknown][] = Object.entries(node);
+    for (const [key, child] of fields) {
       if (key === 'type') continue;
       if (Array.isArray(child)) {
         for (const item of child) {
@@ -146,7 +172,7 @@ function instrument(program: Program): number {
 
 const LOOP_TICK = 'PrefLoopTick';
 const SIZE_CHECK = 'PrefSizeCheck';
-const COMMENT = { type: 'Comment' } as unknown as Node;
+const COMMENT: Node = { type: 'Comment' };
 
 /** An interpreter that counts loop iterations, nesting and time, and bounds every value it builds. */
 class BoundedInterpreter extends Interpreter {
@@ -189,8 +215,8 @@ class BoundedInterpreter extends Interpreter {
         this.tick();
         return super.evaluate(COMMENT, environment);
       }
-      if (type === SIZE_CHECK) {
-        const { inner, filter } = statement as unknown as { inner: Node; filter: string };
+      if (isSizeCheck(statement)) {
+        const { inner, filter } = statement;
         const value = this.evaluate(inner, environment);
         if ((value.type === 'IntegerValue' || value.type === 'FloatValue') && Math.abs(value.value as number) > MAX_SIZE_ARGUMENT) {
           throw new LimitError('outputChars', `the ${filter} filter was given the size ${String(value.value)}, over ${MAX_SIZE_ARGUMENT} (limit outputChars)`);
