@@ -10,6 +10,7 @@ import { onnxExternalDataLocations } from './model-files';
 import { onnxProtoRoot } from './onnx-builder/graph-builder';
 import { consumersOf, MICROSOFT, scalarValue, toNumber, type AttributeMessage, type ModelMessage, type NodeMessage, type TensorMessage } from './onnx-graph';
 import { fuseAttention } from './fuse-attention';
+import { decodeOnnxModelMessage } from './onnx-builder/onnx-messages';
 import { resolveModel } from './resolve-model';
 
 /** Options of {@link optimizeModel}. */
@@ -279,8 +280,9 @@ export async function optimizeModel(modelDir: string, outDir: string, options: O
     if (!existsSync(modelPath)) throw new RewardModelError('MODEL_LOAD', `onnxruntime did not write the optimized graph of ${resolved.modelPath}`);
 
     const ModelProto = onnxProtoRoot().lookupType('onnx.ModelProto');
-    const model = ModelProto.decode(await readFile(modelPath)) as unknown as ModelMessage;
-    const nodesBefore = (ModelProto.decode(sourceBytes) as unknown as ModelMessage).graph.node.length;
+    const model: ModelMessage | undefined = decodeOnnxModelMessage(await readFile(modelPath));
+    if (model === undefined) throw new RewardModelError('MODEL_LOAD', `onnxruntime wrote an optimized graph of ${resolved.modelPath} that does not decode as a model`);
+    const nodesBefore = decodeOnnxModelMessage(sourceBytes)?.graph.node.length ?? 0;
     const { fused, attentionSkipped } = fuse(model, withAttention);
     await writeFile(modelPath, ModelProto.encode(model).finish());
     await copyModelSideFiles(resolved.dir, staging, MANIFEST);

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, realpathSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
-import { onnxProtoRoot } from './onnx-builder/graph-builder';
+import { decodeOnnxModelMessage, encodeOnnxModelMessage, onnxNodeMessage, onnxTensorMessage } from './onnx-builder/onnx-messages';
 import { checkDerivedOutput, commitStaging, copyModelSideFiles, createStaging } from './derived-model-folder';
 import { RewardModelError } from './errors';
 import { modelFolder as confinedFolder } from './model-files';
@@ -161,12 +161,9 @@ export async function quantizeModel(modelDir: string, outDir: string, options: Q
   const resolved = await resolveModel(modelDir);
   const target = checkDerivedOutput(resolved.dir, outDir, { overwrite, what: 'a quantized model' });
 
-  const ModelProto = onnxProtoRoot().lookupType('onnx.ModelProto');
   const modelBytes = await readFile(resolved.modelPath);
-  const model = ModelProto.decode(modelBytes) as unknown as {
-    graph: { node: NodeMessage[]; initializer: TensorMessage[]; name: string };
-    opset_import: { domain?: string; version: number | { toNumber(): number } }[];
-  };
+  const model = decodeOnnxModelMessage(modelBytes);
+  if (model === undefined) throw new RewardModelError('MODEL_LOAD', `${resolved.modelPath}: not an ONNX model with a graph`);
   const graph = model.graph;
   const modelFolder = dirname(resolved.modelPath);
   const opset = model.opset_import.find((o) => (o.domain ?? '') === '');
@@ -177,9 +174,6 @@ export async function quantizeModel(modelDir: string, outDir: string, options: Q
   const useCount = new Map<string, number>();
   for (const node of graph.node) for (const input of node.input) useCount.set(input, (useCount.get(input) ?? 0) + 1);
 
-  const Tensor = onnxProtoRoot().lookupType('onnx.TensorProto');
-  const Node = onnxProtoRoot().lookupType('onnx.NodeProto');
-  const Attribute = onnxProtoRoot().lookupType('onnx.AttributeProto');
   const newInitializers: TensorMessage[] = [];
   const nodes: NodeMessage[] = [];
   const skippedNodes: { node: string; reason: string }[] = [];
@@ -190,7 +184,7 @@ export async function quantizeModel(modelDir: string, outDir: string, options: Q
   let counter = 0;
   const fresh = (prefix: string) => `${prefix}_q${counter++}`;
   const scalar = (name: string, value: number) =>
-    Tensor.fromObject({ name, dims: [], data_type: FLOAT, raw_data: new Uint8Array(Float32Array.of(value).buffer) }) as unknown as TensorMessage;
+    onnxTensorMessage({ name, dims: [], data_type: FLOAT, raw_data: new Uint8Array(Float32Array.of(value).buffer) });
   // Constants of the per-token activation quantizer, added once when first needed.
   const constants = {
     added: false,
@@ -208,16 +202,16 @@ export async function quantizeModel(modelDir: string, outDir: string, options: Q
         scalar(this.int8Max, 127),
         scalar(this.int8Min, -127),
         scalar(this.offset, 128),
-        Tensor.fromObject({ name: this.zeroPoint, dims: [], data_type: UINT8, raw_data: Uint8Array.of(128) }) as unknown as TensorMessage,
+        onnxTensorMessage({ name: this.zeroPoint, dims: [], data_type: UINT8, raw_data: Uint8Array.of(128) }),
       );
       // ReduceMax takes its axes as an input from opset 18 on (an attribute before).
       if (opsetVersion >= 18) {
-        newInitializers.push(Tensor.fromObject({ name: this.lastAxis, dims: [1], data_type: 7, raw_data: new Uint8Array(BigInt64Array.of(-1n).buffer) }) as unknown as TensorMessage);
+        newInitializers.push(onnxTensorMessage({ name: this.lastAxis, dims: [1], data_type: 7, raw_data: new Uint8Array(BigInt64Array.of(-1n).buffer) }));
       }
     },
   };
   const makeNode = (op: string, input: string[], output: string[], attribute: Record<string, unknown>[] = []) =>
-    Node.fromObject({ name: fresh(op), op_type: op, domain: '', input, output, attribute: attribute.map((a) => Attribute.fromObject(a)) }) as unknown as NodeMessage;
+    onnxNodeMessage({ name: fresh(op), op_type: op, domain: '', input, output, attribute });
 
   for (const node of graph.node) {
     const isMatMul = node.op_type === 'MatMul' && node.domain === '';
@@ -258,8 +252,8 @@ export async function quantizeModel(modelDir: string, outDir: string, options: Q
     const qName = fresh(`${base}_int8`);
     const scaleName = fresh(`${base}_scale`);
     newInitializers.push(
-      Tensor.fromObject({ name: qName, dims: [rows, cols], data_type: INT8, raw_data: new Uint8Array(quantized.values.buffer) }) as unknown as TensorMessage,
-      Tensor.fromObject({ name: scaleName, dims: granularity === 'per-channel' ? [cols] : [], data_type: FLOAT, raw_data: new Uint8Array(quantized.scales.buffer) }) as unknown as TensorMessage,
+      onnxTensorMessage({ name: qName, dims: [rows, cols], data_type: INT8, raw_data: new Uint8Array(quantized.values.buffer) }),
+      onnxTensorMessage({ name: scaleName, dims: granularity === 'per-channel' ? [cols] : [], data_type: FLOAT, raw_data: new Uint8Array(quantized.scales.buffer) }),
     );
     weightBytesBefore += values.length * 4;
     weightBytesAfter += quantized.values.length + quantized.scales.length * 4;
@@ -333,7 +327,7 @@ export async function quantizeModel(modelDir: string, outDir: string, options: Q
 
   const staging = await createStaging(target);
   try {
-    const bytes = ModelProto.encode(model).finish();
+    const bytes = encodeOnnxModelMessage(model);
     await writeFile(join(staging, MODEL_FILE), bytes);
     await copyModelSideFiles(resolved.dir, staging, MANIFEST);
     const manifest = {

@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '@pref/core';
-import { onnxProtoRoot } from '@pref/reward-scoring/onnx-builder';
+import { decodeOnnxModelMessage, encodeOnnxModelMessage, onnxNodeMessage, onnxTensorMessage, onnxValueInfoMessage } from '@pref/reward-scoring/onnx-builder';
+import type { OnnxInt64, OnnxModelMessage as ModelMessage, OnnxNodeMessage as NodeMessage, OnnxTensorMessage as TensorMessage, OnnxValueInfoMessage as ValueInfoMessage } from '@pref/reward-scoring/onnx-builder';
 
 /** How token states become one vector per text. */
 export type EncoderPooling = 'mean' | 'cls';
@@ -15,74 +16,39 @@ const PREFIX = 'pref_';
 const FLOAT = 1;
 const INT64 = 7;
 
-interface DimMessage {
-  dim_value?: number | { toNumber(): number };
-  dim_param?: string;
-}
-interface ValueInfoMessage {
-  name: string;
-  type?: { tensor_type?: { elem_type?: number; shape?: { dim?: DimMessage[] } } };
-}
-interface TensorMessage {
-  name: string;
-  dims: (number | { toNumber(): number })[];
-  data_type: number;
-  raw_data?: Uint8Array;
-  float_data?: number[];
-  data_location?: number;
-}
-interface NodeMessage {
-  name: string;
-  op_type: string;
-  input: string[];
-  output: string[];
-}
-interface ModelMessage {
-  opset_import: { domain?: string; version?: number | { toNumber(): number } }[];
-  graph: { node: NodeMessage[]; initializer: TensorMessage[]; input: ValueInfoMessage[]; output: ValueInfoMessage[] };
-}
-
 function fail(file: string, message: string): never {
   throw new InvalidArgumentError({ argument: '--model', message: `${file}: ${message}` });
 }
 
-const toNumber = (value: number | { toNumber(): number } | undefined): number | undefined => (value === undefined ? undefined : typeof value === 'number' ? value : value.toNumber());
+const toNumber = (value: OnnxInt64 | undefined): number | undefined => (value === undefined ? undefined : typeof value === 'number' ? value : value.toNumber());
 
 function decode(bytes: Uint8Array, file: string): ModelMessage {
-  const ModelProto = onnxProtoRoot().lookupType('onnx.ModelProto');
-  let model: ModelMessage;
+  let model: ModelMessage | undefined;
   try {
-    model = ModelProto.decode(bytes) as unknown as ModelMessage;
+    model = decodeOnnxModelMessage(bytes);
   } catch (error) {
     fail(file, `not an ONNX model (${(error as Error).message})`);
   }
-  if (model.graph === undefined || model.graph === null) fail(file, 'has no graph');
+  if (model === undefined) fail(file, 'has no graph');
   if (model.graph.initializer.some((tensor) => tensor.data_location === 1)) {
     fail(file, 'keeps its weights in external data (.onnx_data); the encoder head needs them inside model.onnx (models under 2 GB)');
   }
   return model;
 }
 
-function encode(model: ModelMessage): Uint8Array {
-  const ModelProto = onnxProtoRoot().lookupType('onnx.ModelProto');
-  return ModelProto.encode(model).finish();
-}
+const encode = (model: ModelMessage): Uint8Array => encodeOnnxModelMessage(model);
 
 const node = (opType: string, inputs: string[], outputs: string[], attribute: Record<string, unknown>[] = []): NodeMessage =>
-  onnxProtoRoot().lookupType('onnx.NodeProto').fromObject({ name: `${outputs[0]}_node`, op_type: opType, domain: '', input: inputs, output: outputs, attribute }) as unknown as NodeMessage;
+  onnxNodeMessage({ name: `${outputs[0]}_node`, op_type: opType, domain: '', input: inputs, output: outputs, attribute });
 
-const tensor = (name: string, dims: number[], dataType: number, bytes: Uint8Array): TensorMessage =>
-  onnxProtoRoot().lookupType('onnx.TensorProto').fromObject({ name, dims, data_type: dataType, raw_data: bytes }) as unknown as TensorMessage;
+const tensor = (name: string, dims: number[], dataType: number, bytes: Uint8Array): TensorMessage => onnxTensorMessage({ name, dims, data_type: dataType, raw_data: bytes });
 
 const int64Tensor = (name: string, values: number[], dims: number[]): TensorMessage =>
   tensor(name, dims, INT64, new Uint8Array(BigInt64Array.from(values, BigInt).buffer));
 
 const floatTensor = (name: string, values: Float32Array, dims: number[]): TensorMessage => tensor(name, dims, FLOAT, new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength)));
 
-const valueInfo = (name: string, elemType: number, dims: (number | string)[]): ValueInfoMessage =>
-  onnxProtoRoot()
-    .lookupType('onnx.ValueInfoProto')
-    .fromObject({ name, type: { tensor_type: { elem_type: elemType, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dim_value: d } : { dim_param: d })) } } } }) as unknown as ValueInfoMessage;
+const valueInfo = (name: string, elemType: number, dims: (number | string)[]): ValueInfoMessage => onnxValueInfoMessage(name, elemType, dims);
 
 /** What an encoder or checkpoint graph holds. */
 interface EncoderGraphInfo {

@@ -18,3 +18,5 @@ export type {
   OnnxModelOptions,
   OnnxExternalDataOptions,
 } from './graph-builder';
+export { decodeOnnxModelMessage, encodeOnnxModelMessage, onnxTensorMessage, onnxNodeMessage, onnxValueInfoMessage } from './onnx-messages';
+export type { OnnxInt64, OnnxAttributeMessage, OnnxTensorMessage, OnnxNodeMessage, OnnxValueInfoMessage, OnnxGraphMessage, OnnxModelMessage } from './onnx-messages';
