@@ -70,6 +70,19 @@ describe.each([
     const [result] = await lm.sequenceLogProbs([{ messages: c.messages, response: c.response }]);
     expect(Math.abs(result!.logProb - c.sum_logp)).toBeLessThan(1e-4);
   });
+
+  it('names its folder and chat template as RewardModel does (dir; compiled chatTemplate with source and origin)', () => {
+    expect(lm.dir).toBe(lm.modelDir); // modelDir: the deprecated name
+    const template = lm.chatTemplate!;
+    expect(template.origin).toMatch(/chat_template\.jinja$|tokenizer_config\.json$/);
+    const file = readFileSync(template.origin, 'utf8');
+    expect(template.origin.endsWith('.jinja') ? file : (JSON.parse(file) as { chat_template: string }).chat_template).toBe(template.source);
+    expect(String(template)).toBe(template.source);
+    const c = reference.chat_cases[0]!;
+    // The model's own template, its source text and the compiled object render the same prompt.
+    expect(lm.applyChatTemplate(c.messages, template.source)).toBe(c.prompt);
+    expect(lm.applyChatTemplate(c.messages, template)).toBe(c.prompt);
+  });
 });
 
 describe('a second, smaller model (reference-model/, 1 layer, width 32)', () => {

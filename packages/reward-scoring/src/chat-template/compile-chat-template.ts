@@ -279,6 +279,11 @@ export class ChatTemplate {
     this.program = program;
   }
 
+  /** The template text (so code that printed `CausalLM.chatTemplate` when it was the source string still prints it). */
+  toString(): string {
+    return this.source;
+  }
+
   /**
    * Renders the template with `variables` (messages, add_generation_prompt, special tokens).
    * `strftime_now` is not defined, so templates that print today's date fall back to their fixed
