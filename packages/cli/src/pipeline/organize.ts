@@ -29,38 +29,6 @@ interface OrganizeStats {
   lengthOnlyAccuracy: number;
 }
 
-/** Pairs per source and per category, pairs per (category, source), and the length-only baseline, over one pass of a stream. */
-interface PairTally {
-  bySource: Record<string, number>;
-  byCategory: Record<string, number>;
-  /** Pairs per `category U+0000 source`. */
-  byCategoryAndSource: Record<string, number>;
-  lengthOnlyAccuracy: number;
-}
-
-const counter = (): Record<string, number> => Object.create(null) as Record<string, number>;
-const increment = (counts: Record<string, number>, key: string): void => {
-  counts[key] = (counts[key] ?? 0) + 1;
-};
-
-async function tallyPairs(pairs: AsyncIterable<PreferencePair>): Promise<PairTally> {
-  const tally: PairTally = { bySource: counter(), byCategory: counter(), byCategoryAndSource: counter(), lengthOnlyAccuracy: Number.NaN };
-  let pairCount = 0;
-  let lengthOnlyHits = 0;
-  for await (const pair of pairs) {
-    const source = String(pair.source ?? 'none');
-    const category = String(categoryOf(pair) ?? 'none');
-    increment(tally.bySource, source);
-    increment(tally.byCategory, category);
-    increment(tally.byCategoryAndSource, `${category}\u0000${source}`);
-    pairCount += 1;
-    // @pref/synthetic's baseline of this one pair (1, ½ or 0): summed, then divided once, as over the whole list.
-    lengthOnlyHits += lengthOnlyAccuracy([pair]);
-  }
-  if (pairCount > 0) tally.lengthOnlyAccuracy = lengthOnlyHits / pairCount;
-  return tally;
-}
-
 /** The options with their defaults filled in: what every step is built from. */
 interface OrganizeSettings {
   curated: string;
@@ -179,6 +147,38 @@ function reportStep(after: { validate: PipelineStep<OrganizeStats> }): PipelineS
       return { outputs, result: { markdown: written.markdownPath, plots: written.charts.map((chart) => chart.pngPath) } };
     },
   };
+}
+
+/** Pairs per source and per category, pairs per (category, source), and the length-only baseline, over one pass of a stream. */
+interface PairTally {
+  bySource: Record<string, number>;
+  byCategory: Record<string, number>;
+  /** Pairs per `category U+0000 source`. */
+  byCategoryAndSource: Record<string, number>;
+  lengthOnlyAccuracy: number;
+}
+
+const counter = (): Record<string, number> => Object.create(null) as Record<string, number>;
+const increment = (counts: Record<string, number>, key: string): void => {
+  counts[key] = (counts[key] ?? 0) + 1;
+};
+
+async function tallyPairs(pairs: AsyncIterable<PreferencePair>): Promise<PairTally> {
+  const tally: PairTally = { bySource: counter(), byCategory: counter(), byCategoryAndSource: counter(), lengthOnlyAccuracy: Number.NaN };
+  let pairCount = 0;
+  let lengthOnlyHits = 0;
+  for await (const pair of pairs) {
+    const source = String(pair.source ?? 'none');
+    const category = String(categoryOf(pair) ?? 'none');
+    increment(tally.bySource, source);
+    increment(tally.byCategory, category);
+    increment(tally.byCategoryAndSource, `${category}\u0000${source}`);
+    pairCount += 1;
+    // @pref/synthetic's baseline of this one pair (1, ½ or 0): summed, then divided once, as over the whole list.
+    lengthOnlyHits += lengthOnlyAccuracy([pair]);
+  }
+  if (pairCount > 0) tally.lengthOnlyAccuracy = lengthOnlyHits / pairCount;
+  return tally;
 }
 
 function categoryOf(pair: PreferencePair): unknown {
