@@ -143,7 +143,7 @@ function randomBpe(seed: number, options: { alphabet: string; merges: number; sp
       ignore_merges: false,
     },
     ...{ version: '1.0', truncation: null, padding: null, added_tokens: [], pre_tokenizer: null, post_processor: null, decoder: null },
-  } as Json;
+  };
 }
 
 describe('BPE model: same ids as the Rust tokenizers library and as pref\'s previous BPE model', () => {
