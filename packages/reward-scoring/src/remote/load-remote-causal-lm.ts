@@ -11,6 +11,7 @@ import { readModelFiles } from '../load-model-files';
 import { CONNECTION_OPTION_KEYS, openConnection, type RemoteConnectionOptions } from './connection';
 import type { EndpointPool, EndpointStats } from './endpoint-pool';
 import { kserveLogProbClient, vllmLogProbClient, type LogProbProtocolClient, type LogProbRow } from './logprob-protocols';
+import { preparedOnce } from './kserve-calls';
 
 /** The protocols that serve causal-LM log-probs: KServe v2 / Triton, and vLLM's Completions API with `prompt_logprobs`. */
 export type RemoteLogProbProtocol = 'kserve' | 'vllm';
@@ -122,13 +123,7 @@ export class RemoteCausalLM extends CausalLMText {
             batch,
             size,
             async (url, attemptSignal) => {
-              let ready = this.prepared.get(url);
-              if (ready === undefined) {
-                ready = this.client.prepare(url, attemptSignal);
-                this.prepared.set(url, ready);
-                ready.catch(() => this.prepared.delete(url)); // a failed metadata read is retried with the batch
-              }
-              await ready;
+              await preparedOnce(this.prepared, url, () => this.client.prepare(url, attemptSignal));
               return this.client.tokenLogProbs(url, rows, batch, attemptSignal);
             },
             batchSignal,

@@ -12,6 +12,7 @@ import { TokenizePool } from '../tokenize-pool';
 import type { EndpointPool, EndpointStats } from './endpoint-pool';
 import { ENDPOINT_TOKEN_ENV, openConnection } from './connection';
 import { kserveClient, teiClient, vllmClient, type ProtocolClient, type RemoteProtocol } from './protocols';
+import { preparedOnce } from './kserve-calls';
 
 export { ENDPOINT_TOKEN_ENV };
 
@@ -202,13 +203,7 @@ export class RemoteRewardModel {
             batch,
             { sequences: rows.length, tokens },
             async (url, attemptSignal) => {
-              let ready = this.prepared.get(url);
-              if (ready === undefined) {
-                ready = this.client.prepare(url, attemptSignal);
-                this.prepared.set(url, ready);
-                ready.catch(() => this.prepared.delete(url)); // a failed metadata read is retried with the batch
-              }
-              await ready;
+              await preparedOnce(this.prepared, url, () => this.client.prepare(url, attemptSignal));
               return this.client.infer(url, rows, batch, attemptSignal);
             },
             batchSignal,

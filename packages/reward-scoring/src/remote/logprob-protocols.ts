@@ -2,7 +2,8 @@ import { paddedBatch } from '../batching';
 import { logSoftmaxAt } from '../causal-lm/log-softmax';
 import { RemoteScoringError } from '../errors';
 import { parseJsonAnswer, request } from './http';
-import { decodeKServeMessage, encodeKServeMessage, INFERENCE_HEADER_LENGTH, KServeWireError, type KServeTensor } from './kserve-wire';
+import { badAnswer, kserveInfer, kserveModelPath, readKServeMetadata, type KServeInput } from './kserve-calls';
+import type { KServeTensor } from './kserve-wire';
 
 /** A sequence to score remotely: its token ids and the index of its first response token. */
 export interface LogProbRow {
@@ -35,13 +36,10 @@ export interface LogProbProtocolClient {
   tokenLogProbs(url: string, rows: readonly LogProbRow[], batch: number, signal?: AbortSignal): Promise<Float64Array[]>;
 }
 
-function bad(endpoint: string, batch: number | undefined, message: string): never {
-  throw new RemoteScoringError({ endpoint, batch, message });
-}
 
 function checkFinite(out: Float64Array, row: LogProbRow, r: number, endpoint: string, batch: number): void {
   for (let t = Math.max(row.start, 1); t < row.ids.length; t++) {
-    if (!Number.isFinite(out[t]!)) bad(endpoint, batch, `non-finite log-probability ${out[t]} at token ${t} of row ${r + 1} of the batch`);
+    if (!Number.isFinite(out[t]!)) badAnswer(endpoint, batch, `non-finite log-probability ${out[t]} at token ${t} of row ${r + 1} of the batch`);
   }
 }
 
@@ -87,26 +85,26 @@ export function vllmLogProbClient(ctx: LogProbProtocolContext): LogProbProtocolC
         batch,
       });
       const value = parseJsonAnswer(answer, url, batch) as { choices?: unknown };
-      if (!Array.isArray(value?.choices)) bad(url, batch, 'the answer has no "choices" array');
-      if (value.choices.length !== rows.length) bad(url, batch, `the answer has ${value.choices.length} choices for ${rows.length} prompts`);
+      if (!Array.isArray(value?.choices)) badAnswer(url, batch, 'the answer has no "choices" array');
+      if (value.choices.length !== rows.length) badAnswer(url, batch, `the answer has ${value.choices.length} choices for ${rows.length} prompts`);
       const out: Float64Array[] = new Array(rows.length);
       value.choices.forEach((choice: unknown, i: number) => {
         const { index, prompt_logprobs: logprobs, prompt_token_ids: tokenIds } = (choice ?? {}) as { index?: unknown; prompt_logprobs?: unknown; prompt_token_ids?: unknown };
         if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= rows.length || out[index] !== undefined) {
-          bad(url, batch, `choices[${i}].index: expected a distinct integer in [0, ${rows.length}), found ${JSON.stringify(index)}`);
+          badAnswer(url, batch, `choices[${i}].index: expected a distinct integer in [0, ${rows.length}), found ${JSON.stringify(index)}`);
         }
         const row = rows[index]!;
         if (Array.isArray(tokenIds) && (tokenIds.length !== row.ids.length || tokenIds.some((id, t) => id !== row.ids[t]))) {
-          bad(url, batch, `choices[${i}].prompt_token_ids differ from the ${row.ids.length} token ids sent (did the server re-tokenize?)`);
+          badAnswer(url, batch, `choices[${i}].prompt_token_ids differ from the ${row.ids.length} token ids sent (did the server re-tokenize?)`);
         }
-        if (!Array.isArray(logprobs)) bad(url, batch, `choices[${i}].prompt_logprobs: expected a list (is this a vLLM server? prompt_logprobs is a vLLM extension), found ${JSON.stringify(logprobs)?.slice(0, 40)}`);
-        if (logprobs.length !== row.ids.length) bad(url, batch, `choices[${i}].prompt_logprobs has ${logprobs.length} entries for a prompt of ${row.ids.length} tokens`);
+        if (!Array.isArray(logprobs)) badAnswer(url, batch, `choices[${i}].prompt_logprobs: expected a list (is this a vLLM server? prompt_logprobs is a vLLM extension), found ${JSON.stringify(logprobs)?.slice(0, 40)}`);
+        if (logprobs.length !== row.ids.length) badAnswer(url, batch, `choices[${i}].prompt_logprobs has ${logprobs.length} entries for a prompt of ${row.ids.length} tokens`);
         const values = new Float64Array(row.ids.length).fill(Number.NaN);
         for (let t = Math.max(row.start, 1); t < row.ids.length; t++) {
           const entry = logprobs[t] as Record<string, unknown> | null;
           const token = entry !== null && typeof entry === 'object' ? (entry[String(row.ids[t])] as { logprob?: unknown } | undefined) : undefined;
           if (token === undefined || typeof token.logprob !== 'number') {
-            bad(url, batch, `choices[${i}].prompt_logprobs[${t}]: expected {"${row.ids[t]}": {"logprob": …}} for the prompt token, found ${JSON.stringify(entry)?.slice(0, 80)}`);
+            badAnswer(url, batch, `choices[${i}].prompt_logprobs[${t}]: expected {"${row.ids[t]}": {"logprob": …}} for the prompt token, found ${JSON.stringify(entry)?.slice(0, 80)}`);
           }
           values[t] = token.logprob;
         }
@@ -121,7 +119,7 @@ export function vllmLogProbClient(ctx: LogProbProtocolContext): LogProbProtocolC
 const LM_INPUTS = new Set(['input_ids', 'attention_mask', 'position_ids']);
 
 interface KServeLMInfo {
-  inputs: { name: string; datatype: 'INT32' | 'INT64' }[];
+  inputs: KServeInput[];
   output: 'token_logprobs' | 'logits';
   outputName: string;
   vocabSize: number | undefined;
@@ -138,33 +136,18 @@ interface KServeLMInfo {
  * `maxLogitsBytes` of logits and refusing a sequence that alone needs more.
  */
 export function kserveLogProbClient(ctx: LogProbProtocolContext): LogProbProtocolClient {
-  if (ctx.remoteName === undefined || ctx.remoteName === '') {
-    throw new RemoteScoringError({ endpoint: '(kserve)', code: 'INVALID_ARGUMENT', message: 'the KServe protocol needs the model name on the server (remoteName / --remote-name)' });
-  }
-  const modelPath = `/v2/models/${encodeURIComponent(ctx.remoteName)}${ctx.remoteVersion === undefined ? '' : `/versions/${encodeURIComponent(ctx.remoteVersion)}`}`;
+  const modelPath = kserveModelPath(ctx);
   const info = new Map<string, KServeLMInfo>();
 
   const infer = async (url: string, model: KServeLMInfo, rows: readonly LogProbRow[], batch: number, signal?: AbortSignal): Promise<Float64Array[]> => {
     const { ids, mask, positions, dims } = paddedBatch(rows.map((row) => ({ ids: Int32Array.from(row.ids), typeIds: new Int32Array(row.ids.length) })), ctx.padId);
     const tensors: KServeTensor[] = model.inputs.map(({ name, datatype }) => ({ name, datatype, shape: dims, data: name === 'input_ids' ? ids : name === 'attention_mask' ? mask : positions }));
-    const header = { id: `pref-batch-${batch}`, outputs: [{ name: model.outputName, parameters: { binary_data: ctx.binary } }] };
-    const { body, headers } = encodeKServeMessage('inputs', header, tensors, { binary: ctx.binary });
-    const answer = await request(`${url}${modelPath}/infer`, { method: 'POST', headers: { ...ctx.headers, ...headers }, body, timeoutMs: ctx.timeoutMs, signal, endpoint: url, batch });
-    const lengthHeader = answer.headers.get(INFERENCE_HEADER_LENGTH);
-    let decoded;
-    try {
-      decoded = decodeKServeMessage('outputs', answer.body, lengthHeader === null ? undefined : Number(lengthHeader));
-    } catch (error) {
-      if (error instanceof KServeWireError) bad(url, batch, `malformed inference answer: ${error.message}`);
-      throw error;
-    }
-    const tensor = decoded.tensors.find((t) => t.name === model.outputName);
-    if (tensor === undefined) bad(url, batch, `the answer has no output "${model.outputName}" (outputs: ${decoded.tensors.map((t) => t.name).join(', ') || 'none'})`);
+    const tensor = await kserveInfer(url, modelPath, ctx, tensors, model.outputName, batch, signal);
     const [batchRows, width] = dims;
-    if (tensor.datatype !== 'FP32' && tensor.datatype !== 'FP64' && tensor.datatype !== 'FP16') bad(url, batch, `output "${model.outputName}" is ${tensor.datatype}; expected FP16, FP32 or FP64`);
+    if (tensor.datatype !== 'FP32' && tensor.datatype !== 'FP64' && tensor.datatype !== 'FP16') badAnswer(url, batch, `output "${model.outputName}" is ${tensor.datatype}; expected FP16, FP32 or FP64`);
     if (model.output === 'token_logprobs') {
       if (tensor.shape.length !== 2 || tensor.shape[0] !== batchRows || tensor.shape[1] !== width) {
-        bad(url, batch, `output "token_logprobs" has shape [${tensor.shape.join(', ')}] for a batch of [${batchRows}, ${width}] tokens`);
+        badAnswer(url, batch, `output "token_logprobs" has shape [${tensor.shape.join(', ')}] for a batch of [${batchRows}, ${width}] tokens`);
       }
       return rows.map((row, r) => {
         const values = Float64Array.from({ length: row.ids.length }, (_, t) => tensor.data[r * width + t]!);
@@ -174,7 +157,7 @@ export function kserveLogProbClient(ctx: LogProbProtocolContext): LogProbProtoco
     }
     const vocab = tensor.shape[2]!;
     if (tensor.shape.length !== 3 || tensor.shape[0] !== batchRows || tensor.shape[1] !== width || !(vocab > 0) || (model.vocabSize !== undefined && vocab !== model.vocabSize)) {
-      bad(url, batch, `output "${model.outputName}" has shape [${tensor.shape.join(', ')}] for a batch of [${batchRows}, ${width}] tokens; expected [${batchRows}, ${width}, ${model.vocabSize ?? 'vocabulary'}]`);
+      badAnswer(url, batch, `output "${model.outputName}" has shape [${tensor.shape.join(', ')}] for a batch of [${batchRows}, ${width}] tokens; expected [${batchRows}, ${width}, ${model.vocabSize ?? 'vocabulary'}]`);
     }
     return rows.map((row, r) => {
       const values = new Float64Array(row.ids.length).fill(Number.NaN);
@@ -187,41 +170,30 @@ export function kserveLogProbClient(ctx: LogProbProtocolContext): LogProbProtoco
 
   return {
     async prepare(url, signal) {
-      const answer = await request(`${url}${modelPath}`, { method: 'GET', headers: ctx.headers, timeoutMs: ctx.timeoutMs, signal, endpoint: url });
-      const metadata = parseJsonAnswer(answer, url) as Record<string, unknown>;
-      const { inputs, outputs } = metadata ?? {};
-      if (!Array.isArray(inputs) || !Array.isArray(outputs)) bad(url, undefined, `model metadata ${modelPath} has no "inputs"/"outputs" arrays`);
-      const parsedInputs = inputs.map((input: unknown, i: number) => {
-        const { name, datatype } = (input ?? {}) as { name?: unknown; datatype?: unknown };
+      const { inputs: parsedInputs, outputs: listed } = await readKServeMetadata(url, modelPath, ctx, LM_INPUTS, signal, (name, i) => {
         if (typeof name === 'string' && name.startsWith('past_key_values.')) {
-          bad(url, undefined, `model metadata inputs[${i}]: the deployed graph takes a key/value cache ("${name}"), which cannot be sent empty over the protocol: deploy an export without past inputs (Optimum --no-post-process, use_cache=False), or serve this folder with pref serve kserve`);
+          badAnswer(url, undefined, `model metadata inputs[${i}]: the deployed graph takes a key/value cache ("${name}"), which cannot be sent empty over the protocol: deploy an export without past inputs (Optimum --no-post-process, use_cache=False), or serve this folder with pref serve kserve`);
         }
-        if (typeof name !== 'string' || !LM_INPUTS.has(name)) bad(url, undefined, `model metadata inputs[${i}]: the deployed graph takes ${JSON.stringify(name)}; pref sends only ${[...LM_INPUTS].join(', ')}`);
-        if (datatype !== 'INT64' && datatype !== 'INT32') bad(url, undefined, `model metadata input "${name}": datatype ${JSON.stringify(datatype)}, expected INT64 or INT32`);
-        const integerType: 'INT32' | 'INT64' = datatype === 'INT32' ? 'INT32' : 'INT64';
-        return { name, datatype: integerType };
       });
-      if (!parsedInputs.some((input) => input.name === 'input_ids')) bad(url, undefined, 'model metadata lists no "input_ids" input');
-      const listed = outputs.map((o: unknown) => o as { name?: unknown; shape?: unknown });
-      const names = listed.map((o) => o?.name).filter((n): n is string => typeof n === 'string');
+      const names = listed.map((o) => o.name).filter((n): n is string => typeof n === 'string');
       let output: KServeLMInfo['output'];
       let outputName: string;
       if (ctx.kserveOutput !== 'logits' && names.includes('token_logprobs')) {
         output = 'token_logprobs';
         outputName = 'token_logprobs';
       } else if (ctx.kserveOutput === 'token_logprobs') {
-        bad(url, undefined, `model metadata outputs [${names.join(', ')}] have no "token_logprobs" (pref serve kserve --model CAUSAL_LM_DIR adds it); use the logits output instead`);
+        badAnswer(url, undefined, `model metadata outputs [${names.join(', ')}] have no "token_logprobs" (pref serve kserve --model CAUSAL_LM_DIR adds it); use the logits output instead`);
       } else if (names.includes('logits') || names.length === 1) {
         output = 'logits';
         outputName = names.includes('logits') ? 'logits' : names[0]!;
       } else {
-        bad(url, undefined, `model metadata outputs [${names.join(', ')}]: expected "token_logprobs", "logits" or a single output`);
+        badAnswer(url, undefined, `model metadata outputs [${names.join(', ')}]: expected "token_logprobs", "logits" or a single output`);
       }
-      const shape = listed.find((o) => o?.name === outputName)?.shape;
+      const shape = listed.find((o) => o.name === outputName)?.shape;
       const last = Array.isArray(shape) && shape.length === 3 ? shape[2] : undefined;
       const vocabSize = typeof last === 'number' && last > 0 ? last : ctx.vocabSize;
       if (output === 'logits' && ctx.vocabSize !== undefined && typeof last === 'number' && last > 0 && last !== ctx.vocabSize) {
-        bad(url, undefined, `output "${outputName}" has ${last} logits per token on the server, but the local config.json has vocab_size ${ctx.vocabSize}: --policy/--reference must be the folder deployed on the server`);
+        badAnswer(url, undefined, `output "${outputName}" has ${last} logits per token on the server, but the local config.json has vocab_size ${ctx.vocabSize}: --policy/--reference must be the folder deployed on the server`);
       }
       info.set(url, { inputs: parsedInputs, output, outputName, vocabSize });
     },
@@ -230,7 +202,7 @@ export function kserveLogProbClient(ctx: LogProbProtocolContext): LogProbProtoco
       if (model.output === 'token_logprobs') return infer(url, model, rows, batch, signal);
       // Full logits are rows × width × vocabulary × 4 bytes: split the batch to stay under the cap.
       const vocab = model.vocabSize;
-      if (vocab === undefined) bad(url, batch, `the size of the logits is unknown (no vocab_size in config.json, no fixed last dimension in the model metadata): cannot keep requests under maxLogitsBytes`);
+      if (vocab === undefined) badAnswer(url, batch, `the size of the logits is unknown (no vocab_size in config.json, no fixed last dimension in the model metadata): cannot keep requests under maxLogitsBytes`);
       const width = rows.reduce((max, row) => Math.max(max, row.ids.length), 1);
       const perRow = width * vocab * 4;
       if (perRow > ctx.maxLogitsBytes) {

@@ -1,7 +1,7 @@
 import { paddedBatch } from '../batching';
-import { RemoteScoringError } from '../errors';
 import type { EncodedSequence } from '../sequence-encoder';
-import { decodeKServeMessage, encodeKServeMessage, INFERENCE_HEADER_LENGTH, KServeWireError, type KServeTensor } from './kserve-wire';
+import { badAnswer, kserveInfer, kserveModelPath, readKServeMetadata, type KServeInput } from './kserve-calls';
+import type { KServeTensor } from './kserve-wire';
 import { parseJsonAnswer, request } from './http';
 
 /** The inference protocols pref speaks. */
@@ -28,16 +28,13 @@ export interface ProtocolClient {
   infer(url: string, rows: readonly RemoteRow[], batch: number, signal?: AbortSignal): Promise<Float32Array>;
 }
 
-function bad(endpoint: string, batch: number | undefined, message: string): never {
-  throw new RemoteScoringError({ endpoint, batch, message });
-}
 
 function finiteLogits(values: ArrayLike<number>, endpoint: string, batch: number, numLabels: number): Float32Array {
   const out = new Float32Array(values.length);
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!;
     if (typeof v !== 'number' || !Number.isFinite(v)) {
-      bad(endpoint, batch, `the answer has a non-finite score ${String(v)} for row ${Math.floor(i / numLabels) + 1} of the batch`);
+      badAnswer(endpoint, batch, `the answer has a non-finite score ${String(v)} for row ${Math.floor(i / numLabels) + 1} of the batch`);
     }
     out[i] = v;
   }
@@ -47,7 +44,7 @@ function finiteLogits(values: ArrayLike<number>, endpoint: string, batch: number
 const ENCODER_INPUTS = new Set(['input_ids', 'attention_mask', 'token_type_ids', 'position_ids']);
 
 interface KServeModelInfo {
-  inputs: { name: string; datatype: 'INT32' | 'INT64' }[];
+  inputs: KServeInput[];
   output: string;
 }
 
@@ -58,38 +55,21 @@ interface KServeModelInfo {
  * in-process scoring builds them to `.../infer`, as binary tensors (default) or JSON.
  */
 export function kserveClient(ctx: ProtocolContext): ProtocolClient {
-  if (ctx.remoteName === undefined || ctx.remoteName === '') {
-    throw new RemoteScoringError({ endpoint: '(kserve)', code: 'INVALID_ARGUMENT', message: 'the KServe protocol needs the model name on the server (remoteName / --remote-name)' });
-  }
-  const modelPath = `/v2/models/${encodeURIComponent(ctx.remoteName)}${ctx.remoteVersion === undefined ? '' : `/versions/${encodeURIComponent(ctx.remoteVersion)}`}`;
+  const modelPath = kserveModelPath(ctx);
   const info = new Map<string, KServeModelInfo>();
   const numLabels = ctx.labels.length;
   return {
     async prepare(url, signal) {
-      const answer = await request(`${url}${modelPath}`, { method: 'GET', headers: ctx.headers, timeoutMs: ctx.timeoutMs, signal, endpoint: url });
-      const metadata = parseJsonAnswer(answer, url) as Record<string, unknown>;
-      const inputs = metadata?.inputs;
-      const outputs = metadata?.outputs;
-      if (!Array.isArray(inputs) || !Array.isArray(outputs)) bad(url, undefined, `model metadata ${modelPath} has no "inputs"/"outputs" arrays`);
-      const parsedInputs = inputs.map((input: unknown, i: number) => {
-        const { name, datatype } = (input ?? {}) as { name?: unknown; datatype?: unknown };
-        if (typeof name !== 'string' || !ENCODER_INPUTS.has(name)) {
-          bad(url, undefined, `model metadata inputs[${i}]: the deployed graph takes ${JSON.stringify(name)}; pref sends only ${[...ENCODER_INPUTS].join(', ')}`);
-        }
-        if (datatype !== 'INT64' && datatype !== 'INT32') bad(url, undefined, `model metadata input "${name}": datatype ${JSON.stringify(datatype)}, expected INT64 or INT32`);
-        const integerType: 'INT32' | 'INT64' = datatype === 'INT32' ? 'INT32' : 'INT64';
-        return { name, datatype: integerType };
-      });
-      if (!parsedInputs.some((input) => input.name === 'input_ids')) bad(url, undefined, 'model metadata lists no "input_ids" input');
-      const outputNames = outputs.map((o: unknown) => (o as { name?: unknown })?.name).filter((n): n is string => typeof n === 'string');
+      const { inputs, outputs } = await readKServeMetadata(url, modelPath, ctx, ENCODER_INPUTS, signal);
+      const outputNames = outputs.map((o) => o.name).filter((n): n is string => typeof n === 'string');
       const output = outputNames.includes('logits') ? 'logits' : outputNames.length === 1 ? outputNames[0]! : undefined;
-      if (output === undefined) bad(url, undefined, `model metadata outputs [${outputNames.join(', ')}]: expected "logits" or a single output`);
-      const shape = (outputs.find((o: unknown) => (o as { name?: unknown })?.name === output) as { shape?: unknown }).shape;
+      if (output === undefined) badAnswer(url, undefined, `model metadata outputs [${outputNames.join(', ')}]: expected "logits" or a single output`);
+      const shape = outputs.find((o) => o.name === output)?.shape;
       const last = Array.isArray(shape) ? shape.at(-1) : undefined;
       if (typeof last === 'number' && last > 0 && Array.isArray(shape) && shape.length === 2 && last !== numLabels) {
-        bad(url, undefined, `output "${output}" has ${last} values per row on the server, but the local config.json has ${numLabels} labels: --model must be the folder deployed on the server`);
+        badAnswer(url, undefined, `output "${output}" has ${last} values per row on the server, but the local config.json has ${numLabels} labels: --model must be the folder deployed on the server`);
       }
-      info.set(url, { inputs: parsedInputs, output });
+      info.set(url, { inputs, output });
     },
     async infer(url, rows, batch, signal) {
       const model = info.get(url)!;
@@ -100,22 +80,10 @@ export function kserveClient(ctx: ProtocolContext): ProtocolClient {
         shape: dims,
         data: name === 'input_ids' ? ids : name === 'attention_mask' ? mask : name === 'token_type_ids' ? types : positions,
       }));
-      const header = { id: `pref-batch-${batch}`, outputs: [{ name: model.output, parameters: { binary_data: ctx.binary } }] };
-      const { body, headers } = encodeKServeMessage('inputs', header, tensors, { binary: ctx.binary });
-      const answer = await request(`${url}${modelPath}/infer`, { method: 'POST', headers: { ...ctx.headers, ...headers }, body, timeoutMs: ctx.timeoutMs, signal, endpoint: url, batch });
-      const lengthHeader = answer.headers.get(INFERENCE_HEADER_LENGTH);
-      let decoded;
-      try {
-        decoded = decodeKServeMessage('outputs', answer.body, lengthHeader === null ? undefined : Number(lengthHeader));
-      } catch (error) {
-        if (error instanceof KServeWireError) bad(url, batch, `malformed inference answer: ${error.message}`);
-        throw error;
-      }
-      const tensor = decoded.tensors.find((t) => t.name === model.output);
-      if (tensor === undefined) bad(url, batch, `the answer has no output "${model.output}" (outputs: ${decoded.tensors.map((t) => t.name).join(', ') || 'none'})`);
+      const tensor = await kserveInfer(url, modelPath, ctx, tensors, model.output, batch, signal);
       const expected = numLabels === 1 ? [[rows.length, 1], [rows.length]] : [[rows.length, numLabels]];
       if (!expected.some((shape) => shape.length === tensor.shape.length && shape.every((d, i) => d === tensor.shape[i]))) {
-        bad(url, batch, `output "${model.output}" has shape [${tensor.shape.join(', ')}] for a batch of ${rows.length} rows; expected [${expected[0]!.join(', ')}]`);
+        badAnswer(url, batch, `output "${model.output}" has shape [${tensor.shape.join(', ')}] for a batch of ${rows.length} rows; expected [${expected[0]!.join(', ')}]`);
       }
       return finiteLogits(tensor.data, url, batch, numLabels);
     },
@@ -139,7 +107,7 @@ export function vllmClient(ctx: ProtocolContext): ProtocolClient {
     async infer(url, rows, batch, signal) {
       rows.forEach((row, r) => {
         if (row.typeIds.some((t) => t !== 0)) {
-          bad(url, batch, `row ${r + 1} of the batch has token type ids, which vLLM's pooling API cannot take: use inputFormat 'joined' (--model-input joined), or the kserve protocol`);
+          badAnswer(url, batch, `row ${r + 1} of the batch has token type ids, which vLLM's pooling API cannot take: use inputFormat 'joined' (--model-input joined), or the kserve protocol`);
         }
       });
       const payload = {
@@ -158,19 +126,19 @@ export function vllmClient(ctx: ProtocolContext): ProtocolClient {
         batch,
       });
       const value = parseJsonAnswer(answer, url, batch) as { data?: unknown };
-      if (!Array.isArray(value?.data)) bad(url, batch, 'the answer has no "data" array');
-      if (value.data.length !== rows.length) bad(url, batch, `the answer has ${value.data.length} results for ${rows.length} inputs`);
+      if (!Array.isArray(value?.data)) badAnswer(url, batch, 'the answer has no "data" array');
+      if (value.data.length !== rows.length) badAnswer(url, batch, `the answer has ${value.data.length} results for ${rows.length} inputs`);
       const logits = new Array<number>(rows.length * numLabels);
       const seen = new Set<number>();
       value.data.forEach((item: unknown, i: number) => {
         const { index, data } = (item ?? {}) as { index?: unknown; data?: unknown };
         if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= rows.length || seen.has(index)) {
-          bad(url, batch, `data[${i}].index: expected a distinct integer in [0, ${rows.length}), found ${JSON.stringify(index)}`);
+          badAnswer(url, batch, `data[${i}].index: expected a distinct integer in [0, ${rows.length}), found ${JSON.stringify(index)}`);
         }
         seen.add(index);
         const row = Array.isArray(data) && Array.isArray(data.at(-1)) ? data.at(-1) : data;
         if (!Array.isArray(row) || row.length !== numLabels) {
-          bad(url, batch, `data[${i}].data: expected ${numLabels} value(s) per input (or per token), found ${Array.isArray(row) ? row.length : JSON.stringify(row)?.slice(0, 40)}`);
+          badAnswer(url, batch, `data[${i}].data: expected ${numLabels} value(s) per input (or per token), found ${Array.isArray(row) ? row.length : JSON.stringify(row)?.slice(0, 40)}`);
         }
         for (let k = 0; k < numLabels; k++) logits[index * numLabels + k] = row[k] as number;
       });
@@ -197,9 +165,9 @@ export function teiClient(ctx: ProtocolContext): ProtocolClient {
     async infer(url, rows, batch, signal) {
       const inputs = rows.map((row, r) => {
         if (row.source === undefined) {
-          bad(url, batch, `row ${r + 1} of the batch has no text TEI can tokenize the same way (chat input already holds special tokens): use inputFormat 'pair' or 'joined' (--model-input), or the kserve/vllm protocols`);
+          badAnswer(url, batch, `row ${r + 1} of the batch has no text TEI can tokenize the same way (chat input already holds special tokens): use inputFormat 'pair' or 'joined' (--model-input), or the kserve/vllm protocols`);
         }
-        if (row.truncated) bad(url, batch, `row ${r + 1} of the batch is longer than --max-length; TEI would truncate it its own way: use the kserve or vllm protocol, or shorten the text`);
+        if (row.truncated) badAnswer(url, batch, `row ${r + 1} of the batch is longer than --max-length; TEI would truncate it its own way: use the kserve or vllm protocol, or shorten the text`);
         return typeof row.source === 'string' ? [row.source] : [row.source[0], row.source[1]];
       });
       const answer = await request(`${url}/predict`, {
@@ -212,16 +180,16 @@ export function teiClient(ctx: ProtocolContext): ProtocolClient {
         batch,
       });
       const value = parseJsonAnswer(answer, url, batch);
-      if (!Array.isArray(value) || !value.every(Array.isArray)) bad(url, batch, 'expected a list of prediction lists (one per input)');
-      if (value.length !== rows.length) bad(url, batch, `the answer has ${value.length} results for ${rows.length} inputs`);
+      if (!Array.isArray(value) || !value.every(Array.isArray)) badAnswer(url, batch, 'expected a list of prediction lists (one per input)');
+      if (value.length !== rows.length) badAnswer(url, batch, `the answer has ${value.length} results for ${rows.length} inputs`);
       const logits = new Array<number>(rows.length * numLabels).fill(Number.NaN);
       (value as unknown[][]).forEach((predictions, r) => {
-        if (predictions.length !== numLabels) bad(url, batch, `result ${r}: ${predictions.length} predictions, but config.json has ${numLabels} labels`);
+        if (predictions.length !== numLabels) badAnswer(url, batch, `result ${r}: ${predictions.length} predictions, but config.json has ${numLabels} labels`);
         for (const prediction of predictions) {
           const { score, label } = (prediction ?? {}) as { score?: unknown; label?: unknown };
           const k = typeof label === 'string' ? labelIndex.get(label) : undefined;
-          if (k === undefined) bad(url, batch, `result ${r}: label ${JSON.stringify(label)} is not in config.json id2label [${ctx.labels.join(', ')}]`);
-          if (typeof score !== 'number') bad(url, batch, `result ${r}: score ${JSON.stringify(score)} is not a number`);
+          if (k === undefined) badAnswer(url, batch, `result ${r}: label ${JSON.stringify(label)} is not in config.json id2label [${ctx.labels.join(', ')}]`);
+          if (typeof score !== 'number') badAnswer(url, batch, `result ${r}: score ${JSON.stringify(score)} is not a number`);
           logits[r * numLabels + k] = score;
         }
       });

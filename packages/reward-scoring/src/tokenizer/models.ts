@@ -181,16 +181,8 @@ class BpeModel implements Model {
 
   /** Rank of the merge of (left, right), or -1. */
   private rankOf(left: number, right: number): number {
-    const table = this.table;
-    const mask = this.tableMask;
-    let slot = pairHash(left, right) & mask;
-    for (;;) {
-      const at = slot << 2;
-      const stored = table[at]!;
-      if (stored === left && table[at + 1] === right) return table[at + 2]!;
-      if (stored === -1) return -1;
-      slot = (slot + 1) & mask;
-    }
+    const at = this.slotOf(left, right);
+    return this.table[at] === -1 ? -1 : this.table[at + 2]!;
   }
 
   tokenToId(token: string): number | undefined {
