@@ -68,3 +68,13 @@ export function parseJsonAnswer(answer: HttpAnswer, endpoint: string, batch?: nu
     throw new RemoteScoringError({ endpoint, batch, message: `the answer is not valid JSON (${(error as Error).message})`, cause: error });
   }
 }
+
+/** POSTs `payload` as JSON with {@link request} and parses the JSON answer. */
+export async function postJson(
+  url: string,
+  payload: unknown,
+  init: { headers: Record<string, string>; timeoutMs: number; signal?: AbortSignal; endpoint: string; batch: number },
+): Promise<unknown> {
+  const answer = await request(url, { ...init, method: 'POST', headers: { ...init.headers, 'content-type': 'application/json' }, body: new TextEncoder().encode(JSON.stringify(payload)) });
+  return parseJsonAnswer(answer, init.endpoint, init.batch);
+}

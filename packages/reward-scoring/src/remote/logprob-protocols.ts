@@ -1,7 +1,7 @@
 import { paddedBatch } from '../batching';
 import { logSoftmaxAt } from '../causal-lm/log-softmax';
 import { RemoteScoringError } from '../errors';
-import { parseJsonAnswer, request } from './http';
+import { postJson } from './http';
 import { badAnswer, kserveInfer, kserveModelPath, readKServeMetadata, type KServeInput } from './kserve-calls';
 import type { KServeTensor } from './kserve-wire';
 
@@ -75,16 +75,7 @@ export function vllmLogProbClient(ctx: LogProbProtocolContext): LogProbProtocolC
         temperature: 0,
         prompt_logprobs: 0,
       };
-      const answer = await request(`${url}/v1/completions`, {
-        method: 'POST',
-        headers: { ...ctx.headers, 'content-type': 'application/json' },
-        body: new TextEncoder().encode(JSON.stringify(payload)),
-        timeoutMs: ctx.timeoutMs,
-        signal,
-        endpoint: url,
-        batch,
-      });
-      const value = parseJsonAnswer(answer, url, batch) as { choices?: unknown };
+      const value = (await postJson(`${url}/v1/completions`, payload, { headers: ctx.headers, timeoutMs: ctx.timeoutMs, signal, endpoint: url, batch })) as { choices?: unknown };
       if (!Array.isArray(value?.choices)) badAnswer(url, batch, 'the answer has no "choices" array');
       if (value.choices.length !== rows.length) badAnswer(url, batch, `the answer has ${value.choices.length} choices for ${rows.length} prompts`);
       const out: Float64Array[] = new Array(rows.length);

@@ -2,7 +2,7 @@ import { paddedBatch } from '../batching';
 import type { EncodedSequence } from '../sequence-encoder';
 import { badAnswer, kserveInfer, kserveModelPath, readKServeMetadata, type KServeInput } from './kserve-calls';
 import type { KServeTensor } from './kserve-wire';
-import { parseJsonAnswer, request } from './http';
+import { postJson } from './http';
 
 /** The inference protocols pref speaks. */
 export type RemoteProtocol = 'kserve' | 'vllm' | 'tei';
@@ -116,16 +116,7 @@ export function vllmClient(ctx: ProtocolContext): ProtocolClient {
         encoding_format: 'float',
         use_activation: false,
       };
-      const answer = await request(`${url}/pooling`, {
-        method: 'POST',
-        headers: { ...ctx.headers, 'content-type': 'application/json' },
-        body: new TextEncoder().encode(JSON.stringify(payload)),
-        timeoutMs: ctx.timeoutMs,
-        signal,
-        endpoint: url,
-        batch,
-      });
-      const value = parseJsonAnswer(answer, url, batch) as { data?: unknown };
+      const value = (await postJson(`${url}/pooling`, payload, { headers: ctx.headers, timeoutMs: ctx.timeoutMs, signal, endpoint: url, batch })) as { data?: unknown };
       if (!Array.isArray(value?.data)) badAnswer(url, batch, 'the answer has no "data" array');
       if (value.data.length !== rows.length) badAnswer(url, batch, `the answer has ${value.data.length} results for ${rows.length} inputs`);
       const logits = new Array<number>(rows.length * numLabels);
@@ -170,16 +161,7 @@ export function teiClient(ctx: ProtocolContext): ProtocolClient {
         if (row.truncated) badAnswer(url, batch, `row ${r + 1} of the batch is longer than --max-length; TEI would truncate it its own way: use the kserve or vllm protocol, or shorten the text`);
         return typeof row.source === 'string' ? [row.source] : [row.source[0], row.source[1]];
       });
-      const answer = await request(`${url}/predict`, {
-        method: 'POST',
-        headers: { ...ctx.headers, 'content-type': 'application/json' },
-        body: new TextEncoder().encode(JSON.stringify({ inputs, raw_scores: true, truncate: false })),
-        timeoutMs: ctx.timeoutMs,
-        signal,
-        endpoint: url,
-        batch,
-      });
-      const value = parseJsonAnswer(answer, url, batch);
+      const value = await postJson(`${url}/predict`, { inputs, raw_scores: true, truncate: false }, { headers: ctx.headers, timeoutMs: ctx.timeoutMs, signal, endpoint: url, batch });
       if (!Array.isArray(value) || !value.every(Array.isArray)) badAnswer(url, batch, 'expected a list of prediction lists (one per input)');
       if (value.length !== rows.length) badAnswer(url, batch, `the answer has ${value.length} results for ${rows.length} inputs`);
       const logits = new Array<number>(rows.length * numLabels).fill(Number.NaN);
