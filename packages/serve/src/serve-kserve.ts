@@ -256,18 +256,18 @@ function servedCausalLM(lm: CausalLM, maxLogitsBytes: number): ServedModel {
     ],
     defaultOutputs: ['token_logprobs'],
     async run(rows) {
-      const ids = rows.map((row) => Array.from(row.ids));
-      const { logits, width, vocabSize } = await lm.runLogits(ids);
-      const perToken = tokenLogProbsFromLogits(ids, logits, width, vocabSize);
-      return rows.map((row, r) => ({ token_logprobs: perToken[r]!, logits: logits.subarray(r * width * vocabSize, (r * width + row.ids.length) * vocabSize) }));
+      const { logits, width, vocabSize } = await lm.runLogits(rows.map((row) => Array.from(row.ids)));
+      // Each row keeps its own [length, V] logits; token_logprobs are taken from them only when a request asks.
+      return rows.map((row, r) => ({ logits: logits.subarray(r * width * vocabSize, (r * width + row.ids.length) * vocabSize) }));
     },
     outputBytes: (name, rows, width) => (name === 'logits' ? (configVocab === undefined ? undefined : rows * width * configVocab * 4) : rows * width * 8),
     assemble(name, rows, results, width) {
       if (name === 'token_logprobs') {
         const data = new Float64Array(rows.length * width);
         results.forEach((result, r) => {
-          const values = result.token_logprobs!;
-          for (let t = 1; t < values.length; t++) data[r * width + t] = values[t]!;
+          const ids = rows[r]!.ids;
+          const [values] = tokenLogProbsFromLogits([ids], result.logits!, ids.length, result.logits!.length / ids.length);
+          for (let t = 1; t < values!.length; t++) data[r * width + t] = values![t]!;
         });
         return { name, datatype: 'FP64', shape: [rows.length, width], data };
       }
